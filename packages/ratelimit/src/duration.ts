@@ -1,0 +1,67 @@
+import { RateLimitConfigError } from './errors';
+
+/** A unit people type: `ms`, `s`, `m`, `h`, `d`, `w`, or their long names. */
+export type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd' | 'w';
+
+/**
+ * A length of time: a number of milliseconds, or a readable string such as `'30 s'`, `'1 h'`,
+ * `'15 minutes'`, `'1 d'`.
+ */
+export type Duration = number | `${number} ${string}` | `${number}${DurationUnit}`;
+
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  millisecond: 1,
+  milliseconds: 1,
+  s: 1000,
+  sec: 1000,
+  second: 1000,
+  seconds: 1000,
+  m: 60_000,
+  min: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hr: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+  days: 86_400_000,
+  w: 604_800_000,
+  week: 604_800_000,
+  weeks: 604_800_000,
+};
+
+/** Converts a {@link Duration} to whole milliseconds; throws {@link RateLimitConfigError} when it is not one. */
+export function toMs(value: Duration, what = 'duration'): number {
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value) && value > 0) return value;
+    throw new RateLimitConfigError(`${what}: ${value} is not a positive whole number of milliseconds`);
+  }
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$/.exec(value);
+  const factor = match ? UNIT_MS[match[2]!.toLowerCase()] : undefined;
+  if (!match || factor === undefined) {
+    throw new RateLimitConfigError(
+      `${what}: '${value}' is not a duration; write a number of milliseconds or a string like '500 ms', '30 s', '15 m', '1 h', '1 d'`,
+    );
+  }
+  const ms = Number(match[1]) * factor;
+  if (!Number.isSafeInteger(ms) || ms <= 0) {
+    throw new RateLimitConfigError(`${what}: '${value}' is not a positive whole number of milliseconds`);
+  }
+  return ms;
+}
+
+/** Formats milliseconds the way people read them: `'1 h'`, `'90 s'`, `'250 ms'`. */
+export function formatMs(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}`;
+  }
+  return `${ms} ms`;
+}

@@ -1,0 +1,27 @@
+// The public surface of `@airl/ratelimit`. Redis lives in `@airl/ratelimit/redis`, the old
+// functions in `@airl/ratelimit/legacy`.
+export {
+  createRateLimiter,
+  type CheckOptions,
+  type Clock,
+  type Cost,
+  type LimitStatus,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitResult,
+  type Reservation,
+  type ReserveResult,
+  type SettleResult,
+} from './limiter';
+export { DEFAULT_PLANS, type Algorithm, type CompiledLimit, type CompiledPlan, type LimitConfig, type PlanConfig, type PlansConfig } from './policy';
+export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './stores/memory';
+export type { Store, StoreEvaluateRequest, StoreResetRequest, StoreSettleRequest } from './stores/types';
+export type { SettleStatus } from './model';
+export { type Duration, toMs } from './duration';
+export {
+  RateLimitConfigError,
+  RateLimiterError,
+  RateLimitInputError,
+  RateLimitStoreError,
+  type RateLimiterErrorCode,
+} from './errors';

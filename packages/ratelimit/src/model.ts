@@ -1,0 +1,219 @@
+// The pure model of one identifier's state: what check / peek / reserve / settle / reset do,
+// with time as an input. The memory store runs it as is; the Redis scripts mirror it, and the
+// model-based tests demand that both give the same answers.
+import { adjustBucket, type BucketState, chargeBucket, emptyBucket, outcomeBucket, remainingBucket } from './algorithms/token-bucket';
+import { adjustFixed, type FixedState, outcomeFixed, rollFixed, windowBounds } from './algorithms/fixed-window';
+import { adjustLog, chargeLog, emptyLog, type LogState, outcomeLog, trimLog, usedLog } from './algorithms/sliding-log';
+import { adjustWindow, emptyWindow, outcomeWindow, remainingWindow, rollWindow, type WindowState } from './algorithms/sliding-window';
+import type { LimitOutcome } from './algorithms/types';
+import { AlgorithmCode, type CompiledLimit } from './policy';
+
+export type { LimitOutcome } from './algorithms/types';
+
+type LimitState = LogState | WindowState | BucketState | FixedState;
+
+/** What a reservation charged to one limit, to be settled later. */
+export interface ReservedPart {
+  readonly name: string;
+  /** log: the entry's seq; sliding window: window index; fixed window: window start; bucket: 0 */
+  readonly ref: number;
+  readonly cost: number;
+}
+
+export interface ReservationRecord {
+  readonly expiresAt: number;
+  readonly parts: readonly ReservedPart[];
+}
+
+export interface IdentifierState {
+  seq: number;
+  readonly limits: Map<string, LimitState>;
+  readonly reservations: Map<string, ReservationRecord>;
+}
+
+export type Mode = 'peek' | 'check' | 'reserve';
+
+export interface EvaluateInput {
+  readonly limits: readonly CompiledLimit[];
+  /** One per limit: a whole number >= 0. */
+  readonly costs: readonly number[];
+  readonly mode: Mode;
+  readonly now: number;
+  readonly reservationTtlMs: number;
+}
+
+export interface EvaluateOutput {
+  readonly allowed: boolean;
+  readonly now: number;
+  readonly limits: readonly LimitOutcome[];
+  /** Set when a reserve was allowed. */
+  readonly reservation?: { readonly id: string; readonly expiresAt: number };
+}
+
+export interface SettleInput {
+  readonly limits: readonly CompiledLimit[];
+  readonly reservationId: string;
+  /** New cost by limit name; limits not named keep what was reserved. */
+  readonly costs: ReadonlyMap<string, number>;
+  readonly now: number;
+}
+
+/** `unknown`: never existed, already settled, reset, or expired and since cleared. */
+export type SettleStatus = 'settled' | 'expired' | 'unknown';
+
+export function emptyState(): IdentifierState {
+  return { seq: 0, limits: new Map(), reservations: new Map() };
+}
+
+/** Brings a limit's state to `now` (trimmed, rolled), creating it when absent. */
+function load(state: IdentifierState, limit: CompiledLimit, now: number): LimitState {
+  const existing = state.limits.get(limit.name);
+  let s: LimitState;
+  switch (limit.code) {
+    case AlgorithmCode['sliding-log']:
+      s = existing?.kind === 'log' ? existing : emptyLog();
+      trimLog(s, now, limit.windowMs);
+      break;
+    case AlgorithmCode['sliding-window']:
+      s = existing?.kind === 'window' ? existing : emptyWindow(now, limit.windowMs);
+      rollWindow(s, now, limit.windowMs);
+      break;
+    case AlgorithmCode['token-bucket']:
+      s = existing?.kind === 'bucket' ? existing : emptyBucket(now);
+      break;
+    default: {
+      const [start] = windowBounds(now, limit.windowMs, limit.code === AlgorithmCode.month);
+      s = existing?.kind === 'fixed' ? existing : { kind: 'fixed', start, count: 0 };
+      rollFixed(s, start);
+    }
+  }
+  state.limits.set(limit.name, s);
+  return s;
+}
+
+function remaining(s: LimitState, limit: CompiledLimit, now: number): number {
+  switch (s.kind) {
+    case 'log':
+      return Math.max(0, limit.limit - usedLog(s));
+    case 'window':
+      return remainingWindow(s, limit.limit, now, limit.windowMs);
+    case 'bucket':
+      return remainingBucket(s.tat, limit.limit, limit.windowMs, now);
+    case 'fixed':
+      return Math.max(0, limit.limit - s.count);
+  }
+}
+
+/** Charges `cost` and returns the reference a reservation needs to settle it. */
+function charge(s: LimitState, limit: CompiledLimit, now: number, seq: number, cost: number): number {
+  switch (s.kind) {
+    case 'log':
+      chargeLog(s, now, seq, cost);
+      return seq;
+    case 'window':
+      s.current += cost;
+      return s.index;
+    case 'bucket':
+      chargeBucket(s, limit.limit, limit.windowMs, now, cost);
+      return 0;
+    case 'fixed':
+      s.count += cost;
+      return s.start;
+  }
+}
+
+function outcome(s: LimitState, limit: CompiledLimit, now: number, cost: number, fits: boolean): LimitOutcome {
+  switch (s.kind) {
+    case 'log':
+      return outcomeLog(s, limit.limit, limit.windowMs, now, cost, fits);
+    case 'window':
+      return outcomeWindow(s, limit.limit, limit.windowMs, now, cost, fits);
+    case 'bucket':
+      return outcomeBucket(s, limit.limit, limit.windowMs, now, cost, fits);
+    case 'fixed':
+      return outcomeFixed(s, limit.limit, windowBounds(now, limit.windowMs, limit.code === AlgorithmCode.month)[1], now, fits);
+  }
+}
+
+/** Drops reservations whose time is up; their reserved cost stays charged. */
+function pruneReservations(state: IdentifierState, now: number): void {
+  for (const [id, r] of state.reservations) if (r.expiresAt <= now) state.reservations.delete(id);
+}
+
+/**
+ * Checks every limit; when all have room and the mode charges, charges them all. A cost of 0
+ * always fits and charges nothing. Denied calls change nothing.
+ */
+export function evaluate(state: IdentifierState, input: EvaluateInput): EvaluateOutput {
+  const { limits, costs, mode, now } = input;
+  const states = limits.map((limit) => load(state, limit, now));
+  const fits = states.map((s, i) => costs[i] === 0 || costs[i]! <= remaining(s, limits[i]!, now));
+  const allowed = fits.every(Boolean);
+  let reservation: EvaluateOutput['reservation'];
+  if (allowed && mode !== 'peek') {
+    const needsSeq = mode === 'reserve' || limits.some((l, i) => l.code === AlgorithmCode['sliding-log'] && costs[i]! > 0);
+    if (needsSeq) state.seq += 1;
+    const parts: ReservedPart[] = [];
+    states.forEach((s, i) => {
+      const cost = costs[i]!;
+      if (cost === 0) return;
+      const ref = charge(s, limits[i]!, now, state.seq, cost);
+      parts.push({ name: limits[i]!.name, ref, cost });
+    });
+    if (mode === 'reserve') {
+      pruneReservations(state, now);
+      const id = String(state.seq);
+      const expiresAt = now + input.reservationTtlMs;
+      state.reservations.set(id, { expiresAt, parts });
+      reservation = { id, expiresAt };
+    }
+  }
+  return {
+    allowed,
+    now,
+    limits: states.map((s, i) => outcome(s, limits[i]!, now, costs[i]!, fits[i]!)),
+    ...(reservation && { reservation }),
+  };
+}
+
+/** Replaces a reservation's costs with the real ones (0 refunds). More than reserved is charged even past the limit. */
+export function settle(state: IdentifierState, input: SettleInput): SettleStatus {
+  const { now } = input;
+  const record = state.reservations.get(input.reservationId);
+  if (!record) return 'unknown';
+  state.reservations.delete(input.reservationId);
+  if (record.expiresAt <= now) return 'expired';
+  for (const part of record.parts) {
+    const limit = input.limits.find((l) => l.name === part.name);
+    const cost = input.costs.get(part.name);
+    if (!limit || cost === undefined) continue;
+    const s = load(state, limit, now);
+    const delta = cost - part.cost;
+    switch (s.kind) {
+      case 'log':
+        adjustLog(s, part.ref, cost);
+        break;
+      case 'window':
+        adjustWindow(s, part.ref, delta);
+        break;
+      case 'bucket':
+        adjustBucket(s, limit.limit, limit.windowMs, now, delta);
+        break;
+      case 'fixed':
+        adjustFixed(s, part.ref, delta);
+        break;
+    }
+  }
+  return 'settled';
+}
+
+/** Forgets the named limits' usage, or everything (usage, reservations) when `names` is undefined. */
+export function reset(state: IdentifierState, names?: readonly string[]): void {
+  if (!names) {
+    state.seq = 0;
+    state.limits.clear();
+    state.reservations.clear();
+    return;
+  }
+  for (const name of names) state.limits.delete(name);
+}

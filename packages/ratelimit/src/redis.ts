@@ -1,0 +1,105 @@
+// Entry point `@airl/ratelimit/redis`: the Redis store and a client made from the environment.
+// Kept apart so code that only needs the memory store never loads ioredis.
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+
+import { RateLimitConfigError } from './errors';
+
+export { createRedisStore, encodeIdentifier, type RedisClient, type RedisStore, type RedisStoreOptions } from './stores/redis';
+
+/** Where Redis is, as read from the environment. Never logged whole: it may hold a password. */
+export interface RedisConnectionConfig {
+  readonly host: string;
+  readonly port: number;
+  /** In-transit encryption (ElastiCache `TransitEncryptionEnabled`, `rediss://`). */
+  readonly tls: boolean;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  /** Cluster mode: `host` is a seed or the configuration endpoint. */
+  readonly cluster: boolean;
+}
+
+const truthy = (v: string | undefined, name: string): boolean | undefined => {
+  if (v === undefined || v === '') return undefined;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new RateLimitConfigError(`${name}='${v}' must be true or false`);
+};
+
+/**
+ * Reads the Redis connection from the environment; undefined when none is configured.
+ *
+ * - `REDIS_URL`: `redis://[user:password@]host[:port]` or `rediss://` for TLS; or
+ * - `ELASTICACHE_REDIS_HOST` / `REDIS_HOST` with `ELASTICACHE_REDIS_PORT` / `REDIS_PORT` (6379);
+ * - `REDIS_TLS` (true/false), `REDIS_USERNAME`, `REDIS_PASSWORD` or `REDIS_AUTH_TOKEN`,
+ *   `REDIS_CLUSTER` (true for cluster mode).
+ *
+ * Throws {@link RateLimitConfigError} naming the variable to fix.
+ */
+export function redisConfigFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): RedisConnectionConfig | undefined {
+  const cluster = truthy(env.REDIS_CLUSTER, 'REDIS_CLUSTER') ?? false;
+  const tlsFlag = truthy(env.REDIS_TLS, 'REDIS_TLS');
+  const password = env.REDIS_PASSWORD || env.REDIS_AUTH_TOKEN || undefined;
+  const username = env.REDIS_USERNAME || undefined;
+  if (env.REDIS_URL) {
+    let url: URL;
+    try {
+      url = new URL(env.REDIS_URL);
+    } catch {
+      throw new RateLimitConfigError('REDIS_URL is not a URL; write redis://host:6379 or rediss://host:6379 for TLS');
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+      throw new RateLimitConfigError(`REDIS_URL must start with redis:// or rediss:// (got ${url.protocol}//)`);
+    }
+    const port = Number(url.port || 6379);
+    if (!url.hostname) throw new RateLimitConfigError('REDIS_URL has no host; write redis://host:6379');
+    return {
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port,
+      tls: tlsFlag ?? url.protocol === 'rediss:',
+      username: url.username ? decodeURIComponent(url.username) : username,
+      password: url.password ? decodeURIComponent(url.password) : password,
+      cluster,
+    };
+  }
+  const host = env.ELASTICACHE_REDIS_HOST || env.REDIS_HOST;
+  if (!host) return undefined;
+  const rawPort = env.ELASTICACHE_REDIS_PORT || env.REDIS_PORT || '6379';
+  const port = Number(rawPort);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RateLimitConfigError(`${env.ELASTICACHE_REDIS_PORT ? 'ELASTICACHE_REDIS_PORT' : 'REDIS_PORT'}='${rawPort}' must be a port number (1-65535)`);
+  }
+  return { host, port, tls: tlsFlag ?? false, username, password, cluster };
+}
+
+/**
+ * Client settings for a rate limiter: fail fast instead of hanging. Connects on first use; a
+ * command waits at most `commandTimeout`, even while disconnected; one retry per command.
+ */
+export const safeClientOptions = {
+  lazyConnect: true,
+  connectTimeout: 2000,
+  commandTimeout: 1000,
+  maxRetriesPerRequest: 1,
+  enableOfflineQueue: true,
+  retryStrategy: (times: number) => Math.min(100 * 2 ** times, 2000),
+} satisfies RedisOptions;
+
+/** Makes an ioredis client (cluster or not) from a connection config, with {@link safeClientOptions}. */
+export function createRedisClient(config: RedisConnectionConfig, overrides: RedisOptions = {}): Redis | Cluster {
+  const options: RedisOptions = {
+    ...safeClientOptions,
+    username: config.username,
+    password: config.password,
+    ...(config.tls && { tls: { servername: config.host } }),
+    ...overrides,
+  };
+  if (!config.cluster) return new Redis({ ...options, host: config.host, port: config.port });
+  const clusterOptions: ClusterOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: true,
+    redisOptions: options,
+    // TLS certificates name the configuration endpoint, not the node IPs it resolves to
+    ...(config.tls && { dnsLookup: (address, callback) => callback(null, address) }),
+  };
+  return new Cluster([{ host: config.host, port: config.port }], clusterOptions);
+}

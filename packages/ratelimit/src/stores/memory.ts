@@ -1,0 +1,93 @@
+// In-process store: the pure model behind a Map. Exact and fast, but per process: use it for
+// tests, development and single-instance apps. Memory stays bounded: an identifier's state is
+// dropped once nothing in it can matter any more (checked on access and by an unref'd sweep).
+import { type Duration, toMs } from '../duration';
+import { emptyState, evaluate, type IdentifierState, reset, settle } from '../model';
+import type { Store } from './types';
+
+export interface MemoryStoreOptions {
+  /**
+   * How often expired identifiers are swept. The timer is `unref`'d: it never keeps a process alive.
+   * @default '1 m'
+   */
+  sweepInterval?: Duration;
+}
+
+export interface MemoryStore extends Store {
+  readonly kind: 'memory';
+  /** Identifiers with state kept. */
+  readonly size: number;
+  /** Drops every identifier whose state can no longer matter at `now` (default: the store's estimate of now). */
+  sweep(now?: number): void;
+}
+
+interface Entry {
+  state: IdentifierState;
+  expiresAt: number;
+}
+
+/** Creates an in-process store. */
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  const entries = new Map<string, Entry>();
+  // the latest `now` seen, with the real time it was seen: callers may run on a test clock
+  let lastNow = Date.now();
+  let seenAt = Date.now();
+  const observe = (now: number | undefined) => {
+    const t = now ?? Date.now();
+    lastNow = t;
+    seenAt = Date.now();
+    return t;
+  };
+
+  const sweep = (now = lastNow + (Date.now() - seenAt)) => {
+    for (const [id, entry] of entries) if (entry.expiresAt <= now) entries.delete(id);
+  };
+  const timer = setInterval(sweep, toMs(options.sweepInterval ?? '1 m', 'sweepInterval'));
+  timer.unref();
+
+  const live = (identifier: string, now: number) => {
+    const entry = entries.get(identifier);
+    if (entry && entry.expiresAt <= now) {
+      entries.delete(identifier);
+      return undefined;
+    }
+    return entry;
+  };
+
+  return {
+    kind: 'memory',
+    get size() {
+      return entries.size;
+    },
+    sweep,
+    evaluate(request) {
+      const now = observe(request.now);
+      const entry = live(request.identifier, now);
+      const state = entry?.state ?? emptyState();
+      const output = evaluate(state, { ...request, now });
+      if (output.allowed && request.mode !== 'peek') {
+        if (entry) entry.expiresAt = now + request.stateTtlMs;
+        else entries.set(request.identifier, { state, expiresAt: now + request.stateTtlMs });
+      }
+      return Promise.resolve(output);
+    },
+    settle(request) {
+      const now = observe(request.now);
+      const entry = live(request.identifier, now);
+      if (!entry) return Promise.resolve({ status: 'unknown', now });
+      const status = settle(entry.state, { ...request, now });
+      entry.expiresAt = Math.max(entry.expiresAt, now + request.stateTtlMs);
+      return Promise.resolve({ status, now });
+    },
+    reset(request) {
+      const entry = entries.get(request.identifier);
+      if (request.all) entries.delete(request.identifier);
+      else if (entry) reset(entry.state, request.limits.map((l) => l.name));
+      return Promise.resolve();
+    },
+    close() {
+      clearInterval(timer);
+      return Promise.resolve();
+    },
+  };
+}

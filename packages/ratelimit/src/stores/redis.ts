@@ -1,0 +1,159 @@
+// Redis store (ioredis 6, standalone or cluster): one Lua script per atomic step, each one round
+// trip (EVALSHA, with ioredis falling back to EVAL after NOSCRIPT). Every key of an identifier
+// shares one hash tag, so a check is one script on one cluster slot.
+import type { Cluster, Redis } from 'ioredis';
+
+import { type Duration, toMs } from '../duration';
+import { RateLimitConfigError, RateLimitStoreError } from '../errors';
+import * as scripts from '../lua/scripts.generated';
+import type { EvaluateOutput, SettleStatus } from '../model';
+import { AlgorithmCode, type CompiledLimit } from '../policy';
+import type { Store } from './types';
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisStoreOptions {
+  /**
+   * The ioredis client (`Redis` or `Cluster`) to use, or a function that makes one; the function
+   * runs on first use, never at import, so nothing connects during a build. The store defines its
+   * scripts on the client; it closes the client on `close()` only if it made it.
+   */
+  client: RedisClient | (() => RedisClient);
+  /**
+   * Prefix of every key; keys look like `<prefix>:{<identifier>}` and `<prefix>:{<identifier>}:l:<limit>`.
+   * Give each test run or app its own to keep their data apart.
+   * @default 'ratelimit'
+   */
+  prefix?: string;
+  /**
+   * The longest one call may take before it fails with `RateLimitStoreError`, whatever the
+   * client's own settings (including while it reconnects).
+   * @default '1 s'
+   */
+  timeout?: Duration;
+}
+
+export interface RedisStore extends Store {
+  readonly kind: 'redis';
+  /** The client, created on first use. */
+  client(): RedisClient;
+  /** Keys of one identifier: its state hash, its reservation index, and the sorted set of a limit. */
+  keys(identifier: string): { state: string; reservations: string; log(limit: string): string };
+}
+
+interface ScriptClient {
+  rlCheck(...args: (string | number)[]): Promise<number[]>;
+  rlSettle(...args: (string | number)[]): Promise<number[]>;
+  rlReset(...args: (string | number)[]): Promise<number>;
+}
+
+/**
+ * Encodes an identifier for use inside a hash tag: `%`, `{` and `}` are percent-encoded, so no
+ * identifier can end the tag early, and two identifiers never share an encoding.
+ */
+export function encodeIdentifier(identifier: string): string {
+  return identifier.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+const STATUS: Record<number, SettleStatus> = { 0: 'unknown', 1: 'settled', 2: 'expired' };
+
+/** Creates a store on Redis or Redis Cluster. */
+export function createRedisStore(options: RedisStoreOptions): RedisStore {
+  const prefix = options.prefix ?? 'ratelimit';
+  if (!/^[^{}\s]{1,64}$/.test(prefix)) {
+    throw new RateLimitConfigError(`prefix: '${prefix}' must be 1 to 64 characters without spaces, '{' or '}'`);
+  }
+  const timeoutMs = toMs(options.timeout ?? '1 s', 'timeout');
+  const owned = typeof options.client === 'function';
+  let client: (RedisClient & ScriptClient) | undefined;
+
+  const get = () => {
+    if (!client) {
+      const c = typeof options.client === 'function' ? options.client() : options.client;
+      c.defineCommand('rlCheck', { lua: scripts.check });
+      c.defineCommand('rlSettle', { lua: scripts.settle });
+      c.defineCommand('rlReset', { lua: scripts.reset });
+      client = c as RedisClient & ScriptClient;
+    }
+    return client;
+  };
+
+  const keys = (identifier: string) => {
+    const state = `${prefix}:{${encodeIdentifier(identifier)}}`;
+    return { state, reservations: `${state}:res`, log: (limit: string) => `${state}:l:${limit}` };
+  };
+
+  async function call<T>(what: string, run: (c: RedisClient & ScriptClient) => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        run(get()),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new RateLimitStoreError(`Redis did not answer ${what} within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      if (error instanceof RateLimitStoreError) throw error;
+      throw new RateLimitStoreError(`Redis ${what} failed: ${(error as Error).message}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** KEYS and ARGV tail shared by check and settle: log keys, then n and 5 args per limit. */
+  function limitArgs(k: ReturnType<typeof keys>, limits: readonly CompiledLimit[], cost: (l: CompiledLimit, i: number) => number) {
+    const logKeys: string[] = [];
+    const args: (string | number)[] = [limits.length];
+    limits.forEach((l, i) => {
+      if (l.code === AlgorithmCode['sliding-log']) logKeys.push(k.log(l.name));
+      args.push(l.name, l.code, l.limit, l.windowMs, cost(l, i));
+    });
+    return { logKeys, args };
+  }
+
+  return {
+    kind: 'redis',
+    client: get,
+    keys,
+    async evaluate(request) {
+      const k = keys(request.identifier);
+      const { logKeys, args } = limitArgs(k, request.limits, (_, i) => request.costs[i]!);
+      const mode = request.mode === 'peek' ? 0 : request.mode === 'check' ? 1 : 2;
+      const reply = await call('check', (c) =>
+        c.rlCheck(
+          2 + logKeys.length,
+          k.state,
+          k.reservations,
+          ...logKeys,
+          request.now ?? '',
+          mode,
+          request.stateTtlMs,
+          request.reservationTtlMs,
+          ...args,
+        ),
+      );
+      const limits: EvaluateOutput['limits'][number][] = [];
+      for (let i = 4; i < reply.length; i += 3) limits.push({ fits: reply[i] === 1, remaining: reply[i + 1]!, resetAt: reply[i + 2]! });
+      const output: EvaluateOutput = { allowed: reply[0] === 1, now: reply[1]!, limits };
+      return reply[2] ? { ...output, reservation: { id: String(reply[2]), expiresAt: reply[3]! } } : output;
+    },
+    async settle(request) {
+      const k = keys(request.identifier);
+      const { logKeys, args } = limitArgs(k, request.limits, (l) => request.costs.get(l.name) ?? -1);
+      const reply = await call('settle', (c) =>
+        c.rlSettle(2 + logKeys.length, k.state, k.reservations, ...logKeys, request.now ?? '', request.reservationId, request.stateTtlMs, ...args),
+      );
+      return { status: STATUS[reply[0]!] ?? 'unknown', now: reply[1]! };
+    },
+    async reset(request) {
+      const k = keys(request.identifier);
+      const logKeys = request.limits.filter((l) => l.code === AlgorithmCode['sliding-log']).map((l) => k.log(l.name));
+      const names = request.all ? [] : request.limits.map((l) => l.name);
+      await call('reset', (c) => c.rlReset(2 + logKeys.length, k.state, k.reservations, ...logKeys, request.all ? 'all' : 'some', ...names));
+    },
+    async close() {
+      if (client && owned) await client.quit().catch(() => client?.disconnect());
+      client = undefined;
+    },
+  };
+}

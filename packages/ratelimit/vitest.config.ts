@@ -1,0 +1,7 @@
+import { withBase } from '@airl/vitest-config';
+
+export default withBase({
+  test: {
+    globalSetup: ['@airl/vitest-config/setup/cluster'],
+  },
+});

@@ -1,0 +1,209 @@
+// Real Redis servers for tests: finds the one on 127.0.0.1:6379, or starts what is needed
+// (a standalone server, a cluster) on free loopback ports. Node built-ins only, so the
+// bootstrap script can use it before anything is installed.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const INSTALL_HINT =
+  'redis-server was not found. Install Redis 7 and run the tests again:\n' +
+  '  Debian/Ubuntu: sudo apt-get install -y redis-server redis-tools\n' +
+  '  macOS:         brew install redis\n' +
+  'or point REDIS_URL at a Redis >= 6.2 you own (its keys are prefixed per test run, never flushed).';
+
+/** Whether an executable is on PATH. */
+export function has(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Sends one command (inline protocol) and resolves with the raw reply text, or rejects. */
+export function rawCommand({ host = '127.0.0.1', port, timeoutMs = 1000 }, ...args) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    let data = '';
+    const done = (err, value) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const timer = setTimeout(() => done(new Error(`no reply from ${host}:${port} in ${timeoutMs} ms`)), timeoutMs);
+    socket.on('connect', () => socket.write(args.join(' ') + '\r\n'));
+    socket.on('data', (chunk) => {
+      data += chunk.toString('utf8');
+      if (data.startsWith('$')) {
+        const header = data.indexOf('\r\n');
+        const length = Number(data.slice(1, header));
+        if (length < 0 || data.length >= header + 2 + length + 2) done(null, data.slice(header + 2, header + 2 + Math.max(length, 0)));
+      } else if (data.endsWith('\r\n')) {
+        if (data.startsWith('-')) done(new Error(data.slice(1).trim()));
+        else done(null, data.slice(1).trim());
+      }
+    });
+    socket.on('error', (err) => done(err));
+  });
+}
+
+export async function isUp(host, port) {
+  try {
+    return (await rawCommand({ host, port, timeoutMs: 500 }, 'PING')) === 'PONG';
+  } catch {
+    return false;
+  }
+}
+
+function portIsFree(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** `count` consecutive free ports (and their cluster bus ports, +10000) in 20000-29999. */
+export async function freePorts(count) {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const start = 20000 + Math.floor(Math.random() * (10000 - count));
+    const ports = Array.from({ length: count }, (_, i) => start + i);
+    const checks = await Promise.all(ports.flatMap((p) => [portIsFree(p), portIsFree(p + 10000)]));
+    if (checks.every(Boolean)) return ports;
+  }
+  throw new Error('no free loopback ports found for test Redis servers');
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what, predicate, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await predicate()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+const children = new Set();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+/**
+ * Starts one redis-server on loopback in a fresh folder. Extra `args` are passed through
+ * (for example TLS or cluster settings). Resolves once it answers PING (or, with TLS, once the
+ * port accepts connections).
+ */
+export async function startServer({ port, args = [], name = 'redis', tls = false } = {}) {
+  if (!has('redis-server')) throw new Error(INSTALL_HINT);
+  port ??= (await freePorts(1))[0];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-${port}-`));
+  const child = spawn(
+    'redis-server',
+    ['--port', tls ? '0' : String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  children.add(child);
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await Promise.race([
+    waitFor(`redis-server on port ${port}`, () => (tls ? portIsFree(port).then((free) => !free) : isUp('127.0.0.1', port))),
+    exited.then((code) => {
+      throw new Error(`redis-server on port ${port} exited with ${code}: ${stderr}`);
+    }),
+  ]);
+  return {
+    host: '127.0.0.1',
+    port,
+    pid: child.pid,
+    dir,
+    /** Stops the server (SIGTERM, then SIGKILL) and removes its folder. */
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await Promise.race([exited, sleep(3000)]);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+      children.delete(child);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    /** Kills the process at once, as a crash would. */
+    kill() {
+      child.kill('SIGKILL');
+      return exited;
+    },
+  };
+}
+
+/**
+ * Starts a Redis Cluster on loopback: `masters` masters, each with `replicas` replicas.
+ * Resolves when every node reports cluster_state:ok.
+ */
+export async function startCluster({ masters = 3, replicas = 0, args = [] } = {}) {
+  if (!has('redis-cli')) throw new Error(INSTALL_HINT);
+  const count = masters * (1 + replicas);
+  const ports = await freePorts(count);
+  const servers = await Promise.all(
+    ports.map((port) =>
+      startServer({
+        port,
+        name: 'redis-cluster',
+        args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', ...args],
+      }),
+    ),
+  );
+  const created = spawnSync(
+    'redis-cli',
+    ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
+    { encoding: 'utf8' },
+  );
+  if (created.status !== 0) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw new Error(`redis-cli --cluster create failed: ${created.stdout}\n${created.stderr}`);
+  }
+  await waitFor(
+    'cluster_state:ok on every node',
+    async () => {
+      const infos = await Promise.all(ports.map((port) => rawCommand({ port }, 'CLUSTER', 'INFO').catch(() => '')));
+      return infos.every((info) => info.includes('cluster_state:ok'));
+    },
+    20000,
+  );
+  return {
+    nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
+    servers,
+    async stop() {
+      await Promise.all(servers.map((s) => s.stop()));
+    },
+  };
+}
+
+/** Parses `REDIS_CLUSTER_NODES` ("host:port,host:port"). */
+export function parseNodes(value) {
+  return value
+    .split(',')
+    .filter(Boolean)
+    .map((hp) => {
+      const i = hp.lastIndexOf(':');
+      return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
+    });
+}
+
+/**
+ * Resolves a Redis URL for tests: `REDIS_URL` if set (it must answer), else 127.0.0.1:6379 if
+ * it answers, else a server started here. Throws with install instructions when none can be had.
+ */
+export async function ensureRedis() {
+  if (process.env.REDIS_URL) {
+    const url = new URL(process.env.REDIS_URL);
+    const port = Number(url.port || 6379);
+    if (url.protocol === 'redis:' && !(await isUp(url.hostname, port))) {
+      throw new Error(`REDIS_URL=${url.protocol}//${url.hostname}:${port} does not answer PING. Start it, or unset REDIS_URL.`);
+    }
+    return { url: process.env.REDIS_URL, stop: async () => {} };
+  }
+  if (await isUp('127.0.0.1', 6379)) return { url: 'redis://127.0.0.1:6379', stop: async () => {} };
+  const server = await startServer();
+  return { url: `redis://127.0.0.1:${server.port}`, stop: () => server.stop() };
+}

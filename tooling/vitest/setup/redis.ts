@@ -1,0 +1,19 @@
+// Global setup for suites that need one Redis: the one on 127.0.0.1:6379 (or REDIS_URL), else
+// one started here; a run with neither fails here with install instructions.
+import type { TestProject } from 'vitest/node';
+
+import { ensureRedis } from '../redis.mjs';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    redisUrl: string;
+    clusterNodes: { host: string; port: number }[];
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const redis = await ensureRedis();
+  project.provide('redisUrl', redis.url);
+  project.provide('clusterNodes', []);
+  return () => redis.stop();
+}
