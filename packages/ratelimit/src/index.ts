@@ -17,6 +17,7 @@ export { DEFAULT_PLANS, type Algorithm, type CompiledLimit, type CompiledPlan, t
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './stores/memory';
 export type { Store, StoreEvaluateRequest, StoreResetRequest, StoreSettleRequest } from './stores/types';
 export type { SettleStatus } from './model';
+export type { DecisionEvent, RateLimitEvent, RateLimitEventListener, StoreErrorEvent } from './events';
 export { type Duration, toMs } from './duration';
 export {
   RateLimitConfigError,

@@ -1,7 +1,8 @@
 // createRateLimiter(): validates input, turns a call's cost into one cost per limit, asks the
 // store, and shapes the answer. All the counting is in the store (src/model.ts, src/lua).
 import { type Duration, toMs } from './duration';
-import { RateLimitConfigError, RateLimitInputError } from './errors';
+import { RateLimitConfigError, RateLimitInputError, RateLimitStoreError } from './errors';
+import type { RateLimitEventListener } from './events';
 import type { LimitOutcome, Mode, SettleStatus } from './model';
 import { type CompiledLimit, type CompiledPlan, compilePolicy, DEFAULT_PLANS, type PlansConfig, REQUESTS } from './policy';
 import { createMemoryStore } from './stores/memory';
@@ -51,6 +52,11 @@ export interface RateLimiterOptions<P extends string = string> {
    * @default 256
    */
   maxIdentifierLength?: number;
+  /**
+   * Called with every decision and every store failure (see {@link RateLimitEvent}): wire it to
+   * logs or metrics. Keep it quick; errors it throws are ignored.
+   */
+  onEvent?: RateLimitEventListener;
 }
 
 /** One limit's state after a call. */
@@ -163,6 +169,25 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     throw new RateLimitConfigError(`clock: '${String(clock)}' must be 'store', 'local' or a function returning epoch ms`);
   }
   const allLimits = [...policy.limits.values()];
+  const onEvent = options.onEvent;
+  const emit: RateLimitEventListener = (event) => {
+    try {
+      onEvent?.(event);
+    } catch {
+      // a listener must not break rate limiting
+    }
+  };
+
+  /** Runs a store call, reporting a failure before rethrowing it. */
+  async function guarded<T>(operation: 'check' | 'peek' | 'reserve' | 'settle' | 'reset', started: number, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      const wrapped = error instanceof RateLimitStoreError ? error : new RateLimitStoreError(`${store.kind} store ${operation} failed: ${(error as Error).message}`, { cause: error });
+      emit({ type: 'store-error', operation, error: wrapped, durationMs: performance.now() - started });
+      throw wrapped;
+    }
+  }
   const planNames = [...policy.plans.keys()].join(', ');
   const unitNames = [...policy.units].join(', ');
 
@@ -279,11 +304,18 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
   }
 
   async function run(mode: Mode, identifier: unknown, options: CheckOptions<P> | undefined) {
+    const started = performance.now();
     const id = identify(identifier);
     const plan = planOf(options?.plan);
     const costs = costsFor(plan, options?.cost);
-    const output = await store.evaluate({ identifier: id, limits: plan.limits, costs, mode, now: now(), reservationTtlMs, stateTtlMs });
-    return { plan, output, result: shape(plan, output.limits, output.allowed, output.now) };
+    const output = await guarded(mode, started, () =>
+      store.evaluate({ identifier: id, limits: plan.limits, costs, mode, now: now(), reservationTtlMs, stateTtlMs }),
+    );
+    const result = shape(plan, output.limits, output.allowed, output.now);
+    if (onEvent) {
+      emit({ type: 'decision', operation: mode, identifier: id, plan: plan.name, allowed: result.allowed, deniedBy: result.deniedBy, durationMs: performance.now() - started, store: store.kind });
+    }
+    return { plan, output, result };
   }
 
   async function settleWith(reservation: Reservation, costs: (plan: CompiledPlan) => Map<string, number>): Promise<SettleResult> {
@@ -291,9 +323,14 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     if (typeof r?.id !== 'string' || typeof r.identifier !== 'string' || typeof r.plan !== 'string') {
       throw new RateLimitInputError('INVALID_RESERVATION', 'settle and refund take the reservation object that reserve() returned');
     }
+    const started = performance.now();
     const plan = planOf(r.plan);
     const byName = costs(plan);
-    const { status } = await store.settle({ identifier: identify(r.identifier), reservationId: r.id, limits: plan.limits, costs: byName, now: now(), stateTtlMs });
+    const identifier = identify(r.identifier);
+    const reservationId = r.id;
+    const { status } = await guarded('settle', started, () =>
+      store.settle({ identifier, reservationId, limits: plan.limits, costs: byName, now: now(), stateTtlMs }),
+    );
     return { status };
   }
 
@@ -330,7 +367,8 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
         }
         limits = [limit];
       }
-      await store.reset({ identifier: id, limits, all: options?.limit === undefined });
+      const started = performance.now();
+      await guarded('reset', started, () => store.reset({ identifier: id, limits, all: options?.limit === undefined }));
     },
   };
 }
