@@ -141,13 +141,16 @@ function pruneReservations(state: IdentifierState, now: number): void {
 }
 
 /**
- * Checks every limit; when all have room and the mode charges, charges them all. A cost of 0
- * always fits and charges nothing. Denied calls change nothing.
+ * Checks every limit; when all have room and the mode charges, charges them all. A limit with
+ * nothing left denies every call, even one that costs it 0 (which charges it nothing). Denied
+ * calls change nothing.
  */
 export function evaluate(state: IdentifierState, input: EvaluateInput): EvaluateOutput {
   const { limits, costs, mode, now } = input;
   const states = limits.map((limit) => load(state, limit, now));
-  const fits = states.map((s, i) => costs[i] === 0 || costs[i]! <= remaining(s, limits[i]!, now));
+  // a used-up limit denies every call, even one that costs it nothing
+  const needs = costs.map((c) => Math.max(c, 1));
+  const fits = states.map((s, i) => needs[i]! <= remaining(s, limits[i]!, now));
   const allowed = fits.every(Boolean);
   let reservation: EvaluateOutput['reservation'];
   if (allowed && mode !== 'peek') {
@@ -171,7 +174,7 @@ export function evaluate(state: IdentifierState, input: EvaluateInput): Evaluate
   return {
     allowed,
     now,
-    limits: states.map((s, i) => outcome(s, limits[i]!, now, costs[i]!, fits[i]!)),
+    limits: states.map((s, i) => outcome(s, limits[i]!, now, needs[i]!, fits[i]!)),
     ...(reservation && { reservation }),
   };
 }

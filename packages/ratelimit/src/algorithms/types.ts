@@ -1,6 +1,6 @@
 /** What one limit says about one call. */
 export interface LimitOutcome {
-  /** The call's cost fits in this limit (a cost of 0 always fits). */
+  /** The call's cost fits in this limit (a cost of 0 needs one unit left: a used-up limit denies every call). */
   readonly fits: boolean;
   /** Units left after this call (after charging it, when it was charged). */
   readonly remaining: number;

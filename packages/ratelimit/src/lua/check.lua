@@ -25,7 +25,9 @@ local allowed = true
 local needs_seq = mode == 2
 for _, l in ipairs(limits) do
   load(l, fields, now)
-  l.fits = l.cost == 0 or l.cost <= remaining(l, now)
+  -- a used-up limit denies every call, even one that costs it nothing
+  l.need = math.max(l.cost, 1)
+  l.fits = l.need <= remaining(l, now)
   if not l.fits then allowed = false end
   if l.code == LOG and l.cost > 0 then needs_seq = true end
 end
@@ -42,7 +44,7 @@ if mode ~= 0 then
       local ref = charge(l, now, seq)
       parts[#parts + 1] = l.name .. ',' .. ref .. ',' .. l.cost
     end
-    persist(l, hash, writes, charged, now)
+    persist(l, writes, charged, now)
   end
   if charging and mode == 2 then
     local expired = redis.call('ZRANGEBYSCORE', res, '-inf', now)

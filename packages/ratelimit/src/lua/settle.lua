@@ -53,15 +53,15 @@ for name, ref, old in string.gmatch(record, '|([^,|]+),(%-?%d+),(%d+)') do
       elseif ref == l.index - 1 then
         l.previous = math.max(0, l.previous + delta)
       end
-      persist(l, hash, writes, true, now)
+      persist(l, writes, true, now)
     elseif l.code == BUCKET then
       local tat = math.max(l.tat, now) + delta * (l.window / l.limit)
       if delta < 0 then tat = math.max(tat, now) end
       l.tat = tat
-      persist(l, hash, writes, true, now)
+      persist(l, writes, true, now)
     else
       if ref == l.start then l.count = math.max(0, l.count + delta) end
-      persist(l, hash, writes, true, now)
+      persist(l, writes, true, now)
     end
   end
 end

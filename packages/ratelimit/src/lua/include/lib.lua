@@ -159,7 +159,7 @@ local function charge(l, now, seq)
 end
 
 -- writes a limit's state; `charged` says whether this call charged it
-local function persist(l, hash, writes, charged, now)
+local function persist(l, writes, charged, now)
   local code, name = l.code, l.name
   if code == LOG then
     if l.cutoff then redis.call('ZREMRANGEBYSCORE', l.key, '-inf', l.cutoff) end
@@ -193,7 +193,7 @@ end
 
 -- when capacity returns (see LimitOutcome.resetAt in src/algorithms/types.ts)
 local function reset_at(l, now, fits)
-  local code, limit, cost = l.code, l.limit, l.cost
+  local code, limit, cost = l.code, l.limit, l.need
   local rem = remaining(l, now)
   if fits and rem >= limit then return now end
   if code == LOG then

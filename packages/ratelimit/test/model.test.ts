@@ -1,0 +1,132 @@
+// Model-based: random sequences of check / peek / reserve / settle / refund / reset with random
+// costs, plans and time steps, run against the pure model and every store. Any difference fails.
+import { fc, it } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
+
+import { emptyState, evaluate, type EvaluateOutput, reset, settle } from '../src/model';
+import { compilePolicy, type CompiledLimit } from '../src/policy';
+import type { Store } from '../src/stores/types';
+import { makeStore, STORE_KINDS } from './fixtures/stores';
+
+// Small limits so sequences hit every edge; windows of 10 min and more, so real-time key expiry
+// in Redis never happens within a test run.
+const policy = compilePolicy({
+  all: {
+    limits: [
+      { name: 'log', limit: 5, window: '10 m' },
+      { name: 'weighted-log', limit: 40, window: '12 m', unit: 'tokens' },
+      { name: 'window', limit: 20, window: '15 m', algorithm: 'sliding-window', unit: 'tokens' },
+      { name: 'bucket', limit: 7, window: '20 m', algorithm: 'token-bucket' },
+      { name: 'fixed', limit: 30, window: '30 m', algorithm: 'fixed-window', unit: 'tokens' },
+      { name: 'month', limit: 50, window: 'month', algorithm: 'fixed-window', unit: 'tokens' },
+    ],
+  },
+});
+const LIMITS = policy.plans.get('all')!.limits;
+const STATE_TTL = policy.maxTtlMs;
+const RESERVATION_TTL = 25 * 60_000;
+
+type Op =
+  | { op: 'advance'; ms: number }
+  | { op: 'check' | 'peek' | 'reserve'; limits: number[]; costs: number[] }
+  | { op: 'settle'; which: number; costs: (number | undefined)[] }
+  | { op: 'refund'; which: number }
+  | { op: 'reset'; limit: number | undefined };
+
+const subset = fc.subarray(
+  LIMITS.map((_, i) => i),
+  { minLength: 1 },
+);
+// mostly small costs, so state builds up across many calls; sometimes up to the whole limit
+const costsFor = (limits: number[]) =>
+  fc
+    .tuple(...limits.map((i) => fc.oneof({ weight: 2, arbitrary: fc.integer({ min: 0, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: LIMITS[i]!.limit }) })))
+    .filter((c) => c.some((x) => x > 0));
+const evaluation = (op: 'check' | 'peek' | 'reserve') =>
+  subset.chain((limits) => costsFor(limits).map((costs): Op => ({ op, limits, costs })));
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  // mostly steps well inside the windows (entries overlap and expire one by one), some across
+  // window and month boundaries
+  {
+    weight: 4,
+    arbitrary: fc
+      .oneof(
+        { weight: 1, arbitrary: fc.constantFrom(0, 1) },
+        { weight: 6, arbitrary: fc.integer({ min: 1, max: 4 * 60_000 }) },
+        { weight: 2, arbitrary: fc.integer({ min: 1, max: 40 * 60_000 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 1, max: 20 * 86_400_000 }) },
+      )
+      .map((ms): Op => ({ op: 'advance', ms })),
+  },
+  { weight: 5, arbitrary: evaluation('check') },
+  { weight: 1, arbitrary: evaluation('peek') },
+  { weight: 2, arbitrary: evaluation('reserve') },
+  { weight: 2, arbitrary: fc.record({ which: fc.nat(), costs: fc.array(fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }), { minLength: LIMITS.length, maxLength: LIMITS.length }) }).map((r): Op => ({ op: 'settle', ...r })) },
+  { weight: 1, arbitrary: fc.nat().map((which): Op => ({ op: 'refund', which })) },
+  { weight: 1, arbitrary: fc.option(fc.integer({ min: 0, max: LIMITS.length - 1 }), { nil: undefined }).map((limit): Op => ({ op: 'reset', limit })) },
+);
+
+/** The pure model as a Store, for side-by-side runs. */
+function modelStore(): Store {
+  const state = emptyState();
+  return {
+    kind: 'model',
+    evaluate: (r) => Promise.resolve(evaluate(state, { ...r, now: r.now! })),
+    settle: (r) => Promise.resolve({ status: settle(state, { ...r, now: r.now! }), now: r.now! }),
+    reset: (r) => Promise.resolve(reset(state, r.all ? undefined : r.limits.map((l) => l.name))),
+  };
+}
+
+async function run(store: Store, ops: readonly Op[], start: number) {
+  let now = start;
+  const trace: unknown[] = [];
+  const reservations: string[] = [];
+  const identifier = `model-${Math.random()}`;
+  for (const op of ops) {
+    switch (op.op) {
+      case 'advance':
+        now += op.ms;
+        break;
+      case 'check':
+      case 'peek':
+      case 'reserve': {
+        const limits: CompiledLimit[] = op.limits.map((i) => LIMITS[i]!);
+        const out: EvaluateOutput = await store.evaluate({ identifier, limits, costs: op.costs, mode: op.op, now, reservationTtlMs: RESERVATION_TTL, stateTtlMs: STATE_TTL });
+        if (out.reservation) reservations.push(out.reservation.id);
+        trace.push({ ...out, reservation: out.reservation?.expiresAt });
+        break;
+      }
+      case 'settle':
+      case 'refund': {
+        if (reservations.length === 0) break;
+        const id = reservations[op.which % reservations.length]!;
+        const costs = new Map<string, number>();
+        LIMITS.forEach((l, i) => {
+          const c = op.op === 'refund' ? 0 : op.costs[i];
+          if (c !== undefined) costs.set(l.name, c);
+        });
+        trace.push(await store.settle({ identifier, reservationId: id, limits: LIMITS, costs, now, stateTtlMs: STATE_TTL }));
+        break;
+      }
+      case 'reset':
+        await store.reset({ identifier, limits: op.limit === undefined ? LIMITS : [LIMITS[op.limit]!], all: op.limit === undefined });
+        trace.push('reset');
+        break;
+    }
+  }
+  return trace;
+}
+
+describe('every store agrees with the pure model', () => {
+  const stores = Object.fromEntries(STORE_KINDS.map((k) => [k, makeStore(k)]));
+  it.prop([fc.array(opArb, { minLength: 1, maxLength: 80 }), fc.integer({ min: 1_700_000_000_000, max: 1_800_000_000_000 })], { numRuns: 200 })(
+    'same answers for the same calls',
+    async (ops, start) => {
+      const expected = await run(modelStore(), ops, start);
+      for (const kind of STORE_KINDS) {
+        expect(await run(stores[kind]!, ops, start), kind).toEqual(expected);
+      }
+    },
+  );
+});
