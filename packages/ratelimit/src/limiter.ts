@@ -11,8 +11,9 @@ import type { Store } from './stores/types';
 /**
  * What a call costs. A number is charged in the plan's cost unit (its one unit other than
  * `requests`, or `requests` when it counts nothing else), and every `requests` limit is charged 1.
- * An object names units: `{ tokens: 1200 }`; `requests` defaults to 1, other units not named cost 0.
- * Each amount is a whole number > 0.
+ * An object names units: `{ tokens: 1200 }`; `requests` defaults to 1, other units not named cost 0
+ * (but a limit with nothing left still denies the call). Each amount is a whole number > 0.
+ * No cost means one request, or 1 of the cost unit on a plan that does not count requests.
  */
 export type Cost = number | Readonly<Record<string, number>>;
 
@@ -139,7 +140,7 @@ export interface RateLimiter<P extends string = string> {
   /** Like `check`, but charges nothing: where the identifier stands, and whether such a call would pass. */
   peek(identifier: string, options: CheckOptions<P>): Promise<RateLimitResult>;
   /** Charges an estimated cost (like `check`) and returns a reservation to settle with the real cost. */
-  reserve(identifier: string, options: CheckOptions<P> & { cost: Cost }): Promise<ReserveResult>;
+  reserve(identifier: string, options: CheckOptions<P>): Promise<ReserveResult>;
   /**
    * Replaces a reservation's estimate with the real cost, up or down. Units not named in `cost`
    * keep what was reserved. More than the limit is charged anyway: the work was done.
@@ -257,7 +258,8 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
 
   /** One cost per limit of the plan, for check, peek and reserve. */
   function costsFor(plan: CompiledPlan, cost: unknown): number[] {
-    const byUnit = cost === undefined ? new Map<string, number>() : unitCosts(plan, cost, 1);
+    // no cost: one request, or 1 of the cost unit on a plan that does not count requests
+    const byUnit = cost !== undefined ? unitCosts(plan, cost, 1) : plan.units.includes(REQUESTS) ? new Map<string, number>() : new Map([[costUnit(plan), 1]]);
     const costs = plan.limits.map((l) => byUnit.get(l.unit) ?? (l.unit === REQUESTS ? 1 : 0));
     plan.limits.forEach((l, i) => {
       if (costs[i]! > l.limit) {
@@ -328,8 +330,9 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     const byName = costs(plan);
     const identifier = identify(r.identifier);
     const reservationId = r.id;
+    const expiresAt = Number(r.expiresAt);
     const { status } = await guarded('settle', started, () =>
-      store.settle({ identifier, reservationId, limits: plan.limits, costs: byName, now: now(), stateTtlMs }),
+      store.settle({ identifier, reservationId, expiresAt, limits: plan.limits, costs: byName, now: now(), stateTtlMs }),
     );
     return { status };
   }
@@ -368,7 +371,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
         limits = [limit];
       }
       const started = performance.now();
-      await guarded('reset', started, () => store.reset({ identifier: id, limits, all: options?.limit === undefined }));
+      await guarded('reset', started, () => store.reset({ identifier: id, limits, all: options?.limit === undefined, stateTtlMs }));
     },
   };
 }

@@ -26,7 +26,10 @@ export interface ReservationRecord {
 }
 
 export interface IdentifierState {
+  /** Last reservation id. Survives reset, so a stale reservation can never settle a newer one. */
   seq: number;
+  /** Last log entry id (the Lua scripts use the time plus a suffix instead). */
+  entry: number;
   readonly limits: Map<string, LimitState>;
   readonly reservations: Map<string, ReservationRecord>;
 }
@@ -53,6 +56,8 @@ export interface EvaluateOutput {
 export interface SettleInput {
   readonly limits: readonly CompiledLimit[];
   readonly reservationId: string;
+  /** The reservation's expiry as reserve() returned it: a record with another is another reservation. */
+  readonly expiresAt: number;
   /** New cost by limit name; limits not named keep what was reserved. */
   readonly costs: ReadonlyMap<string, number>;
   readonly now: number;
@@ -62,7 +67,7 @@ export interface SettleInput {
 export type SettleStatus = 'settled' | 'expired' | 'unknown';
 
 export function emptyState(): IdentifierState {
-  return { seq: 0, limits: new Map(), reservations: new Map() };
+  return { seq: 0, entry: 0, limits: new Map(), reservations: new Map() };
 }
 
 /** Brings a limit's state to `now` (trimmed, rolled), creating it when absent. */
@@ -105,11 +110,12 @@ function remaining(s: LimitState, limit: CompiledLimit, now: number): number {
 }
 
 /** Charges `cost` and returns the reference a reservation needs to settle it. */
-function charge(s: LimitState, limit: CompiledLimit, now: number, seq: number, cost: number): number {
+function charge(state: IdentifierState, s: LimitState, limit: CompiledLimit, now: number, cost: number): number {
   switch (s.kind) {
     case 'log':
-      chargeLog(s, now, seq, cost);
-      return seq;
+      state.entry += 1;
+      chargeLog(s, now, state.entry, cost);
+      return state.entry;
     case 'window':
       s.current += cost;
       return s.index;
@@ -154,17 +160,16 @@ export function evaluate(state: IdentifierState, input: EvaluateInput): Evaluate
   const allowed = fits.every(Boolean);
   let reservation: EvaluateOutput['reservation'];
   if (allowed && mode !== 'peek') {
-    const needsSeq = mode === 'reserve' || limits.some((l, i) => l.code === AlgorithmCode['sliding-log'] && costs[i]! > 0);
-    if (needsSeq) state.seq += 1;
     const parts: ReservedPart[] = [];
     states.forEach((s, i) => {
       const cost = costs[i]!;
       if (cost === 0) return;
-      const ref = charge(s, limits[i]!, now, state.seq, cost);
+      const ref = charge(state, s, limits[i]!, now, cost);
       parts.push({ name: limits[i]!.name, ref, cost });
     });
     if (mode === 'reserve') {
       pruneReservations(state, now);
+      state.seq += 1;
       const id = String(state.seq);
       const expiresAt = now + input.reservationTtlMs;
       state.reservations.set(id, { expiresAt, parts });
@@ -183,7 +188,7 @@ export function evaluate(state: IdentifierState, input: EvaluateInput): Evaluate
 export function settle(state: IdentifierState, input: SettleInput): SettleStatus {
   const { now } = input;
   const record = state.reservations.get(input.reservationId);
-  if (!record) return 'unknown';
+  if (record?.expiresAt !== input.expiresAt) return 'unknown';
   state.reservations.delete(input.reservationId);
   if (record.expiresAt <= now) return 'expired';
   for (const part of record.parts) {
@@ -210,10 +215,9 @@ export function settle(state: IdentifierState, input: SettleInput): SettleStatus
   return 'settled';
 }
 
-/** Forgets the named limits' usage, or everything (usage, reservations) when `names` is undefined. */
+/** Forgets the named limits' usage, or all usage and reservations when `names` is undefined. */
 export function reset(state: IdentifierState, names?: readonly string[]): void {
   if (!names) {
-    state.seq = 0;
     state.limits.clear();
     state.reservations.clear();
     return;

@@ -25,18 +25,18 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     return { clock, limiter };
   };
 
-  it.each(Object.entries(DEFAULT_PLANS).map(([plan, p]) => [plan, p.limits[0].limit] as const))(
+  it.each((['starter', 'pro', 'business'] as const).map((plan) => [plan, DEFAULT_PLANS[plan].limits[0].limit] as const))(
     'allows exactly the %s limit (%i) per hour, then denies',
     async (plan, limit) => {
       const { limiter } = setup();
       for (let i = 0; i < limit; i++) {
-        const r = await limiter.check('creator-1', { plan: plan as 'pro' });
+        const r = await limiter.check('creator-1', { plan });
         expect(r.allowed).toBe(true);
         expect(r.remaining).toBe(limit - i - 1);
       }
-      const denied = await limiter.check('creator-1', { plan: plan as 'pro' });
+      const denied = await limiter.check('creator-1', { plan });
       expect(denied).toMatchObject({ allowed: false, remaining: 0, limit, deniedBy: 'hourly', retryAfterMs: HOUR });
-      expect((await limiter.check('creator-2', { plan: plan as 'pro' })).allowed).toBe(true);
+      expect((await limiter.check('creator-2', { plan })).allowed).toBe(true);
     },
   );
 
@@ -161,6 +161,37 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
       expect(r.allowed).toBe(false);
       expect(r.reservation).toBeUndefined();
       expect((await limiter.peek('c', { plan: 'pro' })).limits.map((l) => l.remaining)).toEqual([9, 100]);
+    });
+
+    it('settling never loses another entry made in the same millisecond', async () => {
+      const { limiter } = setup({ p: { limits: [{ name: 'tokens', limit: 100, window: '1 h', unit: 'tokens' }] } });
+      const r = await limiter.reserve('c', { plan: 'p', cost: 4 });
+      await limiter.check('c', { plan: 'p', cost: 3 });
+      await limiter.settle(r.reservation!, { cost: 3 });
+      expect((await limiter.peek('c', { plan: 'p' })).remaining).toBe(94);
+      const r2 = await limiter.reserve('c', { plan: 'p', cost: 5 });
+      await limiter.check('c', { plan: 'p' });
+      await limiter.settle(r2.reservation!, { cost: 1 });
+      expect((await limiter.peek('c', { plan: 'p' })).remaining).toBe(92);
+    });
+
+    it('a reservation whose limit was reset cannot touch entries made after the reset', async () => {
+      const { limiter } = setup({ p: { limits: [{ name: 'calls', limit: 10, window: '1 h' }] } });
+      const r = await limiter.reserve('c', { plan: 'p' });
+      await limiter.reset('c', { limit: 'calls' });
+      await limiter.check('c', { plan: 'p' });
+      await limiter.refund(r.reservation!);
+      expect((await limiter.peek('c', { plan: 'p' })).remaining).toBe(9);
+    });
+
+    it('a reservation made before a reset cannot settle one made after it', async () => {
+      const { limiter } = setup(plans);
+      const before = await limiter.reserve('c', { plan: 'pro', cost: 100 });
+      await limiter.reset('c');
+      const after = await limiter.reserve('c', { plan: 'pro', cost: 200 });
+      expect(await limiter.settle(before.reservation!, { cost: 1 })).toEqual({ status: 'unknown' });
+      expect(await limiter.settle(after.reservation!, { cost: 50 })).toEqual({ status: 'settled' });
+      expect((await limiter.peek('c', { plan: 'pro' })).limits[1]!.remaining).toBe(950);
     });
 
     it('a reservation never settled expires by itself, keeping its estimate charged', async () => {

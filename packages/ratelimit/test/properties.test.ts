@@ -32,7 +32,7 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     'never allows more than the limit in any window, and identifiers are independent',
     async (calls, plan) => {
       const { clock, limiter } = limiterFor();
-      const limit = plans[plan].limits[0].limit;
+      const limit = plans[plan].limits[0]!.limit;
       const allowed: Record<string, number[]> = { a: [], b: [] };
       for (const c of calls) {
         clock.advance(c.dt);
@@ -126,7 +126,7 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
         clock.advance(c.dt);
         const plan = planSeq[i]!;
         const r = await limiter.check('a', { plan });
-        expect(r.allowed).toBe(allowed.filter((t) => t > clock() - W).length < plans[plan].limits[0].limit);
+        expect(r.allowed).toBe(allowed.filter((t) => t > clock() - W).length < plans[plan].limits[0]!.limit);
         if (r.allowed) allowed.push(clock());
       }
     },

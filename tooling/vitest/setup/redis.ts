@@ -4,12 +4,7 @@ import type { TestProject } from 'vitest/node';
 
 import { ensureRedis } from '../redis.mjs';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    redisUrl: string;
-    clusterNodes: { host: string; port: number }[];
-  }
-}
+/// <reference types="../provided.d.ts" />
 
 export default async function setup(project: TestProject) {
   const redis = await ensureRedis();

@@ -3,61 +3,56 @@
   them all. Denied calls write nothing but the removal of expired entries. One round trip.
 
   KEYS[1]  state hash          <prefix>:{<id>}
-  KEYS[2]  reservation index   <prefix>:{<id>}:res   (sorted set: reservation id by expiry)
-  KEYS[3..] one sorted set per sliding-log limit, in the order of those limits in ARGV
+  KEYS[2..] one sorted set per sliding-log limit, in the order of those limits in ARGV
+  KEYS[last] with mode 2: reservation index <prefix>:{<id>}:res (reservation ids by expiry)
   ARGV[1]  now (ms), or '' to use the server clock (TIME)
   ARGV[2]  mode: 0 peek (read only), 1 check, 2 reserve
   ARGV[3]  TTL of the state hash (ms): the longest any state can matter
   ARGV[4]  reservation TTL (ms)
-  ARGV[5]  number of limits n, then 5 per limit: name, algorithm code, limit, window (ms), cost
+  ARGV[5]  number of limits n, then 2 per limit: "name|algorithm code|limit|window ms", cost
   Returns  { allowed (0|1), now, reservation id (0 if none), reservation expiry,
              then per limit: fits (0|1), remaining, resetAt }
 ]]
 --- @include "lib"
 
-local hash, res = KEYS[1], KEYS[2]
+local hash = KEYS[1]
 local now = server_now(ARGV[1])
 local mode = tonumber(ARGV[2])
-local limits, _, names = read_limits(5, 3)
+local limits, _, names, next_key = read_limits(5, 2)
 local fields = read_fields(hash, names)
 
 local allowed = true
-local needs_seq = mode == 2
 for _, l in ipairs(limits) do
-  load(l, fields, now)
+  load(l, fields, now, mode ~= 0)
   -- a used-up limit denies every call, even one that costs it nothing
   l.need = math.max(l.cost, 1)
   l.fits = l.need <= remaining(l, now)
   if not l.fits then allowed = false end
-  if l.code == LOG and l.cost > 0 then needs_seq = true end
 end
 
-local charging = allowed and mode ~= 0
 local reservation, expires_at = 0, 0
 if mode ~= 0 then
-  local seq = 0
-  if charging and needs_seq then seq = redis.call('HINCRBY', hash, 'seq', 1) end
+  local charging = allowed
+  if charging and mode == 2 then reservation = redis.call('HINCRBY', hash, 'seq', 1) end
   local writes, parts = {}, {}
   for _, l in ipairs(limits) do
     local charged = charging and l.cost > 0
-    if charged then
-      local ref = charge(l, now, seq)
-      parts[#parts + 1] = l.name .. ',' .. ref .. ',' .. l.cost
-    end
-    persist(l, writes, charged, now)
+    if charged then parts[#parts + 1] = l.name .. ',' .. charge(l, now, reservation) .. ',' .. l.cost end
+    persist(l, writes, charged)
   end
-  if charging and mode == 2 then
+  if reservation > 0 then
+    local res = KEYS[next_key]
     local expired = redis.call('ZRANGEBYSCORE', res, '-inf', now)
     for _, id in ipairs(expired) do redis.call('HDEL', hash, 'r:' .. id) end
     if #expired > 0 then redis.call('ZREMRANGEBYSCORE', res, '-inf', now) end
-    reservation, expires_at = seq, now + tonumber(ARGV[4])
-    writes[#writes + 1] = 'r:' .. seq
+    expires_at = now + tonumber(ARGV[4])
+    writes[#writes + 1] = 'r:' .. reservation
     writes[#writes + 1] = expires_at .. '|' .. table.concat(parts, '|')
-    redis.call('ZADD', res, expires_at, seq)
+    redis.call('ZADD', res, expires_at, reservation)
     redis.call('PEXPIRE', res, ARGV[3])
   end
   if #writes > 0 then redis.call('HSET', hash, unpack(writes)) end
-  if #writes > 0 or seq > 0 then redis.call('PEXPIRE', hash, ARGV[3]) end
+  if #writes > 0 or reservation > 0 then redis.call('PEXPIRE', hash, ARGV[3]) end
 end
 
 local out = { allowed and 1 or 0, now, reservation, expires_at }

@@ -3,65 +3,66 @@
   is charged even past the limit: the work was done. A reservation settles once.
 
   KEYS[1]  state hash          <prefix>:{<id>}
-  KEYS[2]  reservation index   <prefix>:{<id>}:res
-  KEYS[3..] one sorted set per sliding-log limit, in the order of those limits in ARGV
+  KEYS[2..] one sorted set per sliding-log limit, in the order of those limits in ARGV
+  KEYS[last] reservation index <prefix>:{<id>}:res
   ARGV[1]  now (ms), or '' to use the server clock (TIME)
-  ARGV[2]  reservation id
+  ARGV[2]  "reservation id|expiry": a record with another expiry is another reservation
   ARGV[3]  TTL of the state hash (ms)
-  ARGV[4]  number of limits n, then 5 per limit: name, algorithm code, limit, window (ms),
+  ARGV[4]  number of limits n, then 2 per limit: "name|algorithm code|limit|window ms",
            new cost (-1: keep what was reserved)
   Returns  { status (1 settled, 2 expired, 0 unknown), now }
 ]]
 --- @include "lib"
 
-local hash, res = KEYS[1], KEYS[2]
+local hash = KEYS[1]
 local now = server_now(ARGV[1])
-local id = ARGV[2]
+local id, handle_expiry = string.match(ARGV[2], '^(%d+)|(%d+)$')
+local _, by_name, names, res_key = read_limits(4, 2)
 local record = redis.call('HGET', hash, 'r:' .. id)
 if not record then return { 0, now } end
-redis.call('HDEL', hash, 'r:' .. id)
-redis.call('ZREM', res, id)
-
 local expires_at = tonumber(string.match(record, '^(%d+)'))
+if expires_at ~= tonumber(handle_expiry) then return { 0, now } end
+redis.call('HDEL', hash, 'r:' .. id)
+redis.call('ZREM', KEYS[res_key], id)
 if expires_at <= now then return { 2, now } end
 
-local _, by_name, names = read_limits(4, 3)
 local fields = read_fields(hash, names)
 local writes = {}
-for name, ref, old in string.gmatch(record, '|([^,|]+),(%-?%d+),(%d+)') do
+for name, ref, old in string.gmatch(record, '|([^,|]+),([^,|]+),(%d+)') do
   local l = by_name[name]
   if l and l.cost >= 0 then
-    ref, old = tonumber(ref), tonumber(old)
-    local cost, delta = l.cost, l.cost - old
-    load(l, fields, now)
+    old = tonumber(old)
+    local cost, delta = l.cost, l.cost - tonumber(old)
     if l.code == LOG then
-      local old_member = log_member(ref, old)
-      local score = redis.call('ZSCORE', l.key, old_member)
+      local score = redis.call('ZSCORE', l.key, ref)
       if score then
-        redis.call('ZREM', l.key, old_member)
-        local x = l.x_stored - (old - 1)
+        local x = -(tonumber(redis.call('ZSCORE', l.key, '#x')) or 0)
+        redis.call('ZREM', l.key, ref)
+        x = x - (old - 1)
         if cost > 0 then
-          redis.call('ZADD', l.key, score, log_member(ref, cost))
+          -- a fresh member at the same time: renaming in place could collide with another entry
+          add_entry(l.key, tonumber(score), cost, redis.call('ZCARD', l.key))
           x = x + cost - 1
         end
-        writes[#writes + 1] = name .. '.x'
-        writes[#writes + 1] = x
+        write_weight(l.key, x)
       end
-    elseif l.code == WINDOW then
-      if ref == l.index then
-        l.current = math.max(0, l.current + delta)
-      elseif ref == l.index - 1 then
-        l.previous = math.max(0, l.previous + delta)
-      end
-      persist(l, writes, true, now)
-    elseif l.code == BUCKET then
-      local tat = math.max(l.tat, now) + delta * (l.window / l.limit)
-      if delta < 0 then tat = math.max(tat, now) end
-      l.tat = tat
-      persist(l, writes, true, now)
     else
-      if ref == l.start then l.count = math.max(0, l.count + delta) end
-      persist(l, writes, true, now)
+      ref = tonumber(ref)
+      load(l, fields, now, false)
+      if l.code == WINDOW then
+        if ref == l.index then
+          l.current = math.max(0, l.current + delta)
+        elseif ref == l.index - 1 then
+          l.previous = math.max(0, l.previous + delta)
+        end
+      elseif l.code == BUCKET then
+        local tat = math.max(l.tat, now) + delta * (l.window / l.limit)
+        if delta < 0 then tat = math.max(tat, now) end
+        l.tat = tat
+      elseif ref == l.start then
+        l.count = math.max(0, l.count + delta)
+      end
+      persist(l, writes, true)
     end
   end
 end

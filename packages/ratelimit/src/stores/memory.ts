@@ -19,6 +19,8 @@ export interface MemoryStore extends Store {
   readonly size: number;
   /** Drops every identifier whose state can no longer matter at `now` (default: the store's estimate of now). */
   sweep(now?: number): void;
+  /** Stops the sweep timer. */
+  close(): Promise<void>;
 }
 
 interface Entry {
@@ -81,8 +83,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
     reset(request) {
       const entry = entries.get(request.identifier);
-      if (request.all) entries.delete(request.identifier);
-      else if (entry) reset(entry.state, request.limits.map((l) => l.name));
+      if (entry) reset(entry.state, request.all ? undefined : request.limits.map((l) => l.name));
       return Promise.resolve();
     },
     close() {

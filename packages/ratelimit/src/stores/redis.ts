@@ -57,6 +57,17 @@ export function encodeIdentifier(identifier: string): string {
 
 const STATUS: Record<number, SettleStatus> = { 0: 'unknown', 1: 'settled', 2: 'expired' };
 
+const specs = new WeakMap<CompiledLimit, string>();
+/** A limit's static arguments, as the scripts read them: "name|code|limit|windowMs". */
+function spec(l: CompiledLimit): string {
+  let s = specs.get(l);
+  if (s === undefined) {
+    s = `${l.name}|${l.code}|${l.limit}|${l.windowMs}`;
+    specs.set(l, s);
+  }
+  return s;
+}
+
 /** Creates a store on Redis or Redis Cluster. */
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const prefix = options.prefix ?? 'ratelimit';
@@ -100,15 +111,15 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     }
   }
 
-  /** KEYS and ARGV tail shared by check and settle: log keys, then n and 5 args per limit. */
+  /** KEYS and ARGV tail shared by check and settle: log keys, then n and 2 args per limit. */
   function limitArgs(k: ReturnType<typeof keys>, limits: readonly CompiledLimit[], cost: (l: CompiledLimit, i: number) => number) {
-    const logKeys: string[] = [];
+    const keyList: string[] = [k.state];
     const args: (string | number)[] = [limits.length];
     limits.forEach((l, i) => {
-      if (l.code === AlgorithmCode['sliding-log']) logKeys.push(k.log(l.name));
-      args.push(l.name, l.code, l.limit, l.windowMs, cost(l, i));
+      if (l.code === AlgorithmCode['sliding-log']) keyList.push(k.log(l.name));
+      args.push(spec(l), cost(l, i));
     });
-    return { logKeys, args };
+    return { keyList, args };
   }
 
   return {
@@ -117,20 +128,11 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     keys,
     async evaluate(request) {
       const k = keys(request.identifier);
-      const { logKeys, args } = limitArgs(k, request.limits, (_, i) => request.costs[i]!);
+      const { keyList, args } = limitArgs(k, request.limits, (_, i) => request.costs[i]!);
       const mode = request.mode === 'peek' ? 0 : request.mode === 'check' ? 1 : 2;
+      if (mode === 2) keyList.push(k.reservations);
       const reply = await call('check', (c) =>
-        c.rlCheck(
-          2 + logKeys.length,
-          k.state,
-          k.reservations,
-          ...logKeys,
-          request.now ?? '',
-          mode,
-          request.stateTtlMs,
-          request.reservationTtlMs,
-          ...args,
-        ),
+        c.rlCheck(keyList.length, ...keyList, request.now ?? '', mode, request.stateTtlMs, request.reservationTtlMs, ...args),
       );
       const limits: EvaluateOutput['limits'][number][] = [];
       for (let i = 4; i < reply.length; i += 3) limits.push({ fits: reply[i] === 1, remaining: reply[i + 1]!, resetAt: reply[i + 2]! });
@@ -139,17 +141,18 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     },
     async settle(request) {
       const k = keys(request.identifier);
-      const { logKeys, args } = limitArgs(k, request.limits, (l) => request.costs.get(l.name) ?? -1);
-      const reply = await call('settle', (c) =>
-        c.rlSettle(2 + logKeys.length, k.state, k.reservations, ...logKeys, request.now ?? '', request.reservationId, request.stateTtlMs, ...args),
-      );
+      const { keyList, args } = limitArgs(k, request.limits, (l) => request.costs.get(l.name) ?? -1);
+      keyList.push(k.reservations);
+      const reply = await call('settle', (c) => c.rlSettle(keyList.length, ...keyList, request.now ?? '', `${request.reservationId}|${request.expiresAt}`, request.stateTtlMs, ...args));
       return { status: STATUS[reply[0]!] ?? 'unknown', now: reply[1]! };
     },
     async reset(request) {
       const k = keys(request.identifier);
       const logKeys = request.limits.filter((l) => l.code === AlgorithmCode['sliding-log']).map((l) => k.log(l.name));
       const names = request.all ? [] : request.limits.map((l) => l.name);
-      await call('reset', (c) => c.rlReset(2 + logKeys.length, k.state, k.reservations, ...logKeys, request.all ? 'all' : 'some', ...names));
+      await call('reset', (c) =>
+        c.rlReset(2 + logKeys.length, k.state, k.reservations, ...logKeys, request.all ? 'all' : 'some', request.stateTtlMs, ...names),
+      );
     },
     async close() {
       if (client && owned) await client.quit().catch(() => client?.disconnect());

@@ -17,6 +17,8 @@ export interface StoreEvaluateRequest {
 export interface StoreSettleRequest {
   readonly identifier: string;
   readonly reservationId: string;
+  /** The reservation's expiry, as reserve() returned it. */
+  readonly expiresAt: number;
   /** The limits of the reservation's plan. */
   readonly limits: readonly CompiledLimit[];
   /** New cost by limit name; limits not named keep what was reserved. */
@@ -29,8 +31,9 @@ export interface StoreResetRequest {
   readonly identifier: string;
   /** The limits to forget; with `all`, every limit of the policy. */
   readonly limits: readonly CompiledLimit[];
-  /** Also forget reservations and the sequence: the identifier starts afresh. */
+  /** Also forget reservations (but not the last reservation id, so ids are never reused). */
   readonly all: boolean;
+  readonly stateTtlMs: number;
 }
 
 /**

@@ -2,12 +2,18 @@
   lib.lua: the algorithms' math, mirroring src/algorithms/*.ts operation for operation.
   Included by the scripts (see scripts/build-lua.ts); not a script of its own.
 
+  A sliding-log limit is one sorted set: score = time (ms), member = ms * 1000 + k (an integer,
+  unique, k < 1000) or "<ms>-<k>" past 1000 entries in one ms, or "r<reservation id>" for a
+  reserved entry (ids are never reused, so a stale reservation finds nothing), then ":<cost>"
+  when cost ~= 1;
+  plus, when some cost ~= 1, the member '#x' whose score is -(sum of cost - 1), so
+  used = entries + x without reading them all.
+
   Per-identifier state hash fields, by limit name N:
-    N.x  sliding log: sum of (cost - 1) over the entries in its sorted set
     N.i N.c N.p  sliding window: window index, current count, previous count
     N.t  token bucket: theoretical arrival time (%.17g, so it round-trips exactly)
     N.s N.c  fixed window: window start (ms), count
-    seq  last sequence number (unique sorted-set members, reservation ids)
+    seq  last reservation id
     r:ID reservation record "expiresAt|name,ref,cost|..."
 ]]
 
@@ -23,12 +29,6 @@ local function server_now(arg)
   if arg ~= '' then return tonumber(arg) end
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
--- sorted-set member of a log entry: "seq", or "seq:cost" when cost ~= 1
-local function log_member(seq, cost)
-  if cost == 1 then return tostring(seq) end
-  return seq .. ':' .. cost
 end
 
 local function member_cost(m)
@@ -80,27 +80,39 @@ local function bucket_remaining(tat, limit, window, t)
 end
 
 -- Each limit is a table: name, code, limit, window, cost, and its loaded state.
--- load: brings state to now (rolled, expired entries excluded) without writing.
-local function load(l, fields, now)
+-- load: brings state to now (rolled; expired log entries excluded, and removed when `trim`).
+local function load(l, fields, now, trim)
   local code, window = l.code, l.window
   if code == LOG then
+    local key = l.key
     local cutoff = now - window
     l.cutoff = cutoff
-    local count = redis.call('ZCOUNT', l.key, '(' .. cutoff, '+inf')
-    local x = tonumber(fields[l.name .. '.x']) or 0
-    local expired_extra = 0
-    if x > 0 then
-      for _, m in ipairs(redis.call('ZRANGEBYSCORE', l.key, '-inf', cutoff)) do
-        expired_extra = expired_extra + member_cost(m) - 1
-      end
-    end
-    if count == 0 then
-      l.x = 0
-    else
-      l.x = x - expired_extra
+    -- one read gives the weight sentinel (lowest score), the oldest entry, and small counts
+    local head = redis.call('ZRANGE', key, 0, 1, 'WITHSCORES')
+    local x, i, sentinel = 0, 1, 0
+    if head[1] == '#x' then
+      x, i, sentinel = -tonumber(head[2]), 3, 1
     end
     l.x_stored = x
-    l.used = count + l.x
+    local oldest_at = tonumber(head[i + 1])
+    local count
+    if oldest_at and oldest_at <= cutoff then
+      if x > 0 then
+        for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, 0, cutoff)) do x = x - (member_cost(m) - 1) end
+      end
+      if trim then
+        redis.call('ZREMRANGEBYSCORE', key, 0, cutoff)
+        count = redis.call('ZCARD', key) - sentinel
+      else
+        count = redis.call('ZCOUNT', key, '(' .. cutoff, '+inf')
+      end
+    else
+      if oldest_at then l.oldest, l.oldest_at = head[i], oldest_at end
+      if #head < 4 then count = #head / 2 - sentinel else count = redis.call('ZCARD', key) - sentinel end
+    end
+    if count == 0 then x = 0 end
+    l.count, l.x = count, x
+    l.used = count + x
     l.remaining = math.max(0, l.limit - l.used)
   elseif code == WINDOW then
     local index = math.floor(now / window)
@@ -138,15 +150,45 @@ local function remaining(l, now)
   return math.max(0, l.limit - l.count)
 end
 
--- charges l.cost (> 0); returns the reservation reference. Writes happen in persist().
-local function charge(l, now, seq)
+-- adds a log entry at `at`; `hint` (the live count) makes the first try unique in practice
+local function add_entry(key, at, cost, hint)
+  local suffix = ''
+  if cost ~= 1 then suffix = ':' .. cost end
+  local k = hint % 1000
+  local member
+  for tries = 1, 1000 do
+    member = string.format('%.0f', at * 1000 + k) .. suffix
+    if redis.call('ZADD', key, 'NX', at, member) == 1 then return member end
+    k = (k + 1) % 1000
+  end
+  k = hint
+  repeat
+    k = k + 1
+    member = at .. '-' .. k .. suffix
+  until redis.call('ZADD', key, 'NX', at, member) == 1
+  return member
+end
+
+-- charges l.cost (> 0); returns the reservation reference. Hash writes happen in persist().
+-- `reservation`: the id of the reservation being made, or 0.
+local function charge(l, now, reservation)
   local code, cost = l.code, l.cost
   if code == LOG then
-    l.added = log_member(seq, cost)
+    local member
+    if reservation > 0 then
+      member = 'r' .. reservation
+      if cost ~= 1 then member = member .. ':' .. cost end
+      redis.call('ZADD', l.key, now, member)
+    else
+      member = add_entry(l.key, now, cost, l.count)
+    end
+    redis.call('PEXPIRE', l.key, l.window)
+    if l.count == 0 or (l.oldest and now < l.oldest_at) then l.oldest, l.oldest_at = member, now end
+    l.count = l.count + 1
     l.used = l.used + cost
     l.x = l.x + cost - 1
     l.remaining = math.max(0, l.limit - l.used)
-    return seq
+    return member
   elseif code == WINDOW then
     l.current = l.current + cost
     return l.index
@@ -158,19 +200,20 @@ local function charge(l, now, seq)
   return l.start
 end
 
--- writes a limit's state; `charged` says whether this call charged it
-local function persist(l, writes, charged, now)
+-- the weight sentinel of a log: member '#x', score -x; absent when x is 0
+local function write_weight(key, x)
+  if x > 0 then
+    redis.call('ZADD', key, -x, '#x')
+  else
+    redis.call('ZREM', key, '#x')
+  end
+end
+
+-- writes a limit's state: log weights to its sorted set, the rest as hash fields into `writes`
+local function persist(l, writes, charged)
   local code, name = l.code, l.name
   if code == LOG then
-    if l.cutoff then redis.call('ZREMRANGEBYSCORE', l.key, '-inf', l.cutoff) end
-    if charged then
-      redis.call('ZADD', l.key, now, l.added)
-      redis.call('PEXPIRE', l.key, l.window)
-    end
-    if l.x ~= l.x_stored then
-      writes[#writes + 1] = name .. '.x'
-      writes[#writes + 1] = l.x
-    end
+    if l.x ~= l.x_stored then write_weight(l.key, l.x) end
   elseif charged then
     if code == WINDOW then
       writes[#writes + 1] = name .. '.i'
@@ -200,6 +243,8 @@ local function reset_at(l, now, fits)
     local used = l.used
     local need = used + cost - limit
     if fits then need = used - (limit - rem - 1) end
+    -- usually the oldest entry, already read, frees enough
+    if l.oldest and member_cost(l.oldest) >= need then return l.oldest_at + l.window end
     local freed, offset = 0, 0
     while true do
       local batch = math.max(1, math.min(need - freed, 128))
@@ -235,30 +280,24 @@ local function reset_at(l, now, fits)
   return l.finish
 end
 
--- parses per-limit arguments starting at ARGV[first]: name, code, limit, window, cost
+-- parses per-limit arguments from ARGV[first]: n, then per limit "name|code|limit|window" and cost
 local function read_limits(first, keys_from)
   local n = tonumber(ARGV[first])
   local limits, by_name, fields = {}, {}, {}
   local k = keys_from
   for i = 1, n do
-    local base = first + 1 + (i - 1) * 5
-    local l = {
-      name = ARGV[base],
-      code = tonumber(ARGV[base + 1]),
-      limit = tonumber(ARGV[base + 2]),
-      window = tonumber(ARGV[base + 3]),
-      cost = tonumber(ARGV[base + 4]),
-    }
-    local name = l.name
-    if l.code == LOG then
+    local base = first - 1 + 2 * i
+    local name, code, limit, window = string.match(ARGV[base], '^([^|]+)|(%d+)|(%d+)|(%d+)$')
+    local l = { name = name, code = tonumber(code), limit = tonumber(limit), window = tonumber(window), cost = tonumber(ARGV[base + 1]) }
+    code = l.code
+    if code == LOG then
       l.key = KEYS[k]
       k = k + 1
-      fields[#fields + 1] = name .. '.x'
-    elseif l.code == WINDOW then
+    elseif code == WINDOW then
       fields[#fields + 1] = name .. '.i'
       fields[#fields + 1] = name .. '.c'
       fields[#fields + 1] = name .. '.p'
-    elseif l.code == BUCKET then
+    elseif code == BUCKET then
       fields[#fields + 1] = name .. '.t'
     else
       fields[#fields + 1] = name .. '.s'
@@ -267,7 +306,7 @@ local function read_limits(first, keys_from)
     limits[i] = l
     by_name[name] = l
   end
-  return limits, by_name, fields
+  return limits, by_name, fields, k
 end
 
 local function read_fields(hash, names)

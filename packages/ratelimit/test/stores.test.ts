@@ -1,0 +1,121 @@
+// What is particular to each store: the memory store's bounded memory, the Redis key layout
+// (TTL on every key, one cluster slot per identifier), the Redis clock, the generated Lua.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import type { Cluster } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+
+import { createMemoryStore, createRateLimiter, type PlansConfig } from '../src/index';
+import { renderScripts } from '../src/lua/render';
+import { encodeIdentifier } from '../src/redis';
+import { client, makeRedisStore, manualClock } from './fixtures/stores';
+
+const plans = {
+  pro: {
+    limits: [
+      { name: 'minute', limit: 5, window: '1 m' },
+      { name: 'tokens', limit: 1000, window: '1 h', unit: 'tokens', algorithm: 'sliding-window' },
+      { name: 'burst', limit: 3, window: '10 s', algorithm: 'token-bucket' },
+      { name: 'month', limit: 100, window: 'month', algorithm: 'fixed-window', unit: 'tokens' },
+    ],
+  },
+} satisfies PlansConfig;
+
+describe('memory store', () => {
+  it('drops identifiers once nothing about them can matter', async () => {
+    const store = createMemoryStore();
+    const clock = manualClock();
+    const limiter = createRateLimiter({ plans, store, clock, reservationTtl: '1 m' });
+    for (let i = 0; i < 1000; i++) await limiter.check(`user-${i}`, { plan: 'pro', cost: 3 });
+    expect(store.size).toBe(1000);
+    store.sweep(clock() + 31 * 86_400_000 - 1);
+    expect(store.size).toBe(1000);
+    store.sweep(clock() + 31 * 86_400_000);
+    expect(store.size).toBe(0);
+    await store.close();
+  });
+
+  it('does not keep state for peeks or denied calls of unknown identifiers', async () => {
+    const store = createMemoryStore();
+    const limiter = createRateLimiter({ plans, store });
+    for (let i = 0; i < 100; i++) await limiter.peek(`peek-${i}`, { plan: 'pro' });
+    expect(store.size).toBe(0);
+    await store.close();
+  });
+
+  it('its sweep timer never keeps the process alive', () => {
+    const timers: NodeJS.Timeout[] = [];
+    const original = globalThis.setInterval;
+    globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+      const t = original(...args);
+      timers.push(t);
+      return t;
+    });
+    try {
+      const store = createMemoryStore();
+      expect(timers).toHaveLength(1);
+      expect(timers[0]?.hasRef()).toBe(false);
+      void store.close();
+    } finally {
+      globalThis.setInterval = original;
+    }
+  });
+});
+
+describe.each(['redis', 'cluster'] as const)('%s key layout', (kind) => {
+  it('puts a TTL on every key it writes, and every key of an identifier in one slot', async () => {
+    const store = makeRedisStore(kind);
+    const limiter = createRateLimiter({ plans, store });
+    const id = 'creator:{7}%';
+    const r = await limiter.reserve(id, { plan: 'pro', cost: 40 });
+    await limiter.check(id, { plan: 'pro', cost: 2 });
+    const k = store.keys(id);
+    const keys = [k.state, k.reservations, k.log('minute')];
+    const c = client(kind);
+    for (const key of keys) {
+      expect(await c.exists(key), key).toBe(1);
+      const ttl = await c.pttl(key);
+      expect(ttl, key).toBeGreaterThan(0);
+    }
+    expect(await c.pttl(k.log('minute'))).toBeLessThanOrEqual(60_000);
+    expect(await c.pttl(k.state)).toBeLessThanOrEqual(31 * 86_400_000);
+    if (kind === 'cluster') {
+      const slots = await Promise.all(keys.map((key) => (c as Cluster).nodes('master')[0]!.call('CLUSTER', 'KEYSLOT', key)));
+      expect(new Set(slots).size).toBe(1);
+    }
+    // a checked entry is an integer (time in ms x 1000 + k: one int64 in listpack encoding);
+    // a reserved one carries its reservation id
+    const members = await c.zrange(k.log('minute'), '0', '-1');
+    expect(members).toHaveLength(2);
+    expect(members).toContain(`r${r.reservation!.id}`);
+    const checked = members.find((m) => !m.startsWith('r'))!;
+    expect(checked).toMatch(/^\d{16}$/);
+    expect(Math.floor(Number(checked) / 1000)).toBe(Number(await c.zscore(k.log('minute'), checked)));
+    await limiter.settle(r.reservation!, { cost: 10 });
+  });
+
+  it('uses the Redis clock by default', async () => {
+    const limiter = createRateLimiter({ plans, store: makeRedisStore(kind) });
+    const before = Date.now();
+    const r = await limiter.check('clock', { plan: 'pro' });
+    expect(Math.abs(r.now - before)).toBeLessThan(2000);
+    expect(r.limits[0]!.resetAt).toBe(r.now + 60_000);
+  });
+});
+
+describe('identifier encoding', () => {
+  it('keeps every identifier inside its hash tag and distinct from every other', () => {
+    const ids = ['a}b', 'a%7Db', '{', '}', '%', '%25', '%7B', 'plain'];
+    const encoded = ids.map(encodeIdentifier);
+    expect(new Set(encoded).size).toBe(ids.length);
+    for (const e of encoded) expect(e).not.toMatch(/[{}]/);
+  });
+});
+
+describe('generated Lua', () => {
+  it('src/lua/scripts.generated.ts is up to date with src/lua/*.lua', () => {
+    const file = readFileSync(fileURLToPath(new URL('../src/lua/scripts.generated.ts', import.meta.url)), 'utf8');
+    expect(file).toBe(renderScripts());
+  });
+});
