@@ -23,7 +23,7 @@ describe.each(['redis', 'cluster'] as const)('%s', (target) => {
       PREFIX: prefix,
       ID: 'creator-42',
       CALLS: '250',
-      START_AT: String(Date.now() + 2500),
+      PROCESSES: '4',
       REDIS_URL: inject('redisUrl'),
       CLUSTER_NODES: inject('clusterNodes')
         .map((n) => `${n.host}:${n.port}`)
