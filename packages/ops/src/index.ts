@@ -2,3 +2,5 @@
 // `./emf`) so an app that only emits metrics loads neither ioredis nor the AWS SDK.
 export { type CheckLevel, type CheckResult, exitCodeFor, formatChecks, worstLevel } from './checks';
 export * from './doctor';
+export * from './aws';
+export * from './emf';

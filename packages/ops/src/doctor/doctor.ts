@@ -11,6 +11,7 @@ import { createRedisClient, createRedisStore, redisConfigFromEnv, type RedisConn
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 
 import { type CheckLevel, type CheckResult, worstLevel } from '../checks';
+import { compareVersions } from '../versions';
 import { type LatencyStats, summarize } from './stats';
 
 export interface DoctorOptions {
@@ -109,17 +110,6 @@ export function parseInfo(text: string): Record<string, string> {
     if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1).trim();
   }
   return fields;
-}
-
-/** Compares dotted versions: negative when a < b. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
