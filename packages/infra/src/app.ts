@@ -8,8 +8,8 @@ import { RateLimitCacheStack, type RateLimitCacheStackProps } from './cache-stac
 function text(app: App, key: string): string | undefined {
   const value: unknown = app.node.tryGetContext(key);
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value === 'object') throw new Error(`context ${key} must be a string, number or boolean`);
-  return String(value);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new Error(`context ${key} must be a string, number or boolean`);
 }
 
 const list = (value: string | undefined) => value?.split(',').map((s) => s.trim()).filter(Boolean);
