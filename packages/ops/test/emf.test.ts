@@ -60,7 +60,7 @@ afterEach(() => {
 describe('createEmfMetrics', () => {
   it('aggregates many decisions into one line per plan, with the service-wide and per-plan dimension sets', () => {
     const lines: string[] = [];
-    const m = createEmfMetrics({ write: (l) => lines.push(l), flushIntervalMs: false, now: () => 1_700_000_000_000, random: lcg() });
+    const m = createEmfMetrics({ write: (l) => lines.push(l), flushIntervalMs: false, now: () => 1_700_000_000_000, random: lcg(), perPlan: true });
     for (let i = 0; i < 1000; i++) m.onEvent(decision('pro', i % 4 !== 0, i % 10));
     for (let i = 0; i < 10; i++) m.onEvent(decision('starter', false));
     expect(m.flush()).toEqual(lines);
@@ -74,7 +74,7 @@ describe('createEmfMetrics', () => {
   });
 
   it('counts store errors and failure modes; store errors carry no plan', () => {
-    const m = createEmfMetrics({ write: () => undefined, flushIntervalMs: false });
+    const m = createEmfMetrics({ write: () => undefined, flushIntervalMs: false, perPlan: true });
     m.onEvent(storeError());
     m.onEvent(storeError());
     m.onEvent({ type: 'failure-mode', mode: 'open', plan: 'pro' });
@@ -104,9 +104,9 @@ describe('createEmfMetrics', () => {
     expect(mean).toBeLessThan(6000);
   });
 
-  it('takes custom dimensions, and perPlan: false publishes one series', () => {
+  it('takes custom dimensions, and by default publishes one series for every plan', () => {
     const lines: string[] = [];
-    const m = createEmfMetrics({ namespace: 'Custom/NS', dimensions: { Service: 's', App: 'web' }, perPlan: false, write: (l) => lines.push(l), flushIntervalMs: false });
+    const m = createEmfMetrics({ namespace: 'Custom/NS', dimensions: { Service: 's', App: 'web' }, write: (l) => lines.push(l), flushIntervalMs: false });
     m.onEvent(decision('pro', true));
     m.onEvent(decision('starter', true));
     m.flush();
@@ -154,8 +154,8 @@ describe('createEmfMetrics', () => {
 });
 
 describe('fed by a real limiter', () => {
-  it('counts the decisions of a memory-store limiter', async () => {
-    const m = createEmfMetrics({ write: () => undefined, flushIntervalMs: false });
+  it('counts the decisions of a memory-store limiter, per plan when asked', async () => {
+    const m = createEmfMetrics({ write: () => undefined, flushIntervalMs: false, perPlan: true });
     const limiter = createRateLimiter({ plans: { pro: { limits: [{ name: 'hourly', limit: 3, window: '1 h' }] } }, onEvent: m.onEvent, store: createMemoryStore() });
     for (let i = 0; i < 5; i++) await limiter.check('creator-1', { plan: 'pro' });
     const doc = assertEmf(m.flush()[0]!);

@@ -85,9 +85,9 @@ export interface EmfMetricsOptions {
    */
   dimensions?: Readonly<Record<string, string>>;
   /**
-   * Also publish per plan (a `Plan` dimension next to the others). Each plan is one more set of
-   * custom metrics to pay for.
-   * @default true
+   * Also publish per plan (a `Plan` dimension next to the others). Each plan adds 7 custom
+   * metrics to pay for; the alarms need only the service-wide ones.
+   * @default false
    */
   perPlan?: boolean;
   /**
@@ -138,7 +138,7 @@ export function createEmfMetrics(options: EmfMetricsOptions = {}): EmfMetrics {
   if (!NAME.test(namespace)) throw new TypeError(`namespace '${namespace}' must be 1-255 letters, digits or . _ - / # : @ and spaces`);
   if (keys.length < 1 || keys.length > 29) throw new TypeError('dimensions: give 1 to 29 (EMF allows 30 with Plan)');
   if (keys.includes('Plan') || keys.includes('_aws')) throw new TypeError("dimensions: 'Plan' and '_aws' are reserved");
-  const perPlan = options.perPlan ?? true;
+  const perPlan = options.perPlan ?? false;
   const write = options.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
