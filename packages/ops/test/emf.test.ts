@@ -113,6 +113,7 @@ describe('createEmfMetrics', () => {
     expect(lines).toHaveLength(1);
     const doc = assertEmf(lines[0]!);
     expect(doc).toMatchObject({ Service: 's', App: 'web', Allowed: 2 });
+    expect(doc.Plan).toBeUndefined();
     expect(doc._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Custom/NS', Dimensions: [['Service', 'App']] });
   });
 
