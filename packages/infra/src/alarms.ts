@@ -13,6 +13,7 @@ export interface CacheAlarmsProps {
   readonly nodeIds: readonly string[];
   /** A node's connection limit; the alarm fires above 80% of it. */
   readonly maxConnections: number;
+  /** Notified on alarm and on recovery. */
   readonly topic: sns.ITopic;
 }
 
@@ -100,6 +101,7 @@ export interface LimiterAlarmsProps {
   readonly dimensions: Readonly<Record<string, string>>;
   /** Percent of calls failing with store errors above which the error-rate alarm fires. */
   readonly errorRatePercent: number;
+  /** Notified on alarm and on recovery. */
   readonly topic: sns.ITopic;
 }
 

@@ -15,6 +15,7 @@ import { CacheAlarms, LimiterAlarms } from './alarms';
 
 /** An existing VPC, given by ids so synthesis needs no AWS lookup. */
 export interface ExistingNetwork {
+  /** The VPC's id (`vpc-...`). */
   readonly vpcId: string;
   /** The AZs of `subnetIds`, in the same order. */
   readonly availabilityZones: readonly string[];
