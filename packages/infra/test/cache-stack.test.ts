@@ -244,7 +244,8 @@ describe('the app', () => {
     expect(() => propsFromContext(new App({ context: { vpcId: 'vpc-1' } }))).toThrow(/subnetIds/);
   });
 
-  it('`cdk synth` works offline with no AWS credentials', () => {
+  // a real CLI process: slow on a loaded 2-core machine
+  it('`cdk synth` works offline with no AWS credentials', { timeout: 150_000 }, () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-out-'));
     try {
       const result = spawnSync(path.join(here, '../node_modules/.bin/cdk'), ['synth', '--quiet', '--no-notices', '-o', out], {

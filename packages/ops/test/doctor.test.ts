@@ -70,10 +70,11 @@ describe('memory settings', () => {
 
   it('is all ok with noeviction and room to spare, so --strict exits 0', async () => {
     await redis.config('SET', 'maxmemory-policy', 'noeviction');
-    const report = await runDoctor({ env: env(), iterations: 5 });
+    // a generous latency goal: this is about memory, and a loaded CI box can miss 10 ms on loopback
+    const report = await runDoctor({ env: env(), iterations: 5, goalMs: 1000 });
     expect(report.checks.filter((c) => c.level !== 'ok')).toEqual([]);
     expect(report.status).toBe('ok');
-    expect((await cli(['--strict', '--iterations', '5'], env())).code).toBe(0);
+    expect((await cli(['--strict', '--iterations', '5', '--goal-ms', '1000'], env())).code).toBe(0);
   });
 
   it.each(['allkeys-lru', 'volatile-lru', 'volatile-ttl'])('warns that %s can evict limiter keys: exit 1 with --strict, 0 without', async (policy) => {
@@ -82,7 +83,7 @@ describe('memory settings', () => {
       const report = await runDoctor({ env: env(), iterations: 5 });
       expect(check(report, 'eviction-policy')[0]).toMatchObject({ level: 'warn', message: expect.stringContaining(policy) });
       expect(report.status).toBe('warn');
-      expect((await cli(['--strict', '--iterations', '5'], env())).code).toBe(1);
+      expect((await cli(['--strict', '--iterations', '5', '--goal-ms', '1000'], env())).code).toBe(1);
       expect((await cli(['--iterations', '5'], env())).code).toBe(0);
     } finally {
       await redis.config('SET', 'maxmemory-policy', 'noeviction');
@@ -228,11 +229,11 @@ describe('failures before any server answers', () => {
 });
 
 describe('the installed program', () => {
-  it('runs from bin/ with node and exits with the report status', () => {
+  it('runs from bin/ with node and exits with the report status', { timeout: 90_000 }, () => {
     const result = spawnSync(process.execPath, [path.join(here, '../bin/airl-doctor.js'), '--json', '--iterations', '3'], {
       env: { PATH: process.env.PATH, REDIS_URL: inject('redisUrl') },
       encoding: 'utf8',
-      timeout: 20_000,
+      timeout: 60_000,
     });
     expect(result.stderr).toBe('');
     const report = JSON.parse(result.stdout) as DoctorReport & { exitCode: number };
