@@ -137,6 +137,83 @@ export async function startServer({ port, args = [], name = 'redis', tls = false
 }
 
 /**
+ * Writes a throwaway CA and a server certificate for localhost / 127.0.0.1 / ::1 into `dir`
+ * with openssl. Valid for 2 days: long enough for a test run, useless if it leaks.
+ */
+export function makeTestCertificates(dir) {
+  if (!has('openssl')) {
+    throw new Error('openssl was not found; TLS tests need it. Debian/Ubuntu: sudo apt-get install -y openssl');
+  }
+  const file = (name) => path.join(dir, name);
+  fs.writeFileSync(
+    file('ca.cnf'),
+    '[req]\ndistinguished_name=dn\nprompt=no\nx509_extensions=v3_ca\n[dn]\nCN=airl test CA\n' +
+      '[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n',
+  );
+  fs.writeFileSync(
+    file('server.ext'),
+    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' +
+      'extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n',
+  );
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const steps = [
+    ['req', '-x509', '-config', file('ca.cnf'), ...ec, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '2'],
+    ['req', ...ec, '-subj', '/CN=localhost', '-keyout', file('server.key'), '-out', file('server.csr')],
+    ['x509', '-req', '-in', file('server.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial',
+      '-out', file('server.crt'), '-days', '2', '-extfile', file('server.ext')],
+  ];
+  for (const args of steps) {
+    const result = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`openssl ${args[0]} failed: ${result.stderr}`);
+  }
+  return { caFile: file('ca.crt'), certFile: file('server.crt'), keyFile: file('server.key') };
+}
+
+/**
+ * Starts a redis-server that speaks only TLS on a free loopback port, with a throwaway CA
+ * (see makeTestCertificates). Clients need no certificate of their own. Connect with
+ * `rediss://127.0.0.1:<port>` (or `localhost`) trusting `caFile`; with `password`, AUTH is required.
+ */
+export async function startTlsServer({ port, password, args = [] } = {}) {
+  if (!has('redis-server')) throw new Error(INSTALL_HINT);
+  const certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-tls-certs-'));
+  let server;
+  try {
+    const certs = makeTestCertificates(certDir);
+    port ??= (await freePorts(1))[0];
+    server = await startServer({
+      port,
+      tls: true,
+      name: 'redis-tls',
+      args: [
+        '--tls-port', String(port),
+        '--tls-cert-file', certs.certFile,
+        '--tls-key-file', certs.keyFile,
+        '--tls-ca-cert-file', certs.caFile,
+        '--tls-auth-clients', 'no',
+        ...(password ? ['--requirepass', password] : []),
+        ...args,
+      ],
+    });
+    const started = server;
+    return {
+      ...started,
+      ...certs,
+      url: `rediss://127.0.0.1:${port}`,
+      /** Stops the server and removes its folder and the certificates. */
+      async stop() {
+        await started.stop();
+        fs.rmSync(certDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await server?.stop();
+    fs.rmSync(certDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/**
  * Starts a Redis Cluster on loopback: `masters` masters, each with `replicas` replicas.
  * Resolves when every node reports cluster_state:ok.
  */

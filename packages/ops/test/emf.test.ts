@@ -1,0 +1,177 @@
+// The EMF emitter: aggregated lines that follow the EMF specification, fed by a real limiter.
+import { createMemoryStore, createRateLimiter, RateLimitStoreError } from '@airl/ratelimit';
+import { createRedisStore } from '@airl/ratelimit/redis';
+import { freePorts } from '@airl/vitest-config/redis';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import { createEmfMetrics, EMF_DEFAULTS, type LimiterEvent, METRIC_NAMES } from '../src/emf';
+
+interface EmfDoc {
+  _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+  [key: string]: unknown;
+}
+
+/** The rules of the EMF specification that a line must follow. */
+function assertEmf(line: string): EmfDoc {
+  const doc = JSON.parse(line) as EmfDoc;
+  expect(Number.isInteger(doc._aws.Timestamp)).toBe(true);
+  for (const directive of doc._aws.CloudWatchMetrics) {
+    expect(directive.Namespace).toMatch(/\S/);
+    for (const set of directive.Dimensions) {
+      expect(set.length).toBeLessThanOrEqual(30);
+      for (const key of set) expect(typeof doc[key]).toBe('string');
+    }
+    for (const metric of directive.Metrics) {
+      const value = doc[metric.Name];
+      if (Array.isArray(value)) {
+        expect(value.length).toBeGreaterThan(0);
+        expect(value.length).toBeLessThanOrEqual(100);
+        for (const v of value) expect(typeof v).toBe('number');
+      } else expect(typeof value).toBe('number');
+    }
+  }
+  return doc;
+}
+
+const decision = (plan: string, allowed: boolean, durationMs = 1): LimiterEvent => ({
+  type: 'decision',
+  operation: 'check',
+  identifier: 'creator-1',
+  plan,
+  allowed,
+  deniedBy: allowed ? undefined : 'hourly',
+  durationMs,
+  store: 'redis',
+});
+const storeError = (): LimiterEvent => ({ type: 'store-error', operation: 'check', error: new RateLimitStoreError('down'), durationMs: 5 });
+
+/** A seeded generator, so sampling is the same on every run. */
+function lcg(seed = 42) {
+  let s = seed;
+  return () => ((s = (s * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+describe('createEmfMetrics', () => {
+  it('aggregates many decisions into one line per plan, with the service-wide and per-plan dimension sets', () => {
+    const lines: string[] = [];
+    const m = createEmfMetrics({ write: (l) => lines.push(l), flushIntervalMs: false, now: () => 1_700_000_000_000, random: lcg(), perPlan: true });
+    for (let i = 0; i < 1000; i++) m.onEvent(decision('pro', i % 4 !== 0, i % 10));
+    for (let i = 0; i < 10; i++) m.onEvent(decision('starter', false));
+    expect(m.flush()).toEqual(lines);
+    expect(lines).toHaveLength(2);
+    const [pro, starter] = lines.map(assertEmf);
+    expect(pro).toMatchObject({ Service: 'ai-ratelimit', Plan: 'pro', Allowed: 750, Denied: 250, StoreErrors: 0, FailOpen: 0 });
+    expect(pro!._aws).toMatchObject({ Timestamp: 1_700_000_000_000, CloudWatchMetrics: [{ Namespace: 'AIRateLimit', Dimensions: [['Service'], ['Service', 'Plan']] }] });
+    expect(pro![METRIC_NAMES.latency]).toHaveLength(100);
+    expect(starter).toMatchObject({ Plan: 'starter', Allowed: 0, Denied: 10 });
+    expect(m.flush()).toEqual([]);
+  });
+
+  it('counts store errors and failure modes; store errors carry no plan', () => {
+    const m = createEmfMetrics({ write: () => undefined, flushIntervalMs: false, perPlan: true });
+    m.onEvent(storeError());
+    m.onEvent(storeError());
+    m.onEvent({ type: 'failure-mode', mode: 'open', plan: 'pro' });
+    m.onEvent({ type: 'failure-mode', mode: 'fallback' });
+    m.onEvent({ type: 'failure-mode', mode: 'closed' });
+    const docs = m.flush().map(assertEmf);
+    const noPlan = docs.find((d) => d.Plan === undefined)!;
+    expect(noPlan).toMatchObject({ StoreErrors: 2, Fallback: 1, FailClosed: 1, FailOpen: 0 });
+    expect(noPlan._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['Service']]);
+    expect(noPlan[METRIC_NAMES.latency]).toBeUndefined();
+    expect(docs.find((d) => d.Plan === 'pro')).toMatchObject({ FailOpen: 1 });
+  });
+
+  it('ignores event types it does not know', () => {
+    const m = createEmfMetrics({ write: () => undefined, flushIntervalMs: false });
+    m.onEvent({ type: 'something-new' } as unknown as LimiterEvent);
+    expect(m.flush()).toEqual([]);
+  });
+
+  it('samples latency fairly over the whole interval, not just its start', () => {
+    const m = createEmfMetrics({ write: () => undefined, flushIntervalMs: false, random: lcg(7), perPlan: false });
+    for (let i = 0; i < 10_000; i++) m.onEvent(decision('pro', true, i));
+    const values = assertEmf(m.flush()[0]!)[METRIC_NAMES.latency] as number[];
+    expect(values).toHaveLength(100);
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    expect(mean).toBeGreaterThan(4000);
+    expect(mean).toBeLessThan(6000);
+  });
+
+  it('takes custom dimensions, and by default publishes one series for every plan', () => {
+    const lines: string[] = [];
+    const m = createEmfMetrics({ namespace: 'Custom/NS', dimensions: { Service: 's', App: 'web' }, write: (l) => lines.push(l), flushIntervalMs: false });
+    m.onEvent(decision('pro', true));
+    m.onEvent(decision('starter', true));
+    m.flush();
+    expect(lines).toHaveLength(1);
+    const doc = assertEmf(lines[0]!);
+    expect(doc).toMatchObject({ Service: 's', App: 'web', Allowed: 2 });
+    expect(doc.Plan).toBeUndefined();
+    expect(doc._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Custom/NS', Dimensions: [['Service', 'App']] });
+  });
+
+  it('flushes on an unref’d interval and on close()', () => {
+    vi.useFakeTimers();
+    const spy = vi.spyOn(globalThis, 'setInterval');
+    const lines: string[] = [];
+    const m = createEmfMetrics({ write: (l) => lines.push(l), flushIntervalMs: 10_000 });
+    const timer = spy.mock.results[0]!.value as NodeJS.Timeout;
+    expect(timer.hasRef()).toBe(false);
+    m.onEvent(decision('pro', true));
+    vi.advanceTimersByTime(9_999);
+    expect(lines).toHaveLength(0);
+    vi.advanceTimersByTime(1);
+    expect(lines).toHaveLength(1);
+    m.onEvent(decision('pro', false));
+    expect(m.close()).toHaveLength(1);
+    vi.advanceTimersByTime(60_000);
+    expect(lines).toHaveLength(2);
+  });
+
+  it('writes JSON lines to stdout by default', () => {
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const m = createEmfMetrics({ flushIntervalMs: false });
+    m.onEvent(decision('pro', true));
+    m.flush();
+    expect(write).toHaveBeenCalledTimes(1);
+    const text = String(write.mock.calls[0]![0]);
+    expect(text.endsWith('}\n')).toBe(true);
+    assertEmf(text.trim());
+  });
+
+  it('rejects dimensions CloudWatch would not take', () => {
+    expect(() => createEmfMetrics({ dimensions: {} })).toThrow(/1 to 29/);
+    expect(() => createEmfMetrics({ dimensions: { Plan: 'x' } })).toThrow(/reserved/);
+    expect(() => createEmfMetrics({ namespace: '' })).toThrow(/namespace/);
+    expect(EMF_DEFAULTS.dimensions).toEqual({ Service: 'ai-ratelimit' });
+  });
+});
+
+describe('fed by a real limiter', () => {
+  it('counts the decisions of a memory-store limiter, per plan when asked', async () => {
+    const m = createEmfMetrics({ write: () => undefined, flushIntervalMs: false, perPlan: true });
+    const limiter = createRateLimiter({ plans: { pro: { limits: [{ name: 'hourly', limit: 3, window: '1 h' }] } }, onEvent: m.onEvent, store: createMemoryStore() });
+    for (let i = 0; i < 5; i++) await limiter.check('creator-1', { plan: 'pro' });
+    const doc = assertEmf(m.flush()[0]!);
+    expect(doc).toMatchObject({ Plan: 'pro', Allowed: 3, Denied: 2, StoreErrors: 0 });
+    expect(doc[METRIC_NAMES.latency]).toHaveLength(5);
+  });
+
+  it('counts store errors when Redis does not answer', async () => {
+    const [port] = await freePorts(1);
+    const m = createEmfMetrics({ write: () => undefined, flushIntervalMs: false });
+    const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    client.on('error', () => undefined);
+    const limiter = createRateLimiter({ store: createRedisStore({ client, timeout: '300 ms' }), onEvent: m.onEvent });
+    await expect(limiter.check('creator-1', { plan: 'pro' })).rejects.toBeInstanceOf(RateLimitStoreError);
+    client.disconnect();
+    expect(assertEmf(m.flush()[0]!)).toMatchObject({ StoreErrors: 1, Allowed: 0, Denied: 0 });
+  });
+});
