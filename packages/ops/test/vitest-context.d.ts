@@ -1,2 +1,2 @@
 // Types of what the global setups provide (`inject('redisUrl')`, `inject('clusterNodes')`).
-import type {} from '@airl/vitest-config/setup/redis';
+/// <reference types="@airl/vitest-config/provided" />

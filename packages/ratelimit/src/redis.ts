@@ -1,5 +1,8 @@
 // Entry point `@airl/ratelimit/redis`: the Redis store and a client made from the environment.
 // Kept apart so code that only needs the memory store never loads ioredis.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 
 import { RateLimitConfigError } from './errors';
@@ -16,6 +19,8 @@ export interface RedisConnectionConfig {
   readonly password: string | undefined;
   /** Cluster mode: `host` is a seed or the configuration endpoint. */
   readonly cluster: boolean;
+  /** A PEM file of the CA to trust, for servers whose certificate no public CA signed. */
+  readonly caFile?: string | undefined;
 }
 
 const truthy = (v: string | undefined, name: string): boolean | undefined => {
@@ -31,7 +36,8 @@ const truthy = (v: string | undefined, name: string): boolean | undefined => {
  * - `REDIS_URL`: `redis://[user:password@]host[:port]` or `rediss://` for TLS; or
  * - `ELASTICACHE_REDIS_HOST` / `REDIS_HOST` with `ELASTICACHE_REDIS_PORT` / `REDIS_PORT` (6379);
  * - `REDIS_TLS` (true/false), `REDIS_USERNAME`, `REDIS_PASSWORD` or `REDIS_AUTH_TOKEN`,
- *   `REDIS_CLUSTER` (true for cluster mode).
+ *   `REDIS_CLUSTER` (true for cluster mode), `REDIS_TLS_CA_FILE` (PEM of a private CA; not needed
+ *   for ElastiCache).
  *
  * Throws {@link RateLimitConfigError} naming the variable to fix.
  */
@@ -40,6 +46,7 @@ export function redisConfigFromEnv(env: Readonly<Record<string, string | undefin
   const tlsFlag = truthy(env.REDIS_TLS, 'REDIS_TLS');
   const password = env.REDIS_PASSWORD || env.REDIS_AUTH_TOKEN || undefined;
   const username = env.REDIS_USERNAME || undefined;
+  const caFile = env.REDIS_TLS_CA_FILE || undefined;
   if (env.REDIS_URL) {
     let url: URL;
     try {
@@ -59,6 +66,7 @@ export function redisConfigFromEnv(env: Readonly<Record<string, string | undefin
       username: url.username ? decodeURIComponent(url.username) : username,
       password: url.password ? decodeURIComponent(url.password) : password,
       cluster,
+      caFile,
     };
   }
   const host = env.ELASTICACHE_REDIS_HOST || env.REDIS_HOST;
@@ -68,7 +76,7 @@ export function redisConfigFromEnv(env: Readonly<Record<string, string | undefin
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new RateLimitConfigError(`${env.ELASTICACHE_REDIS_PORT ? 'ELASTICACHE_REDIS_PORT' : 'REDIS_PORT'}='${rawPort}' must be a port number (1-65535)`);
   }
-  return { host, port, tls: tlsFlag ?? false, username, password, cluster };
+  return { host, port, tls: tlsFlag ?? false, username, password, cluster, caFile };
 }
 
 /**
@@ -84,13 +92,29 @@ export const safeClientOptions = {
   retryStrategy: (times: number) => Math.min(100 * 2 ** times, 2000),
 } satisfies RedisOptions;
 
-/** Makes an ioredis client (cluster or not) from a connection config, with {@link safeClientOptions}. */
+function tlsOptions(config: RedisConnectionConfig): NonNullable<RedisOptions['tls']> {
+  let ca: Buffer | undefined;
+  if (config.caFile) {
+    try {
+      ca = readFileSync(config.caFile);
+    } catch (error) {
+      throw new RateLimitConfigError(`REDIS_TLS_CA_FILE=${config.caFile} cannot be read: ${(error as Error).message}`);
+    }
+  }
+  // a certificate names a host, never an IP address: SNI with an IP is invalid
+  return { ...(ca && { ca }), ...(isIP(config.host) === 0 && { servername: config.host }) };
+}
+
+/**
+ * Makes an ioredis client (cluster or not) from a connection config, with {@link safeClientOptions}.
+ * Throws {@link RateLimitConfigError} when the CA file cannot be read.
+ */
 export function createRedisClient(config: RedisConnectionConfig, overrides: RedisOptions = {}): Redis | Cluster {
   const options: RedisOptions = {
     ...safeClientOptions,
     username: config.username,
     password: config.password,
-    ...(config.tls && { tls: { servername: config.host } }),
+    ...(config.tls && { tls: tlsOptions(config) }),
     ...overrides,
   };
   if (!config.cluster) return new Redis({ ...options, host: config.host, port: config.port });

@@ -91,6 +91,7 @@ describe('redis connection from the environment', () => {
       username: 'app',
       password: 's3cr@t',
       cluster: false,
+      caFile: undefined,
     });
   });
   it('reads the legacy ElastiCache variables', () => {
@@ -101,6 +102,7 @@ describe('redis connection from the environment', () => {
       username: undefined,
       password: 't',
       cluster: true,
+      caFile: undefined,
     });
   });
   it.each([

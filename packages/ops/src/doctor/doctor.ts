@@ -2,7 +2,6 @@
 // factory), times PING/SET/GET/DEL, reads what the server is and how it is set up, and loads the
 // limiter's scripts. It writes only its own short-lived keys and deletes them.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { TLSSocket } from 'node:tls';
 
@@ -279,8 +278,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     });
     return finish();
   }
-  // an empty value means unset, as for the other variables
-  const caFile = env.REDIS_TLS_CA_FILE === '' ? undefined : env.REDIS_TLS_CA_FILE;
+  const caFile = config.caFile;
   found.target = {
     host: config.host,
     port: config.port,
@@ -290,15 +288,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     password: config.password ? '***' : undefined,
     caFile,
   };
-  let ca: Buffer | undefined;
-  if (caFile) {
-    try {
-      ca = readFileSync(caFile);
-    } catch (error) {
-      checks.push({ id: 'config', level: 'fail', message: `REDIS_TLS_CA_FILE cannot be read: ${errorText(error)}` });
-      return finish();
-    }
-    if (!config.tls) checks.push({ id: 'config', level: 'warn', message: 'REDIS_TLS_CA_FILE is set but TLS is off', hint: 'use rediss:// or REDIS_TLS=true, or unset REDIS_TLS_CA_FILE.' });
+  if (caFile && !config.tls) {
+    checks.push({ id: 'config', level: 'warn', message: 'REDIS_TLS_CA_FILE is set but TLS is off', hint: 'use rediss:// or REDIS_TLS=true, or unset REDIS_TLS_CA_FILE.' });
   }
   checks.push({ id: 'config', level: 'ok', message: `${config.host}:${config.port}${config.cluster ? ' (cluster)' : ''}${config.tls ? ' over TLS' : ''}` });
 
@@ -308,9 +299,14 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     commandTimeout: options.commandTimeoutMs ?? 2000,
     retryStrategy: () => null,
     maxRetriesPerRequest: 0,
-    ...(config.tls && { tls: { ...(ca && { ca }), ...(isIP(config.host) ? {} : { servername: config.host }) } }),
   };
-  const client = createRedisClient(config, overrides);
+  let client: ReturnType<typeof createRedisClient>;
+  try {
+    client = createRedisClient(config, overrides);
+  } catch (error) {
+    checks.push({ id: 'config', level: 'fail', message: errorText(error) });
+    return finish();
+  }
   // ioredis rejects with a bare 'Connection is closed.'; the first error event says why
   let firstError: unknown;
   const remember = (error: unknown) => {
