@@ -34,7 +34,7 @@ function assertEmf(line: string): EmfDoc {
   return doc;
 }
 
-const decision = (plan: string, allowed: boolean, durationMs = 1): LimiterEvent => ({
+const decision = (plan: string, allowed: boolean, durationMs = 1, source = 'redis'): LimiterEvent => ({
   type: 'decision',
   operation: 'check',
   identifier: 'creator-1',
@@ -42,7 +42,7 @@ const decision = (plan: string, allowed: boolean, durationMs = 1): LimiterEvent 
   allowed,
   deniedBy: allowed ? undefined : 'hourly',
   durationMs,
-  store: 'redis',
+  source,
 });
 const storeError = (): LimiterEvent => ({ type: 'store-error', operation: 'check', error: new RateLimitStoreError('down'), durationMs: 5 });
 
@@ -73,19 +73,22 @@ describe('createEmfMetrics', () => {
     expect(m.flush()).toEqual([]);
   });
 
-  it('counts store errors and failure modes; store errors carry no plan', () => {
+  it('counts store errors, outages and decisions made by failure policies; store errors carry no plan', () => {
     const m = createEmfMetrics({ write: () => undefined, flushIntervalMs: false, perPlan: true });
     m.onEvent(storeError());
     m.onEvent(storeError());
-    m.onEvent({ type: 'failure-mode', mode: 'open', plan: 'pro' });
-    m.onEvent({ type: 'failure-mode', mode: 'fallback' });
-    m.onEvent({ type: 'failure-mode', mode: 'closed' });
+    m.onEvent({ type: 'failure-mode', active: true, mode: 'fallback', reason: 'down' });
+    m.onEvent({ type: 'failure-mode', active: false, mode: 'fallback', reason: undefined });
+    m.onEvent(decision('pro', true, 1, 'fail-open'));
+    m.onEvent(decision('pro', true, 1, 'fallback'));
+    m.onEvent(decision('starter', false, 1, 'fail-closed'));
     const docs = m.flush().map(assertEmf);
     const noPlan = docs.find((d) => d.Plan === undefined)!;
-    expect(noPlan).toMatchObject({ StoreErrors: 2, Fallback: 1, FailClosed: 1, FailOpen: 0 });
+    expect(noPlan).toMatchObject({ StoreErrors: 2, StoreUnavailable: 1, FailOpen: 0 });
     expect(noPlan._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['Service']]);
     expect(noPlan[METRIC_NAMES.latency]).toBeUndefined();
-    expect(docs.find((d) => d.Plan === 'pro')).toMatchObject({ FailOpen: 1 });
+    expect(docs.find((d) => d.Plan === 'pro')).toMatchObject({ FailOpen: 1, Fallback: 1, Allowed: 2 });
+    expect(docs.find((d) => d.Plan === 'starter')).toMatchObject({ FailClosed: 1, Denied: 1 });
   });
 
   it('ignores event types it does not know', () => {
@@ -164,14 +167,17 @@ describe('fed by a real limiter', () => {
     expect(doc[METRIC_NAMES.latency]).toHaveLength(5);
   });
 
-  it('counts store errors when Redis does not answer', async () => {
+  it('counts store errors, the outage and the fallback decisions when Redis does not answer', async () => {
     const [port] = await freePorts(1);
     const m = createEmfMetrics({ write: () => undefined, flushIntervalMs: false });
     const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     client.on('error', () => undefined);
-    const limiter = createRateLimiter({ store: createRedisStore({ client, timeout: '300 ms' }), onEvent: m.onEvent });
-    await expect(limiter.check('creator-1', { plan: 'pro' })).rejects.toBeInstanceOf(RateLimitStoreError);
+    const limiter = createRateLimiter({ store: createRedisStore({ client, timeout: '300 ms' }), onEvent: m.onEvent, controls: false, logger: false });
+    expect(await limiter.check('creator-1', { plan: 'pro' })).toMatchObject({ allowed: true, degraded: 'fallback' });
+    expect(await limiter.check('creator-1', { plan: 'pro' })).toMatchObject({ allowed: true, degraded: 'fallback', remaining: 98 });
     client.disconnect();
-    expect(assertEmf(m.flush()[0]!)).toMatchObject({ StoreErrors: 1, Allowed: 0, Denied: 0 });
+    await limiter.close();
+    // one failed call opens the breaker: the second never waits on Redis
+    expect(assertEmf(m.flush()[0]!)).toMatchObject({ StoreErrors: 1, StoreUnavailable: 1, Fallback: 2, Allowed: 2, Denied: 0 });
   });
 });

@@ -9,6 +9,7 @@ export type RateLimiterErrorCode =
   | 'COST_OVER_LIMIT'
   | 'UNKNOWN_LIMIT'
   | 'INVALID_RESERVATION'
+  | 'INVALID_ARGUMENT'
   | 'STORE_UNAVAILABLE';
 
 /** Base class of every error this library throws on purpose. */

@@ -1,6 +1,14 @@
 // What a limiter reports about itself, for logs, metrics and alerting. Listeners must be quick
 // and must not throw (a throwing listener is ignored).
 import type { RateLimiterError } from './errors';
+import type { FailureMode } from './policy';
+
+/**
+ * Where an answer came from: the store (`'redis'`, `'memory'`, ...), `'deny-cache'` (a denial
+ * remembered locally), `'control'` (an admin's block), or, while the store is unavailable, the
+ * plan's policy: `'fail-open'`, `'fail-closed'`, `'fallback'`.
+ */
+export type DecisionSource = string;
 
 /** A call was decided. */
 export interface DecisionEvent {
@@ -9,23 +17,47 @@ export interface DecisionEvent {
   readonly identifier: string;
   readonly plan: string;
   readonly allowed: boolean;
-  /** The limit that denied, when denied. */
+  /** The limit that denied, `'blocked'` or `'store-unavailable'`; undefined when allowed. */
   readonly deniedBy: string | undefined;
   /** Time the limiter took, store included. */
   readonly durationMs: number;
-  /** Which store decided: `'redis'`, `'memory'`, or `'fallback'` while Redis is unavailable. */
-  readonly store: string;
+  readonly source: DecisionSource;
 }
 
 /** The store failed or timed out. */
 export interface StoreErrorEvent {
   readonly type: 'store-error';
-  readonly operation: 'check' | 'peek' | 'reserve' | 'settle' | 'reset';
+  readonly operation: 'check' | 'peek' | 'reserve' | 'settle' | 'reset' | 'controls' | 'usage' | 'anomaly';
   readonly error: RateLimiterError;
   readonly durationMs: number;
 }
 
-export type RateLimitEvent = DecisionEvent | StoreErrorEvent;
+/**
+ * The store became unavailable (`active: true`: calls are answered by their plans'
+ * `whenStoreFails` policy) or available again (`active: false`).
+ */
+export interface FailureModeEvent {
+  readonly type: 'failure-mode';
+  readonly active: boolean;
+  /** The limiter's default policy; plans may set their own. */
+  readonly mode: FailureMode;
+  /** Why, when it starts. */
+  readonly reason: string | undefined;
+}
+
+export type RateLimitEvent = DecisionEvent | StoreErrorEvent | FailureModeEvent;
 
 /** Receives every event of a limiter. */
 export type RateLimitEventListener = (event: RateLimitEvent) => void;
+
+/** Where structured log lines go. Each record is a flat object; `msg` says what happened. */
+export interface Logger {
+  warn(record: Readonly<Record<string, unknown>>): void;
+  error(record: Readonly<Record<string, unknown>>): void;
+}
+
+/** JSON lines on stderr. */
+export const jsonLogger: Logger = {
+  warn: (record) => process.stderr.write(`${JSON.stringify({ level: 'warn', time: new Date().toISOString(), ...record })}\n`),
+  error: (record) => process.stderr.write(`${JSON.stringify({ level: 'error', time: new Date().toISOString(), ...record })}\n`),
+};

@@ -13,11 +13,22 @@ export {
   type ReserveResult,
   type SettleResult,
 } from './limiter';
-export { DEFAULT_PLANS, type Algorithm, type CompiledLimit, type CompiledPlan, type LimitConfig, type PlanConfig, type PlansConfig } from './policy';
+export { DEFAULT_PLANS, type Algorithm, type CompiledLimit, type CompiledPlan, type FailureMode, type LimitConfig, type PlanConfig, type PlansConfig } from './policy';
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './stores/memory';
-export type { Store, StoreEvaluateRequest, StoreResetRequest, StoreSettleRequest } from './stores/types';
+export type { Control, Store, StoreEvaluateRequest, StoreInspection, StoreResetRequest, StoreSettleRequest, StreamEntry, StreamName } from './stores/types';
 export type { SettleStatus } from './model';
-export type { DecisionEvent, RateLimitEvent, RateLimitEventListener, StoreErrorEvent } from './events';
+export {
+  jsonLogger,
+  type DecisionEvent,
+  type DecisionSource,
+  type FailureModeEvent,
+  type Logger,
+  type RateLimitEvent,
+  type RateLimitEventListener,
+  type StoreErrorEvent,
+} from './events';
+export { createRateLimitAdmin, type AuditEntry, type IdentifierView, type RateLimitAdmin, type RateLimitAdminOptions } from './admin';
+export type { Period } from './usage';
 export { type Duration, toMs } from './duration';
 export {
   RateLimitConfigError,

@@ -1,12 +1,17 @@
-// createRateLimiter(): validates input, turns a call's cost into one cost per limit, asks the
-// store, and shapes the answer. All the counting is in the store (src/model.ts, src/lua).
+// createRateLimiter(): validates input, applies admins' controls, turns a call's cost into one
+// cost per limit, asks the store (or, while it is unavailable, the plan's failure policy) and
+// shapes the answer. All the counting is in the store (src/model.ts, src/lua).
+import { createControlCache } from './controls';
+import { costRules, unitAmounts } from './costs';
+import { createDenyCache } from './deny-cache';
 import { type Duration, toMs } from './duration';
 import { RateLimitConfigError, RateLimitInputError, RateLimitStoreError } from './errors';
-import type { RateLimitEventListener } from './events';
-import type { LimitOutcome, Mode, SettleStatus } from './model';
-import { type CompiledLimit, type CompiledPlan, compilePolicy, DEFAULT_PLANS, type PlansConfig, REQUESTS } from './policy';
+import { type DecisionEvent, jsonLogger, type Logger, type RateLimitEventListener, type StoreErrorEvent } from './events';
+import type { EvaluateOutput, LimitOutcome, Mode, SettleStatus } from './model';
+import { type CompiledLimit, type CompiledPlan, compilePolicy, type CompiledPolicy, DEFAULT_PLANS, type FailureMode, type PlanConfig } from './policy';
 import { createMemoryStore } from './stores/memory';
 import type { Store } from './stores/types';
+import { createUsageRecorder } from './usage';
 
 /**
  * What a call costs. A number is charged in the plan's cost unit (its one unit other than
@@ -25,10 +30,10 @@ export interface RateLimiterOptions<P extends string = string> {
    * Plans by name.
    * @default DEFAULT_PLANS (starter 50, pro 100, business 500 requests per sliding hour)
    */
-  plans?: Readonly<Record<P, PlansConfig[string]>>;
+  plans?: Readonly<Record<P, PlanConfig>>;
   /**
    * Where usage is kept: `createRedisStore()` from `@airl/ratelimit/redis` to share limits across
-   * instances, or `createMemoryStore()` for one process.
+   * instances, or `createMemoryStore()` for one process. Several limiters may share a store.
    * @default createMemoryStore()
    */
   store?: Store;
@@ -54,10 +59,52 @@ export interface RateLimiterOptions<P extends string = string> {
    */
   maxIdentifierLength?: number;
   /**
-   * Called with every decision and every store failure (see {@link RateLimitEvent}): wire it to
-   * logs or metrics. Keep it quick; errors it throws are ignored.
+   * What a call gets when the store fails or does not answer within its timeout; a plan's own
+   * `whenStoreFails` wins. See {@link FailureMode}.
+   * @default 'fallback'
+   */
+  whenStoreFails?: FailureMode;
+  /**
+   * Per-instance budgets of the in-memory fallback, by plan. Plans not listed keep their own
+   * limits, per instance: with N instances, up to N times the limit can pass during an outage.
+   */
+  fallbackPlans?: Readonly<Partial<Record<P, PlanConfig>>>;
+  /**
+   * After the store fails, calls skip it (answered by the failure policy at once) for this long;
+   * then one call tries it again. Keeps an outage from costing every call the full timeout.
+   * @default '2 s'
+   */
+  storeRetryAfter?: Duration;
+  /**
+   * Remembers denials until their retry time, so the same call denied again costs no store call.
+   * Admin actions (reset, override, block) clear it on every instance. Trade-off: a refund on
+   * another instance does not, so such a call may stay denied a little longer than needed.
+   * @default { maxEntries: 10_000 }
+   */
+  denyCache?: false | { maxEntries?: number };
+  /**
+   * Applies admins' plan overrides and blocks (see `createRateLimitAdmin`), kept current on every
+   * instance through the store's announcements and reloaded every `refresh`.
+   * @default { refresh: '30 s' }
+   */
+  controls?: false | { refresh?: Duration };
+  /**
+   * Keeps per-hour and per-day usage boards for top-consumer views, batched in memory and written
+   * every `flushInterval` (never one write per call).
+   * @default { flushInterval: '5 s' }
+   */
+  topConsumers?: false | { flushInterval?: Duration };
+  /**
+   * Called with every decision, store failure and change of failure mode (see `RateLimitEvent`):
+   * wire it to metrics. Keep it quick; errors it throws are ignored.
    */
   onEvent?: RateLimitEventListener;
+  /**
+   * Structured log lines for store failures (at most one line per 10 s, with a count of the
+   * others) and every change of failure mode. `false` silences them.
+   * @default JSON lines on stderr
+   */
+  logger?: Logger | false;
 }
 
 /** One limit's state after a call. */
@@ -85,6 +132,7 @@ export interface LimitStatus {
 export interface RateLimitResult {
   /** Every limit had room (and, for `check`, every one was charged). */
   readonly allowed: boolean;
+  /** The plan applied: the one asked for, or an admin's override. */
   readonly plan: string;
   /** The deciding limit's size: the one that denied (the longest wait), else the one closest to empty. */
   readonly limit: number;
@@ -94,12 +142,17 @@ export interface RateLimitResult {
   readonly resetAt: number;
   /** ms until the call would fit in every limit: 0 when allowed. */
   readonly retryAfterMs: number;
-  /** Name of the limit that denied (the one with the longest wait); undefined when allowed. */
+  /**
+   * What denied: a limit's name (the one with the longest wait), `'blocked'` (an admin's block),
+   * or `'store-unavailable'` (the store failed and the plan fails closed). Undefined when allowed.
+   */
   readonly deniedBy: string | undefined;
   /** Every limit of the plan, in plan order. */
   readonly limits: readonly LimitStatus[];
   /** The time the decision was made at (store clock, epoch ms). */
   readonly now: number;
+  /** Set when the store was unavailable and the plan's failure policy answered instead. */
+  readonly degraded: FailureMode | undefined;
 }
 
 /** A charge made before the real cost is known; settle it with the real cost, or refund it. */
@@ -109,6 +162,8 @@ export interface Reservation {
   readonly id: string;
   /** After this (store clock), the reservation can no longer be settled; its cost stays charged. */
   readonly expiresAt: number;
+  /** What was reserved, by unit. */
+  readonly cost: Readonly<Record<string, number>>;
 }
 
 export interface ReserveResult extends RateLimitResult {
@@ -119,13 +174,14 @@ export interface ReserveResult extends RateLimitResult {
 export interface SettleResult {
   /**
    * `settled`; `expired` (its time was up: the estimate stays charged); `unknown` (already
-   * settled, reset, or expired and cleared).
+   * settled, reset, or expired and cleared); `store-unavailable` (the store failed: the estimate
+   * stays charged, and the failure was reported).
    */
-  readonly status: SettleStatus;
+  readonly status: SettleStatus | 'store-unavailable';
 }
 
 export interface CheckOptions<P extends string = string> {
-  /** The identifier's plan. */
+  /** The identifier's plan (an admin's override, if any, applies instead). */
   plan: P;
   /**
    * What the call costs; see {@link Cost}.
@@ -148,16 +204,39 @@ export interface RateLimiter<P extends string = string> {
   settle(reservation: Reservation, options: { cost: Cost }): Promise<SettleResult>;
   /** Gives a reservation's whole cost back (the call failed). */
   refund(reservation: Reservation): Promise<SettleResult>;
-  /** Forgets an identifier's usage: one limit (by name), or everything, reservations included. */
+  /**
+   * Forgets an identifier's usage: one limit (by name), or everything, reservations included.
+   * Every instance forgets its cached denials of it. Throws `RateLimitStoreError` if the store fails.
+   */
   reset(identifier: string, options?: { limit?: string }): Promise<void>;
   /** The plans, as configured. */
   readonly plans: ReadonlyMap<P, CompiledPlan>;
   readonly store: Store;
+  /** Writes pending usage and stops timers and listeners. Closes the store only if the limiter made it. */
+  close(): Promise<void>;
+}
+
+/** What the admin module needs and callers do not. */
+export const internals = Symbol('rate limiter internals');
+
+export interface LimiterInternals {
+  readonly policy: CompiledPolicy;
+  /** A peek on a plan, ignoring controls, deny cache and failure policy (admin views). */
+  peekRaw(identifier: string, plan: string): Promise<RateLimitResult>;
+  /** The clock's now, or undefined for the store's clock. */
+  now(): number | undefined;
+}
+
+const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
+
+function definedOnly<T>(record: Readonly<Partial<Record<string, T>>> | undefined): Record<string, T> {
+  return Object.fromEntries(Object.entries(record ?? {}).filter((e): e is [string, T] => e[1] !== undefined));
 }
 
 /** Creates a rate limiter. Throws {@link RateLimitConfigError} when the configuration is invalid. */
 export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>(options: RateLimiterOptions<P> = {}): RateLimiter<P> {
   const policy = compilePolicy(options.plans ?? DEFAULT_PLANS);
+  const ownsStore = options.store === undefined;
   const store = options.store ?? createMemoryStore();
   const reservationTtlMs = toMs(options.reservationTtl ?? '10 m', 'reservationTtl');
   const stateTtlMs = Math.max(policy.maxTtlMs, reservationTtlMs);
@@ -169,8 +248,17 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
   if (typeof clock !== 'function' && clock !== 'store' && clock !== 'local') {
     throw new RateLimitConfigError(`clock: '${String(clock)}' must be 'store', 'local' or a function returning epoch ms`);
   }
+  const defaultMode = options.whenStoreFails ?? 'fallback';
+  if (!['open', 'closed', 'fallback'].includes(defaultMode)) {
+    throw new RateLimitConfigError(`whenStoreFails: '${String(defaultMode)}' must be 'open', 'closed' or 'fallback'`);
+  }
+  const retryAfterFailureMs = toMs(options.storeRetryAfter ?? '2 s', 'storeRetryAfter');
+  const logger = options.logger === false ? undefined : (options.logger ?? jsonLogger);
   const allLimits = [...policy.limits.values()];
+  const planNames = [...policy.plans.keys()].join(', ');
+  const rules = costRules(policy);
   const onEvent = options.onEvent;
+
   const emit: RateLimitEventListener = (event) => {
     try {
       onEvent?.(event);
@@ -179,25 +267,86 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     }
   };
 
-  /** Runs a store call, reporting a failure before rethrowing it. */
-  async function guarded<T>(operation: 'check' | 'peek' | 'reserve' | 'settle' | 'reset', started: number, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      const wrapped = error instanceof RateLimitStoreError ? error : new RateLimitStoreError(`${store.kind} store ${operation} failed: ${(error as Error).message}`, { cause: error });
-      emit({ type: 'store-error', operation, error: wrapped, durationMs: performance.now() - started });
-      throw wrapped;
-    }
-  }
-  const planNames = [...policy.plans.keys()].join(', ');
-  const unitNames = [...policy.units].join(', ');
-
   const now = (): number | undefined => {
     if (clock === 'store') return undefined;
     const t = clock === 'local' ? Date.now() : clock();
     if (!Number.isFinite(t)) throw new RateLimitConfigError(`clock returned ${t}; it must return epoch milliseconds`);
     return Math.floor(t);
   };
+  /** The deny cache and controls run on this process's time, or the test's clock. */
+  const localNow = () => now() ?? Date.now();
+
+  // store failures: reported, logged at a bounded rate, and remembered by a small breaker
+  let lastErrorLog = 0;
+  let suppressed = 0;
+  function reportStoreError(operation: StoreErrorEvent['operation'], error: unknown, started: number): RateLimitStoreError {
+    const wrapped =
+      error instanceof RateLimitStoreError ? error : new RateLimitStoreError(`${store.kind} store ${operation} failed: ${(error as Error).message}`, { cause: error });
+    emit({ type: 'store-error', operation, error: wrapped, durationMs: performance.now() - started });
+    if (Date.now() - lastErrorLog >= STORE_ERROR_LOG_INTERVAL_MS) {
+      logger?.error({ msg: 'rate limiter store call failed', store: store.kind, operation, error: wrapped.message, suppressed });
+      lastErrorLog = Date.now();
+      suppressed = 0;
+    } else suppressed++;
+    return wrapped;
+  }
+
+  let unavailableUntil = 0;
+  let probing = false;
+  /** Whether this call should try the store (false: the breaker is open). */
+  function storeUsable(): boolean {
+    if (unavailableUntil === 0) return true;
+    if (Date.now() < unavailableUntil || probing) return false;
+    probing = true;
+    return true;
+  }
+  function storeSucceeded() {
+    if (unavailableUntil === 0) return;
+    unavailableUntil = 0;
+    probing = false;
+    emit({ type: 'failure-mode', active: false, mode: defaultMode, reason: undefined });
+    logger?.warn({ msg: 'rate limiter store available again', store: store.kind });
+  }
+  function storeFailed(error: RateLimitStoreError) {
+    const first = unavailableUntil === 0;
+    unavailableUntil = Date.now() + retryAfterFailureMs;
+    probing = false;
+    if (first) {
+      emit({ type: 'failure-mode', active: true, mode: defaultMode, reason: error.message });
+      logger?.error({ msg: `rate limiter store unavailable: answering by each plan's policy (default '${defaultMode}')`, store: store.kind, error: error.message });
+    }
+  }
+
+  const denyCache = options.denyCache === false ? undefined : createDenyCache(options.denyCache?.maxEntries ?? 10_000);
+  const controls =
+    options.controls === false
+      ? undefined
+      : createControlCache({
+          store,
+          refreshMs: toMs(options.controls?.refresh ?? '30 s', 'controls.refresh'),
+          onChange: (identifier) => denyCache?.drop(identifier),
+          onError: (error) => reportStoreError('controls', error, performance.now()),
+        });
+  const usage =
+    options.topConsumers === false
+      ? undefined
+      : createUsageRecorder(store, toMs(options.topConsumers?.flushInterval ?? '5 s', 'topConsumers.flushInterval'), (error) =>
+          reportStoreError('usage', error, performance.now()),
+        );
+
+  // the in-memory limiter that answers while the store is unavailable, made on first need
+  let fallback: RateLimiter<string> | undefined;
+  const fallbackLimiter = () =>
+    (fallback ??= createRateLimiter<string>({
+      plans: { ...(options.plans ?? DEFAULT_PLANS), ...definedOnly(options.fallbackPlans) },
+      clock: clock === 'store' ? 'local' : clock,
+      reservationTtl: reservationTtlMs,
+      maxIdentifierLength: maxLength,
+      denyCache: false,
+      controls: false,
+      topConsumers: false,
+      logger: false,
+    }));
 
   function identify(identifier: unknown): string {
     if (typeof identifier !== 'string' || identifier.length === 0 || identifier.length > maxLength) {
@@ -216,66 +365,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     return compiled;
   }
 
-  function amount(value: unknown, unit: string, min: 0 | 1): number {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-      throw new RateLimitInputError(
-        'INVALID_COST',
-        `cost${unit ? ` of ${unit}` : ''} must be a whole number ${min === 1 ? '> 0' : '>= 0'} (got ${String(value)})`,
-      );
-    }
-    return value;
-  }
-
-  /** The plan's cost unit for a plain number, or an error when the number is ambiguous. */
-  function costUnit(plan: CompiledPlan): string {
-    const others = plan.units.filter((u) => u !== REQUESTS);
-    if (others.length > 1) {
-      throw new RateLimitInputError(
-        'INVALID_COST',
-        `plan '${plan.name}' counts ${others.join(' and ')}; pass cost as an object, for example { ${others.map((u) => `${u}: 1`).join(', ')} }`,
-      );
-    }
-    return others[0] ?? REQUESTS;
-  }
-
-  /** Cost by unit; units left out are `keep` (undefined: the check defaults). */
-  function unitCosts(plan: CompiledPlan, cost: unknown, min: 0 | 1): Map<string, number> {
-    const byUnit = new Map<string, number>();
-    if (typeof cost === 'number' || typeof cost !== 'object' || cost === null) {
-      byUnit.set(costUnit(plan), amount(cost, '', min));
-      return byUnit;
-    }
-    const entries = Object.entries(cost as Record<string, unknown>);
-    if (entries.length === 0) throw new RateLimitInputError('INVALID_COST', 'cost is an empty object; name at least one unit, for example { tokens: 1200 }');
-    for (const [unit, value] of entries) {
-      if (!policy.units.has(unit)) {
-        throw new RateLimitInputError('INVALID_COST', `no plan counts '${unit}'; the units are: ${unitNames}`);
-      }
-      byUnit.set(unit, amount(value, unit, min));
-    }
-    return byUnit;
-  }
-
-  /** One cost per limit of the plan, for check, peek and reserve. */
-  function costsFor(plan: CompiledPlan, cost: unknown): number[] {
-    // no cost: one request, or 1 of the cost unit on a plan that does not count requests
-    const byUnit = cost !== undefined ? unitCosts(plan, cost, 1) : plan.units.includes(REQUESTS) ? new Map<string, number>() : new Map([[costUnit(plan), 1]]);
-    const costs = plan.limits.map((l) => byUnit.get(l.unit) ?? (l.unit === REQUESTS ? 1 : 0));
-    plan.limits.forEach((l, i) => {
-      if (costs[i]! > l.limit) {
-        throw new RateLimitInputError(
-          'COST_OVER_LIMIT',
-          `a cost of ${costs[i]} ${l.unit} can never fit limit '${l.name}' of plan '${plan.name}' (${l.limit} ${l.unit}); split the call or raise the limit`,
-        );
-      }
-    });
-    if (costs.every((c) => c === 0)) {
-      throw new RateLimitInputError('INVALID_COST', `the cost charges none of plan '${plan.name}' units (${plan.units.join(', ')})`);
-    }
-    return costs;
-  }
-
-  function shape(plan: CompiledPlan, outcomes: readonly LimitOutcome[], allowed: boolean, at: number): RateLimitResult {
+  function shape(plan: CompiledPlan, outcomes: readonly LimitOutcome[], allowed: boolean, at: number, degraded?: FailureMode): RateLimitResult {
     const limits = plan.limits.map((l, i): LimitStatus => {
       const o = outcomes[i]!;
       return {
@@ -302,42 +392,132 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       deniedBy: allowed ? undefined : decider.name,
       limits,
       now: at,
+      degraded,
     };
   }
 
-  async function run(mode: Mode, identifier: unknown, options: CheckOptions<P> | undefined) {
-    const started = performance.now();
-    const id = identify(identifier);
-    const plan = planOf(options?.plan);
-    const costs = costsFor(plan, options?.cost);
-    const output = await guarded(mode, started, () =>
-      store.evaluate({ identifier: id, limits: plan.limits, costs, mode, now: now(), reservationTtlMs, stateTtlMs }),
-    );
-    const result = shape(plan, output.limits, output.allowed, output.now);
-    if (onEvent) {
-      emit({ type: 'decision', operation: mode, identifier: id, plan: plan.name, allowed: result.allowed, deniedBy: result.deniedBy, durationMs: performance.now() - started, store: store.kind });
-    }
-    return { plan, output, result };
+  /** A denial that did not come from the limits: a block, or a store failing closed. */
+  function refusal(plan: CompiledPlan, deniedBy: string, at: number, until: number, degraded?: FailureMode): RateLimitResult {
+    const wait = Math.max(1, until - at);
+    const outcomes = plan.limits.map(() => ({ fits: false, remaining: 0, resetAt: at + wait }));
+    return { ...shape(plan, outcomes, false, at, degraded), deniedBy, retryAfterMs: wait, resetAt: at + wait };
   }
 
-  async function settleWith(reservation: Reservation, costs: (plan: CompiledPlan) => Map<string, number>): Promise<SettleResult> {
+  type Outcome = { result: RateLimitResult; reservation?: Reservation | undefined; source: string };
+
+  /** The plan's failure policy answers for the store. */
+  async function degraded(mode: Mode, id: string, plan: CompiledPlan, cost: unknown): Promise<Outcome> {
+    const policyMode = plan.whenStoreFails ?? defaultMode;
+    const at = localNow();
+    if (policyMode === 'closed') {
+      return { result: refusal(plan, 'store-unavailable', at, Math.max(unavailableUntil, Date.now() + 1000), 'closed'), source: 'fail-closed' };
+    }
+    if (policyMode === 'open') {
+      const outcomes = plan.limits.map((l) => ({ fits: true, remaining: l.limit, resetAt: at }));
+      return { result: shape(plan, outcomes, true, at, 'open'), source: 'fail-open' };
+    }
+    const options = { plan: plan.name, ...(cost !== undefined && { cost: cost as Cost }) };
+    const f = fallbackLimiter();
+    if (mode === 'reserve') {
+      const { reservation, ...result } = await f.reserve(id, options);
+      return { result: { ...result, degraded: 'fallback' }, reservation: reservation && { ...reservation, id: `f:${reservation.id}` }, source: 'fallback' };
+    }
+    const result = await (mode === 'check' ? f.check(id, options) : f.peek(id, options));
+    return { result: { ...result, degraded: 'fallback' }, source: 'fallback' };
+  }
+
+  async function run(mode: Mode, identifier: unknown, options: CheckOptions<P> | undefined): Promise<Outcome> {
+    const started = performance.now();
+    const id = identify(identifier);
+    let plan = planOf(options?.plan);
+    const loading = controls?.ready();
+    if (loading) await loading;
+    const control = controls?.get(id);
+    const t = localNow();
+    if (control?.blockedUntil !== undefined && control.blockedUntil > t) {
+      return finish(mode, id, started, { result: refusal(plan, 'blocked', t, control.blockedUntil), source: 'control' });
+    }
+    if (control?.plan !== undefined && (control.planUntil ?? Infinity) > t) plan = policy.plans.get(control.plan) ?? plan;
+    const costs = rules.perLimit(plan, options?.cost);
+    if (mode !== 'peek') {
+      const cached = denyCache?.get(plan.name, id, costs, t);
+      if (cached) return finish(mode, id, started, { result: cached, source: 'deny-cache' });
+    }
+    if (!storeUsable()) return finish(mode, id, started, await degraded(mode, id, plan, options?.cost));
+    let output: EvaluateOutput;
+    try {
+      output = await store.evaluate({ identifier: id, limits: plan.limits, costs, mode, now: now(), reservationTtlMs, stateTtlMs });
+    } catch (error) {
+      storeFailed(reportStoreError(mode, error, started));
+      return finish(mode, id, started, await degraded(mode, id, plan, options?.cost));
+    }
+    storeSucceeded();
+    const result = shape(plan, output.limits, output.allowed, output.now);
+    if (!result.allowed && mode !== 'peek') denyCache?.set(plan.name, id, costs, result, t);
+    let reservation: Reservation | undefined;
+    if (result.allowed && mode !== 'peek') {
+      const amounts = unitAmounts(plan, costs);
+      usage?.add(id, amounts, output.now);
+      if (output.reservation) {
+        reservation = { identifier: id, plan: plan.name, id: output.reservation.id, expiresAt: output.reservation.expiresAt, cost: Object.fromEntries(amounts) };
+      }
+    }
+    return finish(mode, id, started, { result, reservation, source: store.kind });
+  }
+
+  function finish(mode: Mode, id: string, started: number, outcome: Outcome): Outcome {
+    if (onEvent) {
+      const { result } = outcome;
+      const event: DecisionEvent = {
+        type: 'decision',
+        operation: mode,
+        identifier: id,
+        plan: result.plan,
+        allowed: result.allowed,
+        deniedBy: result.deniedBy,
+        durationMs: performance.now() - started,
+        source: outcome.source,
+      };
+      emit(event);
+    }
+    return outcome;
+  }
+
+  async function settleWith(reservation: Reservation, costs: (plan: CompiledPlan) => Map<string, number>, refund: boolean): Promise<SettleResult> {
     const r = reservation as Partial<Reservation> | undefined;
-    if (typeof r?.id !== 'string' || typeof r.identifier !== 'string' || typeof r.plan !== 'string') {
+    if (typeof r?.id !== 'string' || typeof r.identifier !== 'string' || typeof r.plan !== 'string' || typeof r.expiresAt !== 'number') {
       throw new RateLimitInputError('INVALID_RESERVATION', 'settle and refund take the reservation object that reserve() returned');
     }
     const started = performance.now();
     const plan = planOf(r.plan);
     const byName = costs(plan);
     const identifier = identify(r.identifier);
-    const reservationId = r.id;
-    const expiresAt = Number(r.expiresAt);
-    const { status } = await guarded('settle', started, () =>
-      store.settle({ identifier, reservationId, expiresAt, limits: plan.limits, costs: byName, now: now(), stateTtlMs }),
-    );
-    return { status };
+    denyCache?.drop(identifier);
+    if (r.id.startsWith('f:')) {
+      const inner = { ...(r as Reservation), id: r.id.slice(2) };
+      return refund ? fallbackLimiter().refund(inner) : fallbackLimiter().settle(inner, { cost: Object.fromEntries(byName) });
+    }
+    try {
+      const { status, now: at } = await store.settle({ identifier, reservationId: r.id, expiresAt: r.expiresAt, limits: plan.limits, costs: byName, now: now(), stateTtlMs });
+      storeSucceeded();
+      if (status === 'settled' && usage) {
+        // boards count what was really used: add the difference from the estimate
+        const reserved = r.cost ?? {};
+        const delta = new Map<string, number>();
+        for (const l of plan.limits) {
+          const next = byName.get(l.name);
+          if (next !== undefined) delta.set(l.unit, next - (reserved[l.unit] ?? 0));
+        }
+        usage.add(identifier, delta, at);
+      }
+      return { status };
+    } catch (error) {
+      storeFailed(reportStoreError('settle', error, started));
+      return { status: 'store-unavailable' };
+    }
   }
 
-  return {
+  const limiter: RateLimiter<P> & { [internals]: LimiterInternals } = {
     plans: policy.plans as ReadonlyMap<P, CompiledPlan>,
     store,
     async check(identifier, options) {
@@ -347,18 +527,21 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       return (await run('peek', identifier, options)).result;
     },
     async reserve(identifier, options) {
-      const { plan, output, result } = await run('reserve', identifier, options);
-      const reservation = output.reservation && { identifier, plan: plan.name, id: output.reservation.id, expiresAt: output.reservation.expiresAt };
+      const { result, reservation } = await run('reserve', identifier, options);
       return { ...result, reservation };
     },
     settle(reservation, options) {
-      return settleWith(reservation, (plan) => {
-        const byUnit = unitCosts(plan, options?.cost, 0);
-        return new Map(plan.limits.filter((l) => byUnit.has(l.unit)).map((l) => [l.name, byUnit.get(l.unit)!]));
-      });
+      return settleWith(
+        reservation,
+        (plan) => {
+          const byUnit = rules.byUnit(plan, options?.cost, 0);
+          return new Map(plan.limits.filter((l) => byUnit.has(l.unit)).map((l) => [l.name, byUnit.get(l.unit)!]));
+        },
+        false,
+      );
     },
     refund(reservation) {
-      return settleWith(reservation, (plan) => new Map(plan.limits.map((l) => [l.name, 0])));
+      return settleWith(reservation, (plan) => new Map(plan.limits.map((l) => [l.name, 0])), true);
     },
     async reset(identifier, options) {
       const id = identify(identifier);
@@ -371,7 +554,31 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
         limits = [limit];
       }
       const started = performance.now();
-      await guarded('reset', started, () => store.reset({ identifier: id, limits, all: options?.limit === undefined, stateTtlMs }));
+      denyCache?.drop(id);
+      try {
+        await store.reset({ identifier: id, limits, all: options?.limit === undefined, stateTtlMs });
+        await store.announce(id);
+      } catch (error) {
+        throw reportStoreError('reset', error, started);
+      }
+    },
+    async close() {
+      await usage?.close();
+      await controls?.close();
+      await fallback?.close();
+      if (ownsStore) await store.close?.();
+    },
+    [internals]: {
+      policy,
+      now,
+      async peekRaw(identifier, planName) {
+        const plan = planOf(planName);
+        const id = identify(identifier);
+        const costs = rules.perLimit(plan, undefined);
+        const output = await store.evaluate({ identifier: id, limits: plan.limits, costs, mode: 'peek', now: now(), reservationTtlMs, stateTtlMs });
+        return shape(plan, output.limits, output.allowed, output.now);
+      },
     },
   };
+  return limiter;
 }

@@ -32,7 +32,12 @@ export interface IdentifierState {
   entry: number;
   readonly limits: Map<string, LimitState>;
   readonly reservations: Map<string, ReservationRecord>;
+  /** The last denials (newest last), for admins: when, and which limit denied. */
+  denials: { readonly at: number; readonly limit: string }[];
 }
+
+/** How many recent denials an identifier keeps. */
+export const DENIALS_KEPT = 10;
 
 export type Mode = 'peek' | 'check' | 'reserve';
 
@@ -67,7 +72,7 @@ export interface SettleInput {
 export type SettleStatus = 'settled' | 'expired' | 'unknown';
 
 export function emptyState(): IdentifierState {
-  return { seq: 0, entry: 0, limits: new Map(), reservations: new Map() };
+  return { seq: 0, entry: 0, limits: new Map(), reservations: new Map(), denials: [] };
 }
 
 /** Brings a limit's state to `now` (trimmed, rolled), creating it when absent. */
@@ -176,12 +181,16 @@ export function evaluate(state: IdentifierState, input: EvaluateInput): Evaluate
       reservation = { id, expiresAt };
     }
   }
-  return {
-    allowed,
-    now,
-    limits: states.map((s, i) => outcome(s, limits[i]!, now, needs[i]!, fits[i]!)),
-    ...(reservation && { reservation }),
-  };
+  const outcomes = states.map((s, i) => outcome(s, limits[i]!, now, needs[i]!, fits[i]!));
+  if (!allowed && mode !== 'peek') {
+    // the limit with the longest wait denied (the first of equals)
+    let denier = -1;
+    outcomes.forEach((o, i) => {
+      if (!o.fits && (denier === -1 || o.resetAt > outcomes[denier]!.resetAt)) denier = i;
+    });
+    state.denials = [...state.denials, { at: now, limit: limits[denier]!.name }].slice(-DENIALS_KEPT);
+  }
+  return { allowed, now, limits: outcomes, ...(reservation && { reservation }) };
 }
 
 /** Replaces a reservation's costs with the real ones (0 refunds). More than reserved is charged even past the limit. */
@@ -220,7 +229,18 @@ export function reset(state: IdentifierState, names?: readonly string[]): void {
   if (!names) {
     state.limits.clear();
     state.reservations.clear();
+    state.denials = [];
     return;
   }
   for (const name of names) state.limits.delete(name);
+}
+
+/** Outstanding reservations and recent denials, for admins. */
+export function inspectState(state: IdentifierState, now: number) {
+  return {
+    denials: state.denials,
+    reservations: [...state.reservations]
+      .filter(([, r]) => r.expiresAt > now)
+      .map(([id, r]) => ({ id, expiresAt: r.expiresAt, parts: r.parts.map((p) => ({ limit: p.name, cost: p.cost })) })),
+  };
 }

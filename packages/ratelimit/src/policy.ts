@@ -44,10 +44,23 @@ export interface LimitConfig {
   unit?: string;
 }
 
+/**
+ * What a call gets when the store fails or does not answer in time:
+ * - `'open'`: allowed (availability first; nothing is counted meanwhile);
+ * - `'closed'`: denied (cost first; the feature is down meanwhile);
+ * - `'fallback'`: an in-memory limiter in this process decides, with its own budget.
+ */
+export type FailureMode = 'open' | 'closed' | 'fallback';
+
 /** A plan: the limits that apply to every identifier on it. */
 export interface PlanConfig {
   /** Checked and charged together: a call is allowed only if every limit has room. */
   limits: readonly LimitConfig[];
+  /**
+   * This plan's answer when the store fails; see {@link FailureMode}.
+   * @default the limiter's `whenStoreFails`
+   */
+  whenStoreFails?: FailureMode;
 }
 
 /** Plans by name. */
@@ -89,6 +102,7 @@ export interface CompiledLimit {
 export interface CompiledPlan {
   readonly name: string;
   readonly limits: readonly CompiledLimit[];
+  readonly whenStoreFails: FailureMode | undefined;
   /** Units this plan counts, `requests` first when present. */
   readonly units: readonly string[];
 }
@@ -123,7 +137,13 @@ const limitSchema = z.object({
 });
 
 const plansSchema = z
-  .record(name, z.object({ limits: z.array(limitSchema).min(1, { message: 'a plan needs at least one limit' }) }))
+  .record(
+    name,
+    z.object({
+      limits: z.array(limitSchema).min(1, { message: 'a plan needs at least one limit' }),
+      whenStoreFails: z.enum(['open', 'closed', 'fallback']).optional(),
+    }),
+  )
   .refine((plans) => Object.keys(plans).length > 0, { message: 'define at least one plan' });
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -192,7 +212,7 @@ export function compilePolicy(input: unknown): CompiledPolicy {
       compiled.push(limit);
     });
     const units = [...new Set(compiled.map((l) => l.unit))].sort((a, b) => (a === REQUESTS ? -1 : b === REQUESTS ? 1 : a.localeCompare(b)));
-    plans.set(planName, { name: planName, limits: compiled, units });
+    plans.set(planName, { name: planName, limits: compiled, units, whenStoreFails: plan.whenStoreFails });
   }
   if (issues.length > 0) throw new RateLimitConfigError(`invalid plans: ${issues.join('; ')}`, issues);
   const maxTtlMs = Math.max(...[...limits.values()].map((l) => l.ttlMs));

@@ -3,7 +3,7 @@
 import { fc, it } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 
-import { emptyState, evaluate, type EvaluateOutput, reset, settle } from '../src/model';
+import { emptyState, evaluate, type EvaluateOutput, inspectState, reset, settle } from '../src/model';
 import { compilePolicy, type CompiledLimit } from '../src/policy';
 import type { Store } from '../src/stores/types';
 import { makeStore, STORE_KINDS } from './fixtures/stores';
@@ -31,7 +31,8 @@ type Op =
   | { op: 'check' | 'peek' | 'reserve'; limits: number[]; costs: number[] }
   | { op: 'settle'; which: number; costs: (number | undefined)[] }
   | { op: 'refund'; which: number }
-  | { op: 'reset'; limit: number | undefined };
+  | { op: 'reset'; limit: number | undefined }
+  | { op: 'inspect' };
 
 const subset = fc.subarray(
   LIMITS.map((_, i) => i),
@@ -68,20 +69,24 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ which: fc.nat(), costs: fc.array(fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }), { minLength: LIMITS.length, maxLength: LIMITS.length }) }).map((r): Op => ({ op: 'settle', ...r })) },
   { weight: 1, arbitrary: fc.nat().map((which): Op => ({ op: 'refund', which })) },
   { weight: 1, arbitrary: fc.option(fc.integer({ min: 0, max: LIMITS.length - 1 }), { nil: undefined }).map((limit): Op => ({ op: 'reset', limit })) },
+  { weight: 1, arbitrary: fc.constant<Op>({ op: 'inspect' }) },
 );
 
 /** The pure model as a Store, for side-by-side runs. */
-function modelStore(): Store {
+type CoreStore = Pick<Store, 'kind' | 'evaluate' | 'settle' | 'reset' | 'inspect'>;
+
+function modelStore(): CoreStore {
   const state = emptyState();
   return {
     kind: 'model',
     evaluate: (r) => Promise.resolve(evaluate(state, { ...r, now: r.now! })),
     settle: (r) => Promise.resolve({ status: settle(state, { ...r, now: r.now! }), now: r.now! }),
     reset: (r) => Promise.resolve(reset(state, r.all ? undefined : r.limits.map((l) => l.name))),
+    inspect: (_, now) => Promise.resolve({ now: now!, ...inspectState(state, now!) }),
   };
 }
 
-async function run(store: Store, ops: readonly Op[], start: number) {
+async function run(store: CoreStore, ops: readonly Op[], start: number) {
   let now = start;
   const trace: unknown[] = [];
   const reservations: { id: string; expiresAt: number }[] = [];
@@ -112,6 +117,9 @@ async function run(store: Store, ops: readonly Op[], start: number) {
         trace.push(await store.settle({ identifier, reservationId: id, expiresAt, limits: LIMITS, costs, now, stateTtlMs: STATE_TTL }));
         break;
       }
+      case 'inspect':
+        trace.push(await store.inspect(identifier, now));
+        break;
       case 'reset':
         await store.reset({ identifier, limits: op.limit === undefined ? LIMITS : [LIMITS[op.limit]!], all: op.limit === undefined, stateTtlMs: STATE_TTL });
         trace.push('reset');

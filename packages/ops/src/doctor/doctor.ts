@@ -409,10 +409,25 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   try {
     // the limiter's own path: EVALSHA, EVAL after NOSCRIPT; peek writes nothing
     const store = createRedisStore({ client, prefix: `${prefix}-${id}`, timeout: options.commandTimeoutMs ?? 2000 });
-    const limiter = createRateLimiter({ store, plans: { doctor: { limits: [{ name: 'probe', limit: 1, window: '1 m' }] } } });
+    // a bare limiter: no fallback to hide a failure, no subscriber, no log lines of its own
+    let storeError: Error | undefined;
+    const limiter = createRateLimiter({
+      store,
+      plans: { doctor: { limits: [{ name: 'probe', limit: 1, window: '1 m' }] } },
+      whenStoreFails: 'closed',
+      controls: false,
+      topConsumers: false,
+      denyCache: false,
+      logger: false,
+      onEvent: (e) => {
+        if (e.type === 'store-error') storeError ??= e.error;
+      },
+    });
     const t = performance.now();
     const result = await limiter.peek('doctor', { plan: 'doctor' });
     const durationMs = Math.round((performance.now() - t) * 1000) / 1000;
+    await limiter.close();
+    if (storeError) throw storeError;
     if (!result.allowed || result.remaining !== 1) throw new Error(`peek on an empty key answered allowed=${result.allowed}, remaining=${result.remaining}`);
     found.scripts = { loaded: true, durationMs };
     checks.push({ id: 'scripts', level: 'ok', message: `limiter scripts load and run (${durationMs} ms)` });

@@ -3,19 +3,8 @@
 // Events are counted in memory and flushed as one line per plan and interval, never one per call.
 import type { RateLimitEvent } from '@airl/ratelimit';
 
-/**
- * The failure-mode event the engine will emit when Redis is unavailable and a policy fails open,
- * fails closed or falls back to a local limiter. Declared here until the engine exports it.
- */
-export interface FailureModeEvent {
-  readonly type: 'failure-mode';
-  /** What the limiter did instead of asking Redis. */
-  readonly mode: 'open' | 'closed' | 'fallback';
-  readonly plan?: string;
-}
-
 /** Every event the emitter understands. */
-export type LimiterEvent = RateLimitEvent | FailureModeEvent;
+export type LimiterEvent = RateLimitEvent;
 
 /** Metric names, shared with the alarms in `@airl/infra`. */
 export const METRIC_NAMES = {
@@ -25,6 +14,7 @@ export const METRIC_NAMES = {
   failOpen: 'FailOpen',
   failClosed: 'FailClosed',
   fallback: 'Fallback',
+  storeUnavailable: 'StoreUnavailable',
   latency: 'DecisionLatency',
 } as const;
 
@@ -35,13 +25,13 @@ export const EMF_DEFAULTS = {
 } as const;
 
 type Counter = Exclude<keyof typeof METRIC_NAMES, 'latency'>;
-const COUNTERS: readonly Counter[] = ['allowed', 'denied', 'storeErrors', 'failOpen', 'failClosed', 'fallback'];
+const COUNTERS: readonly Counter[] = ['allowed', 'denied', 'storeErrors', 'failOpen', 'failClosed', 'fallback', 'storeUnavailable'];
 /** EMF accepts at most 100 values per metric in one line. */
 const MAX_VALUES = 100;
 
 /** One flush's worth of one plan (or of no plan: store errors carry none). */
 class Bucket {
-  readonly counts: Record<Counter, number> = { allowed: 0, denied: 0, storeErrors: 0, failOpen: 0, failClosed: 0, fallback: 0 };
+  readonly counts: Record<Counter, number> = { allowed: 0, denied: 0, storeErrors: 0, failOpen: 0, failClosed: 0, fallback: 0, storeUnavailable: 0 };
   readonly latencies: number[] = [];
   private seen = 0;
   constructor(
@@ -62,14 +52,22 @@ class Bucket {
   }
 }
 
+/** Decisions made by a plan's failure policy while the store was unavailable. */
+const DEGRADED: Readonly<Record<string, Counter>> = { 'fail-open': 'failOpen', 'fail-closed': 'failClosed', fallback: 'fallback' };
+
 /** How each event type is counted; a new event type is one more line here. */
 const HANDLERS: { [T in LimiterEvent['type']]: (bucket: Bucket, event: Extract<LimiterEvent, { type: T }>) => void } = {
   decision: (b, e) => {
     b.count(e.allowed ? 'allowed' : 'denied');
+    const degraded = DEGRADED[e.source];
+    if (degraded) b.count(degraded);
     b.sample(e.durationMs);
   },
   'store-error': (b) => b.count('storeErrors'),
-  'failure-mode': (b, e) => b.count(({ open: 'failOpen', closed: 'failClosed', fallback: 'fallback' } as const)[e.mode]),
+  // each time the store becomes unavailable (not when it comes back)
+  'failure-mode': (b, e) => {
+    if (e.active) b.count('storeUnavailable');
+  },
 };
 
 export interface EmfMetricsOptions {

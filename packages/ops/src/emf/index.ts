@@ -4,7 +4,6 @@ export {
   EMF_DEFAULTS,
   type EmfMetrics,
   type EmfMetricsOptions,
-  type FailureModeEvent,
   type LimiterEvent,
   METRIC_NAMES,
 } from './emf';

@@ -56,9 +56,21 @@ if mode ~= 0 then
 end
 
 local out = { allowed and 1 or 0, now, reservation, expires_at }
+local denier, latest
 for _, l in ipairs(limits) do
+  local at = reset_at(l, now, l.fits)
   out[#out + 1] = l.fits and 1 or 0
   out[#out + 1] = remaining(l, now)
-  out[#out + 1] = reset_at(l, now, l.fits)
+  out[#out + 1] = at
+  if not l.fits and (latest == nil or at > latest) then denier, latest = l.name, at end
+end
+if denier and mode ~= 0 then
+  -- the last denials, for admins: "at:limit;..." newest last
+  local kept = {}
+  for entry in string.gmatch(redis.call('HGET', hash, '~dn') or '', '[^;]+') do kept[#kept + 1] = entry end
+  kept[#kept + 1] = now .. ':' .. denier
+  local first = math.max(1, #kept - DENIALS_KEPT + 1)
+  redis.call('HSET', hash, '~dn', table.concat(kept, ';', first))
+  redis.call('PEXPIRE', hash, ARGV[3])
 end
 return out

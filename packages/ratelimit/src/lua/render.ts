@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const SCRIPT_NAMES = ['check', 'settle', 'reset'] as const;
+export const SCRIPT_NAMES = ['check', 'settle', 'reset', 'inspect'] as const;
 
 const read = (name: string) => readFileSync(fileURLToPath(new URL(`./${name}.lua`, import.meta.url)), 'utf8');
 

@@ -1,9 +1,11 @@
 // In-process store: the pure model behind a Map. Exact and fast, but per process: use it for
 // tests, development and single-instance apps. Memory stays bounded: an identifier's state is
 // dropped once nothing in it can matter any more (checked on access and by an unref'd sweep).
+import { EventEmitter } from 'node:events';
+
 import { type Duration, toMs } from '../duration';
-import { emptyState, evaluate, type IdentifierState, reset, settle } from '../model';
-import type { Store } from './types';
+import { emptyState, evaluate, type IdentifierState, inspectState, reset, settle } from '../model';
+import type { Control, Store, StreamEntry, StreamName } from './types';
 
 export interface MemoryStoreOptions {
   /**
@@ -31,6 +33,11 @@ interface Entry {
 /** Creates an in-process store. */
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const entries = new Map<string, Entry>();
+  const controls = new Map<string, Control>();
+  const announcements = new EventEmitter();
+  const boards = new Map<string, { expiresAt: number; amounts: Map<string, number> }>();
+  const streams: Record<StreamName, StreamEntry[]> = { anomalies: [], audit: [] };
+  let streamSeq = 0;
   // the latest `now` seen, with the real time it was seen: callers may run on a test clock
   let lastNow = Date.now();
   let seenAt = Date.now();
@@ -43,6 +50,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
   const sweep = (now = lastNow + (Date.now() - seenAt)) => {
     for (const [id, entry] of entries) if (entry.expiresAt <= now) entries.delete(id);
+    for (const [name, board] of boards) if (board.expiresAt <= Date.now()) boards.delete(name);
   };
   const timer = setInterval(sweep, toMs(options.sweepInterval ?? '1 m', 'sweepInterval'));
   timer.unref();
@@ -86,8 +94,59 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       if (entry) reset(entry.state, request.all ? undefined : request.limits.map((l) => l.name));
       return Promise.resolve();
     },
+    inspect(identifier, now) {
+      const t = observe(now);
+      const entry = live(identifier, t);
+      return Promise.resolve({ now: t, ...inspectState(entry?.state ?? emptyState(), t) });
+    },
+    controls() {
+      return Promise.resolve(new Map(controls));
+    },
+    control(identifier) {
+      return Promise.resolve(controls.get(identifier));
+    },
+    setControl(identifier, control) {
+      if (control) controls.set(identifier, control);
+      else controls.delete(identifier);
+      announcements.emit('change', identifier);
+      return Promise.resolve();
+    },
+    announce(identifier) {
+      announcements.emit('change', identifier);
+      return Promise.resolve();
+    },
+    listen(listener) {
+      announcements.on('change', listener);
+      return Promise.resolve(() => {
+        announcements.off('change', listener);
+        return Promise.resolve();
+      });
+    },
+    addUsage(usage) {
+      for (const { board, identifier, amount, ttlMs } of usage) {
+        let b = boards.get(board);
+        if (!b) boards.set(board, (b = { expiresAt: 0, amounts: new Map() }));
+        b.expiresAt = Math.max(b.expiresAt, Date.now() + ttlMs);
+        b.amounts.set(identifier, (b.amounts.get(identifier) ?? 0) + amount);
+      }
+      return Promise.resolve();
+    },
+    topUsage(board, count) {
+      const b = boards.get(board);
+      const all = b && b.expiresAt > Date.now() ? [...b.amounts].map(([identifier, amount]) => ({ identifier, amount })) : [];
+      return Promise.resolve(all.sort((x, y) => y.amount - x.amount || (x.identifier < y.identifier ? 1 : -1)).slice(0, count));
+    },
+    append(stream, fields, maxLength) {
+      const id = `${Date.now()}-${++streamSeq}`;
+      streams[stream] = [...streams[stream], { id, fields: { ...fields } }].slice(-maxLength);
+      return Promise.resolve(id);
+    },
+    read(stream, count) {
+      return Promise.resolve(streams[stream].slice(-count).reverse());
+    },
     close() {
       clearInterval(timer);
+      announcements.removeAllListeners();
       return Promise.resolve();
     },
   };

@@ -1,14 +1,14 @@
 // Redis store (ioredis 6, standalone or cluster): one Lua script per atomic step, each one round
 // trip (EVALSHA, with ioredis falling back to EVAL after NOSCRIPT). Every key of an identifier
 // shares one hash tag, so a check is one script on one cluster slot.
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 
 import { type Duration, toMs } from '../duration';
 import { RateLimitConfigError, RateLimitStoreError } from '../errors';
 import * as scripts from '../lua/scripts.generated';
 import type { EvaluateOutput, SettleStatus } from '../model';
 import { AlgorithmCode, type CompiledLimit } from '../policy';
-import type { Store } from './types';
+import type { Control, Store, StoreInspection, StreamEntry } from './types';
 
 export type RedisClient = Redis | Cluster;
 
@@ -45,6 +45,29 @@ interface ScriptClient {
   rlCheck(...args: (string | number)[]): Promise<number[]>;
   rlSettle(...args: (string | number)[]): Promise<number[]>;
   rlReset(...args: (string | number)[]): Promise<number>;
+  rlInspect(...args: (string | number)[]): Promise<(string | number)[]>;
+}
+
+function parseControl(json: string | null | undefined): Control | undefined {
+  if (!json) return undefined;
+  try {
+    return JSON.parse(json) as Control;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reservation record "expiresAt|name,ref,cost|..." as the scripts write it. */
+function parseReservation(id: string, record: string): StoreInspection['reservations'][number] {
+  const [expiresAt, ...parts] = record.split('|');
+  return {
+    id,
+    expiresAt: Number(expiresAt),
+    parts: parts.map((p) => {
+      const [limit, , cost] = p.split(',');
+      return { limit: limit!, cost: Number(cost) };
+    }),
+  };
 }
 
 /**
@@ -81,13 +104,23 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const get = () => {
     if (!client) {
       const c = typeof options.client === 'function' ? options.client() : options.client;
+      // a client made here reports failures through the limiter, not ioredis's console warning
+      if (owned) c.on('error', () => undefined);
       c.defineCommand('rlCheck', { lua: scripts.check });
       c.defineCommand('rlSettle', { lua: scripts.settle });
       c.defineCommand('rlReset', { lua: scripts.reset });
+      c.defineCommand('rlInspect', { lua: scripts.inspect, numberOfKeys: 1 });
       client = c as RedisClient & ScriptClient;
     }
     return client;
   };
+
+  const controlKey = `${prefix}:control`;
+  const channel = `${prefix}:control`;
+  const boardKey = (board: string) => `${prefix}:board:${board}`;
+  const streamKey = (stream: string) => `${prefix}:stream:${stream}`;
+  let subscriber: RedisClient | undefined;
+  const listeners = new Set<(identifier: string | undefined) => void>();
 
   const keys = (identifier: string) => {
     const state = `${prefix}:{${encodeIdentifier(identifier)}}`;
@@ -154,7 +187,115 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         c.rlReset(2 + logKeys.length, k.state, k.reservations, ...logKeys, request.all ? 'all' : 'some', request.stateTtlMs, ...names),
       );
     },
+    async inspect(identifier, now) {
+      const reply = await call('inspect', (c) => c.rlInspect(keys(identifier).state, now ?? ''));
+      const denials = String(reply[1] || '')
+        .split(';')
+        .filter(Boolean)
+        .map((d) => {
+          const i = d.indexOf(':');
+          return { at: Number(d.slice(0, i)), limit: d.slice(i + 1) };
+        });
+      const reservations: StoreInspection['reservations'][number][] = [];
+      for (let i = 2; i < reply.length; i += 2) reservations.push(parseReservation(String(reply[i]), String(reply[i + 1])));
+      return { now: Number(reply[0]), denials, reservations: reservations.sort((a, b) => Number(a.id) - Number(b.id)) };
+    },
+    async controls() {
+      const all = await call('read controls', (c) => c.hgetall(controlKey));
+      const map = new Map<string, Control>();
+      for (const [id, json] of Object.entries(all)) {
+        const control = parseControl(json);
+        if (control) map.set(id, control);
+      }
+      return map;
+    },
+    async control(identifier) {
+      return parseControl(await call('read a control', (c) => c.hget(controlKey, identifier)));
+    },
+    async setControl(identifier, control) {
+      await call('write a control', async (c) => {
+        if (control) await c.hset(controlKey, identifier, JSON.stringify(control));
+        else await c.hdel(controlKey, identifier);
+        await c.publish(channel, identifier);
+      });
+    },
+    async announce(identifier) {
+      await call('announce', (c) => c.publish(channel, identifier));
+    },
+    async listen(listener) {
+      listeners.add(listener);
+      if (!subscriber) {
+        const c = get();
+        const s: RedisClient = c instanceof Cluster ? c.duplicate() : c.duplicate();
+        subscriber = s;
+        s.on('message', (_: string, identifier: string) => {
+          for (const l of listeners) l(identifier);
+        });
+        // after a reconnect, announcements made meanwhile are lost: anything may have changed
+        let connectedOnce = false;
+        s.on('ready', () => {
+          if (connectedOnce) for (const l of listeners) l(undefined);
+          connectedOnce = true;
+        });
+        s.on('error', () => {
+          // reconnects by itself; calls report failures through `call`
+        });
+        await call('subscribe', () => s.subscribe(channel));
+      }
+      return async () => {
+        listeners.delete(listener);
+        if (listeners.size === 0 && subscriber) {
+          const s = subscriber;
+          subscriber = undefined;
+          await s.quit().catch(() => s.disconnect());
+        }
+      };
+    },
+    async addUsage(usage) {
+      const byBoard = new Map<string, { identifier: string; amount: number; ttlMs: number }[]>();
+      for (const u of usage) {
+        const list = byBoard.get(u.board) ?? [];
+        list.push(u);
+        byBoard.set(u.board, list);
+      }
+      // one pipeline per board: each board is one key, so one slot even on a cluster
+      await call('add usage', (c) =>
+        Promise.all(
+          [...byBoard].map(([board, list]) => {
+            const key = boardKey(board);
+            const p = c.pipeline();
+            for (const u of list) p.zincrby(key, u.amount, u.identifier);
+            p.pexpire(key, Math.max(...list.map((u) => u.ttlMs)));
+            return p.exec();
+          }),
+        ),
+      );
+    },
+    async topUsage(board, count) {
+      const flat = await call('read usage', (c) => c.zrevrange(boardKey(board), 0, count - 1, 'WITHSCORES'));
+      const top: { identifier: string; amount: number }[] = [];
+      for (let i = 0; i < flat.length; i += 2) top.push({ identifier: flat[i]!, amount: Number(flat[i + 1]) });
+      return top;
+    },
+    async append(stream, fields, maxLength) {
+      const id = await call('append', (c) => c.xadd(streamKey(stream), 'MAXLEN', '~', maxLength, '*', ...Object.entries(fields).flat()));
+      return String(id);
+    },
+    async read(stream, count) {
+      const entries = await call('read', (c) => c.xrevrange(streamKey(stream), '+', '-', 'COUNT', count));
+      return entries.map(([id, flat]): StreamEntry => {
+        const fields: Record<string, string> = {};
+        for (let i = 0; i < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+        return { id, fields };
+      });
+    },
     async close() {
+      listeners.clear();
+      if (subscriber) {
+        const s = subscriber;
+        subscriber = undefined;
+        await s.quit().catch(() => s.disconnect());
+      }
       if (client && owned) await client.quit().catch(() => client?.disconnect());
       client = undefined;
     },

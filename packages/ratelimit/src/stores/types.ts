@@ -37,8 +37,49 @@ export interface StoreResetRequest {
 }
 
 /**
+ * An admin's decision about one identifier, shared by every app instance: a temporary plan
+ * override, a temporary block, or both.
+ */
+export interface Control {
+  /** Use this plan instead of the one the app passes... */
+  readonly plan?: string | undefined;
+  /** ...until this time (epoch ms). */
+  readonly planUntil?: number | undefined;
+  /** Deny every call until this time (epoch ms). */
+  readonly blockedUntil?: number | undefined;
+  /** Why, in the admin's words (or the anomaly rule that blocked). */
+  readonly reason?: string | undefined;
+  /** Who decided. */
+  readonly by?: string | undefined;
+  /** When (epoch ms). */
+  readonly at: number;
+}
+
+/** One identifier's state beyond its limits, for admins. */
+export interface StoreInspection {
+  readonly now: number;
+  /** The last denials, newest last. */
+  readonly denials: readonly { readonly at: number; readonly limit: string }[];
+  /** Reservations not yet settled nor expired. */
+  readonly reservations: readonly {
+    readonly id: string;
+    readonly expiresAt: number;
+    readonly parts: readonly { readonly limit: string; readonly cost: number }[];
+  }[];
+}
+
+/** An entry of a capped stream (anomalies, audit), newest first when read. */
+export interface StreamEntry {
+  readonly id: string;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+export type StreamName = 'anomalies' | 'audit';
+
+/**
  * Where usage lives. The limiter validates every input before a store sees it; a store only has
- * to apply the model of src/model.ts atomically per identifier.
+ * to apply the model of src/model.ts atomically per identifier, and keep the few shared things
+ * admins need (controls, usage boards, streams) without ever scanning the keyspace.
  */
 export interface Store {
   /** `'memory'`, `'redis'`, ... for logs and diagnostics. */
@@ -46,6 +87,32 @@ export interface Store {
   evaluate(request: StoreEvaluateRequest): Promise<EvaluateOutput>;
   settle(request: StoreSettleRequest): Promise<{ status: SettleStatus; now: number }>;
   reset(request: StoreResetRequest): Promise<void>;
+  inspect(identifier: string, now: number | undefined): Promise<StoreInspection>;
+
+  /** Every identifier with a control (only those an admin or a rule acted on). */
+  controls(): Promise<Map<string, Control>>;
+  control(identifier: string): Promise<Control | undefined>;
+  /** Writes, or with undefined removes, an identifier's control, and announces it. */
+  setControl(identifier: string, control: Control | undefined): Promise<void>;
+  /** Tells every instance that an identifier changed (its control, or its usage by a reset). */
+  announce(identifier: string): Promise<void>;
+  /**
+   * Calls `listener` with every identifier announced by any instance, or with undefined when
+   * announcements may have been missed (after a reconnect): then anything may have changed.
+   * Resolves once listening, with a function that stops.
+   */
+  listen(listener: (identifier: string | undefined) => void): Promise<() => Promise<void>>;
+
+  /** Adds amounts to usage boards (for example requests this hour); a board lives `ttlMs`. */
+  addUsage(entries: readonly { board: string; identifier: string; amount: number; ttlMs: number }[]): Promise<void>;
+  /** The identifiers with the largest amounts on a board, largest first. */
+  topUsage(board: string, count: number): Promise<{ identifier: string; amount: number }[]>;
+
+  /** Appends to a capped stream; returns the entry's id. */
+  append(stream: StreamName, fields: Readonly<Record<string, string>>, maxLength: number): Promise<string>;
+  /** The newest entries of a stream, newest first. */
+  read(stream: StreamName, count: number): Promise<StreamEntry[]>;
+
   /** Releases what the store holds (timers, connections it opened). */
   close?(): Promise<void>;
 }

@@ -1,0 +1,154 @@
+// The admin API on every store: what an admin sees of a creator, top consumers, and actions that
+// take effect at once on every app instance (two limiters with their own connections here).
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+
+import { createMemoryStore, createRateLimitAdmin, createRateLimiter, type PlansConfig, RateLimitInputError, type Store } from '../src/index';
+import { createRedisStore } from '../src/redis';
+import { prefix, STORE_KINDS, type StoreKind } from './fixtures/stores';
+
+const plans = {
+  starter: { limits: [{ name: 'hourly', limit: 3, window: '1 h' }] },
+  pro: {
+    limits: [
+      { name: 'hourly', limit: 10, window: '1 h' },
+      { name: 'tokens', limit: 1000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
+    ],
+  },
+} satisfies PlansConfig;
+
+const opened: { close(): Promise<unknown> }[] = [];
+afterAll(async () => {
+  for (const c of opened.reverse()) await c.close();
+});
+
+/** Two app instances sharing one store (Redis: each with its own connections, as in production). */
+function instances(kind: StoreKind) {
+  const p = prefix();
+  const storeFor = (): Store => {
+    if (kind === 'memory') return shared;
+    const client = kind === 'redis' ? new Redis(inject('redisUrl')) : new Cluster(inject('clusterNodes'));
+    const store = createRedisStore({ client, prefix: p });
+    opened.push({ close: () => store.close?.().then(() => client.quit()) ?? client.quit() });
+    return store;
+  };
+  const shared = createMemoryStore();
+  const make = () => {
+    const limiter = createRateLimiter({ plans, store: storeFor(), topConsumers: { flushInterval: '50 ms' }, logger: false });
+    opened.push(limiter);
+    return limiter;
+  };
+  const a = make();
+  const b = make();
+  return { a, b, admin: createRateLimitAdmin(a) };
+}
+
+/** Polls until `read` returns what `ok` accepts: announcements travel through pub/sub. */
+async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const value = await read();
+    if (ok(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.each(STORE_KINDS)('%s store', (kind) => {
+  it('shows a creator: plan, usage per limit, reservations, recent denials', async () => {
+    const { a, admin } = instances(kind);
+    await a.check('c1', { plan: 'pro', cost: 100 });
+    const r = await a.reserve('c1', { plan: 'pro', cost: 300 });
+    await a.check('c1', { plan: 'pro', cost: 700 }); // denied by tokens
+    const view = await admin.inspect('c1', { plan: 'pro' });
+    expect(view).toMatchObject({ identifier: 'c1', basePlan: 'pro', plan: 'pro', planSource: 'default', block: undefined });
+    expect(view.limits.map((l) => [l.name, l.used, l.remaining])).toEqual([
+      ['hourly', 2, 8],
+      ['tokens', 400, 600],
+    ]);
+    expect(view.reservations).toEqual([{ id: r.reservation!.id, expiresAt: r.reservation!.expiresAt, parts: [{ limit: 'hourly', cost: 1 }, { limit: 'tokens', cost: 300 }] }]);
+    expect(view.denials).toHaveLength(1);
+    expect(view.denials[0]!.limit).toBe('tokens');
+  });
+
+  it('a plan override applies at once on every instance, and lifts', async () => {
+    const { a, b, admin } = instances(kind);
+    for (let i = 0; i < 3; i++) await b.check('c2', { plan: 'starter' });
+    expect((await b.check('c2', { plan: 'starter' })).allowed).toBe(false);
+    await admin.overridePlan('c2', { actor: 'alice', plan: 'pro', for: '1 h', reason: 'support ticket 42' });
+    const upgraded = await eventually(() => b.check('c2', { plan: 'starter' }), (r) => r.allowed);
+    expect(upgraded).toMatchObject({ allowed: true, plan: 'pro' });
+    expect(await admin.inspect('c2', { plan: 'starter' })).toMatchObject({ plan: 'pro', planSource: 'override' });
+    await admin.lift('c2', { actor: 'alice' });
+    const back = await eventually(() => a.peek('c2', { plan: 'starter' }), (r) => r.plan === 'starter');
+    expect(back).toMatchObject({ plan: 'starter', allowed: false });
+  });
+
+  it('a block denies every call on every instance until lifted', async () => {
+    const { b, admin } = instances(kind);
+    await admin.block('c3', { actor: 'bob', for: '10 m', reason: 'abuse' });
+    const blocked = await eventually(() => b.check('c3', { plan: 'pro' }), (r) => !r.allowed);
+    expect(blocked).toMatchObject({ allowed: false, deniedBy: 'blocked' });
+    expect(blocked.retryAfterMs).toBeGreaterThan(9 * 60_000);
+    expect((await admin.inspect('c3', { plan: 'pro' })).block).toMatchObject({ reason: 'abuse', by: 'bob' });
+    await admin.lift('c3', { actor: 'bob', what: 'block' });
+    expect((await eventually(() => b.check('c3', { plan: 'pro' }), (r) => r.allowed)).allowed).toBe(true);
+  });
+
+  it('a reset takes effect at once on an instance that had cached the denial', async () => {
+    const { a, b, admin } = instances(kind);
+    for (let i = 0; i < 3; i++) await b.check('c4', { plan: 'starter' });
+    expect((await b.check('c4', { plan: 'starter' })).allowed).toBe(false); // now cached on b
+    await admin.reset('c4', { actor: 'carol' });
+    expect((await eventually(() => b.check('c4', { plan: 'starter' }), (r) => r.allowed)).allowed).toBe(true);
+    expect((await a.peek('c4', { plan: 'starter' })).remaining).toBe(2);
+  });
+
+  it('lists top consumers of the hour and the day, by unit', async () => {
+    const { a, b, admin } = instances(kind);
+    for (let i = 0; i < 5; i++) await a.check('heavy', { plan: 'pro', cost: 50 });
+    await b.check('heavy', { plan: 'pro', cost: 10 });
+    await a.check('light', { plan: 'pro', cost: 5 });
+    const top = await eventually(
+      () => admin.topConsumers({ period: 'hour', unit: 'tokens', count: 5 }),
+      (t) => t.some((e) => e.identifier === 'heavy' && e.amount === 260),
+    );
+    expect(top.slice(0, 2)).toEqual([
+      { identifier: 'heavy', amount: 260 },
+      { identifier: 'light', amount: 5 },
+    ]);
+    const calls = await admin.topConsumers({ period: 'day', count: 1 });
+    expect(calls).toEqual([{ identifier: 'heavy', amount: 6 }]);
+  });
+
+  it('keeps an audit log of every action, newest first', async () => {
+    const { admin } = instances(kind);
+    await admin.block('c5', { actor: 'dana', for: '1 h', reason: 'spam' });
+    await admin.overridePlan('c5', { actor: 'dana', plan: 'pro', for: '2 h' });
+    await admin.reset('c5', { actor: 'erin', limit: 'hourly' });
+    await admin.lift('c5', { actor: 'erin' });
+    const log = await admin.audit({ count: 10 });
+    expect(log.map((e) => [e.actor, e.action, e.identifier])).toEqual([
+      ['erin', 'lift', 'c5'],
+      ['erin', 'reset', 'c5'],
+      ['dana', 'override', 'c5'],
+      ['dana', 'block', 'c5'],
+    ]);
+    expect(log[1]!.details).toEqual({ limit: 'hourly' });
+    expect(log[3]!.details).toMatchObject({ reason: 'spam', until: expect.any(Number) as number });
+  });
+
+  it('refuses bad admin input with a typed error and changes nothing', async () => {
+    const { admin } = instances(kind);
+    const bad = [
+      () => admin.block('c6', { actor: '', for: '1 h' }),
+      () => admin.block('c6', { actor: 'x', for: '90 d' }),
+      () => admin.block('c6', { actor: 'x', for: 'soon' as never }),
+      () => admin.overridePlan('c6', { actor: 'x', plan: 'gold', for: '1 h' }),
+      () => admin.inspect('', { plan: 'pro' }),
+      () => admin.topConsumers({ period: 'week' as never }),
+    ];
+    for (const call of bad) await expect(call()).rejects.toBeInstanceOf(RateLimitInputError);
+    expect(await admin.audit()).toEqual([]);
+    expect((await admin.inspect('c6', { plan: 'pro' })).control).toBeUndefined();
+  });
+});
