@@ -3,6 +3,7 @@
 //   node scripts/run.mjs start   apps on the embedded default (memory store), or REDIS_URL
 //   node scripts/run.mjs test    every test, against real Redis servers
 //   node scripts/run.mjs bench   benchmarks against the local Redis
+//   node scripts/run.mjs soak    a steady load for a while: errors, latency, memory over time
 import { spawnSync } from 'node:child_process';
 import process from 'node:process';
 
@@ -87,15 +88,16 @@ async function main() {
       await redis.stop();
       process.exit(status);
     }
-    case 'bench': {
+    case 'bench':
+    case 'soak': {
       install();
       const redis = await ensureRedis().catch((error) => fail(error.message));
-      const status = run(pnpmCmd, [...pnpmPre, '--filter', '@airl/ratelimit', 'bench', ...passthrough], { REDIS_URL: redis.url });
+      const status = run(pnpmCmd, [...pnpmPre, '--filter', '@airl/ratelimit', task, ...passthrough], { REDIS_URL: redis.url });
       await redis.stop();
       process.exit(status);
     }
     default:
-      fail('usage: node scripts/run.mjs start|test|bench');
+      fail('usage: node scripts/run.mjs start|test|bench|soak');
   }
 }
 

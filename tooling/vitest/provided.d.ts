@@ -7,5 +7,7 @@ declare module 'vitest' {
     redisUrl: string;
     /** Nodes of a 3-master Redis Cluster on loopback (empty with setup/redis). */
     clusterNodes: { host: string; port: number }[];
+    /** Start every key this run writes with it: the run's keys are deleted when it ends. */
+    testKeyPrefix: string;
   }
 }

@@ -25,4 +25,5 @@ export declare function makeTestCertificates(dir: string): TestCertificates;
 export declare function startTlsServer(options?: { port?: number; password?: string; args?: string[] }): Promise<TlsServer>;
 export declare function startCluster(options?: { masters?: number; replicas?: number; args?: string[] }): Promise<{ nodes: Node[]; servers: Server[]; stop(): Promise<void> }>;
 export declare function parseNodes(value: string): Node[];
+export declare function runPrefix(): string;
 export declare function ensureRedis(): Promise<{ url: string; stop(): Promise<void> }>;

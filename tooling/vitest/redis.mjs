@@ -247,6 +247,17 @@ export async function startCluster({ masters = 3, replicas = 0, args = [] } = {}
     },
     20000,
   );
+  if (replicas > 0) {
+    // a replica that has not synced with its master refuses to take over: wait for every link
+    await waitFor(
+      'every replica in sync with its master',
+      async () => {
+        const infos = await Promise.all(ports.map((port) => rawCommand({ port }, 'INFO', 'replication').catch(() => '')));
+        return infos.filter((info) => info.includes('role:slave') && info.includes('master_link_status:up')).length === masters * replicas;
+      },
+      20000,
+    );
+  }
   return {
     nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
     servers,
@@ -254,6 +265,11 @@ export async function startCluster({ masters = 3, replicas = 0, args = [] } = {}
       await Promise.all(servers.map((s) => s.stop()));
     },
   };
+}
+
+/** A key prefix for one test run; {@link deleteKeys} removes what the run wrote. */
+export function runPrefix() {
+  return `test-${Math.random().toString(36).slice(2, 8)}`;
 }
 
 /** Parses `REDIS_CLUSTER_NODES` ("host:port,host:port"). */

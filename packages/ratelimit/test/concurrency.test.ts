@@ -1,7 +1,6 @@
 // Exactness under real concurrency: 4 processes x 250 concurrent calls on one identifier with a
 // limit of 100 give exactly 100 allowed, on a single node and on the cluster.
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -9,14 +8,14 @@ import { describe, expect, inject, it } from 'vitest';
 
 import { createRateLimiter } from '../src/index';
 import { createRedisStore } from '../src/redis';
-import { client } from './fixtures/stores';
+import { client, prefix as makePrefix } from './fixtures/stores';
 
 const run = promisify(execFile);
 const hammer = fileURLToPath(new URL('./fixtures/hammer.ts', import.meta.url));
 
 describe.each(['redis', 'cluster'] as const)('%s', (target) => {
   it('4 processes x 250 concurrent calls, limit 100: exactly 100 allowed, and all charged together', async () => {
-    const prefix = `conc-${randomUUID().slice(0, 8)}`;
+    const prefix = makePrefix();
     const env = {
       ...process.env,
       TARGET: target,

@@ -70,8 +70,9 @@ describe.each(['redis', 'cluster'] as const)('%s key layout', (kind) => {
     const id = 'creator:{7}%';
     const r = await limiter.reserve(id, { plan: 'pro', cost: 40 });
     await limiter.check(id, { plan: 'pro', cost: 2 });
+    for (let i = 0; i < 3; i++) await limiter.check(id, { plan: 'pro' }); // the burst bucket (3 per 10 s) denies the last two
     const k = store.keys(id);
-    const keys = [k.state, k.reservations, k.log('minute')];
+    const keys = [k.state, k.reservations, k.log('minute'), k.denials];
     const c = client(kind);
     for (const key of keys) {
       expect(await c.exists(key), key).toBe(1);
@@ -87,9 +88,9 @@ describe.each(['redis', 'cluster'] as const)('%s key layout', (kind) => {
     // a checked entry is an integer (time in ms x 1000 + k: one int64 in listpack encoding);
     // a reserved one carries its reservation id
     const members = await c.zrange(k.log('minute'), '0', '-1');
-    expect(members).toHaveLength(2);
+    expect(members).toHaveLength(3);
     expect(members).toContain(`r${r.reservation!.id}`);
-    const checked = members.find((m) => !m.startsWith('r'))!;
+    const checked = members.find((m) => !m.startsWith('r') && !m.startsWith('#'))!;
     expect(checked).toMatch(/^\d{16}$/);
     expect(Math.floor(Number(checked) / 1000)).toBe(Number(await c.zscore(k.log('minute'), checked)));
     await limiter.settle(r.reservation!, { cost: 10 });

@@ -2,24 +2,31 @@
   check.lua: checks every limit of a plan; when all have room (and the mode charges), charges
   them all. Denied calls write nothing but the removal of expired entries. One round trip.
 
-  KEYS[1]  state hash          <prefix>:{<id>}
-  KEYS[2..] one sorted set per sliding-log limit, in the order of those limits in ARGV
+  Only the keys a call uses are declared: during a cluster slot migration, Redis refuses a
+  multi-key script (TRYAGAIN) when some declared keys are missing, and a sliding-log plan never
+  writes the state hash on a plain check.
+
+  KEYS[1]  with ARGV[5] = 1: state hash <prefix>:{<id>} (needed by counters, buckets, reserve)
+  KEYS[..] one sorted set per sliding-log limit, in the order of those limits in ARGV
   KEYS[last] with mode 2: reservation index <prefix>:{<id>}:res (reservation ids by expiry)
   ARGV[1]  now (ms), or '' to use the server clock (TIME)
   ARGV[2]  mode: 0 peek (read only), 1 check, 2 reserve
   ARGV[3]  TTL of the state hash (ms): the longest any state can matter
   ARGV[4]  reservation TTL (ms)
-  ARGV[5]  number of limits n, then 2 per limit: "name|algorithm code|limit|window ms", cost
+  ARGV[5]  1 when KEYS[1] is the state hash, else 0
+  ARGV[6]  number of limits n, then 2 per limit: "name|algorithm code|limit|window ms", cost
   Returns  { allowed (0|1), now, reservation id (0 if none), reservation expiry,
              then per limit: fits (0|1), remaining, resetAt }
 ]]
 --- @include "lib"
 
-local hash = KEYS[1]
+local has_hash = ARGV[5] == '1'
+local hash = has_hash and KEYS[1] or nil
 local now = server_now(ARGV[1])
 local mode = tonumber(ARGV[2])
-local limits, _, names, next_key = read_limits(5, 2)
-local fields = read_fields(hash, names)
+local limits, _, names, next_key = read_limits(6, has_hash and 2 or 1)
+local fields = {}
+if hash then fields = read_fields(hash, names) end
 
 local allowed = true
 for _, l in ipairs(limits) do
@@ -56,21 +63,9 @@ if mode ~= 0 then
 end
 
 local out = { allowed and 1 or 0, now, reservation, expires_at }
-local denier, latest
 for _, l in ipairs(limits) do
-  local at = reset_at(l, now, l.fits)
   out[#out + 1] = l.fits and 1 or 0
   out[#out + 1] = remaining(l, now)
-  out[#out + 1] = at
-  if not l.fits and (latest == nil or at > latest) then denier, latest = l.name, at end
-end
-if denier and mode ~= 0 then
-  -- the last denials, for admins: "at:limit;..." newest last
-  local kept = {}
-  for entry in string.gmatch(redis.call('HGET', hash, '~dn') or '', '[^;]+') do kept[#kept + 1] = entry end
-  kept[#kept + 1] = now .. ':' .. denier
-  local first = math.max(1, #kept - DENIALS_KEPT + 1)
-  redis.call('HSET', hash, '~dn', table.concat(kept, ';', first))
-  redis.call('PEXPIRE', hash, ARGV[3])
+  out[#out + 1] = reset_at(l, now, l.fits)
 end
 return out

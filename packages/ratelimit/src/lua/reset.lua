@@ -4,7 +4,8 @@
 
   KEYS[1]  state hash          <prefix>:{<id>}
   KEYS[2]  reservation index   <prefix>:{<id>}:res
-  KEYS[3..] the sorted sets of the sliding-log limits to reset
+  KEYS[3]  recent denials      <prefix>:{<id>}:dn
+  KEYS[4..] the sorted sets of the sliding-log limits to reset
   ARGV[1]  'all' or 'some'
   ARGV[2]  TTL of the state hash (ms)
   ARGV[3..] with 'some': the names of the limits to reset
@@ -20,7 +21,7 @@ if ARGV[1] == 'all' then
   end
   return 1
 end
-for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
+for i = 4, #KEYS do redis.call('DEL', KEYS[i]) end
 local fields = {}
 for i = 3, #ARGV do
   for _, suffix in ipairs({ '.x', '.i', '.c', '.p', '.t', '.s' }) do fields[#fields + 1] = ARGV[i] .. suffix end

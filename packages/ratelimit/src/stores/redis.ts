@@ -6,7 +6,7 @@ import { Cluster, type Redis } from 'ioredis';
 import { type Duration, toMs } from '../duration';
 import { RateLimitConfigError, RateLimitStoreError } from '../errors';
 import * as scripts from '../lua/scripts.generated';
-import type { EvaluateOutput, SettleStatus } from '../model';
+import { DENIALS_KEPT, type EvaluateOutput, type SettleStatus } from '../model';
 import { AlgorithmCode, type CompiledLimit } from '../policy';
 import type { Control, Store, StoreInspection, StreamEntry } from './types';
 
@@ -38,7 +38,7 @@ export interface RedisStore extends Store {
   /** The client, created on first use. */
   client(): RedisClient;
   /** Keys of one identifier: its state hash, its reservation index, and the sorted set of a limit. */
-  keys(identifier: string): { state: string; reservations: string; log(limit: string): string };
+  keys(identifier: string): { state: string; reservations: string; denials: string; log(limit: string): string };
 }
 
 interface ScriptClient {
@@ -109,7 +109,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       c.defineCommand('rlCheck', { lua: scripts.check });
       c.defineCommand('rlSettle', { lua: scripts.settle });
       c.defineCommand('rlReset', { lua: scripts.reset });
-      c.defineCommand('rlInspect', { lua: scripts.inspect, numberOfKeys: 1 });
+      c.defineCommand('rlInspect', { lua: scripts.inspect, numberOfKeys: 2 });
       client = c as RedisClient & ScriptClient;
     }
     return client;
@@ -124,8 +124,27 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 
   const keys = (identifier: string) => {
     const state = `${prefix}:{${encodeIdentifier(identifier)}}`;
-    return { state, reservations: `${state}:res`, log: (limit: string) => `${state}:l:${limit}` };
+    return { state, reservations: `${state}:res`, denials: `${state}:dn`, log: (limit: string) => `${state}:l:${limit}` };
   };
+
+  /**
+   * Keeps the last denials for admins, on the denial path only (a separate small write: the check
+   * script must not declare a key it would only sometimes touch). Best effort.
+   */
+  async function recordDenial(k: ReturnType<typeof keys>, limits: readonly CompiledLimit[], outcomes: EvaluateOutput['limits'], now: number, ttlMs: number) {
+    let denier = -1;
+    outcomes.forEach((o, i) => {
+      if (!o.fits && (denier === -1 || o.resetAt > outcomes[denier]!.resetAt)) denier = i;
+    });
+    if (denier === -1) return;
+    await get()
+      .pipeline()
+      .lpush(k.denials, `${now}:${limits[denier]!.name}`)
+      .ltrim(k.denials, 0, DENIALS_KEPT - 1)
+      .pexpire(k.denials, ttlMs)
+      .exec()
+      .catch(() => undefined);
+  }
 
   async function call<T>(what: string, run: (c: RedisClient & ScriptClient) => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
@@ -145,8 +164,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   }
 
   /** KEYS and ARGV tail shared by check and settle: log keys, then n and 2 args per limit. */
-  function limitArgs(k: ReturnType<typeof keys>, limits: readonly CompiledLimit[], cost: (l: CompiledLimit, i: number) => number) {
-    const keyList: string[] = [k.state];
+  function limitArgs(k: ReturnType<typeof keys>, limits: readonly CompiledLimit[], cost: (l: CompiledLimit, i: number) => number, withState: boolean) {
+    const keyList: string[] = withState ? [k.state] : [];
     const args: (string | number)[] = [limits.length];
     limits.forEach((l, i) => {
       if (l.code === AlgorithmCode['sliding-log']) keyList.push(k.log(l.name));
@@ -161,20 +180,23 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     keys,
     async evaluate(request) {
       const k = keys(request.identifier);
-      const { keyList, args } = limitArgs(k, request.limits, (_, i) => request.costs[i]!);
       const mode = request.mode === 'peek' ? 0 : request.mode === 'check' ? 1 : 2;
+      // declare the state hash only when the script uses it (see check.lua)
+      const withState = mode === 2 || request.limits.some((l) => l.code !== AlgorithmCode['sliding-log']);
+      const { keyList, args } = limitArgs(k, request.limits, (_, i) => request.costs[i]!, withState);
       if (mode === 2) keyList.push(k.reservations);
       const reply = await call('check', (c) =>
-        c.rlCheck(keyList.length, ...keyList, request.now ?? '', mode, request.stateTtlMs, request.reservationTtlMs, ...args),
+        c.rlCheck(keyList.length, ...keyList, request.now ?? '', mode, request.stateTtlMs, request.reservationTtlMs, withState ? 1 : 0, ...args),
       );
       const limits: EvaluateOutput['limits'][number][] = [];
       for (let i = 4; i < reply.length; i += 3) limits.push({ fits: reply[i] === 1, remaining: reply[i + 1]!, resetAt: reply[i + 2]! });
       const output: EvaluateOutput = { allowed: reply[0] === 1, now: reply[1]!, limits };
+      if (!output.allowed && mode !== 0) await recordDenial(k, request.limits, limits, output.now, request.stateTtlMs);
       return reply[2] ? { ...output, reservation: { id: String(reply[2]), expiresAt: reply[3]! } } : output;
     },
     async settle(request) {
       const k = keys(request.identifier);
-      const { keyList, args } = limitArgs(k, request.limits, (l) => request.costs.get(l.name) ?? -1);
+      const { keyList, args } = limitArgs(k, request.limits, (l) => request.costs.get(l.name) ?? -1, true);
       keyList.push(k.reservations);
       const reply = await call('settle', (c) => c.rlSettle(keyList.length, ...keyList, request.now ?? '', `${request.reservationId}|${request.expiresAt}`, request.stateTtlMs, ...args));
       return { status: STATUS[reply[0]!] ?? 'unknown', now: reply[1]! };
@@ -184,18 +206,20 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       const logKeys = request.limits.filter((l) => l.code === AlgorithmCode['sliding-log']).map((l) => k.log(l.name));
       const names = request.all ? [] : request.limits.map((l) => l.name);
       await call('reset', (c) =>
-        c.rlReset(2 + logKeys.length, k.state, k.reservations, ...logKeys, request.all ? 'all' : 'some', request.stateTtlMs, ...names),
+        c.rlReset(3 + logKeys.length, k.state, k.reservations, k.denials, ...logKeys, request.all ? 'all' : 'some', request.stateTtlMs, ...names),
       );
     },
     async inspect(identifier, now) {
-      const reply = await call('inspect', (c) => c.rlInspect(keys(identifier).state, now ?? ''));
+      const k = keys(identifier);
+      const reply = await call('inspect', (c) => c.rlInspect(k.state, k.denials, now ?? ''));
       const denials = String(reply[1] || '')
         .split(';')
         .filter(Boolean)
         .map((d) => {
           const i = d.indexOf(':');
           return { at: Number(d.slice(0, i)), limit: d.slice(i + 1) };
-        });
+        })
+        .reverse();
       const reservations: StoreInspection['reservations'][number][] = [];
       for (let i = 2; i < reply.length; i += 2) reservations.push(parseReservation(String(reply[i]), String(reply[i + 1])));
       return { now: Number(reply[0]), denials, reservations: reservations.sort((a, b) => Number(a.id) - Number(b.id)) };

@@ -14,12 +14,10 @@
     N.t  token bucket: theoretical arrival time (%.17g, so it round-trips exactly)
     N.s N.c  fixed window: window start (ms), count
     seq  last reservation id (kept by reset, so ids are never reused)
-    ~dn  the last denials, "at:limit;..." newest last
     r:ID reservation record "expiresAt|name,ref,cost|..."
 ]]
 
 local LOG, WINDOW, BUCKET, FIXED, MONTH = 1, 2, 3, 4, 5
-local DENIALS_KEPT = 10
 
 local function floor_div(a, b)
   local q = math.floor(a / b)

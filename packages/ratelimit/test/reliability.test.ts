@@ -1,0 +1,223 @@
+// Redis failing for real: servers started here on loopback, stopped and killed under load.
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { rawCommand, type Server, startCluster, startServer } from '@airl/vitest-config/redis';
+
+import { createRateLimiter, type Logger, type PlansConfig, type RateLimitEvent, type RateLimitResult } from '../src/index';
+import { createRedisClient, createRedisStore } from '../src/redis';
+
+const plans = {
+  fallback: { limits: [{ name: 'minute', limit: 100_000, window: '1 m' }] },
+  open: { limits: [{ name: 'minute', limit: 100_000, window: '1 m' }], whenStoreFails: 'open' },
+  closed: { limits: [{ name: 'minute', limit: 100_000, window: '1 m' }], whenStoreFails: 'closed' },
+} satisfies PlansConfig;
+type Plan = keyof typeof plans;
+const PLANS: Plan[] = ['fallback', 'open', 'closed'];
+const TIMEOUT_MS = 400;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Call {
+  plan: Plan;
+  started: number;
+  ms: number;
+  result?: RateLimitResult;
+  error?: unknown;
+}
+
+/** Calls in flight until stopped, recording every answer and how long it took. */
+function load(check: (plan: Plan, id: string) => Promise<RateLimitResult>, workers = 20) {
+  const calls: Call[] = [];
+  let running = true;
+  let n = 0;
+  const done = Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (running) {
+        const plan = PLANS[n++ % PLANS.length]!;
+        const started = Date.now();
+        const call: Call = { plan, started, ms: 0 };
+        try {
+          call.result = await check(plan, `creator-${n % 500}`);
+        } catch (error) {
+          call.error = error;
+        }
+        call.ms = Date.now() - started;
+        calls.push(call);
+        await sleep(2);
+      }
+    }),
+  );
+  return {
+    calls,
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
+function recorder() {
+  const events: RateLimitEvent[] = [];
+  const lines: { level: string; record: Readonly<Record<string, unknown>> }[] = [];
+  const logger: Logger = {
+    warn: (record) => lines.push({ level: 'warn', record }),
+    error: (record) => lines.push({ level: 'error', record }),
+  };
+  return { events, lines, logger, onEvent: (e: RateLimitEvent) => events.push(e) };
+}
+
+const unhandled: unknown[] = [];
+process.on('unhandledRejection', (reason) => unhandled.push(reason));
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const c of cleanup.reverse()) await c().catch(() => undefined);
+});
+
+describe('a single Redis that goes away and comes back', () => {
+  it('answers every call within its bound by each plan policy, and recovers by itself', async () => {
+    let server: Server = await startServer();
+    const port = server.port;
+    cleanup.push(() => server.stop());
+    const { events, lines, logger, onEvent } = recorder();
+    const client = createRedisClient({ host: '127.0.0.1', port, tls: false, username: undefined, password: undefined, cluster: false });
+    const limiter = createRateLimiter({
+      plans,
+      store: createRedisStore({ client: () => client, timeout: TIMEOUT_MS }),
+      storeRetryAfter: '250 ms',
+      logger,
+      onEvent,
+    });
+    cleanup.push(() => limiter.close().then(() => client.quit()));
+    const unhandledBefore = unhandled.length;
+
+    const running = load((plan, id) => limiter.check(id, { plan }));
+    await sleep(1500);
+    const killedAt = Date.now();
+    await server.kill();
+    await sleep(2500);
+    const restartedAt = Date.now();
+    server = await startServer({ port });
+    // wait for normal service on every plan
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const recent = running.calls.filter((c) => c.started > Date.now() - 500);
+      if (recent.length > 30 && recent.every((c) => c.result && !c.result.degraded)) break;
+      await sleep(100);
+    }
+    await running.stop();
+    const { calls } = running;
+
+    expect(calls.filter((c) => c.error)).toEqual([]);
+    expect(unhandled.length - unhandledBefore).toBe(0);
+    // no call waited past the store's bound (plus scheduling slack on a loaded machine)
+    expect(Math.max(...calls.map((c) => c.ms))).toBeLessThan(TIMEOUT_MS + 1500);
+
+    const during = calls.filter((c) => c.started > killedAt + 200 && c.started < restartedAt);
+    expect(during.length).toBeGreaterThan(50);
+    for (const c of during) {
+      if (!c.result!.degraded) continue; // a call can still be answered from the deny cache
+      if (c.plan === 'open') expect(c.result).toMatchObject({ allowed: true, degraded: 'open' });
+      if (c.plan === 'closed') expect(c.result).toMatchObject({ allowed: false, degraded: 'closed', deniedBy: 'store-unavailable' });
+      if (c.plan === 'fallback') expect(c.result).toMatchObject({ allowed: true, degraded: 'fallback' });
+    }
+    expect(during.filter((c) => c.result!.degraded).length).toBeGreaterThan(during.length * 0.9);
+
+    const after = calls.filter((c) => c.started > restartedAt);
+    for (const plan of PLANS) expect(after.some((c) => c.plan === plan && c.result && !c.result.degraded)).toBe(true);
+
+    const modes = events.filter((e) => e.type === 'failure-mode');
+    expect(modes[0]).toMatchObject({ active: true, mode: 'fallback' });
+    expect(modes.at(-1)).toMatchObject({ active: false });
+    expect(events.some((e) => e.type === 'store-error')).toBe(true);
+    expect(lines.some((l) => l.level === 'error' && String(l.record.msg).includes('store unavailable'))).toBe(true);
+    expect(lines.some((l) => l.level === 'warn' && String(l.record.msg).includes('available again'))).toBe(true);
+    // store errors are logged at a bounded rate, not once per call
+    expect(lines.length).toBeLessThan(10);
+    const outage = (Date.now() - killedAt) / 1000;
+    process.stdout.write(`redis outage: ${during.length} calls during ${outage.toFixed(1)} s, slowest call ${Math.max(...calls.map((c) => c.ms))} ms\n`);
+  });
+
+  it('reloads its scripts after SCRIPT FLUSH', async () => {
+    const server = await startServer();
+    cleanup.push(() => server.stop());
+    const client = new Redis({ port: server.port });
+    const limiter = createRateLimiter({ plans, store: createRedisStore({ client }), logger: false });
+    cleanup.push(() => limiter.close().then(() => client.quit()));
+    expect((await limiter.check('a', { plan: 'closed' })).degraded).toBeUndefined();
+    await rawCommand({ port: server.port }, 'SCRIPT', 'FLUSH');
+    expect(await limiter.check('a', { plan: 'closed' })).toMatchObject({ allowed: true, degraded: undefined, remaining: 99_998 });
+  });
+});
+
+describe('a Redis Cluster with replicas', () => {
+  it('keeps working when a master dies (failover), and through a live slot migration (MOVED, ASK)', { timeout: 120_000 }, async () => {
+    const cluster = await startCluster({ masters: 3, replicas: 1 });
+    cleanup.push(() => cluster.stop());
+    const client = new Cluster(cluster.nodes, { redisOptions: { commandTimeout: 1000, maxRetriesPerRequest: 1 }, retryDelayOnFailover: 200 });
+    client.on('error', () => undefined);
+    const { events, logger, onEvent } = recorder();
+    const limiter = createRateLimiter({ plans, store: createRedisStore({ client, timeout: '1 s' }), storeRetryAfter: '300 ms', logger, onEvent });
+    cleanup.push(() => limiter.close().then(() => client.quit()));
+
+    const running = load((plan, id) => limiter.check(id, { plan: 'fallback' }).then((r) => (plan ? r : r)));
+    await sleep(1000);
+    // the first servers are the masters (redis-cli --cluster create assigns them first)
+    const killedAt = Date.now();
+    await cluster.servers[0]!.kill();
+    const deadline = Date.now() + 30_000;
+    let recoveredAt = 0;
+    while (Date.now() < deadline) {
+      await sleep(100);
+      const recent = running.calls.filter((c) => c.started > Date.now() - 700);
+      if (Date.now() - killedAt > 1000 && recent.length > 50 && recent.every((c) => c.result && !c.result.degraded)) {
+        recoveredAt = Date.now();
+        break;
+      }
+    }
+    await running.stop();
+    expect(recoveredAt).toBeGreaterThan(0);
+    expect(running.calls.filter((c) => c.error)).toEqual([]);
+    expect(Math.max(...running.calls.map((c) => c.ms))).toBeLessThan(1000 + 2000);
+    const degraded = running.calls.filter((c) => c.result?.degraded);
+    const gap = degraded.length ? Math.max(...degraded.map((c) => c.started)) - killedAt : 0;
+    process.stdout.write(`cluster failover: ${degraded.length} calls answered by the fallback, last one ${gap} ms after the master died\n`);
+    expect(events.some((e) => e.type === 'failure-mode' && !e.active) || degraded.length === 0).toBe(true);
+
+    // live migration of one identifier's slot to another master: ASK for keys not yet moved
+    const store = limiter.store as ReturnType<typeof createRedisStore>;
+    const masters = client.nodes('master');
+    const id = 'migrating-creator';
+    for (let i = 0; i < 5; i++) await limiter.check(id, { plan: 'closed' });
+    const key = store.keys(id).log('minute');
+    const slot = Number(await masters[0]!.call('CLUSTER', 'KEYSLOT', key));
+    const owner = async () => {
+      for (const m of client.nodes('master')) {
+        const keys = (await m.call('CLUSTER', 'COUNTKEYSINSLOT', String(slot))) as number;
+        const info = String(await m.call('CLUSTER', 'MYID'));
+        const slots = (await m.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, string]][];
+        if (slots.some(([from, to, [, port, nodeId]]) => slot >= from && slot <= to && nodeId === info && port === Number(m.options.port))) return { m, id: info, keys };
+      }
+      throw new Error(`no master owns slot ${slot}`);
+    };
+    const source = await owner();
+    const target = client.nodes('master').find((m) => m !== source.m && m.status === 'ready')!;
+    const targetId = String(await target.call('CLUSTER', 'MYID'));
+    await target.call('CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', source.id);
+    await source.m.call('CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId);
+    // while its keys are still on the source, the source answers
+    expect(await limiter.check(id, { plan: 'closed' })).toMatchObject({ allowed: true, degraded: undefined, remaining: 100_000 - 6 });
+    // move the keys: the source now answers ASK and the target serves them (after ASKING)
+    for (;;) {
+      const keys = (await source.m.call('CLUSTER', 'GETKEYSINSLOT', String(slot), '100')) as string[];
+      if (keys.length === 0) break;
+      await source.m.call('MIGRATE', '127.0.0.1', String(target.options.port), '', '0', '5000', 'KEYS', ...keys);
+    }
+    expect(await limiter.check(id, { plan: 'closed' })).toMatchObject({ allowed: true, degraded: undefined, remaining: 100_000 - 7 });
+    // hand the slot over: the old owner answers MOVED; usage came along with the keys
+    for (const m of client.nodes('all')) await m.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId).catch(() => undefined);
+    expect(await limiter.check(id, { plan: 'closed' })).toMatchObject({ allowed: true, degraded: undefined, remaining: 100_000 - 8 });
+    expect(Number(await target.call('EXISTS', key))).toBe(1);
+  });
+});
