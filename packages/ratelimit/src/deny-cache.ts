@@ -6,23 +6,32 @@ import type { RateLimitResult } from './limiter';
 interface Entry {
   /** Local epoch ms until which the call is denied. */
   readonly until: number;
-  /** The per-limit costs that were denied: any call costing as much or more is denied too. */
+  /** The per-limit costs that were denied: the same call is denied until `until`. */
   readonly costs: readonly number[];
   readonly result: RateLimitResult;
-  /** Calls answered from this entry (anomaly detection counts them). */
+  /** Calls answered from this entry since the store last saw one (anomaly detection counts them). */
   hits: number;
+  /** When the first of those hits was answered (local ms). */
+  firstHitAt: number;
 }
 
 export interface DenyCache {
-  /** A cached denial for this call, with its times brought to `now`; counts a hit. */
-  get(plan: string, identifier: string, costs: readonly number[], now: number): RateLimitResult | undefined;
+  /**
+   * A cached denial for this call, with its times brought to `now`; counts a hit. When
+   * `reporting` (anomaly rules count denials), after `flushEvery` hits or once the first
+   * unreported hit is `flushAfterMs` old it answers undefined once, so the store sees the call
+   * and counts the hits close to when they happened.
+   */
+  get(plan: string, identifier: string, costs: readonly number[], now: number, reporting: boolean): RateLimitResult | undefined;
+  /** Hits answered since the store last saw this identifier on this plan; resets them. */
+  take(plan: string, identifier: string): number;
   set(plan: string, identifier: string, costs: readonly number[], result: RateLimitResult, now: number): void;
   /** Forgets an identifier, or everything. */
   drop(identifier?: string): void;
   readonly size: number;
 }
 
-export function createDenyCache(maxEntries: number): DenyCache {
+export function createDenyCache(maxEntries: number, flushEvery = 50, flushAfterMs = 5000): DenyCache {
   const byIdentifier = new Map<string, Map<string, Entry>>();
   let size = 0;
 
@@ -34,7 +43,7 @@ export function createDenyCache(maxEntries: number): DenyCache {
   };
 
   return {
-    get(plan, identifier, costs, now) {
+    get(plan, identifier, costs, now, reporting) {
       const entry = byIdentifier.get(identifier)?.get(plan);
       if (!entry) return undefined;
       if (entry.until <= now) {
@@ -42,7 +51,9 @@ export function createDenyCache(maxEntries: number): DenyCache {
         size--;
         return undefined;
       }
-      if (costs.some((c, i) => c < entry.costs[i]!)) return undefined;
+      if (costs.some((c, i) => c !== entry.costs[i])) return undefined;
+      if (reporting && (entry.hits >= flushEvery || (entry.hits > 0 && now - entry.firstHitAt >= flushAfterMs))) return undefined;
+      if (entry.hits === 0) entry.firstHitAt = now;
       entry.hits++;
       const shift = now - (entry.until - entry.result.retryAfterMs);
       const wait = (ms: number) => Math.max(0, ms - shift);
@@ -53,12 +64,19 @@ export function createDenyCache(maxEntries: number): DenyCache {
         limits: entry.result.limits.map((l) => ({ ...l, retryAfterMs: wait(l.retryAfterMs) })),
       };
     },
+    take(plan, identifier) {
+      const entry = byIdentifier.get(identifier)?.get(plan);
+      if (!entry) return 0;
+      const hits = entry.hits;
+      entry.hits = 0;
+      return hits;
+    },
     set(plan, identifier, costs, result, now) {
       let plans = byIdentifier.get(identifier);
       if (plans) byIdentifier.delete(identifier); // re-insert: most recent last
       else plans = new Map();
       if (!plans.has(plan)) size++;
-      plans.set(plan, { until: now + result.retryAfterMs, costs, result, hits: 0 });
+      plans.set(plan, { until: now + result.retryAfterMs, costs, result, hits: 0, firstHitAt: 0 });
       byIdentifier.set(identifier, plans);
       while (size > maxEntries) remove(byIdentifier.keys().next().value!);
     },

@@ -1,5 +1,6 @@
 // What a limiter reports about itself, for logs, metrics and alerting. Listeners must be quick
 // and must not throw (a throwing listener is ignored).
+import type { Anomaly } from './anomaly';
 import type { RateLimiterError } from './errors';
 import type { FailureMode } from './policy';
 
@@ -45,7 +46,13 @@ export interface FailureModeEvent {
   readonly reason: string | undefined;
 }
 
-export type RateLimitEvent = DecisionEvent | StoreErrorEvent | FailureModeEvent;
+/** An anomaly rule fired (once per episode). */
+export interface AnomalyEvent {
+  readonly type: 'anomaly';
+  readonly anomaly: Anomaly;
+}
+
+export type RateLimitEvent = DecisionEvent | StoreErrorEvent | FailureModeEvent | AnomalyEvent;
 
 /** Receives every event of a limiter. */
 export type RateLimitEventListener = (event: RateLimitEvent) => void;

@@ -19,6 +19,7 @@ export type { Control, Store, StoreEvaluateRequest, StoreInspection, StoreResetR
 export type { SettleStatus } from './model';
 export {
   jsonLogger,
+  type AnomalyEvent,
   type DecisionEvent,
   type DecisionSource,
   type FailureModeEvent,
@@ -29,6 +30,7 @@ export {
 } from './events';
 export { createRateLimitAdmin, type AuditEntry, type IdentifierView, type RateLimitAdmin, type RateLimitAdminOptions } from './admin';
 export type { Period } from './usage';
+export type { Anomaly, AnomalyRule, AnomalyRules } from './anomaly';
 export { type Duration, toMs } from './duration';
 export {
   RateLimitConfigError,

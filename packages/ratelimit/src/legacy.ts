@@ -37,7 +37,8 @@ async function fromEnv(): Promise<RateLimiter<CreatorPlan>> {
   const { redisConfigFromEnv, createRedisClient, createRedisStore } = await import('./redis');
   const config = redisConfigFromEnv();
   const store = config ? createRedisStore({ client: () => createRedisClient(config) }) : createMemoryStore();
-  return createRateLimiter<CreatorPlan>({ store });
+  // the old app watched for bursts (2x the hourly limit in 5 minutes): so does this, and more
+  return createRateLimiter<CreatorPlan>({ store, anomalies: {} });
 }
 
 function get(): Promise<RateLimiter<CreatorPlan>> {

@@ -1,6 +1,7 @@
 // createRateLimiter(): validates input, applies admins' controls, turns a call's cost into one
 // cost per limit, asks the store (or, while it is unavailable, the plan's failure policy) and
 // shapes the answer. All the counting is in the store (src/model.ts, src/lua).
+import { type Anomaly, type AnomalyRules, compileRules, type CompiledRules, HOUR_MS } from './anomaly';
 import { createControlCache } from './controls';
 import { costRules, unitAmounts } from './costs';
 import { createDenyCache } from './deny-cache';
@@ -95,8 +96,27 @@ export interface RateLimiterOptions<P extends string = string> {
    */
   topConsumers?: false | { flushInterval?: Duration };
   /**
-   * Called with every decision, store failure and change of failure mode (see `RateLimitEvent`):
-   * wire it to metrics. Keep it quick; errors it throws are ignored.
+   * Detects anomalies with counters kept by the check itself (no extra store call): a burst of
+   * calls, a storm of denials, a cost spike over the identifier's own baseline. Each fires once
+   * per episode: written to the `anomalies` stream (the admin app reads it), logged, passed to
+   * `onAnomaly` and as an `anomaly` event, and blocks for a while when a rule says `block`.
+   * `{}` turns the default rules on; plans can tune or turn off theirs (`PlanConfig.anomalies`).
+   * Costs a few field reads and writes per check, and for plans with only sliding-log limits a
+   * state hash they otherwise do without.
+   * @default off
+   */
+  anomalies?: false | (AnomalyRules & {
+    /** Called with each anomaly (for alerting). Keep it quick; errors it throws are ignored. */
+    onAnomaly?: (anomaly: Anomaly) => void;
+    /**
+     * Entries the anomaly stream keeps.
+     * @default 10_000
+     */
+    streamLength?: number;
+  });
+  /**
+   * Called with every decision, store failure, change of failure mode and anomaly (see
+   * `RateLimitEvent`): wire it to metrics. Keep it quick; errors it throws are ignored.
    */
   onEvent?: RateLimitEventListener;
   /**
@@ -318,6 +338,15 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
   }
 
   const denyCache = options.denyCache === false ? undefined : createDenyCache(options.denyCache?.maxEntries ?? 10_000);
+  const anomalyOptions = options.anomalies === false ? undefined : options.anomalies;
+  const rulesByPlan = new Map<string, CompiledRules>();
+  if (anomalyOptions) {
+    for (const plan of policy.plans.values()) {
+      if (plan.anomalies === false) continue;
+      const rules = compileRules(plan, anomalyOptions, plan.anomalies);
+      if (rules.burst || rules.denialStorm || rules.costSpike) rulesByPlan.set(plan.name, rules);
+    }
+  }
   const controls =
     options.controls === false
       ? undefined
@@ -440,19 +469,26 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     if (control?.plan !== undefined && (control.planUntil ?? Infinity) > t) plan = policy.plans.get(control.plan) ?? plan;
     const costs = rules.perLimit(plan, options?.cost);
     if (mode !== 'peek') {
-      const cached = denyCache?.get(plan.name, id, costs, t);
+      const cached = denyCache?.get(plan.name, id, costs, t, rulesByPlan.has(plan.name));
       if (cached) return finish(mode, id, started, { result: cached, source: 'deny-cache' });
     }
     if (!storeUsable()) return finish(mode, id, started, await degraded(mode, id, plan, options?.cost));
+    const watched = mode === 'peek' ? undefined : rulesByPlan.get(plan.name);
+    const anomaly = watched && {
+      rules: watched,
+      cost: watched.costSpike ? (unitAmounts(plan, costs).get(watched.costSpike.unit) ?? 0) : 0,
+      pendingDenied: denyCache?.take(plan.name, id) ?? 0,
+    };
     let output: EvaluateOutput;
     try {
-      output = await store.evaluate({ identifier: id, limits: plan.limits, costs, mode, now: now(), reservationTtlMs, stateTtlMs });
+      output = await store.evaluate({ identifier: id, limits: plan.limits, costs, mode, now: now(), reservationTtlMs, stateTtlMs, anomaly });
     } catch (error) {
       storeFailed(reportStoreError(mode, error, started));
       return finish(mode, id, started, await degraded(mode, id, plan, options?.cost));
     }
     storeSucceeded();
     const result = shape(plan, output.limits, output.allowed, output.now);
+    if (watched && output.anomalies.length > 0) await raise(id, plan.name, watched, output.anomalies, output.now);
     if (!result.allowed && mode !== 'peek') denyCache?.set(plan.name, id, costs, result, t);
     let reservation: Reservation | undefined;
     if (result.allowed && mode !== 'peek') {
@@ -463,6 +499,44 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       }
     }
     return finish(mode, id, started, { result, reservation, source: store.kind });
+  }
+
+  /** Reports anomalies: event, log line, callback, stream; blocks when the rule says so. */
+  async function raise(id: string, plan: string, rules: CompiledRules, fired: EvaluateOutput['anomalies'], at: number) {
+    const started = performance.now();
+    for (const f of fired) {
+      const rule = f.rule === 'burst' ? rules.burst : f.rule === 'denial-storm' ? rules.denialStorm : rules.costSpike;
+      const blockMs = rule?.blockMs ?? 0;
+      const windowMs = rule && 'windowMs' in rule ? rule.windowMs : HOUR_MS;
+      const anomaly: Anomaly = {
+        rule: f.rule,
+        identifier: id,
+        plan,
+        value: f.value,
+        threshold: f.threshold,
+        windowMs,
+        at,
+        blockedUntil: blockMs > 0 ? localNow() + blockMs : undefined,
+      };
+      emit({ type: 'anomaly', anomaly });
+      logger?.warn({ msg: `rate limiter anomaly: ${anomaly.rule}`, ...anomaly });
+      try {
+        anomalyOptions?.onAnomaly?.(anomaly);
+      } catch {
+        // a callback must not break rate limiting
+      }
+      const fields = Object.fromEntries(Object.entries(anomaly).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+      try {
+        await store.append('anomalies', fields, anomalyOptions?.streamLength ?? 10_000);
+        if (anomaly.blockedUntil !== undefined) {
+          const current = await store.control(id);
+          await store.setControl(id, { ...current, blockedUntil: anomaly.blockedUntil, reason: `anomaly: ${anomaly.rule}`, by: 'anomaly-detector', at: Date.now() });
+          await store.append('audit', { at: String(Date.now()), actor: 'anomaly-detector', action: 'block', identifier: id, details: JSON.stringify({ until: anomaly.blockedUntil, reason: `anomaly: ${anomaly.rule}` }) }, 10_000);
+        }
+      } catch (error) {
+        reportStoreError('anomaly', error, started);
+      }
+    }
   }
 
   function finish(mode: Mode, id: string, started: number, outcome: Outcome): Outcome {

@@ -6,6 +6,7 @@ import { adjustFixed, type FixedState, outcomeFixed, rollFixed, windowBounds } f
 import { adjustLog, chargeLog, emptyLog, type LogState, outcomeLog, trimLog, usedLog } from './algorithms/sliding-log';
 import { adjustWindow, emptyWindow, outcomeWindow, remainingWindow, rollWindow, type WindowState } from './algorithms/sliding-window';
 import type { LimitOutcome } from './algorithms/types';
+import { type AnomalyState, type CompiledRules, emptyAnomalyState, type Fired, observe } from './anomaly';
 import { AlgorithmCode, type CompiledLimit } from './policy';
 
 export type { LimitOutcome } from './algorithms/types';
@@ -34,6 +35,7 @@ export interface IdentifierState {
   readonly reservations: Map<string, ReservationRecord>;
   /** The last denials (newest last), for admins: when, and which limit denied. */
   denials: { readonly at: number; readonly limit: string }[];
+  anomaly: AnomalyState;
 }
 
 /** How many recent denials an identifier keeps. */
@@ -48,6 +50,14 @@ export interface EvaluateInput {
   readonly mode: Mode;
   readonly now: number;
   readonly reservationTtlMs: number;
+  /** Anomaly rules to count this call against (not for peeks). */
+  readonly anomaly?: {
+    readonly rules: CompiledRules;
+    /** This call's cost in the cost-spike unit. */
+    readonly cost: number;
+    /** Denials answered meanwhile from a deny cache. */
+    readonly pendingDenied: number;
+  };
 }
 
 export interface EvaluateOutput {
@@ -56,6 +66,8 @@ export interface EvaluateOutput {
   readonly limits: readonly LimitOutcome[];
   /** Set when a reserve was allowed. */
   readonly reservation?: { readonly id: string; readonly expiresAt: number };
+  /** Anomaly rules this call set off (once per episode). */
+  readonly anomalies: readonly Fired[];
 }
 
 export interface SettleInput {
@@ -72,7 +84,7 @@ export interface SettleInput {
 export type SettleStatus = 'settled' | 'expired' | 'unknown';
 
 export function emptyState(): IdentifierState {
-  return { seq: 0, entry: 0, limits: new Map(), reservations: new Map(), denials: [] };
+  return { seq: 0, entry: 0, limits: new Map(), reservations: new Map(), denials: [], anomaly: emptyAnomalyState() };
 }
 
 /** Brings a limit's state to `now` (trimmed, rolled), creating it when absent. */
@@ -181,6 +193,7 @@ export function evaluate(state: IdentifierState, input: EvaluateInput): Evaluate
       reservation = { id, expiresAt };
     }
   }
+  const anomalies = input.anomaly && mode !== 'peek' ? observe(state.anomaly, input.anomaly.rules, { now, allowed, ...input.anomaly }) : [];
   const outcomes = states.map((s, i) => outcome(s, limits[i]!, now, needs[i]!, fits[i]!));
   if (!allowed && mode !== 'peek') {
     // the limit with the longest wait denied (the first of equals)
@@ -190,7 +203,7 @@ export function evaluate(state: IdentifierState, input: EvaluateInput): Evaluate
     });
     state.denials = [...state.denials, { at: now, limit: limits[denier]!.name }].slice(-DENIALS_KEPT);
   }
-  return { allowed, now, limits: outcomes, ...(reservation && { reservation }) };
+  return { allowed, now, limits: outcomes, anomalies, ...(reservation && { reservation }) };
 }
 
 /** Replaces a reservation's costs with the real ones (0 refunds). More than reserved is charged even past the limit. */
@@ -230,6 +243,7 @@ export function reset(state: IdentifierState, names?: readonly string[]): void {
     state.limits.clear();
     state.reservations.clear();
     state.denials = [];
+    state.anomaly = emptyAnomalyState();
     return;
   }
   for (const name of names) state.limits.delete(name);

@@ -1,6 +1,7 @@
 // Plans and limits as data: validated once with zod, compiled to what the stores need.
 import { z } from 'zod';
 
+import type { AnomalyRules } from './anomaly';
 import { type Duration, toMs } from './duration';
 import { RateLimitConfigError } from './errors';
 
@@ -61,6 +62,11 @@ export interface PlanConfig {
    * @default the limiter's `whenStoreFails`
    */
   whenStoreFails?: FailureMode;
+  /**
+   * This plan's anomaly rules, over the limiter's `anomalies` (which must be set to detect any);
+   * `false` turns detection off for the plan. See `AnomalyRules`.
+   */
+  anomalies?: false | AnomalyRules;
 }
 
 /** Plans by name. */
@@ -103,6 +109,7 @@ export interface CompiledPlan {
   readonly name: string;
   readonly limits: readonly CompiledLimit[];
   readonly whenStoreFails: FailureMode | undefined;
+  readonly anomalies: false | AnomalyRules | undefined;
   /** Units this plan counts, `requests` first when present. */
   readonly units: readonly string[];
 }
@@ -142,6 +149,8 @@ const plansSchema = z
     z.object({
       limits: z.array(limitSchema).min(1, { message: 'a plan needs at least one limit' }),
       whenStoreFails: z.enum(['open', 'closed', 'fallback']).optional(),
+      // the rules' own values are checked by compileRules, with messages naming them
+      anomalies: z.union([z.literal(false), z.record(z.string(), z.unknown())]).optional(),
     }),
   )
   .refine((plans) => Object.keys(plans).length > 0, { message: 'define at least one plan' });
@@ -212,7 +221,7 @@ export function compilePolicy(input: unknown): CompiledPolicy {
       compiled.push(limit);
     });
     const units = [...new Set(compiled.map((l) => l.unit))].sort((a, b) => (a === REQUESTS ? -1 : b === REQUESTS ? 1 : a.localeCompare(b)));
-    plans.set(planName, { name: planName, limits: compiled, units, whenStoreFails: plan.whenStoreFails });
+    plans.set(planName, { name: planName, limits: compiled, units, whenStoreFails: plan.whenStoreFails, anomalies: plan.anomalies });
   }
   if (issues.length > 0) throw new RateLimitConfigError(`invalid plans: ${issues.join('; ')}`, issues);
   const maxTtlMs = Math.max(...[...limits.values()].map((l) => l.ttlMs));

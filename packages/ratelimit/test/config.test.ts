@@ -55,6 +55,10 @@ describe('plans', () => {
   });
 
   it.each([
+    ['anomaly threshold', { anomalies: { burst: { threshold: 0 } } }, "anomalies of plan 'starter'.burst.threshold: 0 must be a whole number > 0"],
+    ['anomaly window', { anomalies: { denialStorm: { window: 'often' } } }, "anomalies of plan 'starter'.denialStorm.window: 'often' is not a duration"],
+    ['anomaly factor', { anomalies: {}, plans: { p: { limits: [{ name: 't', limit: 9, window: '1 h', unit: 'tokens' }], anomalies: { costSpike: { factor: -2 } } } } }, "costSpike.factor: -2 must be a number > 0"],
+    ['failure policy', { whenStoreFails: 'sometimes' }, "whenStoreFails: 'sometimes' must be 'open', 'closed' or 'fallback'"],
     ['clock', { clock: 'server' }, "clock: 'server' must be 'store', 'local'"],
     ['reservationTtl', { reservationTtl: '0 s' }, 'reservationTtl'],
     ['maxIdentifierLength', { maxIdentifierLength: 0 }, 'maxIdentifierLength'],

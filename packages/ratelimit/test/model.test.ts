@@ -3,6 +3,7 @@
 import { fc, it } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 
+import type { CompiledRules } from '../src/anomaly';
 import { emptyState, evaluate, type EvaluateOutput, inspectState, reset, settle } from '../src/model';
 import { compilePolicy, type CompiledLimit } from '../src/policy';
 import type { Store } from '../src/stores/types';
@@ -23,12 +24,18 @@ const policy = compilePolicy({
   },
 });
 const LIMITS = policy.plans.get('all')!.limits;
+// small thresholds so sequences set every rule off, then go quiet, then set it off again
+const RULES: CompiledRules = {
+  burst: { windowMs: 10 * 60_000, threshold: 8, blockMs: 0 },
+  denialStorm: { windowMs: 7 * 60_000, threshold: 3, blockMs: 0 },
+  costSpike: { unit: 'tokens', factor: 2, minCost: 5, minHours: 2, blockMs: 0 },
+};
 const STATE_TTL = policy.maxTtlMs;
 const RESERVATION_TTL = 25 * 60_000;
 
 type Op =
   | { op: 'advance'; ms: number }
-  | { op: 'check' | 'peek' | 'reserve'; limits: number[]; costs: number[] }
+  | { op: 'check' | 'peek' | 'reserve'; limits: number[]; costs: number[]; anomaly: { cost: number; pendingDenied: number } | undefined }
   | { op: 'settle'; which: number; costs: (number | undefined)[] }
   | { op: 'refund'; which: number }
   | { op: 'reset'; limit: number | undefined }
@@ -43,8 +50,12 @@ const costsFor = (limits: number[]) =>
   fc
     .tuple(...limits.map((i) => fc.oneof({ weight: 2, arbitrary: fc.integer({ min: 0, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: LIMITS[i]!.limit }) })))
     .filter((c) => c.some((x) => x > 0));
+const anomalyArb = fc.option(
+  fc.record({ cost: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 40 })), pendingDenied: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 6 }) }) }),
+  { nil: undefined, freq: 3 },
+);
 const evaluation = (op: 'check' | 'peek' | 'reserve') =>
-  subset.chain((limits) => costsFor(limits).map((costs): Op => ({ op, limits, costs })));
+  subset.chain((limits) => fc.tuple(costsFor(limits), anomalyArb).map(([costs, anomaly]): Op => ({ op, limits, costs, anomaly })));
 
 /** Time a sequence spans: kept under the state TTL, after which stores may forget (the model does not). */
 const span = (ops: readonly Op[]) => ops.reduce((t, op) => t + (op.op === 'advance' ? op.ms : 0), 0);
@@ -100,7 +111,8 @@ async function run(store: CoreStore, ops: readonly Op[], start: number) {
       case 'peek':
       case 'reserve': {
         const limits: CompiledLimit[] = op.limits.map((i) => LIMITS[i]!);
-        const out: EvaluateOutput = await store.evaluate({ identifier, limits, costs: op.costs, mode: op.op, now, reservationTtlMs: RESERVATION_TTL, stateTtlMs: STATE_TTL });
+        const anomaly = op.anomaly && { rules: RULES, ...op.anomaly };
+        const out: EvaluateOutput = await store.evaluate({ identifier, limits, costs: op.costs, mode: op.op, now, reservationTtlMs: RESERVATION_TTL, stateTtlMs: STATE_TTL, anomaly });
         if (out.reservation) reservations.push(out.reservation);
         trace.push(out);
         break;

@@ -13,18 +13,28 @@
   ARGV[2]  mode: 0 peek (read only), 1 check, 2 reserve
   ARGV[3]  TTL of the state hash (ms): the longest any state can matter
   ARGV[4]  reservation TTL (ms)
-  ARGV[5]  1 when KEYS[1] is the state hash, else 0
-  ARGV[6]  number of limits n, then 2 per limit: "name|algorithm code|limit|window ms", cost
+  ARGV[5]  1 when KEYS[1] is the state hash, else 0 (it must be 1 with anomaly rules)
+  ARGV[6]  anomaly rules (see anomaly.lua), or '' for none
+  ARGV[7]  this call's cost in the cost-spike unit
+  ARGV[8]  denials answered meanwhile from a deny cache, to count as calls and denials
+  ARGV[9]  number of limits n, then 2 per limit: "name|algorithm code|limit|window ms", cost
   Returns  { allowed (0|1), now, reservation id (0 if none), reservation expiry,
-             then per limit: fits (0|1), remaining, resetAt }
+             anomalies fired k, then 3 per anomaly: rule (1 burst, 2 denial storm, 3 cost spike),
+             value, threshold, then per limit: fits (0|1), remaining, resetAt }
 ]]
 --- @include "lib"
+--- @include "anomaly"
 
 local has_hash = ARGV[5] == '1'
 local hash = has_hash and KEYS[1] or nil
 local now = server_now(ARGV[1])
 local mode = tonumber(ARGV[2])
-local limits, _, names, next_key = read_limits(6, has_hash and 2 or 1)
+local rules = ARGV[6]
+local watching = rules ~= '' and mode ~= 0
+local limits, _, names, next_key = read_limits(9, has_hash and 2 or 1)
+if watching then
+  for _, f in ipairs(ANOMALY_FIELDS) do names[#names + 1] = f end
+end
 local fields = {}
 if hash then fields = read_fields(hash, names) end
 
@@ -38,6 +48,7 @@ for _, l in ipairs(limits) do
 end
 
 local reservation, expires_at = 0, 0
+local fired = {}
 if mode ~= 0 then
   local charging = allowed
   if charging and mode == 2 then reservation = redis.call('HINCRBY', hash, 'seq', 1) end
@@ -58,11 +69,13 @@ if mode ~= 0 then
     redis.call('ZADD', res, expires_at, reservation)
     redis.call('PEXPIRE', res, ARGV[3])
   end
+  if watching then fired = observe(fields, writes, rules, now, allowed, tonumber(ARGV[7]), tonumber(ARGV[8])) end
   if #writes > 0 then redis.call('HSET', hash, unpack(writes)) end
   if #writes > 0 or reservation > 0 then redis.call('PEXPIRE', hash, ARGV[3]) end
 end
 
-local out = { allowed and 1 or 0, now, reservation, expires_at }
+local out = { allowed and 1 or 0, now, reservation, expires_at, #fired / 3 }
+for _, v in ipairs(fired) do out[#out + 1] = v end
 for _, l in ipairs(limits) do
   out[#out + 1] = l.fits and 1 or 0
   out[#out + 1] = remaining(l, now)

@@ -5,6 +5,7 @@ import { Cluster, type Redis } from 'ioredis';
 
 import { type Duration, toMs } from '../duration';
 import { RateLimitConfigError, RateLimitStoreError } from '../errors';
+import { type AnomalyRule, rulesArg } from '../anomaly';
 import * as scripts from '../lua/scripts.generated';
 import { DENIALS_KEPT, type EvaluateOutput, type SettleStatus } from '../model';
 import { AlgorithmCode, type CompiledLimit } from '../policy';
@@ -79,6 +80,7 @@ export function encodeIdentifier(identifier: string): string {
 }
 
 const STATUS: Record<number, SettleStatus> = { 0: 'unknown', 1: 'settled', 2: 'expired' };
+const RULES: Record<number, AnomalyRule> = { 1: 'burst', 2: 'denial-storm', 3: 'cost-spike' };
 
 const specs = new WeakMap<CompiledLimit, string>();
 /** A limit's static arguments, as the scripts read them: "name|code|limit|windowMs". */
@@ -181,16 +183,32 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async evaluate(request) {
       const k = keys(request.identifier);
       const mode = request.mode === 'peek' ? 0 : request.mode === 'check' ? 1 : 2;
+      const rules = request.anomaly && mode !== 0 ? rulesArg(request.anomaly.rules) : '';
       // declare the state hash only when the script uses it (see check.lua)
-      const withState = mode === 2 || request.limits.some((l) => l.code !== AlgorithmCode['sliding-log']);
+      const withState = mode === 2 || rules !== '' || request.limits.some((l) => l.code !== AlgorithmCode['sliding-log']);
       const { keyList, args } = limitArgs(k, request.limits, (_, i) => request.costs[i]!, withState);
       if (mode === 2) keyList.push(k.reservations);
       const reply = await call('check', (c) =>
-        c.rlCheck(keyList.length, ...keyList, request.now ?? '', mode, request.stateTtlMs, request.reservationTtlMs, withState ? 1 : 0, ...args),
+        c.rlCheck(
+          keyList.length,
+          ...keyList,
+          request.now ?? '',
+          mode,
+          request.stateTtlMs,
+          request.reservationTtlMs,
+          withState ? 1 : 0,
+          rules,
+          request.anomaly?.cost ?? 0,
+          request.anomaly?.pendingDenied ?? 0,
+          ...args,
+        ),
       );
+      const anomalies: EvaluateOutput['anomalies'][number][] = [];
+      let i = 5;
+      for (let n = 0; n < reply[4]!; n++, i += 3) anomalies.push({ rule: RULES[reply[i]!]!, value: reply[i + 1]!, threshold: reply[i + 2]! });
       const limits: EvaluateOutput['limits'][number][] = [];
-      for (let i = 4; i < reply.length; i += 3) limits.push({ fits: reply[i] === 1, remaining: reply[i + 1]!, resetAt: reply[i + 2]! });
-      const output: EvaluateOutput = { allowed: reply[0] === 1, now: reply[1]!, limits };
+      for (; i < reply.length; i += 3) limits.push({ fits: reply[i] === 1, remaining: reply[i + 1]!, resetAt: reply[i + 2]! });
+      const output: EvaluateOutput = { allowed: reply[0] === 1, now: reply[1]!, limits, anomalies };
       if (!output.allowed && mode !== 0) await recordDenial(k, request.limits, limits, output.now, request.stateTtlMs);
       return reply[2] ? { ...output, reservation: { id: String(reply[2]), expiresAt: reply[3]! } } : output;
     },

@@ -1,3 +1,4 @@
+import type { CompiledRules } from '../anomaly';
 import type { EvaluateOutput, Mode, SettleStatus } from '../model';
 import type { CompiledLimit } from '../policy';
 
@@ -12,6 +13,8 @@ export interface StoreEvaluateRequest {
   readonly reservationTtlMs: number;
   /** How long an identifier's state must be kept after its last write. */
   readonly stateTtlMs: number;
+  /** Anomaly rules to count this call against, with its cost in the cost-spike unit. */
+  readonly anomaly?: { readonly rules: CompiledRules; readonly cost: number; readonly pendingDenied: number } | undefined;
 }
 
 export interface StoreSettleRequest {

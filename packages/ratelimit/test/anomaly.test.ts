@@ -1,0 +1,142 @@
+// Anomaly detection against every store: normal traffic raises nothing; each injected pattern
+// raises exactly its anomaly, once per episode; an automatic block lifts at its expiry.
+import { fc, it as prop } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+
+import { type Anomaly, createRateLimitAdmin, createRateLimiter, type PlansConfig } from '../src/index';
+import { makeStore, manualClock, STORE_KINDS } from './fixtures/stores';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+// the legacy plan (50 per sliding hour) plus a token budget, with the default rules:
+// burst > 2 x 50 calls in 5 min, denial storm > 30 denials in 1 min, cost spike > 5 x baseline
+const plans = {
+  starter: {
+    limits: [
+      { name: 'hourly', limit: 50, window: '1 h' },
+      { name: 'tokens', limit: 1_000_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
+    ],
+  },
+} satisfies PlansConfig;
+
+describe.each(STORE_KINDS)('%s store', (kind) => {
+  const setup = (options: { block?: boolean; denyCache?: boolean } = {}) => {
+    const clock = manualClock(Date.UTC(2026, 5, 1, 9, 0, 0));
+    const seen: Anomaly[] = [];
+    const limiter = createRateLimiter({
+      plans,
+      store: makeStore(kind),
+      clock,
+      logger: false,
+      ...(options.denyCache === false && { denyCache: false }),
+      anomalies: { ...(options.block && { burst: { block: '10 m' } }), onAnomaly: (a) => seen.push(a) },
+    });
+    return { clock, limiter, seen, admin: createRateLimitAdmin(limiter) };
+  };
+
+  prop.prop([fc.array(fc.record({ gap: fc.integer({ min: 40_000, max: 5 * MIN }), tokens: fc.integer({ min: 100, max: 400 }) }), { minLength: 20, maxLength: 120, size: 'max' })], {
+    numRuns: 8,
+  })('normal traffic under the limits raises nothing', async (calls) => {
+    const { clock, limiter, seen } = setup();
+    for (const c of calls) {
+      clock.advance(c.gap);
+      await limiter.check('steady', { plan: 'starter', cost: c.tokens });
+    }
+    expect(seen).toEqual([]);
+    await limiter.close();
+  });
+
+  it('a burst of calls raises one burst anomaly, again only after a quiet period', async () => {
+    const { clock, limiter, seen, admin } = setup();
+    // 110 calls over 4.5 minutes: over 2 x 50 in 5 minutes; its ~60 denials stay under 30 a minute
+    for (let i = 0; i < 110; i++) {
+      clock.advance(2450);
+      await limiter.check('bursty', { plan: 'starter', cost: 10 });
+    }
+    expect(seen.map((a) => a.rule)).toEqual(['burst']);
+    expect(seen[0]).toMatchObject({ identifier: 'bursty', plan: 'starter', threshold: 100, windowMs: 5 * MIN, blockedUntil: undefined });
+    expect(seen[0]!.value).toBeGreaterThan(100);
+    // still bursting (more slowly, so the denials stay under a storm): the same episode
+    for (let i = 0; i < 15; i++) {
+      clock.advance(4000);
+      await limiter.check('bursty', { plan: 'starter', cost: 10 });
+    }
+    expect(seen.map((a) => a.rule)).toEqual(['burst']);
+    // quiet, then a new burst: a new episode
+    clock.advance(2 * HOUR);
+    for (let i = 0; i < 110; i++) {
+      clock.advance(2450);
+      await limiter.check('bursty', { plan: 'starter', cost: 10 });
+    }
+    expect(seen.map((a) => a.rule)).toEqual(['burst', 'burst']);
+    const stream = await admin.anomalies();
+    expect(stream.map((e) => e.fields.rule)).toEqual(['burst', 'burst']);
+    expect(stream[0]!.fields).toMatchObject({ identifier: 'bursty', plan: 'starter', threshold: '100' });
+    await limiter.close();
+  });
+
+  it.each([true, false])('a client retrying a denied call in a loop raises one denial storm (deny cache %s)', async (denyCache) => {
+    const { clock, limiter, seen } = setup({ denyCache });
+    for (let i = 0; i < 50; i++) {
+      clock.advance(MIN);
+      await limiter.check('looper', { plan: 'starter' });
+    }
+    // 60 retries within 40 s, all denied (most of them answered by the deny cache when it is on)
+    for (let i = 0; i < 60; i++) {
+      clock.advance(666);
+      expect((await limiter.check('looper', { plan: 'starter' })).allowed).toBe(false);
+    }
+    expect(seen.map((a) => a.rule)).toEqual(['denial-storm']);
+    expect(seen[0]!.threshold).toBe(30);
+    await limiter.close();
+  });
+
+  it('tokens far above the creator own baseline raise one cost spike', async () => {
+    const { clock, limiter, seen } = setup();
+    // four ordinary hours: ~1,000 tokens an hour
+    for (let h = 0; h < 4; h++) {
+      for (let i = 0; i < 5; i++) {
+        clock.advance(12 * MIN);
+        await limiter.check('spender', { plan: 'starter', cost: 200 });
+      }
+    }
+    expect(seen).toEqual([]);
+    // then 9,000 tokens in one hour, in ordinary-looking calls
+    for (let i = 0; i < 6; i++) {
+      clock.advance(5 * MIN);
+      await limiter.check('spender', { plan: 'starter', cost: 1500 });
+    }
+    expect(seen.map((a) => a.rule)).toEqual(['cost-spike']);
+    expect(seen[0]!.value).toBeGreaterThan(seen[0]!.threshold);
+    await limiter.close();
+  });
+
+  it('an automatic block denies every call and lifts at its expiry', async () => {
+    const { clock, limiter, seen, admin } = setup({ block: true });
+    for (let i = 0; i < 105; i++) {
+      clock.advance(2000);
+      await limiter.check('abuser', { plan: 'starter' });
+    }
+    expect(seen.map((a) => a.rule)).toContain('burst');
+    const burst = seen.find((a) => a.rule === 'burst')!;
+    expect(burst.blockedUntil).toBe(burst.at + 10 * MIN);
+    const blocked = await expectEventually(() => limiter.check('abuser', { plan: 'starter' }), (r) => r.deniedBy === 'blocked');
+    expect(blocked.retryAfterMs).toBeLessThanOrEqual(10 * MIN);
+    expect((await admin.audit())[0]).toMatchObject({ actor: 'anomaly-detector', action: 'block', identifier: 'abuser' });
+    clock.set(burst.blockedUntil! + 1);
+    expect((await limiter.check('abuser', { plan: 'starter' })).deniedBy).not.toBe('blocked');
+    await limiter.close();
+  });
+});
+
+/** Polls: a block reaches the instance's control cache through the store's announcements. */
+async function expectEventually<T>(read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`not reached: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
