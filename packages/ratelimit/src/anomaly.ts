@@ -4,6 +4,7 @@
 import { type Duration, toMs } from './duration';
 import { RateLimitConfigError } from './errors';
 import { floorDiv } from './algorithms/math';
+import { rollWindow, usedScaled, type WindowCounts } from './algorithms/sliding-window';
 import { type CompiledPlan, REQUESTS } from './policy';
 
 export type AnomalyRule = 'burst' | 'denial-storm' | 'cost-spike';
@@ -124,9 +125,11 @@ export function rulesArg(r: CompiledRules): string {
 }
 
 /** Counters of one identifier. */
+type Episodic = WindowCounts & { until: number };
+
 export interface AnomalyState {
-  burst: { index: number; current: number; previous: number; until: number } | undefined;
-  storm: { index: number; current: number; previous: number; until: number } | undefined;
+  burst: Episodic | undefined;
+  storm: Episodic | undefined;
   spike: { hour: number; cost: number; baseline: number; hours: number; until: number } | undefined;
 }
 
@@ -137,17 +140,12 @@ export function emptyAnomalyState(): AnomalyState {
 /** What fired: rule, measured value, threshold. */
 export type Fired = { rule: AnomalyRule; value: number; threshold: number };
 
-/** Adds `add` to a sliding-window counter at `now` and returns the count times the window. */
-function slide(s: { index: number; current: number; previous: number; until: number } | undefined, windowMs: number, now: number, add: number) {
-  const index = Math.floor(now / windowMs);
-  const w = s ?? { index, current: 0, previous: 0, until: 0 };
-  if (w.index !== index) {
-    w.previous = index === w.index + 1 ? w.current : 0;
-    w.current = 0;
-    w.index = index;
-  }
+/** Adds `add` to a sliding-window counter (the sliding-window algorithm's) and returns the count times the window. */
+function slide(s: Episodic | undefined, windowMs: number, now: number, add: number) {
+  const w = s ?? { index: Math.floor(now / windowMs), current: 0, previous: 0, until: 0 };
+  rollWindow(w, now, windowMs);
   w.current += add;
-  return { w, scaled: w.previous * (windowMs - (now - index * windowMs)) + w.current * windowMs };
+  return { w, scaled: usedScaled(w, now, windowMs) };
 }
 
 /**

@@ -8,6 +8,7 @@ import { describe, expect, inject, it } from 'vitest';
 
 import { createRateLimiter } from '../src/index';
 import { createRedisStore } from '../src/redis';
+import { CONCURRENCY_PLANS } from './fixtures/plans';
 import { client, prefix as makePrefix } from './fixtures/stores';
 
 const run = promisify(execFile);
@@ -34,17 +35,7 @@ describe.each(['redis', 'cluster'] as const)('%s', (target) => {
     expect(reports.reduce((sum, r) => sum + r.allowed, 0)).toBe(100);
     // the processes were in flight at the same time: every one started before any had finished
     expect(Math.max(...reports.map((r) => r.start))).toBeLessThanOrEqual(Math.min(...reports.map((r) => r.end)));
-    const limiter = createRateLimiter({
-      plans: {
-        p: {
-          limits: [
-            { name: 'hour', limit: 100, window: '1 h' },
-            { name: 'tokens', limit: 1_000_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
-          ],
-        },
-      },
-      store: createRedisStore({ client: client(target), prefix }),
-    });
+    const limiter = createRateLimiter({ plans: CONCURRENCY_PLANS, store: createRedisStore({ client: client(target), prefix }) });
     const status = await limiter.peek('creator-42', { plan: 'p' });
     expect(status.limits.map((l) => l.remaining)).toEqual([0, 1_000_000 - 700]);
   });

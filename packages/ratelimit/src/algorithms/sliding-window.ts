@@ -4,19 +4,24 @@
 import { floorDiv } from './math';
 import type { LimitOutcome } from './types';
 
-export interface WindowState {
-  readonly kind: 'window';
+/** Two fixed-window counters: the current window's and the previous one's. */
+export interface WindowCounts {
   /** floor(now / windowMs) of the current window */
   index: number;
   current: number;
   previous: number;
 }
 
+export interface WindowState extends WindowCounts {
+  readonly kind: 'window';
+}
+
 export function emptyWindow(now: number, windowMs: number): WindowState {
   return { kind: 'window', index: Math.floor(now / windowMs), current: 0, previous: 0 };
 }
 
-export function rollWindow(state: WindowState, now: number, windowMs: number): void {
+/** Moves the counters to the window holding `now`. */
+export function rollWindow(state: WindowCounts, now: number, windowMs: number): void {
   const index = Math.floor(now / windowMs);
   if (index === state.index) return;
   state.previous = index === state.index + 1 ? state.current : 0;
@@ -25,7 +30,7 @@ export function rollWindow(state: WindowState, now: number, windowMs: number): v
 }
 
 /** Used units times windowMs: previous x (share still covered) + current. */
-function usedScaled(state: WindowState, now: number, windowMs: number): number {
+export function usedScaled(state: WindowCounts, now: number, windowMs: number): number {
   const elapsed = now - state.index * windowMs;
   return state.previous * (windowMs - elapsed) + state.current * windowMs;
 }

@@ -18,22 +18,15 @@ local function add_field(writes, name, value)
   writes[#writes + 1] = value
 end
 
--- adds `add` to a sliding-window counter; returns count x window
+-- adds `add` to a sliding-window counter (the sliding-window algorithm's); returns count x window
 local function slide(fields, writes, p, window, now, add)
   local index = math.floor(now / window)
-  local i = tonumber(fields[p .. '.i'])
-  local c, prev = tonumber(fields[p .. '.c']) or 0, tonumber(fields[p .. '.p']) or 0
-  if i == nil then
-    c, prev = 0, 0
-  elseif i ~= index then
-    if index == i + 1 then prev = c else prev = 0 end
-    c = 0
-  end
+  local c, prev = roll(tonumber(fields[p .. '.i']), tonumber(fields[p .. '.c']) or 0, tonumber(fields[p .. '.p']) or 0, index)
   c = c + add
   add_field(writes, p .. '.i', index)
   add_field(writes, p .. '.c', c)
   add_field(writes, p .. '.p', prev)
-  return prev * (window - (now - index * window)) + c * window
+  return used_scaled(index, c, prev, window, now)
 end
 
 -- counts one call; returns a flat list of fired rules: code, value, threshold

@@ -73,6 +73,21 @@ local function fixed_bounds(code, now, window)
   return start, start + window
 end
 
+-- rolls two fixed-window counters (current c, previous p, stored at index i) to `index`
+local function roll(i, c, p, index)
+  if i == nil then return 0, 0 end
+  if i ~= index then
+    if index == i + 1 then p = c else p = 0 end
+    c = 0
+  end
+  return c, p
+end
+
+-- used units x window: previous x (share still covered) + current
+local function used_scaled(index, current, previous, window, now)
+  return previous * (window - (now - index * window)) + current * window
+end
+
 local function bucket_remaining(tat, limit, window, t)
   if tat <= t then return limit end
   local interval = window / limit
@@ -116,14 +131,7 @@ local function load(l, fields, now, trim)
     l.remaining = math.max(0, l.limit - l.used)
   elseif code == WINDOW then
     local index = math.floor(now / window)
-    local i = tonumber(fields[l.name .. '.i'])
-    local c, p = tonumber(fields[l.name .. '.c']) or 0, tonumber(fields[l.name .. '.p']) or 0
-    if i == nil then
-      c, p = 0, 0
-    elseif i ~= index then
-      if index == i + 1 then p = c else p = 0 end
-      c = 0
-    end
+    local c, p = roll(tonumber(fields[l.name .. '.i']), tonumber(fields[l.name .. '.c']) or 0, tonumber(fields[l.name .. '.p']) or 0, index)
     l.index, l.current, l.previous = index, c, p
   elseif code == BUCKET then
     l.tat = tonumber(fields[l.name .. '.t']) or now
@@ -138,8 +146,7 @@ end
 
 local function window_remaining(l, now)
   local w = l.window
-  local used_scaled = l.previous * (w - (now - l.index * w)) + l.current * w
-  return math.max(0, floor_div(l.limit * w - used_scaled, w))
+  return math.max(0, floor_div(l.limit * w - used_scaled(l.index, l.current, l.previous, w, now), w))
 end
 
 local function remaining(l, now)
