@@ -3,5 +3,7 @@ import { withBase } from '@airl/vitest-config';
 export default withBase({
   test: {
     globalSetup: ['@airl/vitest-config/setup/cluster'],
+    // property and model tests run thousands of real round trips: on a loaded machine, minutes
+    testTimeout: 180_000,
   },
 });
