@@ -156,8 +156,11 @@ type MaybePromise<T> = T | Promise<T>;
 
 /** Options of {@link rateLimited}. */
 export interface RateLimitedOptions<TCtx, P extends string> {
-  /** The limiter of this limit group. */
-  limiter: RateLimiter<P>;
+  /**
+   * The limiter of this limit group, or a function of the context that returns it (for a limiter
+   * made on first use, so that nothing is configured or connected at import).
+   */
+  limiter: RateLimiter<P> | ((ctx: TCtx) => RateLimiter<P>);
   /**
    * The limit group: names the settings in meta, the entry in `ctx.rateLimits` and the error data.
    * @default 'default'
@@ -307,7 +310,7 @@ export function rateLimited<TCtx extends RateLimitBaseContext = RateLimitBaseCon
   options: RateLimitedOptions<TCtx, P>,
 ): RateLimitMiddleware<TCtx, P> {
   const group = options.group ?? 'default';
-  const { limiter } = options;
+  const limiterOf = typeof options.limiter === 'function' ? options.limiter : () => options.limiter as RateLimiter<P>;
   const message = options.message ?? defaultMessage;
   const headersOf = options.headers ?? ((ctx: TCtx) => (ctx.resHeaders instanceof Headers ? ctx.resHeaders : undefined));
   const identify = options.identify ?? (({ ctx }: RateLimitCallOptions<TCtx>) => ctx.creatorId);
@@ -319,6 +322,7 @@ export function rateLimited<TCtx extends RateLimitBaseContext = RateLimitBaseCon
     const settings = opts.meta?.rateLimit?.[group];
     if (settings === false) return opts.next();
     const call: RateLimitCallOptions<TCtx> = { ctx: opts.ctx as unknown as TCtx, input: opts.input, getRawInput: opts.getRawInput, meta: opts.meta, path: opts.path };
+    const limiter = limiterOf(call.ctx);
 
     let identifier: string;
     let plan: P;

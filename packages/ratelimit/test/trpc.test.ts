@@ -56,7 +56,8 @@ function tokenLimiter(clock = manualClock()) {
 const rejection = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
 
 function appRouter(limiter: RateLimiter<Plan>) {
-  const limited = rateLimited<Context, Plan>({ limiter, group: 'ai', plan: async ({ ctx }) => Promise.resolve(ctx.plan) });
+  // the limiter as a function of the context: what an app does to make it on first use
+  const limited = rateLimited<Context, Plan>({ limiter: () => limiter, group: 'ai', plan: async ({ ctx }) => Promise.resolve(ctx.plan) });
   return t.router({
     ping: t.procedure.use(limited).query(({ ctx }) => ({ remaining: ctx.rateLimit.remaining, group: ctx.rateLimit.group })),
     viaConcat: t.procedure.concat(limited.procedure).query(({ ctx }) => ctx.rateLimit.remaining),
