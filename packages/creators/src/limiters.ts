@@ -54,6 +54,12 @@ export interface CreateLimitersOptions extends Partial<LimitersConfig> {
   client?: RedisClient;
   /** Receives every decision and store error of both limiters. */
   onEvent?: RateLimitEventListener;
+  /**
+   * Receives the client's connection errors (refused, reset, reconnecting...). Calls already fail
+   * fast with a store error; this is for logs.
+   * @default ignored (ioredis would print every one as "Unhandled error event")
+   */
+  onClientError?: (error: Error) => void;
 }
 
 /** Makes the AI and budget limiters, sharing one lazily connected Redis client. */
@@ -62,7 +68,13 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
   const config = options.redis;
   const given = options.client;
   let made: RedisClient | undefined;
-  const client = (): RedisClient | undefined => given ?? (config ? (made ??= createRedisClient(config)) : undefined);
+  const onClientError = options.onClientError ?? (() => undefined);
+  const make = (c: RedisConnectionConfig) => {
+    const created = createRedisClient(c);
+    created.on('error', onClientError);
+    return created;
+  };
+  const client = (): RedisClient | undefined => given ?? (config ? (made ??= make(config)) : undefined);
   const redisBacked = given !== undefined || config !== undefined;
   const events = options.onEvent && { onEvent: options.onEvent };
 

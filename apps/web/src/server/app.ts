@@ -17,11 +17,21 @@ const holder = globalThis as { __airlWebApp?: App };
 export function getApp(): App {
   if (!holder.__airlWebApp) {
     const config = loadConfig();
-    const limiters = createLimiters({ ...config.limiters });
+    const limiters = createLimiters({ ...config.limiters, onClientError: throttledWarning() });
     const provider = config.ai.kind === 'local' ? createLocalProvider() : createOpenAICompatibleProvider(config.ai);
     holder.__airlWebApp = { config, limiters, provider };
   }
   return holder.__airlWebApp;
+}
+
+/** Logs Redis connection errors, at most one a minute: an outage must not flood the log. */
+function throttledWarning() {
+  let last = 0;
+  return (error: Error) => {
+    if (Date.now() - last < 60_000) return;
+    last = Date.now();
+    console.warn(`Redis connection error (rate limited calls fail fast until it recovers): ${error.message}`);
+  };
 }
 
 /** One line about where limits are kept, for the start-up log and the page. */

@@ -17,7 +17,7 @@ const TROUBLESHOOTING = {
     'Timeout: the cache is too far or overloaded',
   ],
   nextSteps: [
-    'Run the connection doctor: pnpm --filter @airl/ops doctor',
+    'Run the connection doctor: pnpm --filter @airl/ops run doctor',
     'Check the variables in apps/web/.env.example against the app environment',
     'Check the cache status and the security group in the AWS console',
   ],
