@@ -152,6 +152,17 @@ describe('monthly AI budget', () => {
   });
 });
 
+describe('GET /api/ai/quota (legacy shape)', () => {
+  it('answers { limit, spent, remaining, percentUsed, plan } in USD for the signed-in creator', async () => {
+    const cookie = await creator('creator-ava', 'pro');
+    await limiters.spend.check('creator-ava', { plan: 'pro', cost: 4100 });
+    const res = await fetch(`${appUrl}/api/ai/quota`, { headers: { cookie } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ limit: 50, spent: 41, remaining: 9, percentUsed: 82, plan: 'pro', warning: 'warning' });
+    expect((await fetch(`${appUrl}/api/ai/quota`)).status).toBe(401);
+  });
+});
+
 describe('GET /api/test-redis', () => {
   it('needs the bearer token in production', async () => {
     const none = await fetch(`${appUrl}/api/test-redis`);
