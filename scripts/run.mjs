@@ -79,12 +79,10 @@ async function main() {
         fail(error instanceof Error ? error.message : String(error));
       }
       console.log(`Redis: ${redis.url}; cluster: ${cluster.nodes.map((n) => `${n.host}:${n.port}`).join(', ')}`);
-      const testEnv = { REDIS_URL: redis.url, REDIS_CLUSTER_NODES: cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',') };
-      // checks (and the app's build) in parallel; then the test suites one package at a time: on
-      // a 2-core machine a Next.js build or a browser beside the concurrency tests made them flaky
-      const checks = run(pnpmCmd, [...pnpmPre, 'turbo', 'run', 'lint', 'typecheck', '--continue', ...passthrough], testEnv);
-      const tests = run(pnpmCmd, [...pnpmPre, 'turbo', 'run', 'test', '--continue', '--concurrency=1', ...passthrough], testEnv);
-      const status = checks || tests;
+      const status = run(pnpmCmd, [...pnpmPre, 'turbo', 'run', 'lint', 'typecheck', 'test', '--continue', ...passthrough], {
+        REDIS_URL: redis.url,
+        REDIS_CLUSTER_NODES: cluster.nodes.map((n) => `${n.host}:${n.port}`).join(','),
+      });
       await cluster.stop();
       await redis.stop();
       process.exit(status);
