@@ -1,0 +1,17 @@
+import path from 'node:path';
+
+import type { NextConfig } from 'next';
+
+// the monorepo root, so tracing and Turbopack see the workspace packages
+const root = path.resolve(process.cwd(), '../..');
+
+const config: NextConfig = {
+  // workspace packages ship TypeScript sources
+  transpilePackages: ['@airl/ratelimit', '@airl/creators'],
+  serverExternalPackages: ['ioredis'],
+  poweredByHeader: false,
+  outputFileTracingRoot: root,
+  turbopack: { root },
+};
+
+export default config;

@@ -1,0 +1,47 @@
+import { DEMO_CREATORS, PLANS } from '@airl/creators';
+
+import { getApp } from '~/server/app';
+
+import { signIn } from '../actions';
+
+export const dynamic = 'force-dynamic';
+
+export default function SignInPage() {
+  const app = getApp();
+  if (!app.config.demoSignIn) {
+    return (
+      <main>
+        <h1>Sign in</h1>
+        <p className="notice">Demo sign-in is turned off. Sign in through the platform.</p>
+      </main>
+    );
+  }
+  return (
+    <main>
+      <h1>Sign in as a demo creator</h1>
+      <p className="muted">Development sign-in: pick a creator and the plan to give them. The plan is stored on the server and looked up on every request.</p>
+      <form action={signIn} className="card" style={{ maxWidth: 420 }}>
+        <label htmlFor="creatorId">Creator</label>
+        <select id="creatorId" name="creatorId" defaultValue={DEMO_CREATORS[0]!.id}>
+          {DEMO_CREATORS.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.name}
+            </option>
+          ))}
+        </select>
+        <label htmlFor="plan">Plan</label>
+        <select id="plan" name="plan" defaultValue="">
+          <option value="">the creator&apos;s current plan</option>
+          {PLANS.map((p) => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+        </select>
+        <p>
+          <button type="submit">Sign in</button>
+        </p>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,42 @@
+// The app's long-lived parts, made once per server process (and kept across `next dev` reloads):
+// configuration, limiters on one lazily connected Redis client, and the AI provider.
+import { createLimiters, type Limiters } from '@airl/creators/limiters';
+
+import { createLocalProvider, createOpenAICompatibleProvider, type AiProvider } from './ai/provider';
+import { type AppConfig, loadConfig } from './config';
+
+export interface App {
+  readonly config: AppConfig;
+  readonly limiters: Limiters;
+  readonly provider: AiProvider;
+}
+
+const holder = globalThis as { __airlWebApp?: App };
+
+/** The app; the first call validates the configuration (throws `ConfigError`). Nothing connects here. */
+export function getApp(): App {
+  if (!holder.__airlWebApp) {
+    const config = loadConfig();
+    const limiters = createLimiters({ ...config.limiters, onClientError: throttledWarning() });
+    const provider = config.ai.kind === 'local' ? createLocalProvider() : createOpenAICompatibleProvider(config.ai);
+    holder.__airlWebApp = { config, limiters, provider };
+  }
+  return holder.__airlWebApp;
+}
+
+/** Logs Redis connection errors, at most one a minute: an outage must not flood the log. */
+function throttledWarning() {
+  let last = 0;
+  return (error: Error) => {
+    if (Date.now() - last < 60_000) return;
+    last = Date.now();
+    console.warn(`Redis connection error (rate limited calls fail fast until it recovers): ${error.message}`);
+  };
+}
+
+/** One line about where limits are kept, for the start-up log and the page. */
+export function storageNotice(app: App): string {
+  return app.limiters.storage === 'redis'
+    ? `Rate limits on Redis at ${app.limiters.redisTarget}`
+    : 'No Redis configured: rate limits are kept in this process\'s memory (they reset on restart and are not shared between instances). Set REDIS_URL to use Redis.';
+}

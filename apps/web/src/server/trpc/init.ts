@@ -1,0 +1,37 @@
+// tRPC for the app: the context (session creator, response headers), the error formatter that
+// carries rate limit data to the client, and the procedures every router builds on.
+import type { Creator } from '@airl/creators';
+import { rateLimitErrorFormatter, type RateLimitMeta } from '@airl/ratelimit/trpc';
+import { initTRPC, TRPCError } from '@trpc/server';
+
+import { type App, getApp } from '../app';
+import { readSessionToken, sessionCookieFrom } from '../session';
+
+export interface Context {
+  readonly app: App;
+  /** The signed-in creator's id (from the signed cookie): what the limiters count under. */
+  readonly creatorId: string | null;
+  /** The creator with the plan in force, looked up on the server. */
+  readonly creator: Creator | null;
+  readonly req: Request;
+  readonly resHeaders: Headers;
+}
+
+export async function createContext({ req, resHeaders }: { req: Request; resHeaders: Headers }): Promise<Context> {
+  const app = getApp();
+  const creatorId = (await readSessionToken(sessionCookieFrom(req.headers.get('cookie')), app.config.sessionSecret)) ?? null;
+  const creator = creatorId ? ((await app.limiters.directory.get(creatorId)) ?? null) : null;
+  return { app, creatorId: creator ? creatorId : null, creator, req, resHeaders };
+}
+
+const t = initTRPC.context<Context>().meta<RateLimitMeta>().create({ errorFormatter: rateLimitErrorFormatter });
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const publicProcedure = t.procedure;
+
+/** Procedures for a signed-in creator: `ctx.creator` is set. */
+export const creatorProcedure = t.procedure.use(({ ctx, next }) => {
+  if (!ctx.creator) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to use the AI features.' });
+  return next({ ctx: { creator: ctx.creator } });
+});

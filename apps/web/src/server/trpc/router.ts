@@ -1,0 +1,155 @@
+// The AI features of the creator app, each protected by two limit groups: `ai` (burst, hourly
+// requests and daily tokens, reserved before the model runs and settled with its real usage) and
+// `spend` (the monthly budget in cents). Plus `quota`: where the creator stands, without charging.
+import { costInCents, type CreatorPlan, MONTHLY_QUOTA_USD, quotaWarning } from '@airl/creators';
+import { formatWait, rateLimited } from '@airl/ratelimit/trpc';
+import { z } from 'zod';
+
+import { type AiResult, estimateTokens, type Feature } from '../ai/provider';
+import { type Context, creatorProcedure, router } from './init';
+
+const MAX_OUTPUT_TOKENS = 400;
+
+/** What each feature asks the model, from its input. */
+const PROMPTS = {
+  'fan-reply': {
+    input: z.object({ fanMessage: z.string().trim().min(1).max(2000), tone: z.enum(['friendly', 'flirty', 'professional']).default('friendly') }),
+    build: (i: { fanMessage: string; tone: string }) => ({
+      system: `You are a creator replying to a fan in a ${i.tone} tone. Keep it short and personal.`,
+      prompt: i.fanMessage,
+    }),
+  },
+  caption: {
+    input: z.object({ description: z.string().trim().min(1).max(2000), platform: z.enum(['instagram', 'tiktok', 'x']).default('instagram') }),
+    build: (i: { description: string; platform: string }) => ({
+      system: `Write a catchy ${i.platform} caption with two hashtags for the post described.`,
+      prompt: i.description,
+    }),
+  },
+  'performance-analysis': {
+    input: z.object({ metrics: z.string().trim().min(1).max(4000), period: z.enum(['week', 'month', 'quarter']).default('month') }),
+    build: (i: { metrics: string; period: string }) => ({
+      system: `Analyse this creator's performance over the last ${i.period} and give three concrete recommendations.`,
+      prompt: i.metrics,
+    }),
+  },
+  'sales-optimization': {
+    input: z.object({ catalog: z.string().trim().min(1).max(4000), goal: z.enum(['revenue', 'subscribers', 'retention']).default('revenue') }),
+    build: (i: { catalog: string; goal: string }) => ({
+      system: `Suggest three ways to improve ${i.goal} from this creator's catalogue and sales.`,
+      prompt: i.catalog,
+    }),
+  },
+} as const;
+
+/** What an AI procedure answers. */
+export interface AiAnswer extends AiResult {
+  readonly costCents: number;
+}
+
+/** Tokens reserved before the call: the prompt plus the longest answer allowed. */
+const reservedTokens = (prompt: { system: string; prompt: string }) => estimateTokens(prompt.system) + estimateTokens(prompt.prompt) + MAX_OUTPUT_TOKENS;
+
+const planOf = ({ ctx }: { ctx: Context }): CreatorPlan => ctx.creator!.plan;
+const promptOf = (feature: Feature, input: unknown) => (PROMPTS[feature].build as (i: unknown) => { system: string; prompt: string })(input);
+const answerOf = (output: unknown) => output as AiAnswer;
+
+function renewsOn(resetAt: number) {
+  return new Date(resetAt).toLocaleDateString('en-US', { month: 'long', day: 'numeric', timeZone: 'UTC' });
+}
+
+/** Requests and tokens: reserve the most the call can use, settle with what the model reported. */
+const aiLimit = rateLimited<Context, CreatorPlan>({
+  limiter: (ctx) => ctx.app.limiters.ai,
+  group: 'ai',
+  plan: planOf,
+  reserve: {
+    estimate: ({ input, path }) => ({ tokens: reservedTokens(promptOf(featureOf(path), input)) }),
+    actual: ({ output }) => ({ tokens: answerOf(output).usage.totalTokens }),
+  },
+  message: (r) =>
+    r.deniedBy === 'tokens'
+      ? `Daily AI token limit reached: try again in ${formatWait(r.retryAfterMs)}.`
+      : `You have reached your ${r.deniedBy === 'burst' ? 'per-minute' : 'hourly'} limit of ${r.limit} AI requests: try again in ${formatWait(r.retryAfterMs)}.`,
+});
+
+/** The monthly budget in cents: the legacy QUOTA_EXCEEDED, not retryable before the month ends. */
+const spendLimit = rateLimited<Context, CreatorPlan>({
+  limiter: (ctx) => ctx.app.limiters.spend,
+  group: 'spend',
+  plan: planOf,
+  reserve: {
+    estimate: ({ ctx, input, path }) => {
+      const p = promptOf(featureOf(path), input);
+      return costInCents({ inputTokens: estimateTokens(p.system) + estimateTokens(p.prompt), outputTokens: MAX_OUTPUT_TOKENS }, ctx.app.config.pricing);
+    },
+    actual: ({ output }) => answerOf(output).costCents,
+  },
+  reason: 'QUOTA_EXCEEDED',
+  retryable: false,
+  message: (r) => `QUOTA_EXCEEDED: your monthly AI budget of $${(r.limit / 100).toFixed(2)} is used up. It renews on ${renewsOn(r.now + r.retryAfterMs)}.`,
+});
+
+const FEATURE_BY_PROCEDURE = {
+  fanReply: 'fan-reply',
+  caption: 'caption',
+  performanceAnalysis: 'performance-analysis',
+  salesOptimization: 'sales-optimization',
+} as const satisfies Record<string, Feature>;
+
+function featureOf(path: string): Feature {
+  const name = path.split('.').at(-1) as keyof typeof FEATURE_BY_PROCEDURE;
+  return FEATURE_BY_PROCEDURE[name];
+}
+
+function aiProcedure<F extends Feature>(feature: F) {
+  return creatorProcedure
+    .input(PROMPTS[feature].input)
+    .use(aiLimit)
+    .use(spendLimit)
+    .mutation(async ({ ctx, input, signal }): Promise<AiAnswer> => {
+      const prompt = promptOf(feature, input);
+      const result = await ctx.app.provider.generate({ feature, ...prompt, maxOutputTokens: MAX_OUTPUT_TOKENS, signal });
+      return { ...result, costCents: costInCents(result.usage, ctx.app.config.pricing) };
+    });
+}
+
+export const appRouter = router({
+  ai: router({
+    fanReply: aiProcedure('fan-reply'),
+    caption: aiProcedure('caption'),
+    performanceAnalysis: aiProcedure('performance-analysis'),
+    salesOptimization: aiProcedure('sales-optimization'),
+    /** Where the creator stands on every limit and the monthly budget; charges nothing. */
+    quota: creatorProcedure.query(async ({ ctx }) => {
+      const { ai, spend } = ctx.app.limiters;
+      const plan = ctx.creator.plan;
+      const [limits, budget] = await Promise.all([ai.peek(ctx.creator.id, { plan }), spend.peek(ctx.creator.id, { plan })]);
+      const quotaUsd = MONTHLY_QUOTA_USD[plan];
+      const spentCents = budget.limit - budget.remaining;
+      const percentUsed = quotaUsd === null ? 0 : Math.min(100, Math.round((spentCents / budget.limit) * 1000) / 10);
+      return {
+        creator: { id: ctx.creator.id, name: ctx.creator.name },
+        plan,
+        storage: ctx.app.limiters.storage,
+        provider: ctx.app.provider.kind,
+        now: limits.now,
+        limits: limits.limits.map((l) => ({ name: l.name, unit: l.unit, limit: l.limit, remaining: l.remaining, used: l.limit - l.remaining, resetAt: l.resetAt })),
+        // the legacy /api/ai/quota shape, in USD, plus what the page needs
+        spend: {
+          plan,
+          limit: quotaUsd,
+          spent: spentCents / 100,
+          remaining: quotaUsd === null ? null : budget.remaining / 100,
+          percentUsed,
+          unlimited: quotaUsd === null,
+          warning: quotaUsd === null ? null : quotaWarning(percentUsed),
+          /** The budget renews at the start of the next calendar month (UTC). */
+          renewsAt: Date.UTC(new Date(budget.now).getUTCFullYear(), new Date(budget.now).getUTCMonth() + 1, 1),
+        },
+      };
+    }),
+  }),
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,189 @@
+/// <reference types="@airl/vitest-config/provided" />
+// A real @trpc/client over HTTP against the running app (production build, real Redis): status
+// codes, rate limit headers, typed error data, batches, identity, the budget and /api/test-redis.
+import type { CreatorPlan } from '@airl/creators';
+import { createLimiters } from '@airl/creators/limiters';
+import type { RateLimitErrorData } from '@airl/ratelimit/trpc';
+import { createTRPCClient, httpBatchLink, httpLink, TRPCClientError } from '@trpc/client';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, expectTypeOf, inject, it } from 'vitest';
+
+import { createSessionToken, SESSION_COOKIE } from '~/server/session';
+import type { AppRouter } from '~/server/trpc/router';
+
+import { TEST_REDIS_TOKEN, TEST_SESSION_SECRET } from './support/app-server';
+
+const appUrl = inject('appUrl');
+const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 });
+// the app's limiters, reached through the engine (same Redis, same prefix)
+const limiters = createLimiters({ client: redis, prefix: inject('appPrefix') });
+afterAll(() => redis.quit());
+
+type ClientError = TRPCClientError<AppRouter>;
+const secret = new TextEncoder().encode(TEST_SESSION_SECRET);
+
+/** A fresh start for a demo creator on a plan: usage reset, plan set on the server. */
+async function creator(id: string, plan: CreatorPlan) {
+  await limiters.ai.reset(id);
+  await limiters.spend.reset(id);
+  await limiters.directory.setPlan(id, plan);
+  return `${SESSION_COOKIE}=${await createSessionToken(id, secret)}`;
+}
+
+function client(cookie: string | undefined, options: { batch?: boolean; headers?: () => Record<string, string> } = {}) {
+  const responses: Response[] = [];
+  const link = (options.batch ?? true) ? httpBatchLink : httpLink;
+  const trpc = createTRPCClient<AppRouter>({
+    links: [
+      link({
+        url: `${appUrl}/api/trpc`,
+        headers: () => ({ ...(cookie && { cookie }), ...options.headers?.() }),
+        fetch: async (input, init) => {
+          const res = await fetch(input, init);
+          responses.push(res);
+          return res;
+        },
+      }),
+    ],
+  });
+  return { trpc, responses };
+}
+
+const rejection = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as ClientError);
+const caption = { description: 'Morning run by the river' };
+
+describe('AI procedures over HTTP', () => {
+  it('denies past the plan limit with 429, Retry-After, RateLimit headers and typed error data', async () => {
+    const { trpc, responses } = client(await creator('creator-ava', 'starter'), { batch: false });
+    for (let i = 0; i < 5; i++) {
+      const answer = await trpc.ai.caption.mutate(caption);
+      expect(answer.usage.totalTokens).toBeGreaterThan(0);
+      expect(answer.model).toBe('local-demo');
+    }
+    const ok = responses.at(-1)!;
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('ratelimit-policy')).toBe('"burst";q=5;w=60, "hourly";q=50;w=3600, "tokens";q=20000;w=86400;qu="tokens", "monthly-spend";q=1000;w=2678400;qu="cents"');
+    expect(ok.headers.get('x-ratelimit-limit')).toBe('5');
+    expect(ok.headers.get('x-ratelimit-remaining')).toBe('0');
+
+    const error = await rejection(trpc.ai.caption.mutate(caption));
+    const denied = responses.at(-1)!;
+    expect(denied.status).toBe(429);
+    const retryAfter = Number(denied.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(denied.headers.get('ratelimit')).toMatch(/^"burst";r=0;t=\d+, "hourly";r=45;t=\d+, "tokens";r=\d+;t=\d+$/);
+    expect(denied.headers.get('x-ratelimit-remaining')).toBe('0');
+
+    expect(error).toBeInstanceOf(TRPCClientError);
+    expectTypeOf(error!.data!.rateLimit).toEqualTypeOf<RateLimitErrorData | null>();
+    const data = error!.data!;
+    expect(data.code).toBe('TOO_MANY_REQUESTS');
+    expect(data.rateLimit).toMatchObject({ group: 'ai', reason: 'RATE_LIMITED', retryable: true, deniedBy: 'burst', limit: 5, remaining: 0, unit: 'requests' });
+    expect(data.rateLimit!.retryAfterMs).toBeGreaterThan(0);
+    expect(data.rateLimit!.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect(Math.ceil(data.rateLimit!.retryAfterMs / 1000)).toBe(retryAfter);
+    expect(error!.message).toMatch(/per-minute limit of 5 AI requests: try again in \d+ seconds?\./);
+  });
+
+  it('counts every call of a batch, and the headers show the most restrictive state', async () => {
+    const { trpc, responses } = client(await creator('creator-ben', 'starter'));
+    const results = await Promise.allSettled(Array.from({ length: 7 }, () => trpc.ai.fanReply.mutate({ fanMessage: 'hi!' })));
+    expect(responses).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    const denied = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as ClientError).data?.rateLimit?.deniedBy);
+    expect(denied).toEqual(['burst', 'burst']);
+    const batch = responses[0]!;
+    expect(batch.status).toBe(207);
+    expect(batch.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect(Number(batch.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(batch.headers.get('ratelimit')).toMatch(/^"burst";r=0;/);
+    // the engine agrees: 5 requests charged, the 2 denied ones not
+    const status = await limiters.ai.peek('creator-ben', { plan: 'starter' });
+    expect(status.limits.find((l) => l.name === 'hourly')?.remaining).toBe(45);
+  });
+
+  it('counts the signed-in creator whatever X-Forwarded-For says', async () => {
+    let n = 0;
+    const { trpc } = client(await creator('creator-dan', 'starter'), { batch: false, headers: () => ({ 'x-forwarded-for': `203.0.113.${++n}` }) });
+    for (let i = 0; i < 5; i++) await trpc.ai.caption.mutate(caption);
+    const error = await rejection(trpc.ai.caption.mutate(caption));
+    expect(error?.data?.rateLimit?.deniedBy).toBe('burst');
+    expect(n).toBe(6);
+  });
+
+  it('takes the plan from the server, not the client: a plan change applies on the next call', async () => {
+    const cookie = await creator('creator-chloe', 'starter');
+    const { trpc } = client(cookie, { batch: false });
+    expect((await trpc.ai.quota.query()).limits.find((l) => l.name === 'burst')?.limit).toBe(5);
+    await limiters.directory.setPlan('creator-chloe', 'pro');
+    const quota = await trpc.ai.quota.query();
+    expect(quota.plan).toBe('pro');
+    expect(quota.limits.find((l) => l.name === 'burst')?.limit).toBe(20);
+    expect(quota.spend).toMatchObject({ plan: 'pro', limit: 50, spent: 0, percentUsed: 0, unlimited: false, warning: null });
+  });
+
+  it('refuses callers without a valid session', async () => {
+    const anonymous = await rejection(client(undefined, { batch: false }).trpc.ai.caption.mutate(caption));
+    expect(anonymous?.data?.httpStatus).toBe(401);
+    const forgedToken = await createSessionToken('creator-ava', new TextEncoder().encode('another-secret-of-at-least-32-characters!!'));
+    const forged = await rejection(client(`${SESSION_COOKIE}=${forgedToken}`, { batch: false }).trpc.ai.caption.mutate(caption));
+    expect(forged?.data?.code).toBe('UNAUTHORIZED');
+  });
+});
+
+describe('monthly AI budget', () => {
+  it('warns past 95%, then answers QUOTA_EXCEEDED (not retryable) past the budget', async () => {
+    const { trpc } = client(await creator('creator-eve', 'starter'), { batch: false });
+    // $9.99 of the $10 spent
+    await limiters.spend.check('creator-eve', { plan: 'starter', cost: 999 });
+    const before = await trpc.ai.quota.query();
+    expect(before.spend).toMatchObject({ limit: 10, spent: 9.99, remaining: 0.01, percentUsed: 99.9, warning: 'critical' });
+    const answer = await trpc.ai.salesOptimization.mutate({ catalog: 'Photo set $9' });
+    expect(answer.costCents).toBe(1);
+    const error = await rejection(trpc.ai.salesOptimization.mutate({ catalog: 'Photo set $9' }));
+    expect(error?.data?.httpStatus).toBe(429);
+    expect(error?.data?.rateLimit).toMatchObject({ group: 'spend', reason: 'QUOTA_EXCEEDED', retryable: false, deniedBy: 'monthly-spend', unit: 'cents', remaining: 0 });
+    expect(error?.message).toMatch(/^QUOTA_EXCEEDED: your monthly AI budget of \$10\.00 is used up/);
+    // the denied call's request and tokens were given back
+    const quota = await trpc.ai.quota.query();
+    expect(quota.limits.find((l) => l.name === 'hourly')?.used).toBe(1);
+    expect(quota.spend).toMatchObject({ spent: 10, remaining: 0, percentUsed: 100 });
+  });
+});
+
+describe('GET /api/ai/quota (legacy shape)', () => {
+  it('answers { limit, spent, remaining, percentUsed, plan } in USD for the signed-in creator', async () => {
+    const cookie = await creator('creator-ava', 'pro');
+    await limiters.spend.check('creator-ava', { plan: 'pro', cost: 4100 });
+    const res = await fetch(`${appUrl}/api/ai/quota`, { headers: { cookie } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ limit: 50, spent: 41, remaining: 9, percentUsed: 82, plan: 'pro', warning: 'warning' });
+    expect((await fetch(`${appUrl}/api/ai/quota`)).status).toBe(401);
+  });
+});
+
+describe('GET /api/test-redis', () => {
+  it('needs the bearer token in production', async () => {
+    const none = await fetch(`${appUrl}/api/test-redis`);
+    expect(none.status).toBe(401);
+    const wrong = await fetch(`${appUrl}/api/test-redis`, { headers: { authorization: 'Bearer nope' } });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toMatchObject({ success: false, errorType: 'UNAUTHORIZED' });
+  });
+
+  it('answers the legacy shape, without credentials', async () => {
+    const res = await fetch(`${appUrl}/api/test-redis`, { headers: { authorization: `Bearer ${TEST_REDIS_TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toContain('no-store');
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      success: true,
+      connection: { host: expect.any(String) as string, port: expect.stringMatching(/^\d+$/) as string, redisVersion: expect.stringMatching(/^\d+\.\d+/) as string },
+      tests: { ping: { result: 'PONG' }, set: {}, get: { value: 'success' }, delete: {} },
+      performance: { totalDuration: expect.stringMatching(/^\d+ms$/) as string },
+      meta: { timestamp: expect.any(String) as string, correlationId: expect.any(String) as string },
+    });
+    expect(JSON.stringify(body)).not.toMatch(/password|redis:\/\//i);
+  });
+});

@@ -1,0 +1,16 @@
+// What the web and admin apps share. Limiters (which load ioredis) are in `@airl/creators/limiters`.
+export {
+  AI_PLANS,
+  costInCents,
+  type CreatorPlan,
+  DEFAULT_PRICING,
+  isPlan,
+  type ModelPricing,
+  MONTHLY_QUOTA_USD,
+  planFromSubscription,
+  PLANS,
+  QUOTA_WARNING_LEVELS,
+  quotaWarning,
+  SPEND_PLANS,
+} from './plans';
+export { type Creator, type CreatorDirectory, createDemoDirectory, DEMO_CREATORS, demoCreator, type HashClient } from './creators';

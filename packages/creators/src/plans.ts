@@ -1,0 +1,92 @@
+// The plans creators buy, as data both apps read: the AI rate limits, the monthly AI budget, and
+// how the old platform mapped a subscription to a plan.
+import type { PlanConfig, PlansConfig } from '@airl/ratelimit';
+
+export const PLANS = ['starter', 'pro', 'business'] as const;
+/** A creator's plan (the legacy `CreatorPlan`). */
+export type CreatorPlan = (typeof PLANS)[number];
+
+export const isPlan = (value: unknown): value is CreatorPlan => typeof value === 'string' && (PLANS as readonly string[]).includes(value);
+
+/**
+ * Limits of the AI features, checked together on every AI call (one limiter, key prefix
+ * `ratelimit`). `hourly` is the legacy limit (50 / 100 / 500 per sliding hour); `burst` stops a
+ * script from spending the hour in seconds; `tokens` caps model usage per day.
+ */
+export const AI_PLANS = {
+  starter: {
+    limits: [
+      { name: 'burst', limit: 5, window: '1 m' },
+      { name: 'hourly', limit: 50, window: '1 h' },
+      { name: 'tokens', limit: 20_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
+    ],
+  },
+  pro: {
+    limits: [
+      { name: 'burst', limit: 20, window: '1 m' },
+      { name: 'hourly', limit: 100, window: '1 h' },
+      { name: 'tokens', limit: 200_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
+    ],
+  },
+  business: {
+    limits: [
+      { name: 'burst', limit: 60, window: '1 m' },
+      { name: 'hourly', limit: 500, window: '1 h' },
+      { name: 'tokens', limit: 2_000_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
+    ],
+  },
+} as const satisfies PlansConfig & Record<CreatorPlan, unknown>;
+
+/** The legacy monthly AI budget in USD; null is unlimited. */
+export const MONTHLY_QUOTA_USD: Readonly<Record<CreatorPlan, number | null>> = { starter: 10, pro: 50, business: null };
+
+/** An "unlimited" budget still needs a size for the engine: $10M a month, never reached. */
+const UNLIMITED_CENTS = 1_000_000_000;
+
+/** The monthly AI budget as a limit in cents over the calendar month (UTC), its own limiter and prefix. */
+export const SPEND_PLANS: Readonly<Record<CreatorPlan, PlanConfig>> = {
+  starter: monthlySpend('starter'),
+  pro: monthlySpend('pro'),
+  business: monthlySpend('business'),
+};
+
+function monthlySpend(plan: CreatorPlan): PlanConfig {
+  const usd = MONTHLY_QUOTA_USD[plan];
+  return { limits: [{ name: 'monthly-spend', limit: usd === null ? UNLIMITED_CENTS : usd * 100, window: 'month', algorithm: 'fixed-window', unit: 'cents' }] };
+}
+
+/** Fractions of the budget at which creators are warned (legacy: 80% and 95%). */
+export const QUOTA_WARNING_LEVELS = [0.8, 0.95] as const;
+
+/** `'critical'` from 95%, `'warning'` from 80%, else null. */
+export function quotaWarning(percentUsed: number): 'warning' | 'critical' | null {
+  if (percentUsed >= QUOTA_WARNING_LEVELS[1] * 100) return 'critical';
+  if (percentUsed >= QUOTA_WARNING_LEVELS[0] * 100) return 'warning';
+  return null;
+}
+
+/** Prices of a model in cents per million tokens. */
+export interface ModelPricing {
+  inputCentsPerMillion: number;
+  outputCentsPerMillion: number;
+}
+
+/** Default prices (a mid-range hosted model): $2.50 in, $10 out per million tokens. */
+export const DEFAULT_PRICING: ModelPricing = { inputCentsPerMillion: 250, outputCentsPerMillion: 1000 };
+
+/** What a call cost, in whole cents, rounded up: at least 1 cent so that every call counts. */
+export function costInCents(usage: { inputTokens: number; outputTokens: number }, pricing: ModelPricing = DEFAULT_PRICING): number {
+  const cents = (usage.inputTokens * pricing.inputCentsPerMillion + usage.outputTokens * pricing.outputCentsPerMillion) / 1_000_000;
+  return Math.max(1, Math.ceil(cents));
+}
+
+/**
+ * The legacy mapping: a subscription tier containing pro/premium is pro, business/enterprise is
+ * business; otherwise the creator's `ai_plan` field; otherwise starter.
+ */
+export function planFromSubscription(tier: string | null | undefined, aiPlan?: string | null): CreatorPlan {
+  const t = (tier ?? '').toLowerCase();
+  if (/business|enterprise/.test(t)) return 'business';
+  if (/pro|premium/.test(t)) return 'pro';
+  return isPlan(aiPlan) ? aiPlan : 'starter';
+}

@@ -1,0 +1,82 @@
+/// <reference types="@airl/vitest-config/provided" />
+// The shared pieces both apps rely on: plans, the budget in cents, the directory, and the limiters
+// on a real Redis under the key names the admin app will look for.
+import { randomUUID } from 'node:crypto';
+
+import { RateLimitConfigError } from '@airl/ratelimit';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+
+import { costInCents, DEMO_CREATORS, planFromSubscription, quotaWarning, SPEND_PLANS } from '../src/index';
+import { createLimiters, DEFAULT_PREFIX, limitersConfigFromEnv } from '../src/limiters';
+
+const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 });
+afterAll(() => redis.quit());
+const prefix = () => `test-${randomUUID().slice(0, 8)}`;
+
+describe('plans', () => {
+  it('maps subscriptions the way the old platform did', () => {
+    expect(planFromSubscription('Pro Monthly')).toBe('pro');
+    expect(planFromSubscription('premium')).toBe('pro');
+    expect(planFromSubscription('Enterprise')).toBe('business');
+    expect(planFromSubscription(null, 'business')).toBe('business');
+    expect(planFromSubscription('basic', 'gold')).toBe('starter');
+  });
+
+  it('prices calls in whole cents, at least one', () => {
+    expect(costInCents({ inputTokens: 10, outputTokens: 10 })).toBe(1);
+    expect(costInCents({ inputTokens: 1_000_000, outputTokens: 1_000_000 })).toBe(1250);
+  });
+
+  it('warns at 80% and 95% of the budget; budgets are $10 and $50 in cents', () => {
+    expect([79.9, 80, 94.9, 95, 100].map(quotaWarning)).toEqual([null, 'warning', 'warning', 'critical', 'critical']);
+    expect(SPEND_PLANS.starter.limits[0]).toMatchObject({ limit: 1000, window: 'month', unit: 'cents' });
+    expect(SPEND_PLANS.pro.limits[0]).toMatchObject({ limit: 5000 });
+  });
+});
+
+describe('limitersConfigFromEnv', () => {
+  it('reads nothing as memory with the default prefix, and names a bad variable', () => {
+    expect(limitersConfigFromEnv({})).toEqual({ redis: undefined, prefix: DEFAULT_PREFIX });
+    expect(limitersConfigFromEnv({ REDIS_URL: 'redis://h:6380', RATE_LIMIT_PREFIX: 'p1' })).toMatchObject({ redis: { host: 'h', port: 6380 }, prefix: 'p1' });
+    expect(() => limitersConfigFromEnv({ RATE_LIMIT_PREFIX: 'a b' })).toThrow(/RATE_LIMIT_PREFIX/);
+    expect(() => limitersConfigFromEnv({ REDIS_URL: 'http://x' })).toThrow(RateLimitConfigError);
+    expect(() => limitersConfigFromEnv({ ELASTICACHE_REDIS_HOST: 'h', ELASTICACHE_REDIS_PORT: 'x' })).toThrow(/ELASTICACHE_REDIS_PORT/);
+  });
+});
+
+describe('createLimiters on Redis', () => {
+  it('counts creators under <prefix>:{<creator id>} and the budget under <prefix>-spend', async () => {
+    const p = prefix();
+    const limiters = createLimiters({ client: redis, prefix: p });
+    expect(limiters.storage).toBe('redis');
+    const id = DEMO_CREATORS[0]!.id;
+    expect((await limiters.ai.check(id, { plan: 'starter' })).allowed).toBe(true);
+    expect((await limiters.spend.check(id, { plan: 'starter', cost: 7 })).remaining).toBe(993);
+    const keys = (await redis.keys(`${p}*`)).sort();
+    expect(keys.length).toBeGreaterThan(1);
+    expect(keys.every((k) => k.startsWith(`${p}:{${id}}`) || k.startsWith(`${p}-spend:{${id}}`))).toBe(true);
+    expect(keys).toContain(`${p}:{${id}}:l:hourly`);
+    expect(keys).toContain(`${p}-spend:{${id}}`);
+    await limiters.close();
+  });
+
+  it('keeps plan changes in Redis, so another instance sees them', async () => {
+    const p = prefix();
+    const one = createLimiters({ client: redis, prefix: p });
+    const two = createLimiters({ client: redis, prefix: p });
+    expect((await two.directory.get('creator-ava'))?.plan).toBe('starter');
+    await one.directory.setPlan('creator-ava', 'business');
+    expect((await two.directory.get('creator-ava'))?.plan).toBe('business');
+    expect(await two.directory.get('nobody')).toBeUndefined();
+  });
+
+  it('falls back to memory when no Redis is configured', async () => {
+    const limiters = createLimiters({});
+    expect(limiters.storage).toBe('memory');
+    expect(limiters.client()).toBeUndefined();
+    for (let i = 0; i < 5; i++) expect((await limiters.ai.check('creator-ben', { plan: 'starter' })).allowed).toBe(true);
+    expect(await limiters.ai.check('creator-ben', { plan: 'starter' })).toMatchObject({ allowed: false, deniedBy: 'burst' });
+    await limiters.close();
+  });
+});

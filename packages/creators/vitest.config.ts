@@ -1,0 +1,8 @@
+import { withBase } from '@airl/vitest-config';
+
+export default withBase({
+  test: {
+    // limiters on the Redis on 127.0.0.1:6379 (or REDIS_URL), under a random key prefix per test
+    globalSetup: ['@airl/vitest-config/setup/redis'],
+  },
+});
