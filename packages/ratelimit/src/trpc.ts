@@ -37,8 +37,11 @@ export interface RateLimitMeta {
   rateLimit?: Readonly<Record<string, ProcedureRateLimit | false>>;
 }
 
-/** Why a call was denied: a rate limit (retry later) or a quota (wait for the period to end). */
-export type RateLimitReason = 'RATE_LIMITED' | 'QUOTA_EXCEEDED';
+/**
+ * Why a call was denied: a rate limit (retry later), a quota (wait for the period to end), or an
+ * admin's or an anomaly rule's block (until it lifts).
+ */
+export type RateLimitReason = 'RATE_LIMITED' | 'QUOTA_EXCEEDED' | 'BLOCKED';
 
 /** One limit's state in the error data. */
 export interface RateLimitErrorLimit {
@@ -352,16 +355,21 @@ export function rateLimited<TCtx extends RateLimitBaseContext = RateLimitBaseCon
     const headers = headersOf(call.ctx);
     if (headers) writeRateLimitHeaders(headers, limitStates(result, limiter.plans.get(plan)));
 
+    if (!result.allowed && result.deniedBy === 'store-unavailable') {
+      // the store failed and this plan fails closed: a service problem, not the caller's limit
+      throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: `Rate limiting is unavailable; try again in ${formatWait(result.retryAfterMs)}.` });
+    }
     if (!result.allowed) {
       const denied = result.limits.find((l) => l.name === result.deniedBy);
-      const text = message(result);
+      const blocked = result.deniedBy === 'blocked';
+      const text = blocked ? `This account is blocked from this feature for ${formatWait(result.retryAfterMs)}.` : message(result);
       throw new TRPCError({
         code: 'TOO_MANY_REQUESTS',
         message: text,
         cause: new RateLimitExceededError(text, {
           group,
-          reason: options.reason ?? 'RATE_LIMITED',
-          retryable: options.retryable ?? true,
+          reason: blocked ? 'BLOCKED' : (options.reason ?? 'RATE_LIMITED'),
+          retryable: blocked || (options.retryable ?? true),
           retryAfterMs: result.retryAfterMs,
           limit: result.limit,
           remaining: result.remaining,

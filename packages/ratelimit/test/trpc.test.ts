@@ -6,7 +6,7 @@ import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 
-import { createRateLimiter, type RateLimiter, RateLimitConfigError } from '../src/index';
+import { createRateLimitAdmin, createRateLimiter, type RateLimiter, RateLimitConfigError } from '../src/index';
 import { createRedisStore } from '../src/redis';
 import {
   byClientIp,
@@ -140,7 +140,10 @@ describe('rateLimited() with createCaller', () => {
     await expect(caller.ping()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
   });
 
-  it('answers SERVICE_UNAVAILABLE when the store does not answer', async () => {
+  it.each([
+    ['closed', 'answers SERVICE_UNAVAILABLE'],
+    ['fallback', 'lets the in-memory fallback decide'],
+  ] as const)('when the store does not answer and the plan fails %s, %s', async (mode, _what) => {
     const { Redis } = await import('ioredis');
     // nothing listens on port 1: connecting fails at once
     const dead = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: true, retryStrategy: () => null });
@@ -148,10 +151,24 @@ describe('rateLimited() with createCaller', () => {
     const limiter = createRateLimiter<Plan>({
       plans: { starter: { limits: [{ name: 'hourly', limit: 3, window: '1 h' }] }, pro: { limits: [{ name: 'hourly', limit: 3, window: '1 h' }] } },
       store: createRedisStore({ client: dead, timeout: '2 s' }),
+      whenStoreFails: mode,
+      logger: false,
     });
     const caller = t.createCallerFactory(appRouter(limiter))({ creatorId: 'x', plan: 'starter' });
-    await expect(caller.ping()).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    if (mode === 'closed') await expect(caller.ping()).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    else expect(await caller.ping()).toEqual({ remaining: 2, group: 'ai' });
+    await limiter.close();
     dead.disconnect();
+  });
+
+  it('tells a blocked creator it is blocked, and for how long', async () => {
+    const limiter = requestLimiter();
+    await createRateLimitAdmin(limiter).block('blocked-1', { actor: 'test', for: '5 m', reason: 'abuse' });
+    const caller = t.createCallerFactory(appRouter(limiter))({ creatorId: 'blocked-1', plan: 'starter' });
+    const error = await caller.ping().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    expect(rateLimitErrorData(error)).toMatchObject({ reason: 'BLOCKED', retryable: true, deniedBy: 'blocked' });
+    expect((error as Error).message).toContain('blocked');
   });
 
   it('types ctx.rateLimit and the plugin for .use() and .concat()', () => {
