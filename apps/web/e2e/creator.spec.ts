@@ -44,7 +44,7 @@ test('a starter creator is limited, told when to retry, and gets capacity back a
   const redis = new Redis(process.env.E2E_REDIS_URL!, { maxRetriesPerRequest: 1 });
   try {
     const limiters = createLimiters({ client: redis, prefix: process.env.E2E_PREFIX! });
-    await limiters.ai.reset('creator-ava');
+    await limiters.limiter.reset('creator-ava');
   } finally {
     await redis.quit();
   }

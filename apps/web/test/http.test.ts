@@ -24,8 +24,7 @@ const secret = new TextEncoder().encode(TEST_SESSION_SECRET);
 
 /** A fresh start for a demo creator on a plan: usage reset, plan set on the server. */
 async function creator(id: string, plan: CreatorPlan) {
-  await limiters.ai.reset(id);
-  await limiters.spend.reset(id);
+  await limiters.limiter.reset(id);
   await limiters.directory.setPlan(id, plan);
   return `${SESSION_COOKIE}=${await createSessionToken(id, secret)}`;
 }
@@ -72,7 +71,7 @@ describe('AI procedures over HTTP', () => {
     const retryAfter = Number(denied.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(denied.headers.get('ratelimit')).toMatch(/^"burst";r=0;t=\d+, "hourly";r=45;t=\d+, "tokens";r=\d+;t=\d+$/);
+    expect(denied.headers.get('ratelimit')).toMatch(/^"burst";r=0;t=\d+, "hourly";r=45;t=\d+, "tokens";r=\d+;t=\d+, "monthly-spend";r=\d+;t=\d+$/);
     expect(denied.headers.get('x-ratelimit-remaining')).toBe('0');
 
     expect(error).toBeInstanceOf(TRPCClientError);
@@ -99,7 +98,7 @@ describe('AI procedures over HTTP', () => {
     expect(Number(batch.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(batch.headers.get('ratelimit')).toMatch(/^"burst";r=0;/);
     // the engine agrees: 5 requests charged, the 2 denied ones not
-    const status = await limiters.ai.peek('creator-ben', { plan: 'starter' });
+    const status = await limiters.limiter.peek('creator-ben', { plan: 'starter' });
     expect(status.limits.find((l) => l.name === 'hourly')?.remaining).toBe(45);
   });
 
@@ -135,19 +134,19 @@ describe('AI procedures over HTTP', () => {
 describe('monthly AI budget', () => {
   it('warns past 95%, then answers QUOTA_EXCEEDED (not retryable) past the budget', async () => {
     const { trpc } = client(await creator('creator-eve', 'starter'), { batch: false });
-    // $9.99 of the $10 spent
-    await limiters.spend.check('creator-eve', { plan: 'starter', cost: 999 });
+    // $9.99 of the $10 spent (in one earlier call)
+    await limiters.limiter.check('creator-eve', { plan: 'starter', cost: { cents: 999 } });
     const before = await trpc.ai.quota.query();
     expect(before.spend).toMatchObject({ limit: 10, spent: 9.99, remaining: 0.01, percentUsed: 99.9, warning: 'critical' });
     const answer = await trpc.ai.salesOptimization.mutate({ catalog: 'Photo set $9' });
     expect(answer.costCents).toBe(1);
     const error = await rejection(trpc.ai.salesOptimization.mutate({ catalog: 'Photo set $9' }));
     expect(error?.data?.httpStatus).toBe(429);
-    expect(error?.data?.rateLimit).toMatchObject({ group: 'spend', reason: 'QUOTA_EXCEEDED', retryable: false, deniedBy: 'monthly-spend', unit: 'cents', remaining: 0 });
+    expect(error?.data?.rateLimit).toMatchObject({ group: 'ai', reason: 'QUOTA_EXCEEDED', retryable: false, deniedBy: 'monthly-spend', unit: 'cents', remaining: 0 });
     expect(error?.message).toMatch(/^QUOTA_EXCEEDED: your monthly AI budget of \$10\.00 is used up/);
-    // the denied call's request and tokens were given back
+    // the denied call charged nothing: requests, tokens and cents are checked in one step
     const quota = await trpc.ai.quota.query();
-    expect(quota.limits.find((l) => l.name === 'hourly')?.used).toBe(1);
+    expect(quota.limits.find((l) => l.name === 'hourly')?.used).toBe(2);
     expect(quota.spend).toMatchObject({ spent: 10, remaining: 0, percentUsed: 100 });
   });
 });
@@ -155,7 +154,7 @@ describe('monthly AI budget', () => {
 describe('GET /api/ai/quota (legacy shape)', () => {
   it('answers { limit, spent, remaining, percentUsed, plan } in USD for the signed-in creator', async () => {
     const cookie = await creator('creator-ava', 'pro');
-    await limiters.spend.check('creator-ava', { plan: 'pro', cost: 4100 });
+    await limiters.limiter.check('creator-ava', { plan: 'pro', cost: { cents: 4100 } });
     const res = await fetch(`${appUrl}/api/ai/quota`, { headers: { cookie } });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ limit: 50, spent: 41, remaining: 9, percentUsed: 82, plan: 'pro', warning: 'warning' });

@@ -11,6 +11,7 @@ export {
   PLANS,
   QUOTA_WARNING_LEVELS,
   quotaWarning,
-  SPEND_PLANS,
+  SPEND_LIMIT,
+  UNLIMITED_CENTS,
 } from './plans';
 export { type Creator, type CreatorDirectory, createDemoDirectory, DEMO_CREATORS, demoCreator, type HashClient } from './creators';

@@ -1,11 +1,11 @@
-// Entry point `@airl/creators/limiters`: the limiters both apps use, on one Redis client (or in
+// Entry point `@airl/creators/limiters`: the limiter both apps use, on one Redis client (or in
 // memory when no Redis is configured). The web app counts; the admin app reads and resets the same
-// keys, so both must build them here.
+// keys, so both must build it here.
 import { createMemoryStore, createRateLimiter, type RateLimiter, type RateLimitEventListener, RateLimitConfigError } from '@airl/ratelimit';
 import { createRedisClient, createRedisStore, type RedisClient, redisConfigFromEnv, type RedisConnectionConfig } from '@airl/ratelimit/redis';
 
 import { type CreatorDirectory, createDemoDirectory } from './creators';
-import { AI_PLANS, type CreatorPlan, SPEND_PLANS } from './plans';
+import { AI_PLANS, type CreatorPlan } from './plans';
 
 /** The engine's default prefix: admin finds the creators who used the web app under `ratelimit:{<id>}`. */
 export const DEFAULT_PREFIX = 'ratelimit';
@@ -15,7 +15,8 @@ export interface LimitersConfig {
   /** The Redis to use; undefined means the in-memory store (one process only). */
   readonly redis: RedisConnectionConfig | undefined;
   /**
-   * Key prefix of the AI limits; the budget uses `<prefix>-spend`, the plans `<prefix>-creators`.
+   * Key prefix of the limits (and of admins' controls, audit and anomalies); creators' plans use
+   * `<prefix>-creators`.
    * @default 'ratelimit'
    */
   readonly prefix: string;
@@ -34,10 +35,8 @@ export function limitersConfigFromEnv(env: Readonly<Record<string, string | unde
 }
 
 export interface Limiters {
-  /** Requests and tokens of the AI features (prefix `<prefix>`). */
-  readonly ai: RateLimiter<CreatorPlan>;
-  /** The monthly AI budget in cents (prefix `<prefix>-spend`). */
-  readonly spend: RateLimiter<CreatorPlan>;
+  /** Requests, tokens and the monthly budget of the AI features, checked together (prefix `<prefix>`). */
+  readonly limiter: RateLimiter<CreatorPlan>;
   /** Creators' plans. */
   readonly directory: CreatorDirectory;
   readonly storage: 'redis' | 'memory';
@@ -45,14 +44,14 @@ export interface Limiters {
   readonly redisTarget: string | undefined;
   /** The shared client (made on first use); undefined in memory. */
   client(): RedisClient | undefined;
-  /** Closes the client if one was made, and the memory stores' timers. */
+  /** Closes the limiter (its listener and timers), then the client if one was made. */
   close(): Promise<void>;
 }
 
 export interface CreateLimitersOptions extends Partial<LimitersConfig> {
   /** A client to use instead of one made from `redis` (tests). Not closed by `close()`. */
   client?: RedisClient;
-  /** Receives every decision and store error of both limiters. */
+  /** Receives every decision, store error, change of failure mode and anomaly. */
   onEvent?: RateLimitEventListener;
   /**
    * Receives the client's connection errors (refused, reset, reconnecting...). Calls already fail
@@ -76,33 +75,37 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
   };
   const client = (): RedisClient | undefined => given ?? (config ? (made ??= make(config)) : undefined);
   const redisBacked = given !== undefined || config !== undefined;
-  const events = options.onEvent && { onEvent: options.onEvent };
+  // the old app watched for bursts; this one also for denial storms and cost spikes
+  const limiterOptions = { plans: AI_PLANS, anomalies: {}, ...(options.onEvent && { onEvent: options.onEvent }) };
 
   if (!redisBacked) {
-    const aiStore = createMemoryStore();
-    const spendStore = createMemoryStore();
+    const store = createMemoryStore();
+    const limiter = createRateLimiter<CreatorPlan>({ ...limiterOptions, store });
     return {
-      ai: createRateLimiter<CreatorPlan>({ plans: AI_PLANS, store: aiStore, ...events }),
-      spend: createRateLimiter<CreatorPlan>({ plans: SPEND_PLANS, store: spendStore, ...events }),
+      limiter,
       directory: createDemoDirectory(),
       storage: 'memory',
       redisTarget: undefined,
       client: () => undefined,
       async close() {
-        await Promise.all([aiStore.close(), spendStore.close()]);
+        await limiter.close();
+        await store.close();
       },
     };
   }
   const shared = () => client()!;
+  // a given client stays its owner's; one made here is the store's to close
+  const store = createRedisStore({ client: given ?? shared, prefix });
+  const limiter = createRateLimiter<CreatorPlan>({ ...limiterOptions, store });
   return {
-    ai: createRateLimiter<CreatorPlan>({ plans: AI_PLANS, store: createRedisStore({ client: shared, prefix }), ...events }),
-    spend: createRateLimiter<CreatorPlan>({ plans: SPEND_PLANS, store: createRedisStore({ client: shared, prefix: `${prefix}-spend` }), ...events }),
+    limiter,
     directory: createDemoDirectory(shared, `${prefix}-creators`),
     storage: 'redis',
     redisTarget: config ? `${config.host}:${config.port}` : 'provided client',
     client,
     async close() {
-      if (made) await made.quit().catch(() => made?.disconnect());
+      await limiter.close();
+      await store.close?.();
       made = undefined;
     },
   };

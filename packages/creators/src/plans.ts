@@ -1,6 +1,6 @@
 // The plans creators buy, as data both apps read: the AI rate limits, the monthly AI budget, and
 // how the old platform mapped a subscription to a plan.
-import type { PlanConfig, PlansConfig } from '@airl/ratelimit';
+import type { PlansConfig } from '@airl/ratelimit';
 
 export const PLANS = ['starter', 'pro', 'business'] as const;
 /** A creator's plan (the legacy `CreatorPlan`). */
@@ -8,10 +8,23 @@ export type CreatorPlan = (typeof PLANS)[number];
 
 export const isPlan = (value: unknown): value is CreatorPlan => typeof value === 'string' && (PLANS as readonly string[]).includes(value);
 
+/** The legacy monthly AI budget in USD; null is unlimited. */
+export const MONTHLY_QUOTA_USD: Readonly<Record<CreatorPlan, number | null>> = { starter: 10, pro: 50, business: null };
+
+/** "Unlimited" (business) still counts what is spent, so the page can show it: $10M, never reached. */
+export const UNLIMITED_CENTS = 1_000_000_000;
+
+/** The monthly budget as a limit: cents over the calendar month (UTC). */
+function monthlySpend(plan: CreatorPlan) {
+  const usd = MONTHLY_QUOTA_USD[plan];
+  return { name: 'monthly-spend', limit: usd === null ? UNLIMITED_CENTS : usd * 100, window: 'month', algorithm: 'fixed-window', unit: 'cents' } as const;
+}
+
 /**
- * Limits of the AI features, checked together on every AI call (one limiter, key prefix
- * `ratelimit`). `hourly` is the legacy limit (50 / 100 / 500 per sliding hour); `burst` stops a
- * script from spending the hour in seconds; `tokens` caps model usage per day.
+ * Everything an AI call is checked against, in one atomic step: `burst` stops a script from
+ * spending the hour in seconds; `hourly` is the legacy limit (50 / 100 / 500 per sliding hour);
+ * `tokens` caps model usage per day; `monthly-spend` is the legacy monthly budget in cents.
+ * A call costs `{ tokens, cents }` (and one request).
  */
 export const AI_PLANS = {
   starter: {
@@ -19,6 +32,7 @@ export const AI_PLANS = {
       { name: 'burst', limit: 5, window: '1 m' },
       { name: 'hourly', limit: 50, window: '1 h' },
       { name: 'tokens', limit: 20_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
+      monthlySpend('starter'),
     ],
   },
   pro: {
@@ -26,6 +40,7 @@ export const AI_PLANS = {
       { name: 'burst', limit: 20, window: '1 m' },
       { name: 'hourly', limit: 100, window: '1 h' },
       { name: 'tokens', limit: 200_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
+      monthlySpend('pro'),
     ],
   },
   business: {
@@ -33,27 +48,13 @@ export const AI_PLANS = {
       { name: 'burst', limit: 60, window: '1 m' },
       { name: 'hourly', limit: 500, window: '1 h' },
       { name: 'tokens', limit: 2_000_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
+      monthlySpend('business'),
     ],
   },
 } as const satisfies PlansConfig & Record<CreatorPlan, unknown>;
 
-/** The legacy monthly AI budget in USD; null is unlimited. */
-export const MONTHLY_QUOTA_USD: Readonly<Record<CreatorPlan, number | null>> = { starter: 10, pro: 50, business: null };
-
-/** An "unlimited" budget still needs a size for the engine: $10M a month, never reached. */
-const UNLIMITED_CENTS = 1_000_000_000;
-
-/** The monthly AI budget as a limit in cents over the calendar month (UTC), its own limiter and prefix. */
-export const SPEND_PLANS: Readonly<Record<CreatorPlan, PlanConfig>> = {
-  starter: monthlySpend('starter'),
-  pro: monthlySpend('pro'),
-  business: monthlySpend('business'),
-};
-
-function monthlySpend(plan: CreatorPlan): PlanConfig {
-  const usd = MONTHLY_QUOTA_USD[plan];
-  return { limits: [{ name: 'monthly-spend', limit: usd === null ? UNLIMITED_CENTS : usd * 100, window: 'month', algorithm: 'fixed-window', unit: 'cents' }] };
-}
+/** The name of the monthly budget's limit: denials by it are the legacy QUOTA_EXCEEDED. */
+export const SPEND_LIMIT = 'monthly-spend';
 
 /** Fractions of the budget at which creators are warned (legacy: 80% and 95%). */
 export const QUOTA_WARNING_LEVELS = [0.8, 0.95] as const;

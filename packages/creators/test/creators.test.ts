@@ -7,7 +7,7 @@ import { RateLimitConfigError } from '@airl/ratelimit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
-import { costInCents, DEMO_CREATORS, planFromSubscription, quotaWarning, SPEND_PLANS } from '../src/index';
+import { AI_PLANS, costInCents, DEMO_CREATORS, planFromSubscription, quotaWarning } from '../src/index';
 import { createLimiters, DEFAULT_PREFIX, limitersConfigFromEnv } from '../src/limiters';
 
 const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 });
@@ -30,8 +30,8 @@ describe('plans', () => {
 
   it('warns at 80% and 95% of the budget; budgets are $10 and $50 in cents', () => {
     expect([79.9, 80, 94.9, 95, 100].map(quotaWarning)).toEqual([null, 'warning', 'warning', 'critical', 'critical']);
-    expect(SPEND_PLANS.starter.limits[0]).toMatchObject({ limit: 1000, window: 'month', unit: 'cents' });
-    expect(SPEND_PLANS.pro.limits[0]).toMatchObject({ limit: 5000 });
+    expect(AI_PLANS.starter.limits[3]).toMatchObject({ name: 'monthly-spend', limit: 1000, window: 'month', unit: 'cents' });
+    expect(AI_PLANS.pro.limits[3]).toMatchObject({ limit: 5000 });
   });
 });
 
@@ -46,19 +46,23 @@ describe('limitersConfigFromEnv', () => {
 });
 
 describe('createLimiters on Redis', () => {
-  it('counts creators under <prefix>:{<creator id>} and the budget under <prefix>-spend', async () => {
+  it('counts requests, tokens and the budget of a creator together, under <prefix>:{<creator id>}', async () => {
     const p = prefix();
     const limiters = createLimiters({ client: redis, prefix: p });
     expect(limiters.storage).toBe('redis');
     const id = DEMO_CREATORS[0]!.id;
-    expect((await limiters.ai.check(id, { plan: 'starter' })).allowed).toBe(true);
-    expect((await limiters.spend.check(id, { plan: 'starter', cost: 7 })).remaining).toBe(993);
-    const keys = (await redis.keys(`${p}*`)).sort();
-    expect(keys.length).toBeGreaterThan(1);
-    expect(keys.every((k) => k.startsWith(`${p}:{${id}}`) || k.startsWith(`${p}-spend:{${id}}`))).toBe(true);
-    expect(keys).toContain(`${p}:{${id}}:l:hourly`);
-    expect(keys).toContain(`${p}-spend:{${id}}`);
+    const result = await limiters.limiter.check(id, { plan: 'starter', cost: { tokens: 300, cents: 7 } });
+    expect(result.limits.map((l) => [l.name, l.remaining])).toEqual([
+      ['burst', 4],
+      ['hourly', 49],
+      ['tokens', 19_700],
+      ['monthly-spend', 993],
+    ]);
+    const keys = (await redis.keys(`${p}:{*`)).sort();
+    expect(keys).toEqual([`${p}:{${id}}`, `${p}:{${id}}:l:burst`, `${p}:{${id}}:l:hourly`]);
     await limiters.close();
+    // the caller's client is not closed with the limiters
+    expect(await redis.ping()).toBe('PONG');
   });
 
   it('keeps plan changes in Redis, so another instance sees them', async () => {
@@ -75,8 +79,8 @@ describe('createLimiters on Redis', () => {
     const limiters = createLimiters({});
     expect(limiters.storage).toBe('memory');
     expect(limiters.client()).toBeUndefined();
-    for (let i = 0; i < 5; i++) expect((await limiters.ai.check('creator-ben', { plan: 'starter' })).allowed).toBe(true);
-    expect(await limiters.ai.check('creator-ben', { plan: 'starter' })).toMatchObject({ allowed: false, deniedBy: 'burst' });
+    for (let i = 0; i < 5; i++) expect((await limiters.limiter.check('creator-ben', { plan: 'starter' })).allowed).toBe(true);
+    expect(await limiters.limiter.check('creator-ben', { plan: 'starter' })).toMatchObject({ allowed: false, deniedBy: 'burst' });
     await limiters.close();
   });
 });

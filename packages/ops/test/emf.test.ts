@@ -82,12 +82,13 @@ describe('createEmfMetrics', () => {
     m.onEvent(decision('pro', true, 1, 'fail-open'));
     m.onEvent(decision('pro', true, 1, 'fallback'));
     m.onEvent(decision('starter', false, 1, 'fail-closed'));
+    m.onEvent({ type: 'anomaly', anomaly: { rule: 'burst', identifier: 'c', plan: 'pro', value: 120, threshold: 100, windowMs: 300_000, at: 0, blockedUntil: undefined } });
     const docs = m.flush().map(assertEmf);
     const noPlan = docs.find((d) => d.Plan === undefined)!;
     expect(noPlan).toMatchObject({ StoreErrors: 2, StoreUnavailable: 1, FailOpen: 0 });
     expect(noPlan._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['Service']]);
     expect(noPlan[METRIC_NAMES.latency]).toBeUndefined();
-    expect(docs.find((d) => d.Plan === 'pro')).toMatchObject({ FailOpen: 1, Fallback: 1, Allowed: 2 });
+    expect(docs.find((d) => d.Plan === 'pro')).toMatchObject({ FailOpen: 1, Fallback: 1, Allowed: 2, Anomalies: 1 });
     expect(docs.find((d) => d.Plan === 'starter')).toMatchObject({ FailClosed: 1, Denied: 1 });
   });
 

@@ -197,15 +197,16 @@ export interface RateLimitedOptions<TCtx, P extends string> {
     actual?: (opts: RateLimitCallOptions<TCtx> & { output: unknown }) => Cost | undefined;
   };
   /**
-   * The reason given to the client on denial.
+   * The reason given to the client on denial, or a function of the result (for example
+   * `QUOTA_EXCEEDED` when a monthly budget denied). Blocks always answer `BLOCKED`.
    * @default 'RATE_LIMITED'
    */
-  reason?: RateLimitReason;
+  reason?: RateLimitReason | ((result: RateLimitResult) => RateLimitReason);
   /**
-   * Whether the client should retry after `retryAfterMs`.
+   * Whether the client should retry after `retryAfterMs`, or a function of the result.
    * @default true
    */
-  retryable?: boolean;
+  retryable?: boolean | ((result: RateLimitResult) => boolean);
   /**
    * The error message on denial.
    * @default "Rate limit '<limit>' reached: try again in <wait>." (in whole seconds, minutes, hours)
@@ -368,8 +369,8 @@ export function rateLimited<TCtx extends RateLimitBaseContext = RateLimitBaseCon
         message: text,
         cause: new RateLimitExceededError(text, {
           group,
-          reason: blocked ? 'BLOCKED' : (options.reason ?? 'RATE_LIMITED'),
-          retryable: blocked || (options.retryable ?? true),
+          reason: blocked ? 'BLOCKED' : typeof options.reason === 'function' ? options.reason(result) : (options.reason ?? 'RATE_LIMITED'),
+          retryable: blocked || (typeof options.retryable === 'function' ? options.retryable(result) : (options.retryable ?? true)),
           retryAfterMs: result.retryAfterMs,
           limit: result.limit,
           remaining: result.remaining,

@@ -15,6 +15,7 @@ export const METRIC_NAMES = {
   failClosed: 'FailClosed',
   fallback: 'Fallback',
   storeUnavailable: 'StoreUnavailable',
+  anomalies: 'Anomalies',
   latency: 'DecisionLatency',
 } as const;
 
@@ -25,13 +26,13 @@ export const EMF_DEFAULTS = {
 } as const;
 
 type Counter = Exclude<keyof typeof METRIC_NAMES, 'latency'>;
-const COUNTERS: readonly Counter[] = ['allowed', 'denied', 'storeErrors', 'failOpen', 'failClosed', 'fallback', 'storeUnavailable'];
+const COUNTERS: readonly Counter[] = ['allowed', 'denied', 'storeErrors', 'failOpen', 'failClosed', 'fallback', 'storeUnavailable', 'anomalies'];
 /** EMF accepts at most 100 values per metric in one line. */
 const MAX_VALUES = 100;
 
 /** One flush's worth of one plan (or of no plan: store errors carry none). */
 class Bucket {
-  readonly counts: Record<Counter, number> = { allowed: 0, denied: 0, storeErrors: 0, failOpen: 0, failClosed: 0, fallback: 0, storeUnavailable: 0 };
+  readonly counts: Record<Counter, number> = { allowed: 0, denied: 0, storeErrors: 0, failOpen: 0, failClosed: 0, fallback: 0, storeUnavailable: 0, anomalies: 0 };
   readonly latencies: number[] = [];
   private seen = 0;
   constructor(
@@ -68,6 +69,7 @@ const HANDLERS: { [T in LimiterEvent['type']]: (bucket: Bucket, event: Extract<L
   'failure-mode': (b, e) => {
     if (e.active) b.count('storeUnavailable');
   },
+  anomaly: (b) => b.count('anomalies'),
 };
 
 export interface EmfMetricsOptions {
@@ -83,7 +85,7 @@ export interface EmfMetricsOptions {
    */
   dimensions?: Readonly<Record<string, string>>;
   /**
-   * Also publish per plan (a `Plan` dimension next to the others). Each plan adds 7 custom
+   * Also publish per plan (a `Plan` dimension next to the others). Each plan adds 9 custom
    * metrics to pay for; the alarms need only the service-wide ones.
    * @default false
    */
@@ -145,7 +147,8 @@ export function createEmfMetrics(options: EmfMetricsOptions = {}): EmfMetrics {
   const onEvent = (event: LimiterEvent) => {
     const handler = HANDLERS[event.type] as ((b: Bucket, e: LimiterEvent) => void) | undefined;
     if (!handler) return; // an event type this emitter does not know yet
-    const plan = perPlan && 'plan' in event && typeof event.plan === 'string' ? event.plan : '';
+    const eventPlan = event.type === 'anomaly' ? event.anomaly.plan : 'plan' in event ? event.plan : undefined;
+    const plan = perPlan && typeof eventPlan === 'string' ? eventPlan : '';
     let bucket = buckets.get(plan);
     if (!bucket) buckets.set(plan, (bucket = new Bucket(MAX_VALUES, random)));
     handler(bucket, event);

@@ -1,7 +1,8 @@
-// The AI features of the creator app, each protected by two limit groups: `ai` (burst, hourly
-// requests and daily tokens, reserved before the model runs and settled with its real usage) and
-// `spend` (the monthly budget in cents). Plus `quota`: where the creator stands, without charging.
-import { costInCents, type CreatorPlan, MONTHLY_QUOTA_USD, quotaWarning } from '@airl/creators';
+// The AI features of the creator app, each protected by one limiter checking the plan's burst,
+// hourly requests, daily tokens and monthly budget (cents) in one atomic step: tokens and cents
+// are reserved before the model runs and settled with its real usage. Plus `quota`: where the
+// creator stands, without charging.
+import { costInCents, type CreatorPlan, MONTHLY_QUOTA_USD, quotaWarning, SPEND_LIMIT } from '@airl/creators';
 import { formatWait, rateLimited } from '@airl/ratelimit/trpc';
 import { z } from 'zod';
 
@@ -47,9 +48,6 @@ export interface AiAnswer extends AiResult {
   readonly costCents: number;
 }
 
-/** Tokens reserved before the call: the prompt plus the longest answer allowed. */
-const reservedTokens = (prompt: { system: string; prompt: string }) => estimateTokens(prompt.system) + estimateTokens(prompt.prompt) + MAX_OUTPUT_TOKENS;
-
 const planOf = ({ ctx }: { ctx: Context }): CreatorPlan => ctx.creator!.plan;
 const promptOf = (feature: Feature, input: unknown) => (PROMPTS[feature].build as (i: unknown) => { system: string; prompt: string })(input);
 const answerOf = (output: unknown) => output as AiAnswer;
@@ -58,36 +56,27 @@ function renewsOn(resetAt: number) {
   return new Date(resetAt).toLocaleDateString('en-US', { month: 'long', day: 'numeric', timeZone: 'UTC' });
 }
 
-/** Requests and tokens: reserve the most the call can use, settle with what the model reported. */
+/** Tokens and cents: reserve the most the call can use, settle with what the model reported. */
 const aiLimit = rateLimited<Context, CreatorPlan>({
-  limiter: (ctx) => ctx.app.limiters.ai,
+  limiter: (ctx) => ctx.app.limiters.limiter,
   group: 'ai',
-  plan: planOf,
-  reserve: {
-    estimate: ({ input, path }) => ({ tokens: reservedTokens(promptOf(featureOf(path), input)) }),
-    actual: ({ output }) => ({ tokens: answerOf(output).usage.totalTokens }),
-  },
-  message: (r) =>
-    r.deniedBy === 'tokens'
-      ? `Daily AI token limit reached: try again in ${formatWait(r.retryAfterMs)}.`
-      : `You have reached your ${r.deniedBy === 'burst' ? 'per-minute' : 'hourly'} limit of ${r.limit} AI requests: try again in ${formatWait(r.retryAfterMs)}.`,
-});
-
-/** The monthly budget in cents: the legacy QUOTA_EXCEEDED, not retryable before the month ends. */
-const spendLimit = rateLimited<Context, CreatorPlan>({
-  limiter: (ctx) => ctx.app.limiters.spend,
-  group: 'spend',
   plan: planOf,
   reserve: {
     estimate: ({ ctx, input, path }) => {
       const p = promptOf(featureOf(path), input);
-      return costInCents({ inputTokens: estimateTokens(p.system) + estimateTokens(p.prompt), outputTokens: MAX_OUTPUT_TOKENS }, ctx.app.config.pricing);
+      const inputTokens = estimateTokens(p.system) + estimateTokens(p.prompt);
+      return { tokens: inputTokens + MAX_OUTPUT_TOKENS, cents: costInCents({ inputTokens, outputTokens: MAX_OUTPUT_TOKENS }, ctx.app.config.pricing) };
     },
-    actual: ({ output }) => answerOf(output).costCents,
+    actual: ({ output }) => ({ tokens: answerOf(output).usage.totalTokens, cents: answerOf(output).costCents }),
   },
-  reason: 'QUOTA_EXCEEDED',
-  retryable: false,
-  message: (r) => `QUOTA_EXCEEDED: your monthly AI budget of $${(r.limit / 100).toFixed(2)} is used up. It renews on ${renewsOn(r.now + r.retryAfterMs)}.`,
+  // the used-up monthly budget is the legacy QUOTA_EXCEEDED: not worth retrying before the month ends
+  reason: (r) => (r.deniedBy === SPEND_LIMIT ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED'),
+  retryable: (r) => r.deniedBy !== SPEND_LIMIT,
+  message: (r) => {
+    if (r.deniedBy === SPEND_LIMIT) return `QUOTA_EXCEEDED: your monthly AI budget of $${(r.limit / 100).toFixed(2)} is used up. It renews on ${renewsOn(r.now + r.retryAfterMs)}.`;
+    if (r.deniedBy === 'tokens') return `Daily AI token limit reached: try again in ${formatWait(r.retryAfterMs)}.`;
+    return `You have reached your ${r.deniedBy === 'burst' ? 'per-minute' : 'hourly'} limit of ${r.limit} AI requests: try again in ${formatWait(r.retryAfterMs)}.`;
+  },
 });
 
 const FEATURE_BY_PROCEDURE = {
@@ -106,7 +95,6 @@ function aiProcedure<F extends Feature>(feature: F) {
   return creatorProcedure
     .input(PROMPTS[feature].input)
     .use(aiLimit)
-    .use(spendLimit)
     .mutation(async ({ ctx, input, signal }): Promise<AiAnswer> => {
       const prompt = promptOf(feature, input);
       const result = await ctx.app.provider.generate({ feature, ...prompt, maxOutputTokens: MAX_OUTPUT_TOKENS, signal });
@@ -122,9 +110,10 @@ export const appRouter = router({
     salesOptimization: aiProcedure('sales-optimization'),
     /** Where the creator stands on every limit and the monthly budget; charges nothing. */
     quota: creatorProcedure.query(async ({ ctx }) => {
-      const { ai, spend } = ctx.app.limiters;
-      const plan = ctx.creator.plan;
-      const [limits, budget] = await Promise.all([ai.peek(ctx.creator.id, { plan }), spend.peek(ctx.creator.id, { plan })]);
+      const status = await ctx.app.limiters.limiter.peek(ctx.creator.id, { plan: ctx.creator.plan });
+      // an admin's override applies: show the plan that counts
+      const plan = status.plan as CreatorPlan;
+      const budget = status.limits.find((l) => l.name === SPEND_LIMIT)!;
       const quotaUsd = MONTHLY_QUOTA_USD[plan];
       const spentCents = budget.limit - budget.remaining;
       const percentUsed = quotaUsd === null ? 0 : Math.min(100, Math.round((spentCents / budget.limit) * 1000) / 10);
@@ -133,8 +122,10 @@ export const appRouter = router({
         plan,
         storage: ctx.app.limiters.storage,
         provider: ctx.app.provider.kind,
-        now: limits.now,
-        limits: limits.limits.map((l) => ({ name: l.name, unit: l.unit, limit: l.limit, remaining: l.remaining, used: l.limit - l.remaining, resetAt: l.resetAt })),
+        now: status.now,
+        limits: status.limits
+          .filter((l) => l.name !== SPEND_LIMIT)
+          .map((l) => ({ name: l.name, unit: l.unit, limit: l.limit, remaining: l.remaining, used: l.limit - l.remaining, resetAt: l.resetAt })),
         // the legacy /api/ai/quota shape, in USD, plus what the page needs
         spend: {
           plan,
@@ -145,7 +136,7 @@ export const appRouter = router({
           unlimited: quotaUsd === null,
           warning: quotaUsd === null ? null : quotaWarning(percentUsed),
           /** The budget renews at the start of the next calendar month (UTC). */
-          renewsAt: Date.UTC(new Date(budget.now).getUTCFullYear(), new Date(budget.now).getUTCMonth() + 1, 1),
+          renewsAt: Date.UTC(new Date(status.now).getUTCFullYear(), new Date(status.now).getUTCMonth() + 1, 1),
         },
       };
     }),
