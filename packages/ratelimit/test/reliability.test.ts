@@ -139,15 +139,36 @@ describe('a single Redis that goes away and comes back', () => {
     process.stdout.write(`redis outage: ${during.length} calls during ${outage.toFixed(1)} s, slowest call ${Math.max(...calls.map((c) => c.ms))} ms\n`);
   });
 
-  it('reloads its scripts after SCRIPT FLUSH', async () => {
+  it.each([
+    ['eval', 'SCRIPT'],
+    ['functions', 'FUNCTION'],
+  ] as const)('reloads its Lua (%s) after %s FLUSH', async (scripts, command) => {
     const server = await startServer();
     cleanup.push(() => server.stop());
     const client = new Redis({ port: server.port });
-    const limiter = createRateLimiter({ plans, store: createRedisStore({ client }), logger: false });
+    const limiter = createRateLimiter({ plans, store: createRedisStore({ client, scripts }), logger: false });
     cleanup.push(() => limiter.close().then(() => client.quit()));
     expect((await limiter.check('a', { plan: 'closed' })).degraded).toBeUndefined();
-    await rawCommand({ port: server.port }, 'SCRIPT', 'FLUSH');
+    await rawCommand({ port: server.port }, command, 'FLUSH');
     expect(await limiter.check('a', { plan: 'closed' })).toMatchObject({ allowed: true, degraded: undefined, remaining: 99_998 });
+    const used = await rawCommand({ port: server.port }, 'INFO', 'commandstats');
+    expect(used).toContain(scripts === 'eval' ? 'cmdstat_evalsha' : 'cmdstat_fcall');
+  });
+
+  it('falls back from functions to scripts where an ACL refuses FUNCTION, unless told to use functions', async () => {
+    const server = await startServer();
+    cleanup.push(() => server.stop());
+    await rawCommand({ port: server.port }, 'ACL', 'SETUSER', 'limited', 'on', '>pw', '~*', '&*', '+@all', '-function', '-fcall');
+    const auto = new Redis({ port: server.port, username: 'limited', password: 'pw' });
+    const strict = new Redis({ port: server.port, username: 'limited', password: 'pw' });
+    const events: RateLimitEvent[] = [];
+    const a = createRateLimiter({ plans, store: createRedisStore({ client: auto }), logger: false });
+    const f = createRateLimiter({ plans, store: createRedisStore({ client: strict, scripts: 'functions' }), logger: false, onEvent: (e) => events.push(e) });
+    cleanup.push(() => Promise.all([a.close(), f.close()]).then(() => Promise.all([auto.quit(), strict.quit()])));
+    expect(await a.check('x', { plan: 'closed' })).toMatchObject({ allowed: true, degraded: undefined });
+    expect(await a.check('x', { plan: 'closed' })).toMatchObject({ remaining: 99_998, degraded: undefined });
+    expect(await f.check('y', { plan: 'closed' })).toMatchObject({ allowed: false, degraded: 'closed' });
+    expect(events.some((e) => e.type === 'store-error' && /NOPERM|permission/i.test(e.error.message))).toBe(true);
   });
 });
 

@@ -2,8 +2,9 @@
   lib.lua: the algorithms' math, mirroring src/algorithms/*.ts operation for operation.
   Included by the scripts (see scripts/build-lua.ts); not a script of its own.
 
-  A sliding-log limit is one sorted set: score = time (ms), member = ms * 1000 + k (an integer,
-  unique, k < 1000) or "<ms>-<k>" past 1000 entries in one ms, or "r<reservation id>" for a
+  A sliding-log limit is one sorted set: score = time (ms), member = the 13 digits of the time
+  followed by k < 1000 (an integer, unique: equal length means equal time and k) or "<ms>-<k>"
+  past 1000 entries in one ms, or "r<reservation id>" for a
   reserved entry (ids are never reused, so a stale reservation finds nothing), then ":<cost>"
   when cost ~= 1;
   plus, when some cost ~= 1, the member '#x' whose score is -(sum of cost - 1), so
@@ -164,7 +165,7 @@ local function add_entry(key, at, cost, hint)
   local k = hint % 1000
   local member
   for tries = 1, 1000 do
-    member = string.format('%.0f', at * 1000 + k) .. suffix
+    member = at .. k .. suffix
     if redis.call('ZADD', key, 'NX', at, member) == 1 then return member end
     k = (k + 1) % 1000
   end
@@ -287,7 +288,8 @@ local function reset_at(l, now, fits)
   return l.finish
 end
 
--- parses per-limit arguments from ARGV[first]: n, then per limit "name|code|limit|window" and cost
+-- parses per-limit arguments from ARGV[first]: n, then per limit "name|code|limit|window" and cost.
+-- Each limit's table is made with every field it will hold: Lua 5.1 then sizes it once.
 local function read_limits(first, keys_from)
   local n = tonumber(ARGV[first])
   local limits, by_name, fields = {}, {}, {}
@@ -295,8 +297,12 @@ local function read_limits(first, keys_from)
   for i = 1, n do
     local base = first - 1 + 2 * i
     local name, code, limit, window = string.match(ARGV[base], '^([^|]+)|(%d+)|(%d+)|(%d+)$')
-    local l = { name = name, code = tonumber(code), limit = tonumber(limit), window = tonumber(window), cost = tonumber(ARGV[base + 1]) }
-    code = l.code
+    code = tonumber(code)
+    local l = {
+      name = name, code = code, limit = tonumber(limit), window = tonumber(window), cost = tonumber(ARGV[base + 1]),
+      key = false, need = 0, fits = false, cutoff = 0, x = 0, x_stored = 0, count = 0, used = 0, remaining = 0,
+      oldest = false, oldest_at = 0, index = 0, current = 0, previous = 0, tat = 0, start = 0, finish = 0,
+    }
     if code == LOG then
       l.key = KEYS[k]
       k = k + 1
