@@ -1,5 +1,5 @@
-// Redis store (ioredis 6, standalone or cluster): one Lua script per atomic step, each one round
-// trip (EVALSHA, with ioredis falling back to EVAL after NOSCRIPT). Every key of an identifier
+// Redis store (ioredis 6, standalone or cluster): one Lua function per atomic step, each one
+// round trip (FCALL of a library loaded on first use; or EVALSHA). Every key of an identifier
 // shares one hash tag, so a check is one script on one cluster slot.
 import { Cluster, type Redis } from 'ioredis';
 
