@@ -32,7 +32,7 @@ describe('the local Redis', () => {
     expect(levels(report)).toMatchObject({ config: 'ok', connect: 'ok', 'server-version': 'ok', 'cluster-mode': 'ok', roundtrip: 'ok', scripts: 'ok' });
     expect(report.server?.mode).toBe('standalone');
     expect(report.server?.version).toMatch(/^\d+\.\d+\.\d+/);
-    expect(report.scripts?.loaded).toBe(true);
+    expect(report.scripts).toMatchObject({ loaded: true, via: 'functions' });
     for (const op of ['ping', 'set', 'get', 'del'] as const) {
       const stats = report.latency!.operations[op];
       expect(stats.count).toBe(20);

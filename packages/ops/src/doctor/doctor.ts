@@ -91,7 +91,7 @@ export interface DoctorReport {
         readonly all: LatencyStats;
       }
     | undefined;
-  readonly scripts: { readonly loaded: boolean; readonly durationMs: number } | undefined;
+  readonly scripts: { readonly loaded: boolean; readonly durationMs: number; readonly via: 'functions' | 'eval' | undefined } | undefined;
   readonly checks: readonly CheckResult[];
   readonly meta: { readonly timestamp: string; readonly durationMs: number };
 }
@@ -407,7 +407,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   }
 
   try {
-    // the limiter's own path: EVALSHA, EVAL after NOSCRIPT; peek writes nothing
+    // the limiter's own path: FCALL of its library (loaded if missing), or EVALSHA where the
+    // server refuses functions; peek writes nothing
     const store = createRedisStore({ client, prefix: `${prefix}-${id}`, timeout: options.commandTimeoutMs ?? 2000 });
     // a bare limiter: no fallback to hide a failure, no subscriber, no log lines of its own
     let storeError: Error | undefined;
@@ -429,10 +430,15 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     await limiter.close();
     if (storeError) throw storeError;
     if (!result.allowed || result.remaining !== 1) throw new Error(`peek on an empty key answered allowed=${result.allowed}, remaining=${result.remaining}`);
-    found.scripts = { loaded: true, durationMs };
-    checks.push({ id: 'scripts', level: 'ok', message: `limiter scripts load and run (${durationMs} ms)` });
+    const via = store.scripts === 'auto' ? undefined : store.scripts;
+    found.scripts = { loaded: true, durationMs, via };
+    checks.push({
+      id: 'scripts',
+      level: 'ok',
+      message: `limiter scripts load and run as ${via === 'functions' ? 'a Functions library (FCALL)' : 'scripts (EVALSHA): this server refuses FUNCTION'} (${durationMs} ms)`,
+    });
   } catch (error) {
-    found.scripts = { loaded: false, durationMs: 0 };
+    found.scripts = { loaded: false, durationMs: 0, via: undefined };
     const text = errorText(error);
     checks.push({
       id: 'scripts',

@@ -47,6 +47,11 @@ export interface RedisStore extends Store {
   readonly kind: 'redis';
   /** The client, created on first use. */
   client(): RedisClient;
+  /**
+   * How the Lua runs: `'functions'` or `'eval'`, or `'auto'` before the first call has found out
+   * (the connection doctor reports it).
+   */
+  readonly scripts: 'auto' | 'functions' | 'eval';
   /** Keys of one identifier: its state hash, its reservation index, and the sorted set of a limit. */
   keys(identifier: string): { state: string; reservations: string; denials: string; log(limit: string): string };
 }
@@ -154,12 +159,16 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   async function script(c: RedisClient & ScriptClient, name: ScriptName, args: Args): Promise<unknown> {
     if (mode !== 'eval') {
       try {
-        return await c.call('FCALL', scripts.library.functions[name], ...args);
+        const reply = await c.call('FCALL', scripts.library.functions[name], ...args);
+        used = 'functions';
+        return reply;
       } catch (error) {
         if (/function not found/i.test((error as Error).message)) {
           try {
             await loadLibrary(c);
-            return await c.call('FCALL', scripts.library.functions[name], ...args);
+            const reply = await c.call('FCALL', scripts.library.functions[name], ...args);
+            used = 'functions';
+            return reply;
           } catch (loadError) {
             if (mode !== 'auto' || !functionsRefused(loadError)) throw loadError;
           }
@@ -167,7 +176,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         mode = 'eval';
       }
     }
-    return c[EVAL_COMMAND[name]](...args);
+    const reply = await c[EVAL_COMMAND[name]](...args);
+    used = 'eval';
+    return reply;
   }
 
   const keys = (identifier: string) => {
@@ -222,8 +233,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     return { keyList, args };
   }
 
+  let used: 'functions' | 'eval' | undefined;
   return {
     kind: 'redis',
+    get scripts() {
+      return used ?? mode;
+    },
     client: get,
     keys,
     async evaluate(request) {
