@@ -1,6 +1,6 @@
 // The plans creators buy, as data both apps read: the AI rate limits, the monthly AI budget, and
 // how the old platform mapped a subscription to a plan.
-import type { PlansConfig } from '@airl/ratelimit';
+import type { LimitConfig, PlanConfig } from '@airl/ratelimit';
 
 export const PLANS = ['starter', 'pro', 'business'] as const;
 /** A creator's plan (the legacy `CreatorPlan`). */
@@ -11,14 +11,24 @@ export const isPlan = (value: unknown): value is CreatorPlan => typeof value ===
 /** The legacy monthly AI budget in USD; null is unlimited. */
 export const MONTHLY_QUOTA_USD: Readonly<Record<CreatorPlan, number | null>> = { starter: 10, pro: 50, business: null };
 
+/** The name of the monthly budget's limit: denials by it are the legacy QUOTA_EXCEEDED. */
+export const SPEND_LIMIT = 'monthly-spend';
+
 /** "Unlimited" (business) still counts what is spent, so the page can show it: $10M, never reached. */
 export const UNLIMITED_CENTS = 1_000_000_000;
 
 /** The monthly budget as a limit: cents over the calendar month (UTC). */
-function monthlySpend(plan: CreatorPlan) {
+function monthlySpend(plan: CreatorPlan): LimitConfig {
   const usd = MONTHLY_QUOTA_USD[plan];
-  return { name: 'monthly-spend', limit: usd === null ? UNLIMITED_CENTS : usd * 100, window: 'month', algorithm: 'fixed-window', unit: 'cents' } as const;
+  return { name: SPEND_LIMIT, limit: usd === null ? UNLIMITED_CENTS : usd * 100, window: 'month', algorithm: 'fixed-window', unit: 'cents' };
 }
+
+/** Per plan: calls per minute (`burst`), calls per sliding hour (`hourly`, the legacy limit), tokens per day. */
+const SIZES: Readonly<Record<CreatorPlan, { burst: number; hourly: number; tokens: number }>> = {
+  starter: { burst: 5, hourly: 50, tokens: 20_000 },
+  pro: { burst: 20, hourly: 100, tokens: 200_000 },
+  business: { burst: 60, hourly: 500, tokens: 2_000_000 },
+};
 
 /**
  * Everything an AI call is checked against, in one atomic step: `burst` stops a script from
@@ -26,35 +36,19 @@ function monthlySpend(plan: CreatorPlan) {
  * `tokens` caps model usage per day; `monthly-spend` is the legacy monthly budget in cents.
  * A call costs `{ tokens, cents }` (and one request).
  */
-export const AI_PLANS = {
-  starter: {
-    limits: [
-      { name: 'burst', limit: 5, window: '1 m' },
-      { name: 'hourly', limit: 50, window: '1 h' },
-      { name: 'tokens', limit: 20_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
-      monthlySpend('starter'),
-    ],
-  },
-  pro: {
-    limits: [
-      { name: 'burst', limit: 20, window: '1 m' },
-      { name: 'hourly', limit: 100, window: '1 h' },
-      { name: 'tokens', limit: 200_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
-      monthlySpend('pro'),
-    ],
-  },
-  business: {
-    limits: [
-      { name: 'burst', limit: 60, window: '1 m' },
-      { name: 'hourly', limit: 500, window: '1 h' },
-      { name: 'tokens', limit: 2_000_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
-      monthlySpend('business'),
-    ],
-  },
-} as const satisfies PlansConfig & Record<CreatorPlan, unknown>;
+export const AI_PLANS: Readonly<Record<CreatorPlan, PlanConfig>> = { starter: tier('starter'), pro: tier('pro'), business: tier('business') };
 
-/** The name of the monthly budget's limit: denials by it are the legacy QUOTA_EXCEEDED. */
-export const SPEND_LIMIT = 'monthly-spend';
+function tier(plan: CreatorPlan): PlanConfig {
+  const size = SIZES[plan];
+  return {
+    limits: [
+      { name: 'burst', limit: size.burst, window: '1 m' },
+      { name: 'hourly', limit: size.hourly, window: '1 h' },
+      { name: 'tokens', limit: size.tokens, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
+      monthlySpend(plan),
+    ],
+  };
+}
 
 /** Fractions of the budget at which creators are warned (legacy: 80% and 95%). */
 export const QUOTA_WARNING_LEVELS = [0.8, 0.95] as const;
