@@ -132,6 +132,10 @@ test('a plan override and a block apply in the web app at once, and lifting them
   }).toPass({ timeout: 30_000 });
   await expect(burst).toContainText('of 60 left');
 
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  await expect(page.getByTestId('controls').getByTestId('control').filter({ hasText: 'creator-ben' })).toContainText('business until');
+  await page.goBack();
+
   await page.getByLabel('Block duration').selectOption('1 h');
   await page.getByTestId('action-block').getByRole('button', { name: 'Block' }).click();
   await expect(page.getByTestId('blocked')).toContainText('by alice');

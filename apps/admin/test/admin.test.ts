@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { runAdminAction } from '~/server/admin-actions';
 import { creatorView } from '~/server/creator-view';
-import { dashboard } from '~/server/dashboard';
+import { controlsInForce, dashboard } from '~/server/dashboard';
 
 import { adminApp, client, closeLater, eventually, freshPrefix, type Kind, KINDS } from './support/redis';
 
@@ -109,12 +109,18 @@ describe.each(KINDS)('on %s', (kind) => {
     expect(await eventually(() => web.limiter.check('creator-dan', { plan: 'starter' }), (r) => !r.allowed)).toMatchObject({ allowed: false, deniedBy: 'blocked' });
     expect((await creatorView(admin, 'creator-dan')).block).toMatchObject({ by: 'bob', reason: 'abuse' });
 
+    // the dashboard lists what is in force
+    expect(await controlsInForce(admin.limiters)).toEqual([
+      { identifier: 'creator-dan', plan: 'pro', planUntil: overridden.overrideUntil, blockedUntil: expect.any(Number) as number, by: 'bob', reason: 'abuse' },
+    ]);
+
     expect(await runAdminAction(admin.admin, 'bob', 'lift', form({ creatorId: 'creator-dan', what: 'block' }))).toEqual({ ok: true, message: 'The block of creator-dan was lifted.' });
     expect(await eventually(() => web.limiter.check('creator-dan', { plan: 'starter' }), (r) => r.allowed)).toMatchObject({ allowed: true, plan: 'pro' });
     expect(await runAdminAction(admin.admin, 'bob', 'lift', form({ creatorId: 'creator-dan' }))).toEqual({ ok: true, message: 'The plan override and block of creator-dan were lifted.' });
     const back = await eventually(() => web.limiter.peek('creator-dan', { plan: 'starter' }), (r) => r.plan === 'starter');
     expect(back.plan).toBe('starter');
     expect(await creatorView(admin, 'creator-dan')).toMatchObject({ plan: 'starter', planSource: 'default', block: undefined });
+    expect(await controlsInForce(admin.limiters)).toEqual([]);
 
     // the audit log: who did what to whom and when, newest first
     const audit = await admin.admin.audit();
@@ -158,7 +164,7 @@ describe.each(KINDS)('on %s', (kind) => {
     // the web instance writes its usage boards every few seconds; closing writes them now
     await web.close();
 
-    const data = await dashboard(admin.admin);
+    const data = await dashboard(admin);
     for (const period of ['hour', 'day'] as const) {
       expect(data.top[period].requests).toEqual([
         { identifier: 'creator-eve', amount: 11 },
@@ -174,6 +180,7 @@ describe.each(KINDS)('on %s', (kind) => {
         { identifier: 'creator-ben', amount: 1 },
       ]);
     }
+    expect(data.controls).toEqual([]);
     expect(data.anomalies).toEqual([expect.objectContaining({ rule: 'burst', identifier: 'creator-eve', plan: 'starter', threshold: 10, value: 11, windowMs: 300_000, blockedUntil: undefined })]);
     expect(Math.abs(data.anomalies[0]!.at - Date.now())).toBeLessThan(60_000);
   });

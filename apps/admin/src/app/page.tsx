@@ -1,5 +1,5 @@
 // The dashboard: who consumed most this hour and today (requests, tokens, spend), from the
-// engine's usage boards, and the latest anomalies from its stream.
+// engine's usage boards, the overrides and blocks in force, and the latest anomalies.
 import Link from 'next/link';
 
 import { formatAmount, formatTime, formatWait } from '~/lib/format';
@@ -42,7 +42,7 @@ function Board({ rows, unit, testId }: { rows: readonly Consumer[]; unit: Unit; 
 
 export default async function DashboardPage() {
   const admin = await requireAdmin('/');
-  const { data, error } = await load(() => dashboard(getApp().admin));
+  const { data, error } = await load(() => dashboard(getApp()));
   return (
     <Shell admin={admin}>
       <h1>Dashboard</h1>
@@ -59,6 +59,38 @@ export default async function DashboardPage() {
               </section>
             ))}
           </div>
+          <section className="card" style={{ marginTop: 16 }} data-testid="controls">
+            <h2>Overrides and blocks in force</h2>
+            {data.controls.length === 0 ? (
+              <p className="muted">None.</p>
+            ) : (
+              <table>
+                <thead>
+                  <tr>
+                    <th>Creator</th>
+                    <th>Plan override</th>
+                    <th>Blocked until</th>
+                    <th>Latest change by</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.controls.map((c) => (
+                    <tr key={c.identifier} data-testid="control">
+                      <td>
+                        <Link href={creatorHref(c.identifier)}>{c.identifier}</Link>
+                      </td>
+                      <td>{c.plan ? `${c.plan}${c.planUntil === undefined ? '' : ` until ${formatTime(c.planUntil)}`}` : <span className="muted">none</span>}</td>
+                      <td>{c.blockedUntil ? formatTime(c.blockedUntil) : <span className="muted">not blocked</span>}</td>
+                      <td>
+                        {c.by ?? '?'}
+                        {c.reason && <span className="muted">: {c.reason}</span>}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </section>
           <section className="card" style={{ marginTop: 16 }} data-testid="anomalies">
             <h2>Latest anomalies</h2>
             {data.anomalies.length === 0 ? (

@@ -1,5 +1,6 @@
 // The dashboard's data: top consumers per period and unit from the engine's usage boards (no
-// keyspace scan), and the latest entries of the anomaly stream.
+// keyspace scan), the overrides and blocks in force, and the latest entries of the anomaly stream.
+import type { Limiters } from '@airl/creators/limiters';
 import type { Period, RateLimitAdmin, StreamEntry } from '@airl/ratelimit';
 
 export const PERIODS = ['hour', 'day'] as const satisfies readonly Period[];
@@ -25,8 +26,20 @@ export interface AnomalyRow {
   readonly blockedUntil: number | undefined;
 }
 
+/** An override or a block in force (the parts that expired are left out). */
+export interface ControlRow {
+  readonly identifier: string;
+  readonly plan: string | undefined;
+  readonly planUntil: number | undefined;
+  readonly blockedUntil: number | undefined;
+  /** Who made the latest change, and why (an admin, or the anomaly detector). */
+  readonly by: string | undefined;
+  readonly reason: string | undefined;
+}
+
 export interface Dashboard {
   readonly top: Readonly<Record<Period, Readonly<Record<Unit, readonly Consumer[]>>>>;
+  readonly controls: readonly ControlRow[];
   readonly anomalies: readonly AnomalyRow[];
 }
 
@@ -49,13 +62,31 @@ export function anomalyRow(entry: StreamEntry): AnomalyRow {
   };
 }
 
-export async function dashboard(admin: RateLimitAdmin, options: { count?: number; anomalies?: number } = {}): Promise<Dashboard> {
+/**
+ * Overrides and blocks in force, soonest to end first. The admin API has no listing; the store's
+ * `controls()` (its public interface, one hash read of only the identifiers admins or the anomaly
+ * detector acted on) is what every limiter loads them from.
+ */
+export async function controlsInForce(limiters: Pick<Limiters, 'limiter'>, now = Date.now()): Promise<ControlRow[]> {
+  const rows: ControlRow[] = [];
+  for (const [identifier, c] of await limiters.limiter.store.controls()) {
+    const planLive = c.plan !== undefined && (c.planUntil ?? Infinity) > now;
+    const blockLive = c.blockedUntil !== undefined && c.blockedUntil > now;
+    if (!planLive && !blockLive) continue;
+    rows.push({ identifier, plan: planLive ? c.plan : undefined, planUntil: planLive ? c.planUntil : undefined, blockedUntil: blockLive ? c.blockedUntil : undefined, by: c.by, reason: c.reason });
+  }
+  const ends = (r: ControlRow) => Math.min(r.planUntil ?? Infinity, r.blockedUntil ?? Infinity);
+  return rows.sort((a, b) => ends(a) - ends(b) || a.identifier.localeCompare(b.identifier));
+}
+
+export async function dashboard(app: { admin: RateLimitAdmin; limiters: Pick<Limiters, 'limiter'> }, options: { count?: number; anomalies?: number } = {}): Promise<Dashboard> {
+  const { admin } = app;
   const count = options.count ?? 10;
   const boards = await Promise.all(
     PERIODS.flatMap((period) => UNITS.map(async (unit) => ({ period, unit, rows: await admin.topConsumers({ period, unit, count }) }))),
   );
   const top = { hour: {}, day: {} } as Record<Period, Record<Unit, readonly Consumer[]>>;
   for (const b of boards) top[b.period][b.unit] = b.rows;
-  const anomalies = (await admin.anomalies({ count: options.anomalies ?? 20 })).map(anomalyRow);
-  return { top, anomalies };
+  const [controls, anomalies] = await Promise.all([controlsInForce(app.limiters), admin.anomalies({ count: options.anomalies ?? 20 })]);
+  return { top, controls, anomalies: anomalies.map(anomalyRow) };
 }
