@@ -1,8 +1,11 @@
+import { toMs } from '@airl/ratelimit';
 import { redirect } from 'next/navigation';
 
+import { formatWait } from '~/lib/format';
 import { DEMO_ADMIN } from '~/server/accounts';
 import { getApp } from '~/server/app';
 import { currentAdmin, safeNext } from '~/server/guard';
+import { SIGN_IN_PLANS } from '~/server/sign-in';
 
 import { SignInForm } from './sign-in-form';
 
@@ -22,7 +25,10 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
         </p>
       )}
       <SignInForm next={next} />
-      <p className="muted">After 5 failed attempts for a name, or 20 from an address, sign-in waits 15 minutes.</p>
+      <p className="muted">
+        After {SIGN_IN_PLANS.account.limits[0].limit} failed attempts for a name, or {SIGN_IN_PLANS.address.limits[0].limit} from an address, within{' '}
+        {formatWait(toMs(SIGN_IN_PLANS.account.limits[0].window))}, sign-in waits.
+      </p>
     </main>
   );
 }
