@@ -1,0 +1,285 @@
+// The admin app in headless Chromium beside the web app, both built and on one Redis: an admin
+// signs in, finds a creator who used the web app, sees their usage, resets it and sees it drop;
+// overrides and blocks apply in the web app at once; wrong passwords are refused and repeated
+// failures limited; and no page or action answers without a session, nor an action cross-site.
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { createLimiters } from '@airl/creators/limiters';
+import { createRateLimitAdmin } from '@airl/ratelimit';
+import { type Browser, expect, type Page, request, type Request, test } from '@playwright/test';
+import { Redis } from 'ioredis';
+
+import { ADMIN_DIR } from '../test/support/apps';
+import { ADMINS, e2eEnv } from './fixtures';
+
+const { adminUrl, webUrl, redisUrl, prefix } = e2eEnv();
+
+/** A browser context posing as a client at `address` (the admin app trusts one proxy). */
+async function adminPage(browser: Browser, address: string): Promise<Page> {
+  const context = await browser.newContext({ extraHTTPHeaders: { 'x-forwarded-for': address } });
+  return context.newPage();
+}
+
+async function signIn(page: Page, name: string, password: string) {
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** A creator signs in to the web app (demo sign-in) and generates `calls` captions. */
+async function useWebApp(page: Page, creatorId: string, plan: string, calls: number) {
+  await page.goto(`${webUrl}/sign-in`);
+  await page.getByLabel('Creator').selectOption(creatorId);
+  await page.getByLabel('Plan').selectOption(plan);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(`${webUrl}/`);
+  const hourly = page.getByTestId('limit-hourly').getByTestId('remaining');
+  await expect(hourly).toHaveText(/^\d+$/);
+  const start = Number(await hourly.textContent());
+  for (let i = 1; i <= calls; i++) {
+    await page.getByTestId('run-caption').click();
+    await expect(hourly).toHaveText(String(start - i));
+  }
+}
+
+/** The audit log as the engine keeps it (same Redis, same prefix as both apps). */
+async function auditLength(): Promise<number> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const limiters = createLimiters({ client: redis, prefix });
+    return (await createRateLimitAdmin(limiters.limiter).audit({ count: 1000 })).length;
+  } finally {
+    await redis.quit();
+  }
+}
+
+test('an admin finds a creator who used the web app, sees their usage, resets it and sees it drop', async ({ browser }) => {
+  const web = await (await browser.newContext()).newPage();
+  await useWebApp(web, 'creator-ava', 'starter', 3);
+
+  const page = await adminPage(browser, '203.0.113.10');
+  await page.goto(`${adminUrl}/`);
+  await expect(page).toHaveURL(`${adminUrl}/sign-in`);
+  await signIn(page, 'alice', ADMINS.alice);
+  await expect(page).toHaveURL(`${adminUrl}/`);
+  await expect(page.getByTestId('signed-in-as')).toHaveText('alice');
+  const [cookie] = await page.context().cookies();
+  expect(cookie).toMatchObject({ name: 'airl_admin_session', httpOnly: true, sameSite: 'Strict' });
+  expect(cookie!.expires * 1000 - Date.now()).toBeGreaterThan(7.9 * 3_600_000);
+  expect(cookie!.expires * 1000 - Date.now()).toBeLessThanOrEqual(8 * 3_600_000);
+
+  // the web app writes its usage boards every few seconds: reload until they show the creator
+  const ava = page.getByTestId('top-hour-requests').getByTestId('consumer').filter({ hasText: 'creator-ava' });
+  await expect(async () => {
+    await page.reload();
+    await expect(ava).toContainText('3 requests', { timeout: 2000 });
+  }).toPass({ timeout: 60_000 });
+  await expect(page.getByTestId('top-day-requests').getByTestId('consumer').filter({ hasText: 'creator-ava' })).toContainText('3 requests');
+  await expect(page.getByTestId('top-hour-tokens').getByTestId('consumer').filter({ hasText: 'creator-ava' })).toContainText(/\d tokens/);
+  await expect(page.getByTestId('top-hour-cents').getByTestId('consumer').filter({ hasText: 'creator-ava' })).toContainText(/\$0\.\d\d/);
+
+  await ava.getByRole('link', { name: 'creator-ava' }).click();
+  await expect(page).toHaveURL(`${adminUrl}/creators/creator-ava`);
+  await expect(page.getByTestId('creator-title')).toContainText('Ava (starter)');
+  await expect(page.getByTestId('plan-name')).toHaveText('starter');
+  await expect(page.getByTestId('plan-source')).toHaveText('default');
+  const used = (limit: string) => page.getByTestId(`limit-${limit}`).getByTestId('used');
+  await expect(used('burst')).toHaveText('3');
+  await expect(used('hourly')).toHaveText('3');
+  await expect(used('tokens')).not.toHaveText('0');
+  await expect(page.getByTestId('spent')).toContainText(/^\$0\.\d\d of \$10\.00 used/);
+  await expect(page.getByTestId('spent')).not.toContainText('$0.00 of');
+
+  await page.getByTestId('action-reset').getByRole('button', { name: 'Reset' }).click();
+  await expect(page.getByTestId('action-reset-result')).toHaveText('Every limit of creator-ava was reset.');
+  await expect(used('burst')).toHaveText('0');
+  await expect(used('hourly')).toHaveText('0');
+  await expect(used('tokens')).toHaveText('0');
+  await expect(page.getByTestId('spent')).toContainText('$0.00 of $10.00 used (0%)');
+
+  // the creator has the capacity back in the web app
+  await web.getByTestId('refresh').click();
+  await expect(web.getByTestId('limit-burst').getByTestId('remaining')).toHaveText('5');
+
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  const entry = page.getByTestId('audit-entry').first();
+  await expect(entry.getByTestId('audit-actor')).toHaveText('alice');
+  await expect(entry.getByTestId('audit-action')).toHaveText('reset');
+  await expect(entry.getByTestId('audit-creator')).toHaveText('creator-ava');
+});
+
+test('a plan override and a block apply in the web app at once, and lifting them restores it', async ({ browser }) => {
+  const web = await (await browser.newContext()).newPage();
+  await useWebApp(web, 'creator-ben', 'starter', 1);
+  const page = await adminPage(browser, '203.0.113.11');
+  await page.goto(`${adminUrl}/creators/creator-ben`);
+  await signIn(page, 'alice', ADMINS.alice);
+  await expect(page).toHaveURL(`${adminUrl}/creators/creator-ben`);
+
+  await page.getByLabel('Override plan').selectOption('business');
+  await page.getByLabel('Override duration').selectOption('1 h');
+  await page.getByTestId('action-override').getByRole('textbox').fill('ticket 7');
+  await page.getByTestId('action-override').getByRole('button', { name: 'Override plan' }).click();
+  await expect(page.getByTestId('action-override-result')).toHaveText(/^creator-ben is on the business plan until .* UTC\.$/);
+  await expect(page.getByTestId('plan-name')).toHaveText('business');
+  await expect(page.getByTestId('plan-source')).toHaveText('override');
+  await expect(page.getByTestId('plan')).toContainText('set by alice: ticket 7');
+  const burst = web.getByTestId('limit-burst');
+  await expect(async () => {
+    await web.getByTestId('refresh').click();
+    await expect(web.getByTestId('limits')).toContainText('(business plan)', { timeout: 1000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(burst).toContainText('of 60 left');
+
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  await expect(page.getByTestId('controls').getByTestId('control').filter({ hasText: 'creator-ben' })).toContainText('business until');
+  await page.goBack();
+
+  await page.getByLabel('Block duration').selectOption('1 h');
+  await page.getByTestId('action-block').getByRole('button', { name: 'Block' }).click();
+  await expect(page.getByTestId('blocked')).toContainText('by alice');
+  const caption = web.getByTestId('feature-caption');
+  await expect(async () => {
+    await caption.getByTestId('run-caption').click();
+    await expect(caption.getByTestId('denied-message')).toContainText('blocked', { timeout: 2000 });
+  }).toPass({ timeout: 30_000 });
+
+  await page.getByLabel('What to lift').selectOption('both');
+  await page.getByTestId('action-lift').getByRole('button', { name: 'Lift' }).click();
+  await expect(page.getByTestId('action-lift-result')).toHaveText('The plan override and block of creator-ben were lifted.');
+  await expect(page.getByTestId('not-blocked')).toBeVisible();
+  await expect(page.getByTestId('plan-name')).toHaveText('starter');
+  await expect(async () => {
+    await caption.getByTestId('run-caption').click();
+    await expect(caption.getByTestId('denied')).toHaveCount(0, { timeout: 2000 });
+    await expect(web.getByTestId('limits')).toContainText('(starter plan)', { timeout: 2000 });
+  }).toPass({ timeout: 30_000 });
+});
+
+test('a wrong password is refused, and repeated failures are limited with the time to wait', async ({ browser }) => {
+  const page = await adminPage(browser, '203.0.113.20');
+  await page.goto(`${adminUrl}/sign-in`);
+  const error = page.getByTestId('sign-in-error');
+  for (let i = 1; i <= 5; i++) {
+    await signIn(page, 'bob', `wrong-${i}`);
+    await expect(error).toHaveText('Wrong user name or password.');
+    await expect(page).toHaveURL(`${adminUrl}/sign-in`);
+    // the next failure must render anew
+    await page.reload();
+  }
+  await signIn(page, 'bob', 'wrong-6');
+  await expect(error).toHaveText(/^Too many failed sign-ins\. Try again in 1[45] minutes\.$/);
+  // the right password does not get through either, nor from another address
+  await page.reload();
+  await signIn(page, 'bob', ADMINS.bob);
+  await expect(error).toHaveText(/^Too many failed sign-ins/);
+  const elsewhere = await adminPage(browser, '203.0.113.21');
+  await elsewhere.goto(`${adminUrl}/sign-in`);
+  await signIn(elsewhere, 'bob', ADMINS.bob);
+  await expect(elsewhere.getByTestId('sign-in-error')).toHaveText(/^Too many failed sign-ins/);
+  // another admin is not locked out
+  await signIn(elsewhere, 'alice', ADMINS.alice);
+  await expect(elsewhere).toHaveURL(`${adminUrl}/`);
+});
+
+test('every page refuses a request without a valid session', async () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(ADMIN_DIR, '.next/server/app-paths-manifest.json'), 'utf8')) as Record<string, string>;
+  const pages = Object.keys(manifest)
+    .filter((p) => p.endsWith('/page') && !/\/_(not-found|global-error)\//.test(p) && p !== '/sign-in/page')
+    .map((p) => p.replace(/\/page$/, '') || '/');
+  // every page of the build is checked: a new one lands here by itself
+  expect(pages.sort()).toEqual(['/', '/audit', '/creators', '/creators/[id]']);
+  const api = await request.newContext();
+  for (const route of pages) {
+    const url = `${adminUrl}${route.replace('[id]', 'creator-ava')}`;
+    for (const cookie of [undefined, 'airl_admin_session=forged.token.value']) {
+      const res = await api.get(url, { maxRedirects: 0, headers: cookie ? { cookie } : {} });
+      expect(res.status(), `${url} with ${cookie ?? 'no cookie'}`).toBe(307);
+      expect(res.headers().location, url).toMatch(/^\/sign-in(\?next=|$)/);
+      expect(await res.text()).not.toContain('Monthly AI budget');
+    }
+  }
+  await api.dispose();
+});
+
+test('every server action refuses a request without a session, and one from another site or without Origin even with one', async ({ browser }) => {
+  const actions = JSON.parse(fs.readFileSync(path.join(ADMIN_DIR, '.next/server/server-reference-manifest.json'), 'utf8')) as { node: Record<string, { exportedName: string }> };
+  const names = Object.fromEntries(Object.entries(actions.node).map(([id, a]) => [id, a.exportedName]));
+  // every action of the build is checked below: a new one must be added here
+  expect(Object.values(names).sort()).toEqual(['blockCreator', 'liftControls', 'overridePlan', 'resetLimits', 'signIn', 'signOut']);
+
+  const page = await adminPage(browser, '203.0.113.30');
+  const captured = new Map<string, { url: string; headers: Record<string, string>; body: Buffer }>();
+  /** Does `act` in the browser and keeps the server action request it sends, to replay it. */
+  async function capture(act: () => Promise<void>) {
+    const [req] = await Promise.all([page.waitForRequest((r: Request) => r.method() === 'POST' && r.headers()['next-action'] !== undefined), act()]);
+    const headers = await req.allHeaders();
+    captured.set(names[headers['next-action']!]!, { url: req.url(), headers, body: req.postDataBuffer()! });
+  }
+
+  await page.goto(`${adminUrl}/sign-in?next=/creators/creator-dan`);
+  await capture(() => signIn(page, 'alice', ADMINS.alice));
+  await expect(page).toHaveURL(`${adminUrl}/creators/creator-dan`);
+  const session = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+  const buttons = { resetLimits: ['action-reset', 'Reset'], overridePlan: ['action-override', 'Override plan'], blockCreator: ['action-block', 'Block'], liftControls: ['action-lift', 'Lift'] } as const;
+  for (const [name, [testId, label]] of Object.entries(buttons)) {
+    await capture(() => page.getByTestId(testId).getByRole('button', { name: label }).click());
+    await expect(page.getByTestId(`${testId}-result`)).toHaveClass('ok');
+    expect(captured.has(name)).toBe(true);
+  }
+  await capture(() => page.getByRole('button', { name: 'Sign out' }).click());
+  await expect(page).toHaveURL(`${adminUrl}/sign-in`);
+
+  const api = await request.newContext();
+  const replay = async (name: string, { cookie, origin }: { cookie?: string; origin?: string }) => {
+    const c = captured.get(name)!;
+    const headers: Record<string, string> = { 'content-type': c.headers['content-type']!, 'next-action': c.headers['next-action']!, accept: 'text/x-component' };
+    if (c.headers['next-router-state-tree']) headers['next-router-state-tree'] = c.headers['next-router-state-tree'];
+    if (cookie) headers.cookie = cookie;
+    if (origin) headers.origin = origin;
+    return api.post(c.url, { headers, data: c.body, maxRedirects: 0, failOnStatusCode: false });
+  };
+
+  for (const name of Object.keys(buttons)) {
+    const before = await auditLength();
+    // no session: sent to the sign-in page, nothing done
+    const anonymous = await replay(name, { origin: adminUrl });
+    expect(anonymous.headers()['x-action-redirect'], name).toMatch(/^\/sign-in/);
+    // a session, but from another site, or without an Origin header: refused
+    expect((await replay(name, { cookie: session, origin: 'https://evil.example' })).status(), name).toBe(500);
+    expect((await replay(name, { cookie: session, origin: 'null' })).status(), name).toBe(500);
+    expect((await replay(name, { cookie: session })).status(), name).toBe(500);
+    expect(await auditLength(), `${name} was refused`).toBe(before);
+    // the same request, same-origin with the session, is carried out: the replays were real ones
+    const accepted = await replay(name, { cookie: session, origin: adminUrl });
+    expect(accepted.status(), name).toBe(200);
+    expect(accepted.headers()['x-action-redirect'], name).toBeUndefined();
+    expect(await auditLength(), `${name} was carried out`).toBe(before + 1);
+  }
+
+  // signing in from another site cannot plant a session (login CSRF); from here it can
+  for (const origin of ['https://evil.example', undefined]) {
+    const res = await replay('signIn', origin ? { origin } : {});
+    expect(res.status()).toBe(500);
+    expect(res.headers()['set-cookie']).toBeUndefined();
+  }
+  const signedIn = await replay('signIn', { origin: adminUrl });
+  expect(signedIn.headers()['set-cookie']).toMatch(/^airl_admin_session=.+; Path=\/; Expires=.+; Max-Age=28800; HttpOnly; SameSite=strict$/i);
+  expect((await replay('signOut', { origin: 'https://evil.example' })).status()).toBe(500);
+  await api.dispose();
+});
+
+test('signing out ends the session', async ({ browser }) => {
+  const page = await adminPage(browser, '203.0.113.40');
+  await page.goto(`${adminUrl}/audit`);
+  await expect(page).toHaveURL(`${adminUrl}/sign-in?next=%2Faudit`);
+  await signIn(page, 'alice', ADMINS.alice);
+  await expect(page).toHaveURL(`${adminUrl}/audit`);
+  await expect(page.getByTestId('memory-notice')).toHaveCount(0);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(`${adminUrl}/sign-in`);
+  expect(await page.context().cookies()).toEqual([]);
+  await page.goto(`${adminUrl}/`);
+  await expect(page).toHaveURL(`${adminUrl}/sign-in`);
+});

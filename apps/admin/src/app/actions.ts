@@ -1,0 +1,73 @@
+'use server';
+// Every server action of the app. Each one checks the request's origin first (our own check,
+// beside Next.js's) and, except signing in, the admin's session: a server action is a public
+// POST endpoint whatever the pages show.
+import { refresh } from 'next/cache';
+import { cookies, headers } from 'next/headers';
+import { redirect } from 'next/navigation';
+
+import { formatWait } from '~/lib/format';
+import { type AdminActionKind, runAdminAction } from '~/server/admin-actions';
+import { getApp } from '~/server/app';
+import { clientAddress } from '~/server/client-address';
+import { requireAdminAction, requireSameOrigin, safeNext } from '~/server/guard';
+import { ADMIN_SESSION_COOKIE, createSessionToken, sessionCookieOptions } from '~/server/session';
+import { attemptSignIn } from '~/server/sign-in';
+
+import type { ActionState, SignInState } from './action-state';
+
+const text = (form: FormData, name: string) => {
+  const v = form.get(name);
+  return typeof v === 'string' ? v : '';
+};
+
+export async function signIn(_previous: SignInState, form: FormData): Promise<SignInState> {
+  await requireSameOrigin();
+  const app = getApp();
+  const h = await headers();
+  const username = text(form, 'username');
+  const outcome = await attemptSignIn(
+    { limiter: app.signIn, accounts: app.config.accounts },
+    { username, password: text(form, 'password'), address: clientAddress(h, app.config.trustedProxyCount) },
+  );
+  if (!outcome.ok) {
+    const error =
+      outcome.reason === 'limited'
+        ? `Too many failed sign-ins. Try again in ${formatWait(outcome.retryAfterMs)}.`
+        : 'Wrong user name or password.';
+    return { error, username: username.slice(0, 64) };
+  }
+  const secure = h.get('x-forwarded-proto') === 'https';
+  (await cookies()).set(ADMIN_SESSION_COOKIE, await createSessionToken(outcome.name, app.config.sessionSecret), sessionCookieOptions(secure));
+  redirect(safeNext(form.get('next')));
+}
+
+export async function signOut(): Promise<void> {
+  await requireSameOrigin();
+  (await cookies()).delete(ADMIN_SESSION_COOKIE);
+  redirect('/sign-in');
+}
+
+async function adminAction(kind: AdminActionKind, form: FormData): Promise<ActionState> {
+  const session = await requireAdminAction();
+  const result = await runAdminAction(getApp().admin, session.name, kind, form);
+  // the page re-renders with the new state in the same response
+  if (result.ok) refresh();
+  return result;
+}
+
+export async function resetLimits(_previous: ActionState, form: FormData): Promise<ActionState> {
+  return adminAction('reset', form);
+}
+
+export async function overridePlan(_previous: ActionState, form: FormData): Promise<ActionState> {
+  return adminAction('override', form);
+}
+
+export async function blockCreator(_previous: ActionState, form: FormData): Promise<ActionState> {
+  return adminAction('block', form);
+}
+
+export async function liftControls(_previous: ActionState, form: FormData): Promise<ActionState> {
+  return adminAction('lift', form);
+}

@@ -1,0 +1,271 @@
+// One creator, as an admin needs it when told "the AI says I'm rate limited": the plan and where
+// it comes from, every limit, the monthly budget against its quota, recent denials, outstanding
+// reservations, the actions (reset, override, block, lift) and the recent admin actions.
+import { isPlan, PLANS } from '@airl/creators';
+import Link from 'next/link';
+
+import { formatAmount, formatTime, formatUsd, relative } from '~/lib/format';
+import { creatorHref, decodeSegment } from '~/lib/links';
+import { DURATIONS } from '~/server/admin-actions';
+import { getApp } from '~/server/app';
+import { creatorView, resettableLimits } from '~/server/creator-view';
+import { requireAdmin } from '~/server/guard';
+
+import { ActionForm } from '../../action-form';
+import { blockCreator, liftControls, overridePlan, resetLimits } from '../../actions';
+import { AuditTable } from '../../audit/audit-table';
+import { Shell } from '../../shell';
+import { load, Unavailable } from '../../unavailable';
+
+export const dynamic = 'force-dynamic';
+
+const LIMIT_TITLES: Record<string, string> = { burst: 'Requests per minute', hourly: 'Requests per hour', tokens: 'Tokens per day' };
+
+function Field({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div>
+      <label>
+        {label}
+        <br />
+        {children}
+      </label>
+    </div>
+  );
+}
+
+function Reason() {
+  return (
+    <Field label="Reason (for the audit log)">
+      <input type="text" name="reason" maxLength={500} placeholder="e.g. ticket 4242" />
+    </Field>
+  );
+}
+
+export default async function CreatorPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<{ plan?: string | string[] }> }) {
+  const id = decodeSegment((await params).id);
+  const admin = await requireAdmin(creatorHref(id));
+  const { plan: planParam } = await searchParams;
+  const asked = Array.isArray(planParam) ? planParam[0] : planParam;
+  const app = getApp();
+  const { data: view, error } = await load(() => creatorView(app, id, isPlan(asked) ? { plan: asked } : {}));
+  if (!view) {
+    return (
+      <Shell admin={admin} search={id}>
+        <h1>{id}</h1>
+        <Unavailable error={error} />
+      </Shell>
+    );
+  }
+  const hidden = <input type="hidden" name="creatorId" value={view.id} />;
+  const { spend } = view;
+  return (
+    <Shell admin={admin} search={id}>
+      <h1 data-testid="creator-title">
+        {view.name ?? view.id} <span className="muted">{view.id}</span>
+      </h1>
+      {!view.known && (
+        <p className="notice" data-testid="unknown-creator">
+          {view.id} is not in the creator directory: usage is shown under the {view.basePlan} plan. Show it under{' '}
+          {PLANS.filter((p) => p !== view.basePlan).map((p, i) => (
+            <span key={p}>
+              {i > 0 && ' or '}
+              <Link href={`${creatorHref(view.id)}?plan=${p}`}>{p}</Link>
+            </span>
+          ))}
+          .
+        </p>
+      )}
+      <section className="card" data-testid="plan">
+        <p>
+          Plan in force: <span className="badge" data-testid="plan-name">{view.plan}</span>{' '}
+          <span data-testid="plan-source">{view.planSource === 'override' ? 'override' : 'default'}</span>
+          {view.planSource === 'override' ? (
+            <span className="muted">
+              {' '}
+              (instead of {view.basePlan}
+              {view.overrideUntil !== undefined && `, until ${formatTime(view.overrideUntil)}, ${relative(view.overrideUntil, view.now)}`}
+              {view.override?.by && `, set by ${view.override.by}`}
+              {view.override?.reason && `: ${view.override.reason}`})
+            </span>
+          ) : (
+            <span className="muted"> (the creator&apos;s {view.known ? 'subscription' : 'assumed'} plan)</span>
+          )}
+        </p>
+        {view.block ? (
+          <p className="alert" data-testid="blocked">
+            Blocked until {formatTime(view.block.until)} ({relative(view.block.until, view.now)}){view.block.by && ` by ${view.block.by}`}
+            {view.block.reason && `: ${view.block.reason}`}. Every AI call is denied.
+          </p>
+        ) : (
+          <p className="muted" data-testid="not-blocked">
+            Not blocked.
+          </p>
+        )}
+      </section>
+
+      <div className="grid">
+        <section className="card" data-testid="limits">
+          <h2>Limits</h2>
+          <table>
+            <thead>
+              <tr>
+                <th>Limit</th>
+                <th className="num">Used</th>
+                <th className="num">Remaining</th>
+                <th className="num">Of</th>
+                <th>Capacity back</th>
+              </tr>
+            </thead>
+            <tbody>
+              {view.limits.map((l) => (
+                <tr key={l.name} data-testid={`limit-${l.name}`}>
+                  <td>
+                    {LIMIT_TITLES[l.name] ?? l.name} <span className="muted">{l.name}</span>
+                  </td>
+                  <td className="num" data-testid="used">
+                    {l.used.toLocaleString('en-US')}
+                  </td>
+                  <td className="num" data-testid="remaining">
+                    {l.remaining.toLocaleString('en-US')}
+                  </td>
+                  <td className="num">{formatAmount(l.limit, l.unit)}</td>
+                  <td className="muted">{l.used === 0 ? 'full' : l.resetAt > view.now ? `next ${relative(l.resetAt, view.now)}` : 'now'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+
+        <section className="card" data-testid="budget">
+          <h2>Monthly AI budget</h2>
+          {spend.quotaUsd === null ? (
+            <p data-testid="spent">Unlimited plan · {formatUsd(spend.spentCents)} spent this month</p>
+          ) : (
+            <>
+              <p data-testid="spent">
+                {formatUsd(spend.spentCents)} of ${spend.quotaUsd.toFixed(2)} used ({spend.percentUsed}%) · {formatUsd(spend.remainingCents ?? 0)} left
+              </p>
+              <div className="bar">
+                <span style={{ width: `${spend.percentUsed}%` }} />
+              </div>
+              {spend.warning && (
+                <p className={spend.warning === 'critical' ? 'alert' : 'notice'} data-testid="budget-warning">
+                  {spend.warning === 'critical' ? 'Over 95% of the monthly AI budget is used.' : 'Over 80% of the monthly AI budget is used.'}
+                </p>
+              )}
+            </>
+          )}
+          <p className="muted">Renews {formatTime(spend.renewsAt)}</p>
+        </section>
+      </div>
+
+      <div className="grid" style={{ marginTop: 16 }}>
+        <section className="card" data-testid="denials">
+          <h2>Recent denials</h2>
+          {view.denials.length === 0 ? (
+            <p className="muted">None recorded.</p>
+          ) : (
+            <table>
+              <tbody>
+                {view.denials.map((d, i) => (
+                  <tr key={`${d.at}-${i}`} data-testid="denial">
+                    <td>{formatTime(d.at)}</td>
+                    <td>{LIMIT_TITLES[d.limit] ?? d.limit}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+        <section className="card" data-testid="reservations">
+          <h2>Outstanding reservations</h2>
+          {view.reservations.length === 0 ? (
+            <p className="muted">None: no AI call is running.</p>
+          ) : (
+            <table>
+              <tbody>
+                {view.reservations.map((r) => (
+                  <tr key={r.id} data-testid="reservation">
+                    <td>{r.id}</td>
+                    <td>{r.parts.map((p) => `${p.limit} ${p.cost}`).join(', ')}</td>
+                    <td className="muted">expires {relative(r.expiresAt, view.now)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      </div>
+
+      <section className="card actions" style={{ marginTop: 16 }}>
+        <h2>Actions</h2>
+        <p className="muted">Each one applies at once on every app instance and is written to the audit log.</p>
+        <ActionForm action={resetLimits} label="Reset" testId="action-reset" danger>
+          {hidden}
+          <Field label="Reset">
+            <select name="limit" defaultValue="all" aria-label="Limit to reset">
+              <option value="all">every limit</option>
+              {resettableLimits(app.limiters, view.plan).map((name) => (
+                <option key={name} value={name}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Reason />
+        </ActionForm>
+        <ActionForm action={overridePlan} label="Override plan" testId="action-override">
+          {hidden}
+          <Field label="Plan">
+            <select name="plan" defaultValue={view.basePlan === 'business' ? 'pro' : 'business'} aria-label="Override plan">
+              {PLANS.map((p) => (
+                <option key={p} value={p}>
+                  {p}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label="For">
+            <select name="duration" defaultValue="24 h" aria-label="Override duration">
+              {DURATIONS.map((d) => (
+                <option key={d} value={d}>
+                  {d}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Reason />
+        </ActionForm>
+        <ActionForm action={blockCreator} label="Block" testId="action-block" danger>
+          {hidden}
+          <Field label="For">
+            <select name="duration" defaultValue="1 h" aria-label="Block duration">
+              {DURATIONS.map((d) => (
+                <option key={d} value={d}>
+                  {d}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Reason />
+        </ActionForm>
+        <ActionForm action={liftControls} label="Lift" testId="action-lift">
+          {hidden}
+          <Field label="Lift">
+            <select name="what" defaultValue="both" aria-label="What to lift">
+              <option value="both">override and block</option>
+              <option value="override">the plan override</option>
+              <option value="block">the block</option>
+            </select>
+          </Field>
+          <Reason />
+        </ActionForm>
+      </section>
+
+      <section className="card" data-testid="creator-audit">
+        <h2>Recent admin actions on {view.id}</h2>
+        {view.audit.length === 0 ? <p className="muted">None.</p> : <AuditTable entries={view.audit} showCreator={false} />}
+      </section>
+    </Shell>
+  );
+}

@@ -1,0 +1,80 @@
+// What the admin actions do once the caller is known to be a signed-in admin: validate the form,
+// call the engine's admin API (which audits every action and announces it to every instance),
+// and say what happened in words.
+import { isPlan, PLANS } from '@airl/creators';
+import { type Duration, RateLimitInputError, RateLimitStoreError, type RateLimitAdmin } from '@airl/ratelimit';
+import { z } from 'zod';
+
+import { formatTime } from '../lib/format';
+
+export type ActionResult = { readonly ok: boolean; readonly message: string };
+
+/** The durations the forms offer for overrides and blocks (the engine allows up to 30 days). */
+export const DURATIONS = ['15 m', '1 h', '4 h', '24 h', '7 d', '30 d'] as const;
+
+const creatorId = z.string().trim().min(1, 'A creator id is required.').max(256);
+const reason = z
+  .string()
+  .trim()
+  .max(500, 'A reason is at most 500 characters.')
+  .optional()
+  .transform((r) => r || undefined);
+// the engine parses a duration ('1 h', '30 m'...) and bounds it (30 days at most)
+const duration = z
+  .string()
+  .trim()
+  .min(1, 'Pick a duration.')
+  .max(20)
+  .transform((d) => d as Duration);
+
+const schemas = {
+  reset: z.object({ creatorId, limit: z.string().trim().max(64).optional(), reason }),
+  override: z.object({ creatorId, plan: z.string().refine(isPlan, { message: `The plan must be one of ${PLANS.join(', ')}.` }), duration, reason }),
+  block: z.object({ creatorId, duration, reason }),
+  lift: z.object({ creatorId, what: z.enum(['override', 'block', 'both']).default('both'), reason }),
+};
+
+export type AdminActionKind = keyof typeof schemas;
+
+/** A form's text fields (files are ignored). */
+function fields(form: FormData): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of form.entries()) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+/** Runs an admin action for `actor` (the signed-in admin) from a submitted form. */
+export async function runAdminAction(admin: RateLimitAdmin, actor: string, kind: AdminActionKind, form: FormData): Promise<ActionResult> {
+  const parsed = schemas[kind].safeParse(fields(form));
+  if (!parsed.success) return { ok: false, message: parsed.error.issues.map((i) => i.message).join(' ') };
+  try {
+    switch (kind) {
+      case 'reset': {
+        const input = parsed.data as z.infer<typeof schemas.reset>;
+        const limit = input.limit && input.limit !== 'all' ? input.limit : undefined;
+        await admin.reset(input.creatorId, { actor, ...(limit && { limit }), ...(input.reason && { reason: input.reason }) });
+        return { ok: true, message: limit ? `The '${limit}' limit of ${input.creatorId} was reset.` : `Every limit of ${input.creatorId} was reset.` };
+      }
+      case 'override': {
+        const input = parsed.data as z.infer<typeof schemas.override>;
+        const control = await admin.overridePlan(input.creatorId, { actor, plan: input.plan, for: input.duration, ...(input.reason && { reason: input.reason }) });
+        return { ok: true, message: `${input.creatorId} is on the ${input.plan} plan until ${formatTime(control.planUntil!)}.` };
+      }
+      case 'block': {
+        const input = parsed.data as z.infer<typeof schemas.block>;
+        const control = await admin.block(input.creatorId, { actor, for: input.duration, ...(input.reason && { reason: input.reason }) });
+        return { ok: true, message: `${input.creatorId} is blocked until ${formatTime(control.blockedUntil!)}.` };
+      }
+      case 'lift': {
+        const input = parsed.data as z.infer<typeof schemas.lift>;
+        await admin.lift(input.creatorId, { actor, what: input.what, ...(input.reason && { reason: input.reason }) });
+        const what = { override: 'plan override', block: 'block', both: 'plan override and block' }[input.what];
+        return { ok: true, message: `The ${what} of ${input.creatorId} ${input.what === 'both' ? 'were' : 'was'} lifted.` };
+      }
+    }
+  } catch (error) {
+    if (error instanceof RateLimitInputError) return { ok: false, message: error.message };
+    if (error instanceof RateLimitStoreError) return { ok: false, message: 'Redis did not answer, so the action may not have been applied: reload the page to check, and try again.' };
+    throw error;
+  }
+}

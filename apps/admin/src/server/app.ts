@@ -1,0 +1,72 @@
+// The admin app's long-lived parts, made once per server process (and kept across `next dev`
+// reloads): configuration, the same limiters as the web app (same Redis, same prefix), the
+// engine's admin API over them, and the sign-in limiter. Nothing connects here: the Redis client
+// is made lazily and connects on the first call.
+import { createLimiters, type Limiters } from '@airl/creators/limiters';
+import { createMemoryStore, createRateLimitAdmin, type RateLimitAdmin, type RateLimiter } from '@airl/ratelimit';
+import { createRedisStore, type RedisClient } from '@airl/ratelimit/redis';
+
+import { type AdminConfig, loadConfig } from './config';
+import { createSignInLimiter, type SignInPlan } from './sign-in';
+
+export interface AdminApp {
+  readonly config: AdminConfig;
+  /** The web app's limiters: the admin API reads and changes the same keys. */
+  readonly limiters: Limiters;
+  readonly admin: RateLimitAdmin;
+  /** Failed sign-ins per account and per address (keys under `<prefix>-admin-sign-in`). */
+  readonly signIn: RateLimiter<SignInPlan>;
+  close(): Promise<void>;
+}
+
+export interface CreateAdminAppOptions {
+  /** A client to use instead of one made from the configuration (tests). Not closed by `close()`. */
+  client?: RedisClient;
+  /** Receives Redis connection errors, for the log. */
+  onClientError?: (error: Error) => void;
+}
+
+/** Assembles the app from a configuration. */
+export function createAdminApp(config: AdminConfig, options: CreateAdminAppOptions = {}): AdminApp {
+  const limiters = createLimiters({ ...config.limiters, ...(options.client && { client: options.client }), ...(options.onClientError && { onClientError: options.onClientError }) });
+  const client = limiters.client();
+  // the shared client, passed as an object: this store must not close it (the limiters' store does)
+  const store = client ? createRedisStore({ client, prefix: `${config.limiters.prefix}-admin-sign-in` }) : createMemoryStore();
+  const signIn = createSignInLimiter(store);
+  return {
+    config,
+    limiters,
+    admin: createRateLimitAdmin(limiters.limiter),
+    signIn,
+    async close() {
+      await signIn.close();
+      if (!client) await store.close?.();
+      await limiters.close();
+    },
+  };
+}
+
+const holder = globalThis as { __airlAdminApp?: AdminApp };
+
+/** The app; the first call validates the configuration (throws `ConfigError`). Nothing connects here. */
+export function getApp(): AdminApp {
+  holder.__airlAdminApp ??= createAdminApp(loadConfig(), { onClientError: throttledWarning() });
+  return holder.__airlAdminApp;
+}
+
+/** Logs Redis connection errors, at most one a minute: an outage must not flood the log. */
+function throttledWarning() {
+  let last = 0;
+  return (error: Error) => {
+    if (Date.now() - last < 60_000) return;
+    last = Date.now();
+    console.warn(`Redis connection error (admin pages fail until it recovers): ${error.message}`);
+  };
+}
+
+/** One line about where the data is, for the start-up log and the pages. */
+export function storageNotice(app: AdminApp): string {
+  return app.limiters.storage === 'redis'
+    ? `Reading and changing rate limits on Redis at ${app.limiters.redisTarget} (prefix '${app.config.limiters.prefix}')`
+    : "No Redis configured: this app sees only its own process's memory, not the web app's data. Set REDIS_URL (the same as the web app's) to manage its creators.";
+}
