@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { runAdminAction } from '~/server/admin-actions';
 import { creatorView } from '~/server/creator-view';
-import { controlsInForce, dashboard } from '~/server/dashboard';
+import { dashboard } from '~/server/dashboard';
 
 import { adminApp, client, closeLater, eventually, freshPrefix, type Kind, KINDS } from './support/redis';
 
@@ -102,16 +102,20 @@ describe.each(KINDS)('on %s', (kind) => {
     expect(upgraded).toMatchObject({ allowed: true, plan: 'pro' });
     const overridden = await creatorView(admin, 'creator-dan');
     expect(overridden).toMatchObject({ basePlan: 'starter', plan: 'pro', planSource: 'override', override: { by: 'alice', reason: 'ticket 42' } });
-    expect(overridden.overrideUntil! - overridden.now).toBeGreaterThan(23 * 3_600_000);
+    expect(overridden.override!.until - overridden.now).toBeGreaterThan(23 * 3_600_000);
     expect(overridden.limits[0]).toMatchObject({ name: 'burst', limit: 20, used: 6 });
 
     expect(await runAdminAction(admin.admin, 'bob', 'block', form({ creatorId: 'creator-dan', duration: '1 h', reason: 'abuse' }))).toMatchObject({ ok: true });
     expect(await eventually(() => web.limiter.check('creator-dan', { plan: 'starter' }), (r) => !r.allowed)).toMatchObject({ allowed: false, deniedBy: 'blocked' });
     expect((await creatorView(admin, 'creator-dan')).block).toMatchObject({ by: 'bob', reason: 'abuse' });
 
-    // the dashboard lists what is in force
-    expect(await controlsInForce(admin.limiters)).toEqual([
-      { identifier: 'creator-dan', plan: 'pro', planUntil: overridden.overrideUntil, blockedUntil: expect.any(Number) as number, by: 'bob', reason: 'abuse' },
+    // the dashboard lists what is in force, each part with its own author and reason
+    expect((await dashboard(admin)).controls).toEqual([
+      {
+        identifier: 'creator-dan',
+        override: { plan: 'pro', until: overridden.override!.until, by: 'alice', reason: 'ticket 42', at: expect.any(Number) as number },
+        block: { until: expect.any(Number) as number, by: 'bob', reason: 'abuse', at: expect.any(Number) as number },
+      },
     ]);
 
     expect(await runAdminAction(admin.admin, 'bob', 'lift', form({ creatorId: 'creator-dan', what: 'block' }))).toEqual({ ok: true, message: 'The block of creator-dan was lifted.' });
@@ -120,7 +124,7 @@ describe.each(KINDS)('on %s', (kind) => {
     const back = await eventually(() => web.limiter.peek('creator-dan', { plan: 'starter' }), (r) => r.plan === 'starter');
     expect(back.plan).toBe('starter');
     expect(await creatorView(admin, 'creator-dan')).toMatchObject({ plan: 'starter', planSource: 'default', block: undefined });
-    expect(await controlsInForce(admin.limiters)).toEqual([]);
+    expect((await dashboard(admin)).controls).toEqual([]);
 
     // the audit log: who did what to whom and when, newest first
     const audit = await admin.admin.audit();
@@ -130,7 +134,9 @@ describe.each(KINDS)('on %s', (kind) => {
       ['bob', 'block', 'creator-dan'],
       ['alice', 'override', 'creator-dan'],
     ]);
-    expect(audit[3]!.details).toMatchObject({ plan: 'pro', reason: 'ticket 42', until: overridden.overrideUntil });
+    expect(audit[3]!.details).toMatchObject({ plan: 'pro', reason: 'ticket 42', until: overridden.override!.until });
+    // the creator page shows the creator's own history
+    expect((await creatorView(admin, 'creator-dan')).audit.map((e) => e.action)).toEqual(['lift', 'lift', 'block', 'override']);
   });
 
   it('says what is wrong with a form, and changes nothing', async () => {

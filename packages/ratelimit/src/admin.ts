@@ -1,11 +1,16 @@
 // What admins need, over a limiter's public store API: where a creator stands, who consumes most,
 // the latest anomalies, and actions (reset, plan override, block, lift) that take effect at once
 // on every instance and are written to a capped audit log. Never scans the keyspace.
+import { type Anomaly, parseAnomaly } from './anomaly';
+import { type AuditEntry, parseAuditEntry, recordAudit } from './audit';
+import { liveControl, updateControl } from './controls';
 import { type Duration, toMs } from './duration';
 import { RateLimitConfigError, RateLimitInputError } from './errors';
 import { internals, type LimiterInternals, type LimitStatus, type RateLimiter } from './limiter';
-import type { Control, StoreInspection, StreamEntry } from './stores/types';
+import type { Control, Decision, StoreInspection } from './stores/types';
 import { boardName, type Period } from './usage';
+
+export type { AuditEntry } from './audit';
 
 export interface RateLimitAdminOptions {
   /**
@@ -28,12 +33,10 @@ export interface IdentifierView {
   /** The plan that applies now, and why. */
   readonly plan: string;
   readonly planSource: 'default' | 'override';
-  /** Until when the override applies (epoch ms). */
-  readonly overrideUntil: number | undefined;
-  /** Set while blocked. */
-  readonly block: { readonly until: number; readonly reason: string | undefined; readonly by: string | undefined } | undefined;
-  /** The admin decision on file, as stored. */
-  readonly control: Control | undefined;
+  /** The plan override in force: which plan, until when, by whom, why. */
+  readonly override: (Decision & { readonly plan: string }) | undefined;
+  /** The block in force: until when, by whom (an admin or the anomaly detector), why. */
+  readonly block: Decision | undefined;
   /** Every limit of the applied plan: used / remaining / reset. */
   readonly limits: readonly (LimitStatus & { readonly used: number })[];
   readonly reservations: StoreInspection['reservations'];
@@ -42,26 +45,21 @@ export interface IdentifierView {
   readonly now: number;
 }
 
-/** One line of the audit log. */
-export interface AuditEntry {
-  readonly id: string;
-  /** Epoch ms. */
-  readonly at: number;
-  readonly actor: string;
-  readonly action: 'reset' | 'override' | 'block' | 'lift';
+/** An identifier with an override or a block in force. */
+export interface ControlInForce extends Control {
   readonly identifier: string;
-  /** What exactly: the limit reset, the plan and expiry, the reason. */
-  readonly details: Readonly<Record<string, string | number>>;
 }
 
 export interface RateLimitAdmin {
   inspect(identifier: string, options: { plan: string }): Promise<IdentifierView>;
   /** The identifiers that used the most of a unit this hour or today, largest first. */
   topConsumers(options: { period: Period; unit?: string; count?: number }): Promise<{ identifier: string; amount: number }[]>;
-  /** The newest entries of the anomaly stream, newest first. */
-  anomalies(options?: { count?: number }): Promise<StreamEntry[]>;
-  /** The newest audit entries, newest first. */
-  audit(options?: { count?: number }): Promise<AuditEntry[]>;
+  /** Every override and block in force, the soonest to end first. */
+  controls(): Promise<ControlInForce[]>;
+  /** The newest anomalies (of one identifier, with `identifier`), newest first. */
+  anomalies(options?: { count?: number; identifier?: string }): Promise<{ id: string; anomaly: Anomaly }[]>;
+  /** The newest audit entries (about one identifier, with `identifier`), newest first. */
+  audit(options?: { count?: number; identifier?: string }): Promise<AuditEntry[]>;
   /** Forgets usage (one limit or all), on every instance at once. */
   reset(identifier: string, options: { actor: string; limit?: string; reason?: string }): Promise<void>;
   /** Applies another plan for a while. */
@@ -111,44 +109,26 @@ export function createRateLimitAdmin(limiter: RateLimiter, options: RateLimitAdm
   };
   const reasonOf = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value.slice(0, 500) : undefined);
 
-  const record = (actor: string, action: AuditEntry['action'], id: string, details: Record<string, string | number | undefined>) =>
-    store.append(
-      'audit',
-      {
-        at: String(Date.now()),
-        actor,
-        action,
-        identifier: id,
-        details: JSON.stringify(Object.fromEntries(Object.entries(details).filter(([, v]) => v !== undefined))),
-      },
-      auditLength,
-    );
-
-  /** Active parts of a control, or undefined when nothing is active. */
-  const live = (c: Control | undefined, now: number): Control | undefined => {
-    if (!c) return undefined;
-    const plan = c.plan !== undefined && (c.planUntil ?? Infinity) > now;
-    const block = c.blockedUntil !== undefined && c.blockedUntil > now;
-    if (!plan && !block) return undefined;
-    return { ...c, ...(!plan && { plan: undefined, planUntil: undefined }), ...(!block && { blockedUntil: undefined }) };
-  };
+  const record = (actor: string, action: AuditEntry['action'], identifier: string, details: Record<string, string | number | undefined>) =>
+    recordAudit(store, { actor, action, identifier, details }, auditLength);
+  const countOf = (count: number | undefined, fallback: number) => Math.min(Math.max(1, count ?? fallback), 1000);
+  const optionalIdentifier = (id: unknown) => (id === undefined ? undefined : identifier(id));
 
   return {
     async inspect(id, { plan }) {
       identifier(id);
       const basePlan = planOf(plan);
-      const now = Date.now();
-      const control = live(await store.control(id), now);
-      const effective = control?.plan !== undefined && policy.plans.has(control.plan) ? control.plan : basePlan;
+      const control = liveControl(await store.control(id), Date.now());
+      const override = control?.override && policy.plans.has(control.override.plan) ? control.override : undefined;
+      const effective = override?.plan ?? basePlan;
       const [status, inspection] = await Promise.all([inner.peekRaw(id, effective), store.inspect(id, inner.now())]);
       return {
         identifier: id,
         basePlan,
         plan: effective,
-        planSource: effective === basePlan ? 'default' : 'override',
-        overrideUntil: effective === basePlan ? undefined : control?.planUntil,
-        block: control?.blockedUntil !== undefined ? { until: control.blockedUntil, reason: control.reason, by: control.by } : undefined,
-        control,
+        planSource: override ? 'override' : 'default',
+        override,
+        block: control?.block,
         limits: status.limits.map((l) => ({ ...l, used: Math.max(0, l.limit - l.remaining) })),
         reservations: inspection.reservations,
         denials: inspection.denials,
@@ -159,27 +139,25 @@ export function createRateLimitAdmin(limiter: RateLimiter, options: RateLimitAdm
       if (period !== 'hour' && period !== 'day') throw new RateLimitInputError('INVALID_ARGUMENT', "period must be 'hour' or 'day'");
       return store.topUsage(boardName(period, unit, Date.now()), Math.min(Math.max(1, count), 1000));
     },
-    anomalies(o) {
-      return store.read('anomalies', Math.min(Math.max(1, o?.count ?? 50), 1000));
+    async controls() {
+      const now = Date.now();
+      const inForce: ControlInForce[] = [];
+      for (const [id, c] of await store.controls()) {
+        const live = liveControl(c, now);
+        if (live) inForce.push({ identifier: id, ...live });
+      }
+      const ends = (c: Control) => Math.min(c.override?.until ?? Infinity, c.block?.until ?? Infinity);
+      return inForce.sort((a, b) => ends(a) - ends(b));
+    },
+    async anomalies(o) {
+      const entries = await store.read('anomalies', countOf(o?.count, 50), optionalIdentifier(o?.identifier));
+      return entries.flatMap((e) => {
+        const anomaly = parseAnomaly(e.fields);
+        return anomaly ? [{ id: e.id, anomaly }] : [];
+      });
     },
     async audit(o) {
-      const entries = await store.read('audit', Math.min(Math.max(1, o?.count ?? 100), 1000));
-      return entries.map((e) => {
-        let details: Record<string, string | number> = {};
-        try {
-          details = JSON.parse(e.fields.details ?? '{}') as Record<string, string | number>;
-        } catch {
-          // an entry written by something else: show it without details
-        }
-        return {
-          id: e.id,
-          at: Number(e.fields.at),
-          actor: e.fields.actor ?? '',
-          action: e.fields.action as AuditEntry['action'],
-          identifier: e.fields.identifier ?? '',
-          details,
-        };
-      });
+      return (await store.read('audit', countOf(o?.count, 100), optionalIdentifier(o?.identifier))).map(parseAuditEntry);
     },
     async reset(id, { actor, limit, reason }) {
       identifier(id);
@@ -190,34 +168,25 @@ export function createRateLimitAdmin(limiter: RateLimiter, options: RateLimitAdm
     async overridePlan(id, { actor, plan, for: duration, reason }) {
       identifier(id);
       const who = actorOf(actor);
-      const planUntil = Date.now() + durationOf(duration);
-      const current = live(await store.control(id), Date.now());
-      const control: Control = { ...current, plan: planOf(plan), planUntil, reason: reasonOf(reason), by: who, at: Date.now() };
-      await store.setControl(id, control);
-      await record(who, 'override', id, { plan, until: planUntil, reason: reasonOf(reason) });
-      return control;
+      const until = Date.now() + durationOf(duration);
+      const why = reasonOf(reason);
+      const control = await updateControl(store, id, { override: { plan: planOf(plan), until, by: who, reason: why, at: Date.now() } });
+      await record(who, 'override', id, { plan, until, reason: why });
+      return control!;
     },
     async block(id, { actor, for: duration, reason }) {
       identifier(id);
       const who = actorOf(actor);
-      const blockedUntil = Date.now() + durationOf(duration);
-      const current = live(await store.control(id), Date.now());
-      const control: Control = { ...current, blockedUntil, reason: reasonOf(reason), by: who, at: Date.now() };
-      await store.setControl(id, control);
-      await record(who, 'block', id, { until: blockedUntil, reason: reasonOf(reason) });
-      return control;
+      const until = Date.now() + durationOf(duration);
+      const why = reasonOf(reason);
+      const control = await updateControl(store, id, { block: { until, by: who, reason: why, at: Date.now() } });
+      await record(who, 'block', id, { until, reason: why });
+      return control!;
     },
     async lift(id, { actor, what = 'both', reason }) {
       identifier(id);
       const who = actorOf(actor);
-      const current = live(await store.control(id), Date.now());
-      let next: Control | undefined = current && {
-        ...current,
-        ...(what !== 'block' && { plan: undefined, planUntil: undefined }),
-        ...(what !== 'override' && { blockedUntil: undefined }),
-      };
-      if (next?.plan === undefined && next?.blockedUntil === undefined) next = undefined;
-      await store.setControl(id, next);
+      await updateControl(store, id, { ...(what !== 'block' && { override: null }), ...(what !== 'override' && { block: null }) });
       await record(who, 'lift', id, { what, reason: reasonOf(reason) });
     },
   };

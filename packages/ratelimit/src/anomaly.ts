@@ -47,6 +47,31 @@ export interface Anomaly {
   readonly blockedUntil: number | undefined;
 }
 
+/** Who blocks when an anomaly rule does. */
+export const ANOMALY_DETECTOR = 'anomaly-detector';
+
+/** An anomaly as stream fields (every value a string). */
+export function anomalyFields(a: Anomaly): Record<string, string> {
+  return Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+}
+
+/** An anomaly back from stream fields; undefined for an entry that is not one. */
+export function parseAnomaly(fields: Readonly<Record<string, string>>): Anomaly | undefined {
+  const rule = fields.rule as AnomalyRule;
+  if (rule !== 'burst' && rule !== 'denial-storm' && rule !== 'cost-spike') return undefined;
+  const n = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  return {
+    rule,
+    identifier: fields.identifier ?? '',
+    plan: fields.plan ?? '',
+    value: n(fields.value) ?? 0,
+    threshold: n(fields.threshold) ?? 0,
+    windowMs: n(fields.windowMs) ?? 0,
+    at: n(fields.at) ?? 0,
+    blockedUntil: n(fields.blockedUntil),
+  };
+}
+
 /** A plan's rules, resolved to numbers. */
 export interface CompiledRules {
   readonly burst: { windowMs: number; threshold: number; blockMs: number } | undefined;

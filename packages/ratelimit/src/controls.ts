@@ -1,7 +1,28 @@
 // Every instance's copy of the admins' controls (plan overrides, blocks): loaded on first use,
 // kept current by the store's announcements, and reloaded now and then in case one was missed.
 // The check path reads a Map; it never waits on Redis for this once loaded.
-import type { Control, Store } from './stores/types';
+import type { Control, Decision, Store } from './stores/types';
+
+/** The parts of a control still in force at `now` (epoch ms), or undefined when none is. */
+export function liveControl(control: Control | undefined, now: number): Control | undefined {
+  const override = control?.override && control.override.until > now ? control.override : undefined;
+  const block = control?.block && control.block.until > now ? control.block : undefined;
+  return override || block ? { ...(override && { override }), ...(block && { block }) } : undefined;
+}
+
+/** Writes one part of an identifier's control (or removes it), keeping the other part in force. */
+export async function updateControl(
+  store: Store,
+  identifier: string,
+  change: { override?: (Decision & { plan: string }) | null; block?: Decision | null },
+): Promise<Control | undefined> {
+  const current = liveControl(await store.control(identifier), Date.now());
+  const override = change.override === undefined ? current?.override : (change.override ?? undefined);
+  const block = change.block === undefined ? current?.block : (change.block ?? undefined);
+  const next = override || block ? { ...(override && { override }), ...(block && { block }) } : undefined;
+  await store.setControl(identifier, next);
+  return next;
+}
 
 export interface ControlCache {
   /** Resolves once loaded (at once, after the first time). Never rejects. */

@@ -65,3 +65,13 @@ export function formatMs(ms: number): string {
   }
   return `${ms} ms`;
 }
+
+/** A wait as people say it: "45 seconds", "12 minutes", "3 hours", "2 days" (rounded up). */
+export function formatWait(ms: number): string {
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  if (s < 120) return `${s} second${s === 1 ? '' : 's'}`;
+  const m = Math.ceil(s / 60);
+  if (m < 120) return `${m} minutes`;
+  const h = Math.ceil(m / 60);
+  return h < 48 ? `${h} hours` : `${Math.ceil(h / 24)} days`;
+}

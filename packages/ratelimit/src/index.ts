@@ -15,7 +15,7 @@ export {
 } from './limiter';
 export { DEFAULT_PLANS, type Algorithm, type CompiledLimit, type CompiledPlan, type FailureMode, type LimitConfig, type PlanConfig, type PlansConfig } from './policy';
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './stores/memory';
-export type { Control, Store, StoreEvaluateRequest, StoreInspection, StoreResetRequest, StoreSettleRequest, StreamEntry, StreamName } from './stores/types';
+export type { Control, Decision, Store, StoreEvaluateRequest, StoreInspection, StoreResetRequest, StoreSettleRequest, StreamEntry, StreamName } from './stores/types';
 export type { SettleStatus } from './model';
 export {
   jsonLogger,
@@ -28,10 +28,11 @@ export {
   type RateLimitEventListener,
   type StoreErrorEvent,
 } from './events';
-export { createRateLimitAdmin, type AuditEntry, type IdentifierView, type RateLimitAdmin, type RateLimitAdminOptions } from './admin';
+export { createRateLimitAdmin, type AuditEntry, type ControlInForce, type IdentifierView, type RateLimitAdmin, type RateLimitAdminOptions } from './admin';
 export type { Period } from './usage';
 export type { Anomaly, AnomalyRule, AnomalyRules } from './anomaly';
-export { type Duration, toMs } from './duration';
+export { type Duration, formatWait, toMs } from './duration';
+export { clientIp, type TrustedProxyOptions } from './client-ip';
 export {
   RateLimitConfigError,
   RateLimiterError,

@@ -1,8 +1,9 @@
 // createRateLimiter(): validates input, applies admins' controls, turns a call's cost into one
 // cost per limit, asks the store (or, while it is unavailable, the plan's failure policy) and
 // shapes the answer. All the counting is in the store (src/model.ts, src/lua).
-import { type Anomaly, type AnomalyRules, compileRules, type CompiledRules, HOUR_MS } from './anomaly';
-import { createControlCache } from './controls';
+import { ANOMALY_DETECTOR, type Anomaly, anomalyFields, type AnomalyRules, compileRules, type CompiledRules, HOUR_MS } from './anomaly';
+import { recordAudit } from './audit';
+import { createControlCache, liveControl, updateControl } from './controls';
 import { costRules, unitAmounts } from './costs';
 import { createDenyCache } from './deny-cache';
 import { type Duration, toMs } from './duration';
@@ -461,12 +462,10 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     let plan = planOf(options?.plan);
     const loading = controls?.ready();
     if (loading) await loading;
-    const control = controls?.get(id);
     const t = localNow();
-    if (control?.blockedUntil !== undefined && control.blockedUntil > t) {
-      return finish(mode, id, started, { result: refusal(plan, 'blocked', t, control.blockedUntil), source: 'control' });
-    }
-    if (control?.plan !== undefined && (control.planUntil ?? Infinity) > t) plan = policy.plans.get(control.plan) ?? plan;
+    const control = liveControl(controls?.get(id), t);
+    if (control?.block) return finish(mode, id, started, { result: refusal(plan, 'blocked', t, control.block.until), source: 'control' });
+    if (control?.override) plan = policy.plans.get(control.override.plan) ?? plan;
     const costs = rules.perLimit(plan, options?.cost);
     if (mode !== 'peek') {
       const cached = denyCache?.get(plan.name, id, costs, t, rulesByPlan.has(plan.name));
@@ -525,13 +524,14 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       } catch {
         // a callback must not break rate limiting
       }
-      const fields = Object.fromEntries(Object.entries(anomaly).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+      const fields = anomalyFields(anomaly);
       try {
-        await store.append('anomalies', fields, anomalyOptions?.streamLength ?? 10_000);
+        await store.append('anomalies', fields, { maxLength: anomalyOptions?.streamLength ?? 10_000 });
+        await store.append('anomalies', fields, { maxLength: 100, identifier: id, ttlMs: 90 * 86_400_000 });
         if (anomaly.blockedUntil !== undefined) {
-          const current = await store.control(id);
-          await store.setControl(id, { ...current, blockedUntil: anomaly.blockedUntil, reason: `anomaly: ${anomaly.rule}`, by: 'anomaly-detector', at: Date.now() });
-          await store.append('audit', { at: String(Date.now()), actor: 'anomaly-detector', action: 'block', identifier: id, details: JSON.stringify({ until: anomaly.blockedUntil, reason: `anomaly: ${anomaly.rule}` }) }, 10_000);
+          const reason = `anomaly: ${anomaly.rule}`;
+          await updateControl(store, id, { block: { until: anomaly.blockedUntil, by: ANOMALY_DETECTOR, reason, at: Date.now() } });
+          await recordAudit(store, { actor: ANOMALY_DETECTOR, action: 'block', identifier: id, details: { until: anomaly.blockedUntil, reason } }, 10_000);
         }
       } catch (error) {
         reportStoreError('anomaly', error, started);

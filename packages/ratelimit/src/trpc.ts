@@ -12,10 +12,12 @@ import {
 
 import { RateLimiterError, RateLimitInputError, RateLimitStoreError } from './errors';
 import type { Cost, RateLimiter, RateLimitResult, Reservation, SettleResult } from './limiter';
-import { checkTrustedProxies, clientIp, type TrustedProxyOptions } from './trpc/client-ip';
+import { checkTrustedProxies, clientIp, type TrustedProxyOptions } from './client-ip';
+import { formatWait } from './duration';
 import { formatRateLimitHeaders, type HeaderLimitState, limitStates, mergeStates } from './trpc/headers';
 
-export { clientIp, type TrustedProxyOptions } from './trpc/client-ip';
+export { clientIp, type TrustedProxyOptions } from './client-ip';
+export { formatWait } from './duration';
 export { formatRateLimitHeaders, type HeaderLimitState } from './trpc/headers';
 
 /** Per-procedure settings, by limit group, in the procedure's `.meta({ rateLimit: { ai: ... } })`. */
@@ -222,16 +224,6 @@ export interface RateLimitedOptions<TCtx, P extends string> {
    * @default ctx.resHeaders (the fetch adapter's response headers, if the context passes them on)
    */
   headers?: (ctx: TCtx) => Headers | undefined;
-}
-
-/** Builds the human message of a denial: "try again in 12 minutes". */
-export function formatWait(ms: number): string {
-  const s = Math.max(1, Math.ceil(ms / 1000));
-  if (s < 120) return `${s} second${s === 1 ? '' : 's'}`;
-  const m = Math.ceil(s / 60);
-  if (m < 120) return `${m} minutes`;
-  const h = Math.ceil(m / 60);
-  return h < 48 ? `${h} hours` : `${Math.ceil(h / 24)} days`;
 }
 
 const defaultMessage = (r: RateLimitResult) => `Rate limit '${r.deniedBy ?? ''}' reached: try again in ${formatWait(r.retryAfterMs)}.`;

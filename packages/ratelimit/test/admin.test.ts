@@ -125,6 +125,29 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     expect(calls).toEqual([{ identifier: 'heavy', amount: 6 }]);
   });
 
+  it('keeps an override and a block apart: each its own author, reason and end', async () => {
+    const { admin } = instances(kind);
+    await admin.overridePlan('c7', { actor: 'alice', plan: 'pro', for: '2 h', reason: 'ticket 7' });
+    await admin.block('c7', { actor: 'bob', for: '1 h', reason: 'abuse' });
+    const view = await admin.inspect('c7', { plan: 'starter' });
+    expect(view.override).toMatchObject({ plan: 'pro', by: 'alice', reason: 'ticket 7' });
+    expect(view.block).toMatchObject({ by: 'bob', reason: 'abuse' });
+    expect(view.override!.until - view.block!.until).toBeGreaterThan(59 * 60_000);
+    expect(await admin.controls()).toEqual([{ identifier: 'c7', override: view.override, block: view.block }]);
+    await admin.lift('c7', { actor: 'carol', what: 'block' });
+    expect(await admin.inspect('c7', { plan: 'starter' })).toMatchObject({ plan: 'pro', block: undefined, override: { by: 'alice' } });
+    await admin.lift('c7', { actor: 'carol' });
+    expect(await admin.controls()).toEqual([]);
+    // a creator's own audit history, newest first, none of another's
+    await admin.reset('c8', { actor: 'dana' });
+    expect((await admin.audit({ identifier: 'c7' })).map((e) => [e.actor, e.action])).toEqual([
+      ['carol', 'lift'],
+      ['carol', 'lift'],
+      ['bob', 'block'],
+      ['alice', 'override'],
+    ]);
+  });
+
   it('keeps an audit log of every action, newest first', async () => {
     const { admin } = instances(kind);
     await admin.block('c5', { actor: 'dana', for: '1 h', reason: 'spam' });
@@ -154,6 +177,6 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     ];
     for (const call of bad) await expect(call()).rejects.toBeInstanceOf(RateLimitInputError);
     expect(await admin.audit()).toEqual([]);
-    expect((await admin.inspect('c6', { plan: 'pro' })).control).toBeUndefined();
+    expect(await admin.inspect('c6', { plan: 'pro' })).toMatchObject({ override: undefined, block: undefined });
   });
 });

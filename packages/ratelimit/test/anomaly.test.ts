@@ -71,8 +71,11 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     }
     expect(seen.map((a) => a.rule)).toEqual(['burst', 'burst']);
     const stream = await admin.anomalies();
-    expect(stream.map((e) => e.fields.rule)).toEqual(['burst', 'burst']);
-    expect(stream[0]!.fields).toMatchObject({ identifier: 'bursty', plan: 'starter', threshold: '100' });
+    expect(stream.map((e) => e.anomaly.rule)).toEqual(['burst', 'burst']);
+    expect(stream[0]!.anomaly).toEqual(seen[1]);
+    // and the creator's own history
+    expect((await admin.anomalies({ identifier: 'bursty' })).map((e) => e.anomaly)).toEqual([seen[1], seen[0]]);
+    expect(await admin.anomalies({ identifier: 'someone-else' })).toEqual([]);
     await limiter.close();
   });
 

@@ -69,8 +69,7 @@ export default async function DashboardPage() {
                   <tr>
                     <th>Creator</th>
                     <th>Plan override</th>
-                    <th>Blocked until</th>
-                    <th>Latest change by</th>
+                    <th>Block</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -79,11 +78,33 @@ export default async function DashboardPage() {
                       <td>
                         <Link href={creatorHref(c.identifier)}>{c.identifier}</Link>
                       </td>
-                      <td>{c.plan ? `${c.plan}${c.planUntil === undefined ? '' : ` until ${formatTime(c.planUntil)}`}` : <span className="muted">none</span>}</td>
-                      <td>{c.blockedUntil ? formatTime(c.blockedUntil) : <span className="muted">not blocked</span>}</td>
                       <td>
-                        {c.by ?? '?'}
-                        {c.reason && <span className="muted">: {c.reason}</span>}
+                        {c.override ? (
+                          <>
+                            {c.override.plan} until {formatTime(c.override.until)}
+                            <span className="muted">
+                              {' '}
+                              by {c.override.by}
+                              {c.override.reason && `: ${c.override.reason}`}
+                            </span>
+                          </>
+                        ) : (
+                          <span className="muted">none</span>
+                        )}
+                      </td>
+                      <td>
+                        {c.block ? (
+                          <>
+                            until {formatTime(c.block.until)}
+                            <span className="muted">
+                              {' '}
+                              by {c.block.by}
+                              {c.block.reason && `: ${c.block.reason}`}
+                            </span>
+                          </>
+                        ) : (
+                          <span className="muted">not blocked</span>
+                        )}
                       </td>
                     </tr>
                   ))}

@@ -1,15 +1,8 @@
 // How the pages write times, waits and amounts. Server-rendered, in UTC: admins in different
-// places read the same times as the audit log.
+// places read the same times as the audit log. Waits are written the engine's way.
+import { formatWait } from '@airl/ratelimit';
 
-/** "12 seconds", "14 minutes", "3 hours", "2 days": how long until something. */
-export function formatWait(ms: number): string {
-  const s = Math.max(1, Math.ceil(ms / 1000));
-  if (s < 120) return `${s} second${s === 1 ? '' : 's'}`;
-  const m = Math.ceil(s / 60);
-  if (m < 120) return `${m} minutes`;
-  const h = Math.ceil(m / 60);
-  return h < 48 ? `${h} hours` : `${Math.ceil(h / 24)} days`;
-}
+export { formatWait };
 
 /** "2026-11-27 14:03:09 UTC". */
 export function formatTime(at: number): string {

@@ -58,12 +58,12 @@ export async function runAdminAction(admin: RateLimitAdmin, actor: string, kind:
       case 'override': {
         const input = parsed.data as z.infer<typeof schemas.override>;
         const control = await admin.overridePlan(input.creatorId, { actor, plan: input.plan, for: input.duration, ...(input.reason && { reason: input.reason }) });
-        return { ok: true, message: `${input.creatorId} is on the ${input.plan} plan until ${formatTime(control.planUntil!)}.` };
+        return { ok: true, message: `${input.creatorId} is on the ${input.plan} plan until ${formatTime(control.override!.until)}.` };
       }
       case 'block': {
         const input = parsed.data as z.infer<typeof schemas.block>;
         const control = await admin.block(input.creatorId, { actor, for: input.duration, ...(input.reason && { reason: input.reason }) });
-        return { ok: true, message: `${input.creatorId} is blocked until ${formatTime(control.blockedUntil!)}.` };
+        return { ok: true, message: `${input.creatorId} is blocked until ${formatTime(control.block!.until)}.` };
       }
       case 'lift': {
         const input = parsed.data as z.infer<typeof schemas.lift>;

@@ -3,7 +3,7 @@
 // against its quota, recent denials, outstanding reservations and the admins' recent actions.
 import { type CreatorPlan, isPlan, MONTHLY_QUOTA_USD, quotaWarning, SPEND_LIMIT } from '@airl/creators';
 import type { Limiters } from '@airl/creators/limiters';
-import type { AuditEntry, IdentifierView, RateLimitAdmin } from '@airl/ratelimit';
+import type { Anomaly, AuditEntry, IdentifierView, RateLimitAdmin } from '@airl/ratelimit';
 
 export interface LimitRow {
   readonly name: string;
@@ -36,9 +36,10 @@ export interface CreatorView {
   /** The plan that applies now. */
   readonly plan: CreatorPlan;
   readonly planSource: IdentifierView['planSource'];
-  readonly overrideUntil: number | undefined;
+  /** The plan override in force: plan, until, by, reason. */
+  readonly override: IdentifierView['override'];
+  /** The block in force: until, by (an admin or the anomaly detector), reason. */
   readonly block: IdentifierView['block'];
-  readonly override: { readonly by: string | undefined; readonly reason: string | undefined } | undefined;
   /** Request and token limits (the budget is in `spend`). */
   readonly limits: readonly LimitRow[];
   readonly spend: SpendSummary;
@@ -47,12 +48,14 @@ export interface CreatorView {
   readonly reservations: IdentifierView['reservations'];
   /** The latest admin actions on this creator, newest first. */
   readonly audit: readonly AuditEntry[];
+  /** The latest anomalies of this creator, newest first. */
+  readonly anomalies: readonly Anomaly[];
   /** Store clock, epoch ms. */
   readonly now: number;
 }
 
-/** How many audit entries are searched for the creator's recent actions. */
-const AUDIT_WINDOW = 500;
+/** How many of the creator's own audit entries and anomalies are shown. */
+const HISTORY = 10;
 
 /**
  * The view of one creator. `plan` is used only for an id the directory does not know (default
@@ -61,7 +64,11 @@ const AUDIT_WINDOW = 500;
 export async function creatorView(app: { admin: RateLimitAdmin; limiters: Pick<Limiters, 'directory'> }, id: string, options: { plan?: CreatorPlan } = {}): Promise<CreatorView> {
   const creator = await app.limiters.directory.get(id);
   const basePlan = creator?.plan ?? options.plan ?? 'starter';
-  const [view, audit] = await Promise.all([app.admin.inspect(id, { plan: basePlan }), app.admin.audit({ count: AUDIT_WINDOW })]);
+  const [view, audit, anomalies] = await Promise.all([
+    app.admin.inspect(id, { plan: basePlan }),
+    app.admin.audit({ identifier: id, count: HISTORY }),
+    app.admin.anomalies({ identifier: id, count: HISTORY }),
+  ]);
   const plan = isPlan(view.plan) ? view.plan : basePlan;
   const budget = view.limits.find((l) => l.name === SPEND_LIMIT);
   const quotaUsd = MONTHLY_QUOTA_USD[plan];
@@ -75,9 +82,8 @@ export async function creatorView(app: { admin: RateLimitAdmin; limiters: Pick<L
     basePlan,
     plan,
     planSource: view.planSource,
-    overrideUntil: view.overrideUntil,
+    override: view.override,
     block: view.block,
-    override: view.planSource === 'override' ? { by: view.control?.by, reason: view.control?.reason } : undefined,
     limits: view.limits
       .filter((l) => l.name !== SPEND_LIMIT)
       .map((l) => ({ name: l.name, unit: l.unit, limit: l.limit, used: l.used, remaining: l.remaining, resetAt: l.resetAt })),
@@ -91,7 +97,8 @@ export async function creatorView(app: { admin: RateLimitAdmin; limiters: Pick<L
     },
     denials: [...view.denials].reverse(),
     reservations: view.reservations,
-    audit: audit.filter((e) => e.identifier === id).slice(0, 10),
+    audit,
+    anomalies: anomalies.map((a) => a.anomaly),
     now: view.now,
   };
 }

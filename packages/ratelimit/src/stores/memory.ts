@@ -36,7 +36,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const controls = new Map<string, Control>();
   const announcements = new EventEmitter();
   const boards = new Map<string, { expiresAt: number; amounts: Map<string, number> }>();
-  const streams: Record<StreamName, StreamEntry[]> = { anomalies: [], audit: [] };
+  const streams = new Map<string, { entries: StreamEntry[]; expiresAt: number }>();
+  const streamKey = (stream: StreamName, identifier?: string) => (identifier === undefined ? stream : `${stream}\0${identifier}`);
   let streamSeq = 0;
   // the latest `now` seen, with the real time it was seen: callers may run on a test clock
   let lastNow = Date.now();
@@ -51,6 +52,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const sweep = (now = lastNow + (Date.now() - seenAt)) => {
     for (const [id, entry] of entries) if (entry.expiresAt <= now) entries.delete(id);
     for (const [name, board] of boards) if (board.expiresAt <= Date.now()) boards.delete(name);
+    for (const [name, stream] of streams) if (stream.expiresAt <= Date.now()) streams.delete(name);
   };
   const timer = setInterval(sweep, toMs(options.sweepInterval ?? '1 m', 'sweepInterval'));
   timer.unref();
@@ -136,13 +138,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const all = b && b.expiresAt > Date.now() ? [...b.amounts].map(([identifier, amount]) => ({ identifier, amount })) : [];
       return Promise.resolve(all.sort((x, y) => y.amount - x.amount || (x.identifier < y.identifier ? 1 : -1)).slice(0, count));
     },
-    append(stream, fields, maxLength) {
+    append(stream, fields, { maxLength, identifier, ttlMs }) {
       const id = `${Date.now()}-${++streamSeq}`;
-      streams[stream] = [...streams[stream], { id, fields: { ...fields } }].slice(-maxLength);
+      const key = streamKey(stream, identifier);
+      const entries = [...(streams.get(key)?.entries ?? []), { id, fields: { ...fields } }].slice(-maxLength);
+      streams.set(key, { entries, expiresAt: ttlMs === undefined ? Infinity : Date.now() + ttlMs });
       return Promise.resolve(id);
     },
-    read(stream, count) {
-      return Promise.resolve(streams[stream].slice(-count).reverse());
+    read(stream, count, identifier) {
+      const s = streams.get(streamKey(stream, identifier));
+      return Promise.resolve(s && s.expiresAt > Date.now() ? s.entries.slice(-count).reverse() : []);
     },
     close() {
       clearInterval(timer);

@@ -74,7 +74,10 @@ const functionsRefused = (error: unknown) => /unknown command|NOPERM|no permissi
 function parseControl(json: string | null | undefined): Control | undefined {
   if (!json) return undefined;
   try {
-    return JSON.parse(json) as Control;
+    const c = JSON.parse(json) as Control;
+    // anything else (written by another version) is no control at all
+    const decided = (d: unknown) => typeof d === 'object' && d !== null && typeof (d as { until?: unknown }).until === 'number';
+    return decided(c.override) || decided(c.block) ? c : undefined;
   } catch {
     return undefined;
   }
@@ -142,7 +145,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const controlKey = `${prefix}:control`;
   const channel = `${prefix}:control`;
   const boardKey = (board: string) => `${prefix}:board:${board}`;
-  const streamKey = (stream: string) => `${prefix}:stream:${stream}`;
+  const streamKey = (stream: string, identifier?: string) =>
+    identifier === undefined ? `${prefix}:stream:${stream}` : `${keys(identifier).state}:stream:${stream}`;
   let subscriber: RedisClient | undefined;
   const listeners = new Set<(identifier: string | undefined) => void>();
 
@@ -382,12 +386,17 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       for (let i = 0; i < flat.length; i += 2) top.push({ identifier: flat[i]!, amount: Number(flat[i + 1]) });
       return top;
     },
-    async append(stream, fields, maxLength) {
-      const id = await call('append', (c) => c.xadd(streamKey(stream), 'MAXLEN', '~', maxLength, '*', ...Object.entries(fields).flat()));
+    async append(stream, fields, { maxLength, identifier, ttlMs }) {
+      const key = streamKey(stream, identifier);
+      const id = await call('append', async (c) => {
+        const added = await c.xadd(key, 'MAXLEN', '~', maxLength, '*', ...Object.entries(fields).flat());
+        if (ttlMs !== undefined) await c.pexpire(key, ttlMs);
+        return added;
+      });
       return String(id);
     },
-    async read(stream, count) {
-      const entries = await call('read', (c) => c.xrevrange(streamKey(stream), '+', '-', 'COUNT', count));
+    async read(stream, count, identifier) {
+      const entries = await call('read', (c) => c.xrevrange(streamKey(stream, identifier), '+', '-', 'COUNT', count));
       return entries.map(([id, flat]): StreamEntry => {
         const fields: Record<string, string> = {};
         for (let i = 0; i < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;

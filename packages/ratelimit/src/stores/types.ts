@@ -39,23 +39,27 @@ export interface StoreResetRequest {
   readonly stateTtlMs: number;
 }
 
-/**
- * An admin's decision about one identifier, shared by every app instance: a temporary plan
- * override, a temporary block, or both.
- */
-export interface Control {
-  /** Use this plan instead of the one the app passes... */
-  readonly plan?: string | undefined;
-  /** ...until this time (epoch ms). */
-  readonly planUntil?: number | undefined;
-  /** Deny every call until this time (epoch ms). */
-  readonly blockedUntil?: number | undefined;
-  /** Why, in the admin's words (or the anomaly rule that blocked). */
-  readonly reason?: string | undefined;
-  /** Who decided. */
-  readonly by?: string | undefined;
+/** Who decided something about an identifier, when and why. */
+export interface Decision {
+  /** Until when it holds (epoch ms). */
+  readonly until: number;
+  /** Who decided: an admin, or `'anomaly-detector'`. */
+  readonly by: string;
+  /** Why, in the admin's words (or the anomaly rule). */
+  readonly reason: string | undefined;
   /** When (epoch ms). */
   readonly at: number;
+}
+
+/**
+ * Admins' decisions about one identifier, shared by every app instance: a temporary plan
+ * override, a temporary block, or both, each with its own author and reason.
+ */
+export interface Control {
+  /** Use this plan instead of the one the app passes, until `until`. */
+  readonly override?: (Decision & { readonly plan: string }) | undefined;
+  /** Deny every call until `until`. */
+  readonly block?: Decision | undefined;
 }
 
 /** One identifier's state beyond its limits, for admins. */
@@ -111,10 +115,13 @@ export interface Store {
   /** The identifiers with the largest amounts on a board, largest first. */
   topUsage(board: string, count: number): Promise<{ identifier: string; amount: number }[]>;
 
-  /** Appends to a capped stream; returns the entry's id. */
-  append(stream: StreamName, fields: Readonly<Record<string, string>>, maxLength: number): Promise<string>;
-  /** The newest entries of a stream, newest first. */
-  read(stream: StreamName, count: number): Promise<StreamEntry[]>;
+  /**
+   * Appends to a capped stream, the global one or an identifier's own (which expires `ttlMs`
+   * after its last entry); returns the entry's id.
+   */
+  append(stream: StreamName, fields: Readonly<Record<string, string>>, options: { maxLength: number; identifier?: string; ttlMs?: number }): Promise<string>;
+  /** The newest entries of a stream (the global one, or an identifier's own), newest first. */
+  read(stream: StreamName, count: number, identifier?: string): Promise<StreamEntry[]>;
 
   /** Releases what the store holds (timers, connections it opened). */
   close?(): Promise<void>;

@@ -2,6 +2,7 @@
 // it comes from, every limit, the monthly budget against its quota, recent denials, outstanding
 // reservations, the actions (reset, override, block, lift) and the recent admin actions.
 import { isPlan, PLANS } from '@airl/creators';
+import type { Anomaly } from '@airl/ratelimit';
 import Link from 'next/link';
 
 import { formatAmount, formatTime, formatUsd, relative } from '~/lib/format';
@@ -18,6 +19,8 @@ import { Shell } from '../../shell';
 import { load, Unavailable } from '../../unavailable';
 
 export const dynamic = 'force-dynamic';
+
+const ANOMALY_RULES: Record<Anomaly['rule'], string> = { burst: 'Burst of calls', 'denial-storm': 'Denial storm', 'cost-spike': 'Cost spike' };
 
 const LIMIT_TITLES: Record<string, string> = { burst: 'Requests per minute', hourly: 'Requests per hour', tokens: 'Tokens per day' };
 
@@ -83,7 +86,7 @@ export default async function CreatorPage({ params, searchParams }: { params: Pr
             <span className="muted">
               {' '}
               (instead of {view.basePlan}
-              {view.overrideUntil !== undefined && `, until ${formatTime(view.overrideUntil)}, ${relative(view.overrideUntil, view.now)}`}
+              {view.override && `, until ${formatTime(view.override.until)}, ${relative(view.override.until, view.now)}`}
               {view.override?.by && `, set by ${view.override.by}`}
               {view.override?.reason && `: ${view.override.reason}`})
             </span>
@@ -189,6 +192,27 @@ export default async function CreatorPage({ params, searchParams }: { params: Pr
                     <td>{r.id}</td>
                     <td>{r.parts.map((p) => `${p.limit} ${p.cost}`).join(', ')}</td>
                     <td className="muted">expires {relative(r.expiresAt, view.now)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+        <section className="card" data-testid="creator-anomalies">
+          <h2>Anomalies</h2>
+          {view.anomalies.length === 0 ? (
+            <p className="muted">None recorded.</p>
+          ) : (
+            <table>
+              <tbody>
+                {view.anomalies.map((a) => (
+                  <tr key={`${a.at}-${a.rule}`} data-testid="creator-anomaly">
+                    <td>{formatTime(a.at)}</td>
+                    <td>{ANOMALY_RULES[a.rule]}</td>
+                    <td className="num">
+                      {a.value} &gt; {a.threshold}
+                    </td>
+                    <td className="muted">{a.blockedUntil ? `blocked until ${formatTime(a.blockedUntil)}` : 'not blocked'}</td>
                   </tr>
                 ))}
               </tbody>

@@ -3,7 +3,7 @@
 // trusted: the left-most entry is whatever the client chose to send.
 import { isIP } from 'node:net';
 
-import { RateLimitConfigError } from '../errors';
+import { RateLimitConfigError } from './errors';
 
 /** How the client address is read; see {@link clientIp}. */
 export interface TrustedProxyOptions {
