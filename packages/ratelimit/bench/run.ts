@@ -1,79 +1,395 @@
-// `npm run bench` (or `pnpm --filter @airl/ratelimit bench`): this project's limiters beside
-// rate-limiter-flexible, one run, one local Redis, one workload. Prints a markdown table.
-//   BENCH_SECONDS (default 5), BENCH_IN_FLIGHT (100), BENCH_IDENTIFIERS (10000), REDIS_URL
+// `npm run bench` (or `pnpm --filter @airl/ratelimit bench`): this project's limiters beside its
+// peers and the redis-benchmark ceiling, in one run against one Redis. Writes results/latest.md,
+// latest.json and chart.svg, and the generated part of docs/benchmarks.md.
+//
+//   BENCH_QUICK=1       a few seconds, to see that everything runs (results/quick/, docs untouched)
+//   BENCH_ONLY=steady,hot,in-flight,identifiers,memory    run some sections only
+//   BENCH_ROUNDS, BENCH_SECONDS    rounds per row and measured seconds per round (steady, hot)
+//   BENCH_PRIVATE_REDIS=1    start a redis-server of its own on a free port instead (clean CPU
+//                       and command counts: no other client's work in them)
+//   REDIS_URL           default redis://127.0.0.1:6379
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 import { Redis } from 'ioredis';
-import { RateLimiterRedis } from 'rate-limiter-flexible';
 
-import { createRateLimiter, type PlansConfig } from '../src/index';
-import { createRedisStore } from '../src/redis';
-import { type Call, measure, type Measurement, type Workload } from './harness';
+import { checkCommand, checkScript, runRedisBenchmark } from './ceiling';
+import { drive, type Workload } from './harness';
+import type { Implementation, LimitSpec } from './implementation';
+import { removeKeys } from './keys';
+import { measureMemory, type MemoryResult, sharedBytes, slope } from './memory';
+import { startPrivateRedis } from './private-redis';
+import { anomalyState, ours } from './ours';
+import { flexible } from './peers/rate-limiter-flexible';
+import { minimalLog } from './peers/minimal-log';
+import { multiZset } from './peers/multi-zset';
+import { upstash } from './peers/upstash';
+import { snapshot, delta } from './redis-info';
+import { renderMarkdown, renderSvg } from './report';
+import type { Curve, CurvePoint, Machine, Results, Round, Row, Section } from './results';
 
-const workload: Workload = {
-  inFlight: Number(process.env.BENCH_IN_FLIGHT ?? 100),
-  identifiers: Number(process.env.BENCH_IDENTIFIERS ?? 10_000),
-  durationMs: Number(process.env.BENCH_SECONDS ?? 5) * 1000,
-  warmupMs: 1000,
-  seed: 42,
-};
-const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const redis = new Redis(url);
-const runId = randomUUID().slice(0, 6);
+const QUICK = process.env.BENCH_QUICK === '1';
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'memory,steady,hot,in-flight,identifiers').split(',').map((s) => s.trim()));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 5));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 0.25 : 3));
+const WARMUP_MS = QUICK ? 100 : 1000;
+const CURVE_SECONDS = QUICK ? 0.2 : 2;
+const CURVE_ROUNDS = QUICK ? 1 : 2;
+const SEED = 42;
+const privateRedis = process.env.BENCH_PRIVATE_REDIS === '1' ? await startPrivateRedis() : undefined;
+const redisUrl = privateRedis?.url ?? (process.env.REDIS_URL || 'redis://127.0.0.1:6379');
 
-const plans = {
-  'sliding-log': { limits: [{ name: 'hour', limit: 1000, window: '1 h' }] },
-  'sliding-window': { limits: [{ name: 'hour-sw', limit: 1000, window: '1 h', algorithm: 'sliding-window' }] },
-  'token-bucket': { limits: [{ name: 'hour-tb', limit: 1000, window: '1 h', algorithm: 'token-bucket' }] },
-  'three-limits': {
-    limits: [
-      { name: 'minute', limit: 100, window: '1 m' },
-      { name: 'hour-3', limit: 1000, window: '1 h', algorithm: 'sliding-window' },
-      { name: 'tokens', limit: 10_000_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
-    ],
-  },
-} satisfies PlansConfig;
+/** Steady: every call allowed; a 10 s window so logs reach their steady size (each check trims) within the run. */
+const STEADY: LimitSpec = { limit: 1000, windowMs: 10_000 };
+/** Hot: 100 identifiers over 10 calls a minute each: after the first 1,000 calls, nearly all are denied. */
+const HOT: LimitSpec = { limit: 10, windowMs: 60_000 };
 
-function ours(plan: keyof typeof plans, cost?: number): Call {
-  const limiter = createRateLimiter({ plans, store: createRedisStore({ client: redis, prefix: `bench-${runId}-${plan}` }) });
-  return async (id) => (await limiter.check(id, { plan, ...(cost && { cost }) })).allowed;
+const RUN = `airl-bench:${randomUUID().slice(0, 8)}`;
+const RESULTS = fileURLToPath(new URL(QUICK ? './results/quick/' : './results/', import.meta.url));
+const DOCS = fileURLToPath(new URL('../../../docs/benchmarks.md', import.meta.url));
+
+const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const loadavg = () => os.loadavg().map((v) => Math.round(v * 100) / 100);
+
+/** The implementations of a workload, each with its own key prefix. */
+function lineup(spec: LimitSpec, tag: string, which: readonly string[]): Implementation[] {
+  const p = (id: string) => `${RUN}:${tag}:${id}`;
+  const all: Record<string, () => Implementation> = {
+    'ours-log': () => ours({ id: 'ours-log', label: 'this project: exact sliding log', prefix: p('ours-log'), url: redisUrl, spec, plan: 'log' }),
+    'ours-window': () => ours({ id: 'ours-window', label: 'this project: sliding-window counter', prefix: p('ours-window'), url: redisUrl, spec, plan: 'window' }),
+    'ours-log-lean': () =>
+      ours({
+        id: 'ours-log-lean',
+        label: 'this project: exact sliding log, top-consumer boards and controls off',
+        prefix: p('ours-log-lean'),
+        url: redisUrl,
+        spec,
+        plan: 'log',
+        options: { topConsumers: false, controls: false },
+      }),
+    'ours-plan3': () =>
+      ours({ id: 'ours-plan3', label: `this project: three-limit plan (${anomalyState})`, prefix: p('ours-plan3'), url: redisUrl, spec, plan: 'plan3' }),
+    rlf: () => flexible({ id: 'rlf', label: 'rate-limiter-flexible RateLimiterRedis (fixed window)', prefix: p('rlf'), url: redisUrl, spec }),
+    'rlf-block': () =>
+      flexible({ id: 'rlf-block', label: 'rate-limiter-flexible + inMemoryBlockOnConsumed', prefix: p('rlf-block'), url: redisUrl, spec, inMemoryBlock: true }),
+    upstash: () => upstash({ id: 'upstash', label: '@upstash/ratelimit sliding window (ioredis adapter)', prefix: p('upstash'), url: redisUrl, spec }),
+    'minimal-log': () =>
+      minimalLog({
+        id: 'minimal-log',
+        label: 'reference: minimal sliding-log script (ZREMRANGEBYSCORE, ZCARD, ZADD, PEXPIRE), one EVALSHA',
+        prefix: p('minimal-log'),
+        url: redisUrl,
+        spec,
+      }),
+    multi: () => multiZset({ id: 'multi', label: 'plain MULTI sorted set (ZREMRANGEBYSCORE, ZADD, ZCARD, PEXPIRE)', prefix: p('multi'), url: redisUrl, spec }),
+  };
+  return which.map((id) => all[id]!());
 }
 
-function flexible(): Call {
-  const limiter = new RateLimiterRedis({ storeClient: redis, keyPrefix: `bench-${runId}-rlf`, points: 1000, duration: 3600 });
-  return async (id) => {
-    try {
-      await limiter.consume(id);
-      return true;
-    } catch (rejection) {
-      if (rejection instanceof Error) throw rejection;
-      return false;
-    }
+const kindOf = (id: string): Row['kind'] => (id.startsWith('ours') ? 'ours' : id.startsWith('ceiling') ? 'ceiling' : 'peer');
+
+/** One implementation, one round: open, warm up, measure with INFO around it, close (flushing). */
+async function measureOnce(impl: Implementation, w: Workload, round: number): Promise<Round> {
+  const load1 = os.loadavg()[0]!;
+  const session = await impl.open();
+  try {
+    if (w.warmupMs > 0) await drive(session.check, w, w.warmupMs, w.seed + 1_000_003, false);
+    const before = await snapshot(redis);
+    const sent0 = session.sent();
+    const sample = await drive(session.check, w, w.durationMs, w.seed);
+    // what the checks left for later (this project's usage boards, written every 5 s) is done
+    // now and counted in the round's time and CPU: a round is shorter than that interval
+    const closeStarted = performance.now();
+    const closeCpu0 = process.cpuUsage();
+    await session.close();
+    const closeCpu = process.cpuUsage(closeCpu0);
+    const elapsedMs = sample.elapsedMs + performance.now() - closeStarted;
+    const sent = session.sent() - sent0;
+    const d = delta(before, await snapshot(redis), impl.commands);
+    const per = (n: number) => n / Math.max(1, sample.checks);
+    return {
+      round,
+      checksPerSecond: (sample.checks / elapsedMs) * 1000,
+      p50Ms: sample.p50Ms,
+      p99Ms: sample.p99Ms,
+      allowedShare: sample.allowedShare,
+      errors: sample.errors,
+      firstError: sample.firstError,
+      commandsPerCheck: per(d.topLevel),
+      redisCallsPerCheck: per(d.all),
+      sentPerCheck: per(sent),
+      nodeCpuUsPerCheck: per(sample.nodeCpuUs + closeCpu.user + closeCpu.system),
+      redisCpuUsPerCheck: per(d.cpuUs),
+      load1,
+    };
+  } catch (error) {
+    await session.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+interface Ceiling {
+  readonly id: string;
+  readonly label: string;
+  readonly pipeline: number;
+  requests: number;
+}
+
+async function ceilingOnce(c: Ceiling, command: readonly string[], w: Workload, seconds: number, round: number): Promise<Round> {
+  const load1 = os.loadavg()[0]!;
+  const before = await snapshot(redis);
+  const r = await runRedisBenchmark({ url: redisUrl, command, identifiers: w.identifiers, clients: w.inFlight, pipeline: c.pipeline, requests: c.requests });
+  const d = delta(before, await snapshot(redis), ['evalsha']);
+  // next round: about `seconds` long at this round's rate
+  c.requests = Math.max(1000, Math.round(r.checksPerSecond * seconds));
+  const per = (n: number) => n / r.requests;
+  return {
+    round,
+    checksPerSecond: r.checksPerSecond,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    allowedShare: Number.NaN,
+    errors: 0,
+    commandsPerCheck: per(d.topLevel),
+    redisCallsPerCheck: per(d.all),
+    sentPerCheck: 1,
+    nodeCpuUsPerCheck: Number.NaN,
+    redisCpuUsPerCheck: per(d.cpuUs),
+    load1,
   };
 }
 
-const implementations: [string, Call][] = [
-  ['sliding log (exact, 1 limit)', ours('sliding-log')],
-  ['sliding-window counter', ours('sliding-window')],
-  ['token bucket (GCRA)', ours('token-bucket')],
-  ['three limits: minute log + hour counter + tokens/day', ours('three-limits', 250)],
-  ['rate-limiter-flexible RateLimiterRedis (fixed window)', flexible()],
-];
-
-const rows: [string, Measurement][] = [];
-for (const [name, call] of implementations) {
-  process.stderr.write(`measuring ${name}...\n`);
-  rows.push([name, await measure(call, workload)]);
+/** Rounds of every entry, the order rotated each round so contention hits all alike. */
+async function section(name: string, description: string, spec: LimitSpec, w: Workload, impls: Implementation[], ceilings: Ceiling[] = []): Promise<Section> {
+  const loadStart = loadavg();
+  const rounds = new Map<string, Round[]>();
+  const command = ceilings.length ? await checkCommand(`${RUN}:${name}:ceiling`, spec, String(await redis.script('LOAD', checkScript))) : [];
+  const entries: (Implementation | Ceiling)[] = [...impls, ...ceilings];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[(i + round) % entries.length]!;
+      log(`${name}: round ${round + 1}/${ROUNDS}, ${e.label}`);
+      const result = 'open' in e ? await measureOnce(e, w, round) : await ceilingOnce(e, command, w, w.durationMs / 1000, round);
+      rounds.set(e.id, [...(rounds.get(e.id) ?? []), result]);
+    }
+  }
+  await removeKeys(redis, `${RUN}:${name}:`);
+  return {
+    name,
+    description,
+    inFlight: w.inFlight,
+    identifiers: w.identifiers,
+    limit: spec.limit,
+    windowMs: spec.windowMs,
+    seconds: w.durationMs / 1000,
+    rows: entries.map((e) => ({ id: e.id, label: e.label, kind: kindOf(e.id), rounds: rounds.get(e.id)! })),
+    loadStart,
+    loadEnd: loadavg(),
+  };
 }
 
-const reference = rows.find(([n]) => n.startsWith('rate-limiter-flexible'))![1].checksPerSecond;
-const fmt = (n: number, digits = 2) => n.toFixed(digits);
-let out = `\n${workload.inFlight} calls in flight, ${workload.identifiers} identifiers, ${workload.durationMs / 1000} s each, seed ${workload.seed}; ` +
-  `Redis ${url.replace(/\/\/[^@]*@/, '//***@')}; Node ${process.version}; ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}\n\n`;
-out += '| implementation | checks/s | vs rate-limiter-flexible | p50 ms | p99 ms | allowed | errors |\n|---|---:|---:|---:|---:|---:|---:|\n';
-for (const [name, m] of rows) {
-  out += `| ${name} | ${Math.round(m.checksPerSecond).toLocaleString('en')} | ${fmt(m.checksPerSecond / reference)}x | ${fmt(m.p50Ms)} | ${fmt(m.p99Ms)} | ${fmt(m.allowedShare * 100, 0)}% | ${m.errors} |\n`;
+async function curve(name: string, xLabel: string, fixed: string, xs: readonly number[], workload: (x: number) => Workload, ids: readonly string[]): Promise<Curve> {
+  const points: CurvePoint[] = [];
+  for (const x of xs) {
+    const w = workload(x);
+    if (w.identifiers >= 1_000_000) {
+      // a million identifiers must not exhaust memory: the run's keys expire after 10 s, and are removed between points
+      const before = await snapshot(redis);
+      const needed = w.identifiers * 400;
+      if ((before.maxMemory > 0 && before.usedMemory + needed > before.maxMemory) || os.freemem() < 2 * needed) {
+        points.push({ x, rows: [], usedMemory: before.usedMemory, note: `skipped: ${Math.round(os.freemem() / 2 ** 20)} MB free` });
+        continue;
+      }
+    }
+    const tag = `${name}-${x}`;
+    const impls = lineup(STEADY, tag, ids);
+    const rounds = new Map<string, Round[]>();
+    for (let round = 0; round < CURVE_ROUNDS; round++) {
+      for (let i = 0; i < impls.length; i++) {
+        const impl = impls[(i + round) % impls.length]!;
+        log(`${name}: ${x.toLocaleString('en')}, round ${round + 1}/${CURVE_ROUNDS}, ${impl.label}`);
+        rounds.set(impl.id, [...(rounds.get(impl.id) ?? []), await measureOnce(impl, w, round)]);
+      }
+    }
+    const usedMemory = (await snapshot(redis)).usedMemory;
+    await removeKeys(redis, `${RUN}:${tag}:`);
+    points.push({ x, usedMemory, rows: impls.map((impl) => ({ id: impl.id, label: impl.label, kind: kindOf(impl.id), rounds: rounds.get(impl.id)! })) });
+  }
+  return { name, xLabel, fixed, points };
 }
-process.stdout.write(out);
-await redis.quit();
+
+async function memory(): Promise<{ results: MemoryResult[]; boards: Results['boards'] }> {
+  // a long window and a high limit: nothing expires or is denied while entries are counted
+  const spec: LimitSpec = { limit: 100_000, windowMs: 3_600_000 };
+  const counts = QUICK ? [1, 16, 128] : [1, 16, 64, 128, 256, 1024];
+  const sample = QUICK ? 2 : 20;
+  const make = (id: string, label: string, build: (prefix: string) => Implementation) => ({ id, label, build });
+  const opts = { url: redisUrl, spec };
+  const quiet = { topConsumers: false, controls: false } as const;
+  const cases = [
+    make('ours-log', 'this project: sliding log', (prefix) => ours({ ...opts, id: 'm', label: 'm', prefix, plan: 'log', options: quiet })),
+    make('ours-window', 'this project: sliding-window counter', (prefix) => ours({ ...opts, id: 'm', label: 'm', prefix, plan: 'window', options: quiet })),
+    make('ours-bucket', 'this project: token bucket', (prefix) => ours({ ...opts, id: 'm', label: 'm', prefix, plan: 'token-bucket', options: quiet })),
+    make('ours-fixed', 'this project: fixed window', (prefix) => ours({ ...opts, id: 'm', label: 'm', prefix, plan: 'fixed-window', options: quiet })),
+    make('ours-plan3', 'this project: three-limit plan (log + 2 counters)', (prefix) => ours({ ...opts, id: 'm', label: 'm', prefix, plan: 'plan3', options: quiet })),
+    make('rlf', 'rate-limiter-flexible (fixed window)', (prefix) => flexible({ ...opts, id: 'm', label: 'm', prefix })),
+    make('upstash', '@upstash/ratelimit sliding window (per window; 2 windows live)', (prefix) => upstash({ ...opts, id: 'm', label: 'm', prefix })),
+    make('multi', 'plain MULTI sorted set', (prefix) => multiZset({ ...opts, id: 'm', label: 'm', prefix })),
+  ];
+  const logs = new Set(['ours-log', 'multi']);
+  const results: MemoryResult[] = [];
+  for (const c of cases) {
+    log(`memory: ${c.label}`);
+    const points = await measureMemory(redis, (entries) => c.build(`${RUN}:memory:${c.id}:${entries}`), logs.has(c.id) ? counts : [1], sample);
+    results.push({ id: c.id, label: c.label, points, perEntryListpack: slope(points, 16, 128), perEntrySkiplist: slope(points, 256, 1024) });
+  }
+  // the usage boards: one member per identifier, per unit and period
+  const boardIds = QUICK ? 200 : 10_000;
+  const prefix = `${RUN}:memory:boards`;
+  const session = await ours({ ...opts, id: 'm', label: 'm', prefix, plan: 'log', options: { controls: false } }).open();
+  for (let i = 0; i < boardIds; i += 100) {
+    await Promise.all(Array.from({ length: Math.min(100, boardIds - i) }, (_, k) => session.check(String(i + k).padStart(12, '0'))));
+  }
+  await session.close();
+  const boards = { bytesPerIdentifier: (await sharedBytes(redis, prefix, ':board:')) / boardIds, identifiers: boardIds };
+  await removeKeys(redis, `${RUN}:memory:`);
+  return { results, boards };
+}
+
+async function machine(): Promise<Machine> {
+  const info = await redis.info('server');
+  const [, zset] = (await redis.config('GET', 'zset-max-listpack-entries')) as [string, string];
+  return {
+    cpu: os.cpus()[0]?.model.trim() ?? 'cpu',
+    cores: os.cpus().length,
+    memoryGb: os.totalmem() / 2 ** 30,
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    redis: /redis_version:(\S+)/.exec(info)?.[1] ?? '?',
+    zsetMaxListpackEntries: zset ?? '?',
+    redisUrl: `${redisUrl.replace(/\/\/[^@]*@/, '//***@')}${privateRedis ? ' (started by the bench for this run)' : ''}`,
+  };
+}
+
+function writeDocs(markdown: string) {
+  const start = '<!-- bench:start (written by packages/ratelimit/bench/run.ts) -->';
+  const end = '<!-- bench:end -->';
+  let doc: string;
+  try {
+    doc = readFileSync(DOCS, 'utf8');
+  } catch {
+    log(`${DOCS} not found: figures not copied there`);
+    return;
+  }
+  const i = doc.indexOf(start);
+  const j = doc.indexOf(end);
+  if (i < 0 || j < i) {
+    log(`${DOCS} has no ${start} ... ${end} block: figures not copied there`);
+    return;
+  }
+  writeFileSync(DOCS, `${doc.slice(0, i + start.length)}\n\n${markdown}\n${doc.slice(j)}`);
+}
+
+async function main() {
+  const startedAt = new Date().toISOString();
+  const loadStart = loadavg();
+  log(`bench ${RUN}: ${QUICK ? 'quick' : 'full'} run against ${redisUrl}; load average ${loadStart.join(' ')}`);
+  await redis.ping();
+  const info = await machine();
+  const steadyW: Workload = { inFlight: 100, identifiers: 10_000, durationMs: SECONDS * 1000, warmupMs: WARMUP_MS, seed: SEED };
+  const hotW: Workload = { ...steadyW, identifiers: 100, durationMs: Math.max(300, SECONDS * 750), warmupMs: Math.min(WARMUP_MS, 500) };
+  const curveW = (over: Partial<Workload>): Workload => ({ ...steadyW, durationMs: CURVE_SECONDS * 1000, warmupMs: Math.min(WARMUP_MS, 500), ...over });
+  const curveIds = QUICK ? ['ours-log', 'rlf'] : ['ours-log', 'ours-window', 'rlf', 'upstash'];
+  const ceilings: Ceiling[] = [
+    { id: 'ceiling-p1', label: 'ceiling: redis-benchmark, same script by EVALSHA, unpipelined', pipeline: 1, requests: Math.round(30_000 * SECONDS) },
+    { id: 'ceiling-p16', label: 'ceiling: redis-benchmark, same script by EVALSHA, pipelined 16 deep', pipeline: 16, requests: Math.round(50_000 * SECONDS) },
+  ];
+
+  let memoryResults: MemoryResult[] = [];
+  let boards: Results['boards'];
+  if (ONLY.has('memory')) ({ results: memoryResults, boards } = await memory());
+
+  const steady = !ONLY.has('steady') ? undefined : await section(
+    'steady',
+    `${steadyW.inFlight} calls in flight from one Node process, ${steadyW.identifiers.toLocaleString('en')} identifiers drawn uniformly (seed ${SEED}), ` +
+      `${STEADY.limit.toLocaleString('en')} calls per ${STEADY.windowMs / 1000} s per identifier (never reached: every call is allowed), ` +
+      `${SECONDS} s measured after ${WARMUP_MS / 1000} s of warm-up per round. The three-limit plan: requests per minute (sliding log), requests per hour and tokens per day (sliding-window counters), 250 tokens a call. ` +
+      `redis-benchmark runs with -c ${steadyW.inFlight} (and -P 16) and -r ${steadyW.identifiers}.`,
+    STEADY,
+    steadyW,
+    lineup(STEADY, 'steady', ['ours-log', 'ours-window', 'ours-plan3', 'ours-log-lean', 'rlf', 'upstash', 'multi', 'minimal-log']),
+    ceilings,
+  );
+
+  const hot = ONLY.has('hot')
+    ? await section(
+        'hot',
+        `${hotW.inFlight} calls in flight, ${hotW.identifiers} identifiers, ${HOT.limit} calls per ${HOT.windowMs / 1000} s each: after the first ${(HOT.limit * hotW.identifiers).toLocaleString('en')} calls nearly every call is denied. ` +
+          `This project and @upstash/ratelimit keep a local cache of denials by default; rate-limiter-flexible has one when asked (inMemoryBlockOnConsumed), shown on its own row. The plain MULTI limiter adds every denied call to its log.`,
+        HOT,
+        hotW,
+        lineup(HOT, 'hot', ['ours-log', 'ours-window', 'rlf', 'rlf-block', 'upstash', 'multi']),
+      )
+    : undefined;
+
+  const inFlight = ONLY.has('in-flight')
+    ? await curve(
+        'in-flight',
+        'calls in flight',
+        `${steadyW.identifiers.toLocaleString('en')} identifiers, the steady workload's limit; ${CURVE_SECONDS} s per point, ${CURVE_ROUNDS} rounds.`,
+        QUICK ? [1, 100] : [1, 10, 100, 1000],
+        (x) => curveW({ inFlight: x }),
+        curveIds,
+      )
+    : undefined;
+
+  const identifiers = ONLY.has('identifiers')
+    ? await curve(
+        'identifiers',
+        'identifiers',
+        `${steadyW.inFlight} calls in flight, the steady workload's limit (keys expire 10 s after their last call; each point's keys are removed before the next); ${CURVE_SECONDS} s per point, ${CURVE_ROUNDS} rounds. ` +
+          `With many identifiers most calls are an identifier's first in the run: the path that creates keys.`,
+        QUICK ? [1000, 100_000] : [1000, 10_000, 100_000, 1_000_000],
+        (x) => curveW({ identifiers: x }),
+        // with boards off beside the default: what the boards cost as identifiers grow
+        [...curveIds.slice(0, 1), 'ours-log-lean', ...curveIds.slice(1)],
+      )
+    : undefined;
+
+  await removeKeys(redis, `${RUN}:`);
+  const results: Results = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    quick: QUICK,
+    seed: SEED,
+    rounds: ROUNDS,
+    machine: info,
+    loadStart,
+    loadEnd: loadavg(),
+    steady,
+    hot,
+    inFlight,
+    identifiers,
+    memory: memoryResults,
+    boards,
+    anomalyState,
+  };
+  const markdown = renderMarkdown(results);
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(`${RESULTS}latest.md`, `# Benchmark results\n\nWritten by \`pnpm --filter @airl/ratelimit bench\`; see docs/benchmarks.md for the method.\n\n${markdown}`);
+  writeFileSync(`${RESULTS}latest.json`, `${JSON.stringify(results, null, 1)}\n`);
+  writeFileSync(`${RESULTS}chart.svg`, renderSvg(results));
+  if (!QUICK && ONLY.size === 5) writeDocs(markdown);
+  process.stdout.write(`\n${markdown}\nwritten to ${RESULTS}\n`);
+}
+
+try {
+  await main();
+} finally {
+  await removeKeys(redis, `${RUN}:`).catch(() => undefined);
+  await redis.quit();
+  await privateRedis?.stop();
+}

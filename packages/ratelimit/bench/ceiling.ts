@@ -1,0 +1,89 @@
+// The ceiling: redis-benchmark sending this project's own check script by EVALSHA, with the keys
+// and arguments src/stores/redis.ts sends (captured from the store itself, not rewritten here),
+// the identifier replaced by `__rand_int__` so keys spread over the workload's identifiers.
+import { spawn } from 'node:child_process';
+
+import { createRateLimiter } from '../src/index';
+import * as scripts from '../src/lua/scripts.generated';
+import { createRedisStore, type RedisClient } from '../src/redis';
+import type { LimitSpec } from './implementation';
+import { benchPlans } from './ours';
+
+/** The identifier redis-benchmark replaces with a random 12-digit number below `-r`. */
+export const RAND = '__rand_int__';
+
+/** `EVALSHA <sha> numkeys keys... args...` for one sliding-log check, as the store sends it. */
+export async function checkCommand(prefix: string, spec: LimitSpec, sha: string): Promise<string[]> {
+  let captured: (string | number)[] | undefined;
+  const recorder = {
+    on: () => recorder,
+    defineCommand: () => undefined,
+    rlCheck: (...args: (string | number)[]) => {
+      captured = args;
+      return Promise.resolve([1, 0, 0, 0, 1, 0, 0]);
+    },
+  };
+  const store = createRedisStore({ client: recorder as unknown as RedisClient, prefix });
+  const limiter = createRateLimiter({ plans: benchPlans(spec), store, controls: false, topConsumers: false, denyCache: false, logger: false });
+  await limiter.check(RAND, { plan: 'log' });
+  await limiter.close();
+  if (!captured) throw new Error('the store sent no check: has src/stores/redis.ts changed how it calls its script?');
+  return ['EVALSHA', sha, ...captured.map(String)];
+}
+
+export interface CeilingResult {
+  readonly checksPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly requests: number;
+}
+
+export interface CeilingOptions {
+  readonly url: string;
+  readonly command: readonly string[];
+  /** redis-benchmark -r: identifiers. */
+  readonly identifiers: number;
+  /** -c: connections. */
+  readonly clients: number;
+  /** -P: requests per pipeline (1: none). */
+  readonly pipeline: number;
+  /** -n: total requests. */
+  readonly requests: number;
+}
+
+/** Parses the last line of `redis-benchmark --csv`: "test","rps","avg","min","p50","p95","p99","max". */
+export function parseCsv(out: string): CeilingResult & { requests: 0 } {
+  const lines = out.trim().split(/\r?\n/).filter((l) => l.startsWith('"') && !l.startsWith('"test"'));
+  const last = lines.at(-1);
+  if (!last) throw new Error(`redis-benchmark printed no result:\n${out.slice(0, 500)}`);
+  const cells = [...last.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
+  const n = (i: number) => Number(cells[i]);
+  return { checksPerSecond: n(1), p50Ms: n(4), p99Ms: n(6), requests: 0 };
+}
+
+export function runRedisBenchmark(o: CeilingOptions): Promise<CeilingResult> {
+  const args = ['-u', o.url, '--csv', '-c', String(o.clients), '-P', String(o.pipeline), '-n', String(o.requests), '-r', String(o.identifiers), ...o.command];
+  return new Promise((resolve, reject) => {
+    const child = spawn('redis-benchmark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', (error) => reject(new Error(`redis-benchmark could not start (${error.message}); install redis-tools`)));
+    child.on('close', (code) => {
+      // a script error is printed, not always an exit code
+      if (code !== 0 || /error/i.test(err) || /error/i.test(out.split('\n').find((l) => !l.startsWith('"')) ?? '')) {
+        reject(new Error(`redis-benchmark failed (exit ${code}): ${(err || out).slice(0, 500)}`));
+        return;
+      }
+      try {
+        resolve({ ...parseCsv(out), requests: o.requests });
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  });
+}
+
+/** The check script, for SCRIPT LOAD. */
+export const checkScript = scripts.check;

@@ -1,0 +1,81 @@
+// This project's limiter as benchmarked: createRateLimiter + createRedisStore with the
+// defaults an app gets (deny cache, controls, top-consumer boards on; Redis clock).
+import { createRateLimiter, type PlansConfig, type RateLimiterOptions } from '../src/index';
+import { createRedisStore } from '../src/redis';
+import { connect, disconnect, type Implementation, type LimitSpec } from './implementation';
+
+/**
+ * The options that turn on the engine's anomaly counters in the three-limit row. The engine does
+ * not have them yet; when it does, this one line becomes for example `{ anomalies: {} }` and the
+ * row's label says "on".
+ */
+export const ANOMALY_OPTIONS: Readonly<Record<string, unknown>> | undefined = undefined;
+
+export const anomalyState = ANOMALY_OPTIONS ? 'anomaly counters on' : 'anomaly counters: pending engine support';
+
+/** A cost in tokens per call for the three-limit plan. */
+export const PLAN_TOKENS_PER_CALL = 250;
+
+/**
+ * The plans: one limit of each algorithm, sized by the workload, and a three-limit plan
+ * (requests per minute as a log, requests per hour and tokens per day as counters) whose limits
+ * no workload here reaches.
+ */
+export function benchPlans(spec: LimitSpec) {
+  return {
+    log: { limits: [{ name: 'log', limit: spec.limit, window: spec.windowMs }] },
+    window: { limits: [{ name: 'window', limit: spec.limit, window: spec.windowMs, algorithm: 'sliding-window' }] },
+    'token-bucket': { limits: [{ name: 'bucket', limit: spec.limit, window: spec.windowMs, algorithm: 'token-bucket' }] },
+    'fixed-window': { limits: [{ name: 'fixed', limit: spec.limit, window: spec.windowMs, algorithm: 'fixed-window' }] },
+    plan3: {
+      limits: [
+        { name: 'per-minute', limit: 6_000, window: '1 m' },
+        { name: 'per-hour', limit: 100_000, window: '1 h', algorithm: 'sliding-window' },
+        { name: 'tokens-per-day', limit: 20_000_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
+      ],
+    },
+  } satisfies PlansConfig;
+}
+
+export type BenchPlan = keyof ReturnType<typeof benchPlans>;
+
+export interface OursOptions {
+  readonly id: string;
+  readonly label: string;
+  readonly prefix: string;
+  readonly url: string;
+  readonly spec: LimitSpec;
+  readonly plan: BenchPlan;
+  /** Limiter options beyond the defaults (for example `{ denyCache: false }`). */
+  readonly options?: Partial<RateLimiterOptions>;
+}
+
+export function ours(o: OursOptions): Implementation {
+  const plans = benchPlans(o.spec);
+  const cost = o.plan === 'plan3' ? PLAN_TOKENS_PER_CALL : undefined;
+  return {
+    id: o.id,
+    label: o.label,
+    prefix: o.prefix,
+    // checks are EVALSHA (EVAL after a NOSCRIPT); controls and usage boards add the rest
+    commands: ['evalsha', 'eval', 'zincrby', 'hgetall', 'hget', 'publish', 'subscribe'],
+    async open() {
+      const { client, sent } = await connect(o.url);
+      const limiter = createRateLimiter({
+        plans,
+        store: createRedisStore({ client, prefix: o.prefix }),
+        ...(o.plan === 'plan3' && ANOMALY_OPTIONS),
+        ...o.options,
+      });
+      const check = cost === undefined ? { plan: o.plan } : { plan: o.plan, cost };
+      return {
+        check: async (id) => (await limiter.check(id, check)).allowed,
+        sent,
+        async close() {
+          await limiter.close();
+          await disconnect(client);
+        },
+      };
+    },
+  };
+}

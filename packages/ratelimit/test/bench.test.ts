@@ -1,0 +1,202 @@
+/// <reference types="@airl/vitest-config/provided" />
+// The benchmark's pieces against the real Redis, quickly and without timing anything: every
+// implementation it measures must still limit correctly, or its figures mean nothing.
+import { randomUUID } from 'node:crypto';
+
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+
+import { checkCommand, checkScript, parseCsv, RAND } from '../bench/ceiling';
+import { renderChart } from '../bench/chart';
+import { drive, identifiers, median, prng } from '../bench/harness';
+import type { Implementation, LimitSpec } from '../bench/implementation';
+import { countKeys, removeKeys } from '../bench/keys';
+import { measureMemory, slope } from '../bench/memory';
+import { ours } from '../bench/ours';
+import { minimalLog } from '../bench/peers/minimal-log';
+import { multiZset } from '../bench/peers/multi-zset';
+import { flexible } from '../bench/peers/rate-limiter-flexible';
+import { upstash, upstashAdapter, withoutShebang } from '../bench/peers/upstash';
+import { delta, parseInfo, snapshot } from '../bench/redis-info';
+
+const url = inject('redisUrl');
+const run = `test-bench-${randomUUID().slice(0, 8)}`;
+let redis: Redis;
+
+beforeAll(() => {
+  redis = new Redis(url, { maxRetriesPerRequest: 1 });
+});
+
+afterAll(async () => {
+  await removeKeys(redis, run);
+  await redis.quit();
+});
+
+const spec: LimitSpec = { limit: 3, windowMs: 60_000 };
+
+const implementations: Implementation[] = [
+  ours({ id: 'ours-log', label: 'log', prefix: `${run}:ours-log`, url, spec, plan: 'log' }),
+  ours({ id: 'ours-window', label: 'window', prefix: `${run}:ours-window`, url, spec, plan: 'window' }),
+  flexible({ id: 'rlf', label: 'rate-limiter-flexible', prefix: `${run}:rlf`, url, spec }),
+  flexible({ id: 'rlf-block', label: 'rate-limiter-flexible, in-memory block', prefix: `${run}:rlf-block`, url, spec, inMemoryBlock: true }),
+  upstash({ id: 'upstash', label: '@upstash/ratelimit', prefix: `${run}:upstash`, url, spec }),
+  upstash({ id: 'upstash-nocache', label: '@upstash/ratelimit, no cache', prefix: `${run}:upstash-nocache`, url, spec, ephemeralCache: false }),
+  multiZset({ id: 'multi', label: 'MULTI sorted set', prefix: `${run}:multi`, url, spec }),
+  minimalLog({ id: 'minimal-log', label: 'minimal log script', prefix: `${run}:minimal-log`, url, spec }),
+];
+
+describe('every benchmarked implementation', () => {
+  it.each(implementations.map((i) => [i.label, i] as const))('%s allows its limit, then denies, per identifier', async (_, impl) => {
+    const session = await impl.open();
+    try {
+      const answers: boolean[] = [];
+      for (let i = 0; i < spec.limit + 2; i++) answers.push(await session.check('000000000001'));
+      expect(answers).toEqual([true, true, true, false, false]);
+      expect(await session.check('000000000002')).toBe(true);
+      expect(session.sent()).toBeGreaterThan(0);
+    } finally {
+      await session.close();
+    }
+    expect(await countKeys(redis, impl.prefix)).toBeGreaterThan(0);
+  });
+
+  it('the three-limit plan charges its token limit by the call cost', async () => {
+    const impl = ours({ id: 'ours-plan3', label: 'plan', prefix: `${run}:ours-plan3`, url, spec, plan: 'plan3' });
+    const session = await impl.open();
+    try {
+      expect(await session.check('000000000001')).toBe(true);
+    } finally {
+      await session.close();
+    }
+    const tokens = await redis.hget(`${impl.prefix}:{000000000001}`, 'tokens-per-day.c');
+    expect(Number(tokens)).toBe(250);
+  });
+});
+
+describe('the @upstash/ratelimit adapter', () => {
+  const script = '#!lua flags=allow-key-locking\nreturn redis.call("INCR", KEYS[1])';
+
+  it('stock Redis rejects an Upstash shebang flag; the adapter runs the script without it', async () => {
+    await expect(redis.eval(script, 1, `${run}:shebang`)).rejects.toThrow(/flag|shebang/i);
+    expect(withoutShebang(script)).toBe('return redis.call("INCR", KEYS[1])');
+    expect(withoutShebang('return 1')).toBe('return 1');
+  });
+
+  it('answers NOSCRIPT for a hash it has not loaded, then maps the original hash to EVALSHA', async () => {
+    const adapter = upstashAdapter(redis);
+    const sha = (await import('node:crypto')).createHash('sha1').update(script).digest('hex');
+    await expect(adapter.evalsha(sha, [`${run}:shebang`], [])).rejects.toThrow(/NOSCRIPT/);
+    expect(await adapter.eval(script, [`${run}:shebang`], [])).toBe(1);
+    expect(await adapter.evalsha(sha, [`${run}:shebang`], [])).toBe(2);
+  });
+});
+
+describe('the redis-benchmark ceiling', () => {
+  it('sends the store’s own keys and arguments, and they run as a check', async () => {
+    const sha = String(await redis.script('LOAD', checkScript));
+    const command = await checkCommand(`${run}:ceiling`, { limit: 1000, windowMs: 10_000 }, sha);
+    expect(command.slice(0, 3)).toEqual(['EVALSHA', sha, '2']);
+    expect(command.filter((a) => a.includes(RAND))).toHaveLength(2);
+    const [name, ...args] = command.map((a) => a.replace(RAND, '000000000042'));
+    const reply = (await redis.call(name!, ...args)) as number[];
+    expect(reply[0]).toBe(1);
+  });
+
+  it('reads redis-benchmark --csv', () => {
+    const out = '"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"\n"EVALSHA x","12345.67","1.0","0.1","0.9","2.0","3.5","9.0"\n';
+    expect(parseCsv(out)).toMatchObject({ checksPerSecond: 12345.67, p50Ms: 0.9, p99Ms: 3.5 });
+  });
+});
+
+describe('the harness', () => {
+  it('draws the same identifiers for the same seed', () => {
+    const a = prng(42);
+    const b = prng(42);
+    expect(Array.from({ length: 5 }, a)).toEqual(Array.from({ length: 5 }, b));
+    expect(identifiers(3)).toEqual(['000000000000', '000000000001', '000000000002']);
+  });
+
+  it('runs workers for a while and counts what it saw', async () => {
+    let calls = 0;
+    const sample = await drive(
+      async () => {
+        calls++;
+        await Promise.resolve();
+        return calls % 2 === 0;
+      },
+      { inFlight: 4, identifiers: 10, durationMs: 30, warmupMs: 0, seed: 1 },
+      30,
+      1,
+    );
+    expect(sample.checks).toBe(calls);
+    expect(sample.checks).toBeGreaterThan(0);
+    expect(sample.allowedShare).toBeGreaterThan(0.4);
+    expect(sample.p99Ms).toBeGreaterThanOrEqual(sample.p50Ms);
+    expect(median([3, 1, 2])).toBe(2);
+  });
+
+  it('counts top-level commands and every command Redis ran from INFO', async () => {
+    const sha = String(await redis.script('LOAD', 'redis.call("INCR", KEYS[1]); redis.call("INCR", KEYS[1]); return 1'));
+    const before = await snapshot(redis);
+    for (let i = 0; i < 5; i++) await redis.evalsha(sha, 1, `${run}:info`);
+    const d = delta(before, await snapshot(redis), ['evalsha']);
+    // other clients may share this Redis: at least ours
+    expect(d.topLevel).toBeGreaterThanOrEqual(5);
+    expect(d.all).toBeGreaterThanOrEqual(15);
+  });
+});
+
+describe('INFO deltas', () => {
+  const info = (run: string, total: number, evalsha: number, cpu: number) =>
+    `# Server\r\nrun_id:${run}\r\n# Stats\r\ntotal_commands_processed:${total}\r\n# CPU\r\nused_cpu_sys:${cpu}\r\nused_cpu_user:0\r\n# Commandstats\r\ncmdstat_evalsha:calls=${evalsha},usec=1\r\n`;
+
+  it('counts what happened between two snapshots', () => {
+    expect(delta(parseInfo(info('a', 100, 10, 1)), parseInfo(info('a', 160, 30, 1.5)), ['evalsha'])).toEqual({ topLevel: 20, all: 60, cpuUs: 500_000 });
+  });
+
+  it('says n/a instead of a wrong figure after another client reset the stats or Redis restarted', () => {
+    const reset = delta(parseInfo(info('a', 100, 10, 1)), parseInfo(info('a', 50, 5, 1.5)), ['evalsha']);
+    expect([reset.topLevel, reset.all, reset.cpuUs]).toEqual([Number.NaN, Number.NaN, 500_000]);
+    const restarted = delta(parseInfo(info('a', 100, 10, 1)), parseInfo(info('b', 500, 50, 0.1)), ['evalsha']);
+    expect([restarted.topLevel, restarted.all, restarted.cpuUs]).toEqual([Number.NaN, Number.NaN, Number.NaN]);
+  });
+});
+
+describe('memory and cleanup', () => {
+  it('measures bytes per identifier and per log entry, with the encoding', async () => {
+    const points = await measureMemory(
+      redis,
+      (entries) => multiZset({ id: 'm', label: 'm', prefix: `${run}:memory:${entries}`, url, spec: { limit: 1000, windowMs: 60_000 } }),
+      [1, 16],
+      2,
+    );
+    expect(points.map((p) => [p.entries, p.keys, p.encoding])).toEqual([
+      [1, 1, 'listpack'],
+      [16, 1, 'listpack'],
+    ]);
+    expect(slope(points, 1, 16)).toBeGreaterThan(0);
+    expect(slope(points, 1, 128)).toBeUndefined();
+  });
+
+  it('removes only the keys under its prefix', async () => {
+    await redis.set(`${run}:cleanup:a`, '1', 'PX', 60_000);
+    await redis.set(`${run}:cleanup-b`, '1', 'PX', 60_000);
+    expect(await removeKeys(redis, `${run}:cleanup:`)).toBe(1);
+    expect(await redis.exists(`${run}:cleanup-b`)).toBe(1);
+    await expect(removeKeys(redis, 'a*')).rejects.toThrow(/refusing/);
+  });
+});
+
+describe('the chart', () => {
+  it('writes an SVG with bars and lines, and no NaN even for missing points', () => {
+    const svg = renderChart('t', 's', [
+      { title: 'bars', unit: 'checks/s', bars: [{ label: 'a <b>', value: 10, highlight: true }, { label: 'c', value: Number.NaN }] },
+      { title: 'lines', unit: 'checks/s', xLabel: 'x', series: [{ label: 'a', points: [[1, 5], [10, Number.NaN], [100, 7]] }] },
+    ]);
+    expect(svg).toMatch(/^<svg [^>]*>/);
+    expect(svg).toContain('a &lt;b&gt;');
+    expect(svg).toContain('<polyline');
+    expect(svg).not.toContain('NaN');
+  });
+});
