@@ -91,11 +91,13 @@ export interface RateLimiterOptions<P extends string = string> {
    */
   controls?: false | { refresh?: Duration };
   /**
-   * Keeps per-hour and per-day usage boards for top-consumer views, batched in memory and written
-   * every `flushInterval` (never one write per call).
-   * @default { flushInterval: '5 s' }
+   * Keeps per-hour and per-day usage boards for top-consumer views: each instance adds up what it
+   * charges and every `flushInterval` sends the `perFlush` largest amounts of each board (never a
+   * write per call); each board keeps its `boardSize` largest entries. Heavy consumers are counted
+   * in full; usage spread thin over many identifiers may be undercounted.
+   * @default { flushInterval: '5 s', perFlush: 100, boardSize: 1000 }
    */
-  topConsumers?: false | { flushInterval?: Duration };
+  topConsumers?: false | { flushInterval?: Duration; perFlush?: number; boardSize?: number };
   /**
    * Detects anomalies with counters kept by the check itself (no extra store call): a burst of
    * calls, a storm of denials, a cost spike over the identifier's own baseline. Each fires once
@@ -250,6 +252,11 @@ export interface LimiterInternals {
 
 const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
 
+function positiveCount(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new RateLimitConfigError(`${what}: ${value} must be a whole number >= 1`);
+  return value;
+}
+
 function definedOnly<T>(record: Readonly<Partial<Record<string, T>>> | undefined): Record<string, T> {
   return Object.fromEntries(Object.entries(record ?? {}).filter((e): e is [string, T] => e[1] !== undefined));
 }
@@ -360,8 +367,14 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
   const usage =
     options.topConsumers === false
       ? undefined
-      : createUsageRecorder(store, toMs(options.topConsumers?.flushInterval ?? '5 s', 'topConsumers.flushInterval'), (error) =>
-          reportStoreError('usage', error, performance.now()),
+      : createUsageRecorder(
+          store,
+          {
+            flushMs: toMs(options.topConsumers?.flushInterval ?? '5 s', 'topConsumers.flushInterval'),
+            perFlush: positiveCount(options.topConsumers?.perFlush ?? 100, 'topConsumers.perFlush'),
+            boardSize: positiveCount(options.topConsumers?.boardSize ?? 1000, 'topConsumers.boardSize'),
+          },
+          (error) => reportStoreError('usage', error, performance.now()),
         );
 
   // the in-memory limiter that answers while the store is unavailable, made on first need

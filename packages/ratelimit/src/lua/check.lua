@@ -17,7 +17,7 @@
   ARGV[6]  anomaly rules (see anomaly.lua), or '' for none
   ARGV[7]  this call's cost in the cost-spike unit
   ARGV[8]  denials answered meanwhile from a deny cache, to count as calls and denials
-  ARGV[9]  number of limits n, then 2 per limit: "name|algorithm code|limit|window ms", cost
+  ARGV[9]  number of limits n, then 5 per limit: name, algorithm code, limit, window (ms), cost
   Returns  { allowed (0|1), now, reservation id (0 if none), reservation expiry,
              anomalies fired k, then 3 per anomaly: rule (1 burst, 2 denial storm, 3 cost spike),
              value, threshold, then per limit: fits (0|1), remaining, resetAt }

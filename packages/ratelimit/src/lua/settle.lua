@@ -8,7 +8,7 @@
   ARGV[1]  now (ms), or '' to use the server clock (TIME)
   ARGV[2]  "reservation id|expiry": a record with another expiry is another reservation
   ARGV[3]  TTL of the state hash (ms)
-  ARGV[4]  number of limits n, then 2 per limit: "name|algorithm code|limit|window ms",
+  ARGV[4]  number of limits n, then 5 per limit: name, algorithm code, limit, window (ms),
            new cost (-1: keep what was reserved)
   Returns  { status (1 settled, 2 expired, 0 unknown), now }
 ]]

@@ -124,12 +124,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         return Promise.resolve();
       });
     },
-    addUsage(usage) {
+    addUsage(usage, { maxEntries }) {
+      const touched = new Set<string>();
       for (const { board, identifier, amount, ttlMs } of usage) {
         let b = boards.get(board);
         if (!b) boards.set(board, (b = { expiresAt: 0, amounts: new Map() }));
         b.expiresAt = Math.max(b.expiresAt, Date.now() + ttlMs);
         b.amounts.set(identifier, (b.amounts.get(identifier) ?? 0) + amount);
+        touched.add(board);
+      }
+      for (const board of touched) {
+        const b = boards.get(board)!;
+        if (b.amounts.size > maxEntries) b.amounts = new Map([...b.amounts].sort((x, y) => y[1] - x[1]).slice(0, maxEntries));
       }
       return Promise.resolve();
     },

@@ -100,23 +100,13 @@ function parseReservation(id: string, record: string): StoreInspection['reservat
  * Encodes an identifier for use inside a hash tag: `%`, `{` and `}` are percent-encoded, so no
  * identifier can end the tag early, and two identifiers never share an encoding.
  */
+const ESCAPED = /[%{}]/;
 export function encodeIdentifier(identifier: string): string {
-  return identifier.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return ESCAPED.test(identifier) ? identifier.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : identifier;
 }
 
 const STATUS: Record<number, SettleStatus> = { 0: 'unknown', 1: 'settled', 2: 'expired' };
 const RULES: Record<number, AnomalyRule> = { 1: 'burst', 2: 'denial-storm', 3: 'cost-spike' };
-
-const specs = new WeakMap<CompiledLimit, string>();
-/** A limit's static arguments, as the scripts read them: "name|code|limit|windowMs". */
-function spec(l: CompiledLimit): string {
-  let s = specs.get(l);
-  if (s === undefined) {
-    s = `${l.name}|${l.code}|${l.limit}|${l.windowMs}`;
-    specs.set(l, s);
-  }
-  return s;
-}
 
 /** Creates a store on Redis or Redis Cluster. */
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
@@ -209,30 +199,55 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       .catch(() => undefined);
   }
 
-  async function call<T>(what: string, run: (c: RedisClient & ScriptClient) => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        run(get()),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new RateLimitStoreError(`Redis did not answer ${what} within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
-    } catch (error) {
-      if (error instanceof RateLimitStoreError) throw error;
-      throw new RateLimitStoreError(`Redis ${what} failed: ${(error as Error).message}`, { cause: error });
-    } finally {
-      clearTimeout(timer);
+  // Calls in flight and when each must have answered. One timer sweeps them while any is in
+  // flight: a timer per call costs more than the rest of the call's own work.
+  const inFlight = new Set<{ deadline: number; what: string; reject: (error: Error) => void }>();
+  const sweepMs = Math.min(50, Math.max(5, Math.floor(timeoutMs / 10)));
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = () => {
+    const now = Date.now();
+    for (const c of inFlight) {
+      if (c.deadline > now) continue;
+      inFlight.delete(c);
+      c.reject(new RateLimitStoreError(`Redis did not answer ${c.what} within ${timeoutMs} ms`));
     }
+    if (inFlight.size === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  };
+
+  /** Runs a store call within `timeout` (give or take one sweep), as a RateLimitStoreError when it fails. */
+  function call<T>(what: string, run: (c: RedisClient & ScriptClient) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const watched = { deadline: Date.now() + timeoutMs, what, reject };
+      inFlight.add(watched);
+      if (!sweeper) {
+        sweeper = setInterval(sweep, sweepMs);
+        sweeper.unref();
+      }
+      const failed = (error: unknown) => {
+        inFlight.delete(watched);
+        reject(error instanceof RateLimitStoreError ? error : new RateLimitStoreError(`Redis ${what} failed: ${(error as Error).message}`, { cause: error }));
+      };
+      try {
+        run(get()).then((value) => {
+          inFlight.delete(watched);
+          resolve(value);
+        }, failed);
+      } catch (error) {
+        failed(error);
+      }
+    });
   }
 
-  /** KEYS and ARGV tail shared by check and settle: log keys, then n and 2 args per limit. */
+  /** KEYS and ARGV tail shared by check and settle: log keys, then n and 5 args per limit. */
   function limitArgs(k: ReturnType<typeof keys>, limits: readonly CompiledLimit[], cost: (l: CompiledLimit, i: number) => number, withState: boolean) {
     const keyList: string[] = withState ? [k.state] : [];
     const args: (string | number)[] = [limits.length];
     limits.forEach((l, i) => {
       if (l.code === AlgorithmCode['sliding-log']) keyList.push(k.log(l.name));
-      args.push(spec(l), cost(l, i));
+      args.push(l.name, l.code, l.limit, l.windowMs, cost(l, i));
     });
     return { keyList, args };
   }
@@ -360,7 +375,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         }
       };
     },
-    async addUsage(usage) {
+    async addUsage(usage, { maxEntries }) {
       const byBoard = new Map<string, { identifier: string; amount: number; ttlMs: number }[]>();
       for (const u of usage) {
         const list = byBoard.get(u.board) ?? [];
@@ -374,6 +389,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
             const key = boardKey(board);
             const p = c.pipeline();
             for (const u of list) p.zincrby(key, u.amount, u.identifier);
+            // keep the largest entries only: a board must not grow with every identifier
+            p.zremrangebyrank(key, 0, -(maxEntries + 1));
             p.pexpire(key, Math.max(...list.map((u) => u.ttlMs)));
             return p.exec();
           }),
@@ -404,6 +421,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       });
     },
     async close() {
+      clearInterval(sweeper);
+      sweeper = undefined;
       listeners.clear();
       if (subscriber) {
         const s = subscriber;

@@ -110,8 +110,11 @@ export interface Store {
    */
   listen(listener: (identifier: string | undefined) => void): Promise<() => Promise<void>>;
 
-  /** Adds amounts to usage boards (for example requests this hour); a board lives `ttlMs`. */
-  addUsage(entries: readonly { board: string; identifier: string; amount: number; ttlMs: number }[]): Promise<void>;
+  /**
+   * Adds amounts to usage boards (for example requests this hour); a board lives `ttlMs` and keeps
+   * its `maxEntries` largest entries.
+   */
+  addUsage(entries: readonly { board: string; identifier: string; amount: number; ttlMs: number }[], options: { maxEntries: number }): Promise<void>;
   /** The identifiers with the largest amounts on a board, largest first. */
   topUsage(board: string, count: number): Promise<{ identifier: string; amount: number }[]>;
 

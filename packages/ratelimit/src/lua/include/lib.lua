@@ -103,8 +103,8 @@ local function load(l, fields, now, trim)
     local key = l.key
     local cutoff = now - window
     l.cutoff = cutoff
-    -- one read gives the weight sentinel (lowest score), the oldest entry, and small counts
-    local head = redis.call('ZRANGE', key, 0, 1, 'WITHSCORES')
+    -- one read gives the weight sentinel (lowest score), the two oldest entries, and small counts
+    local head = redis.call('ZRANGE', key, 0, 2, 'WITHSCORES')
     local x, i, sentinel = 0, 1, 0
     if head[1] == '#x' then
       x, i, sentinel = -tonumber(head[2]), 3, 1
@@ -122,9 +122,12 @@ local function load(l, fields, now, trim)
       else
         count = redis.call('ZCOUNT', key, '(' .. cutoff, '+inf')
       end
+      -- in steady traffic one entry leaves per call: the next one is the new oldest
+      local next_at = tonumber(head[i + 3])
+      if next_at and next_at > cutoff then l.oldest, l.oldest_at = head[i + 2], next_at end
     else
       if oldest_at then l.oldest, l.oldest_at = head[i], oldest_at end
-      if #head < 4 then count = #head / 2 - sentinel else count = redis.call('ZCARD', key) - sentinel end
+      if #head < 6 then count = #head / 2 - sentinel else count = redis.call('ZCARD', key) - sentinel end
     end
     if count == 0 then x = 0 end
     l.count, l.x = count, x
@@ -288,18 +291,17 @@ local function reset_at(l, now, fits)
   return l.finish
 end
 
--- parses per-limit arguments from ARGV[first]: n, then per limit "name|code|limit|window" and cost.
+-- parses per-limit arguments from ARGV[first]: n, then per limit name, code, limit, window, cost.
 -- Each limit's table is made with every field it will hold: Lua 5.1 then sizes it once.
 local function read_limits(first, keys_from)
   local n = tonumber(ARGV[first])
   local limits, by_name, fields = {}, {}, {}
   local k = keys_from
   for i = 1, n do
-    local base = first - 1 + 2 * i
-    local name, code, limit, window = string.match(ARGV[base], '^([^|]+)|(%d+)|(%d+)|(%d+)$')
-    code = tonumber(code)
+    local base = first - 4 + 5 * i
+    local name, code = ARGV[base], tonumber(ARGV[base + 1])
     local l = {
-      name = name, code = code, limit = tonumber(limit), window = tonumber(window), cost = tonumber(ARGV[base + 1]),
+      name = name, code = code, limit = tonumber(ARGV[base + 2]), window = tonumber(ARGV[base + 3]), cost = tonumber(ARGV[base + 4]),
       key = false, need = 0, fits = false, cutoff = 0, x = 0, x_stored = 0, count = 0, used = 0, remaining = 0,
       oldest = false, oldest_at = 0, index = 0, current = 0, previous = 0, tat = 0, start = 0, finish = 0,
     }
