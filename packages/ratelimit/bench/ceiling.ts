@@ -1,4 +1,4 @@
-// The ceiling: redis-benchmark sending this project's own check script by EVALSHA, with the keys
+// The ceiling: redis-benchmark sending this project's own check function by FCALL, with the keys
 // and arguments src/stores/redis.ts sends (captured from the store itself, not rewritten here),
 // the identifier replaced by `__rand_int__` so keys spread over the workload's identifiers.
 import { spawn } from 'node:child_process';
@@ -12,23 +12,24 @@ import { benchPlans } from './ours';
 /** The identifier redis-benchmark replaces with a random 12-digit number below `-r`. */
 export const RAND = '__rand_int__';
 
-/** `EVALSHA <sha> numkeys keys... args...` for one sliding-log check, as the store sends it. */
-export async function checkCommand(prefix: string, spec: LimitSpec, sha: string): Promise<string[]> {
+/** `FCALL <function> numkeys keys... args...` for one sliding-log check, as the store sends it. */
+export async function checkCommand(prefix: string, spec: LimitSpec): Promise<string[]> {
   let captured: (string | number)[] | undefined;
   const recorder = {
     on: () => recorder,
     defineCommand: () => undefined,
-    rlCheck: (...args: (string | number)[]) => {
-      captured = args;
-      return Promise.resolve([1, 0, 0, 0, 1, 0, 0]);
+    call: (...args: (string | number)[]) => {
+      if (args[0] === 'FCALL') captured ??= args;
+      // allowed, now, no reservation, no anomaly; one limit: fits, remaining, resetAt
+      return Promise.resolve([1, 0, 0, 0, 0, 1, 0, 0]);
     },
   };
   const store = createRedisStore({ client: recorder as unknown as RedisClient, prefix });
   const limiter = createRateLimiter({ plans: benchPlans(spec), store, controls: false, topConsumers: false, denyCache: false, logger: false });
   await limiter.check(RAND, { plan: 'log' });
   await limiter.close();
-  if (!captured) throw new Error('the store sent no check: has src/stores/redis.ts changed how it calls its script?');
-  return ['EVALSHA', sha, ...captured.map(String)];
+  if (captured?.[0] !== 'FCALL') throw new Error('the store sent no FCALL: has src/stores/redis.ts changed how it calls its functions?');
+  return captured.map(String);
 }
 
 export interface CeilingResult {
@@ -85,5 +86,5 @@ export function runRedisBenchmark(o: CeilingOptions): Promise<CeilingResult> {
   });
 }
 
-/** The check script, for SCRIPT LOAD. */
-export const checkScript = scripts.check;
+/** The function library, for FUNCTION LOAD REPLACE. */
+export const librarySource = scripts.library.source;

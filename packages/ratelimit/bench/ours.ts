@@ -4,14 +4,10 @@ import { createRateLimiter, type PlansConfig, type RateLimiterOptions } from '..
 import { createRedisStore } from '../src/redis';
 import { connect, disconnect, type Implementation, type LimitSpec } from './implementation';
 
-/**
- * The options that turn on the engine's anomaly counters in the three-limit row. The engine does
- * not have them yet; when it does, this one line becomes for example `{ anomalies: {} }` and the
- * row's label says "on".
- */
-export const ANOMALY_OPTIONS: Readonly<Record<string, unknown>> | undefined = undefined;
+/** The options that turn on the engine's anomaly counters (default rules) in the three-limit row. */
+export const ANOMALY_OPTIONS: Partial<RateLimiterOptions> = { anomalies: {} };
 
-export const anomalyState = ANOMALY_OPTIONS ? 'anomaly counters on' : 'anomaly counters: pending engine support';
+export const anomalyState = 'anomaly counters on';
 
 /** A cost in tokens per call for the three-limit plan. */
 export const PLAN_TOKENS_PER_CALL = 250;
@@ -57,8 +53,8 @@ export function ours(o: OursOptions): Implementation {
     id: o.id,
     label: o.label,
     prefix: o.prefix,
-    // checks are EVALSHA (EVAL after a NOSCRIPT); controls and usage boards add the rest
-    commands: ['evalsha', 'eval', 'zincrby', 'hgetall', 'hget', 'publish', 'subscribe'],
+    // checks are FCALL (FUNCTION LOAD once); controls, usage boards and denial logs add the rest
+    commands: ['fcall', 'function', 'evalsha', 'eval', 'zincrby', 'zremrangebyrank', 'hgetall', 'hget', 'publish', 'subscribe', 'xadd'],
     async open() {
       const { client, sent } = await connect(o.url);
       const limiter = createRateLimiter({

@@ -66,7 +66,7 @@ export function renderMarkdown(r: Results): string {
   out += `On a ${m.cores}-core machine a load above ${m.cores} means other work shared the CPUs with Node and Redis: figures from a loaded machine are orientation only.\n\n`;
 
   if (s) out += `### Steady workload\n\n${s.description} Load average ${load(s.loadStart)} at its start, ${load(s.loadEnd)} at its end.\n\n${sectionTable(s)}\n`;
-  if (s) out += `Redis cmds/check: top-level commands per check from INFO commandstats (EVALSHA, or MULTI + 4 + EXEC sent together in one network round trip), not those run inside scripts; "Redis calls/check" counts those too (INFO total_commands_processed). † the client-side count differs from INFO by more than 5%: other clients used Redis meanwhile. CPU is per check: Node from process.cpuUsage(), Redis from INFO cpu (whole server, so other clients count too). ${roundsLine(s)}\n\n`;
+  if (s) out += `Redis cmds/check: top-level commands per check from INFO commandstats (FCALL or EVALSHA, or MULTI + 4 + EXEC sent together in one network round trip), not those run inside scripts; "Redis calls/check" counts those too (INFO total_commands_processed). † the client-side count differs from INFO by more than 5%: other clients used Redis meanwhile. CPU is per check: Node from process.cpuUsage(), Redis from INFO cpu (whole server, so other clients count too). ${roundsLine(s)}\n\n`;
 
   if (r.hot) out += `### Hot workload\n\n${r.hot.description} Load average ${load(r.hot.loadStart)} at its start, ${load(r.hot.loadEnd)} at its end.\n\n${sectionTable(r.hot)}\n${roundsLine(r.hot)}\n\n`;
   if (r.inFlight) out += `### Throughput against calls in flight\n\n${r.inFlight.fixed}\n\n${curveTable(r.inFlight)}\n`;

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Redis } from 'ioredis';
 
-import { checkCommand, checkScript, runRedisBenchmark } from './ceiling';
+import { checkCommand, librarySource, runRedisBenchmark } from './ceiling';
 import { drive, type Workload } from './harness';
 import type { Implementation, LimitSpec } from './implementation';
 import { removeKeys } from './keys';
@@ -142,7 +142,7 @@ async function ceilingOnce(c: Ceiling, command: readonly string[], w: Workload, 
   const load1 = os.loadavg()[0]!;
   const before = await snapshot(redis);
   const r = await runRedisBenchmark({ url: redisUrl, command, identifiers: w.identifiers, clients: w.inFlight, pipeline: c.pipeline, requests: c.requests });
-  const d = delta(before, await snapshot(redis), ['evalsha']);
+  const d = delta(before, await snapshot(redis), ['fcall']);
   // next round: about `seconds` long at this round's rate
   c.requests = Math.max(1000, Math.round(r.checksPerSecond * seconds));
   const per = (n: number) => n / r.requests;
@@ -166,7 +166,7 @@ async function ceilingOnce(c: Ceiling, command: readonly string[], w: Workload, 
 async function section(name: string, description: string, spec: LimitSpec, w: Workload, impls: Implementation[], ceilings: Ceiling[] = []): Promise<Section> {
   const loadStart = loadavg();
   const rounds = new Map<string, Round[]>();
-  const command = ceilings.length ? await checkCommand(`${RUN}:${name}:ceiling`, spec, String(await redis.script('LOAD', checkScript))) : [];
+  const command = ceilings.length ? (await redis.call('FUNCTION', 'LOAD', 'REPLACE', librarySource), await checkCommand(`${RUN}:${name}:ceiling`, spec)) : [];
   const entries: (Implementation | Ceiling)[] = [...impls, ...ceilings];
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < entries.length; i++) {
@@ -304,8 +304,8 @@ async function main() {
   const curveW = (over: Partial<Workload>): Workload => ({ ...steadyW, durationMs: CURVE_SECONDS * 1000, warmupMs: Math.min(WARMUP_MS, 500), ...over });
   const curveIds = QUICK ? ['ours-log', 'rlf'] : ['ours-log', 'ours-window', 'rlf', 'upstash'];
   const ceilings: Ceiling[] = [
-    { id: 'ceiling-p1', label: 'ceiling: redis-benchmark, same script by EVALSHA, unpipelined', pipeline: 1, requests: Math.round(30_000 * SECONDS) },
-    { id: 'ceiling-p16', label: 'ceiling: redis-benchmark, same script by EVALSHA, pipelined 16 deep', pipeline: 16, requests: Math.round(50_000 * SECONDS) },
+    { id: 'ceiling-p1', label: 'ceiling: redis-benchmark, same function by FCALL, unpipelined', pipeline: 1, requests: Math.round(30_000 * SECONDS) },
+    { id: 'ceiling-p16', label: 'ceiling: redis-benchmark, same function by FCALL, pipelined 16 deep', pipeline: 16, requests: Math.round(50_000 * SECONDS) },
   ];
 
   let memoryResults: MemoryResult[] = [];

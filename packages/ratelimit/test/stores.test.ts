@@ -3,13 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import type { Cluster } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { Cluster, Redis } from 'ioredis';
+import { describe, expect, inject, it } from 'vitest';
 
-import { createMemoryStore, createRateLimiter, type PlansConfig } from '../src/index';
+import { createMemoryStore, createRateLimiter, type PlansConfig, RateLimitConfigError } from '../src/index';
 import { renderScripts } from '../src/lua/render';
-import { encodeIdentifier } from '../src/redis';
-import { client, makeRedisStore, manualClock } from './fixtures/stores';
+import { createRedisStore, encodeIdentifier, type RedisClient } from '../src/redis';
+import { client, makeRedisStore, manualClock, prefix } from './fixtures/stores';
 
 const plans = {
   pro: {
@@ -102,6 +102,65 @@ describe.each(['redis', 'cluster'] as const)('%s key layout', (kind) => {
     const r = await limiter.check('clock', { plan: 'pro' });
     expect(Math.abs(r.now - before)).toBeLessThan(2000);
     expect(r.limits[0]!.resetAt).toBe(r.now + 60_000);
+  });
+});
+
+describe('checks started together', () => {
+  /** The functions each FCALL sent through `c` named, in order. */
+  function recordCalls(c: RedisClient) {
+    const calls: string[] = [];
+    const call = c.call.bind(c) as (...args: unknown[]) => Promise<unknown>;
+    (c as unknown as { call: unknown }).call = (...args: unknown[]) => {
+      if (args[0] === 'FCALL') calls.push(String(args[1]).replace(/^airl_[0-9a-f]+_/, ''));
+      return call(...args);
+    };
+    return calls;
+  }
+  const log = { pro: { limits: [{ name: 'minute', limit: 5, window: '1 m' }] } } satisfies PlansConfig;
+
+  it.each([
+    [undefined, ['checks']],
+    [4, ['checks', 'checks', 'checks']],
+    [1, Array<string>(10).fill('check')],
+  ] as const)('batch %s: ten checks of one tick go as %j, and answer as one after the other', async (batch, expected) => {
+    const c = new Redis(inject('redisUrl'));
+    try {
+      const store = createRedisStore({ client: c, prefix: prefix(), ...(batch && { batch }) });
+      const limiter = createRateLimiter({ plans: log, store, controls: false, topConsumers: false, denyCache: false });
+      await limiter.peek('warm-up', { plan: 'pro' }); // loads the library when missing
+      const calls = recordCalls(c);
+      const results = await Promise.all(Array.from({ length: 10 }, () => limiter.check('together', { plan: 'pro' })));
+      expect(calls).toEqual(expected);
+      expect(results.map((r) => r.allowed)).toEqual([true, true, true, true, true, false, false, false, false, false]);
+      expect(results.map((r) => r.remaining)).toEqual([4, 3, 2, 1, 0, 0, 0, 0, 0, 0]);
+      // a lone check goes alone
+      calls.length = 0;
+      await limiter.check('alone', { plan: 'pro' });
+      expect(calls).toEqual(['check']);
+      await limiter.close();
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it('a cluster sends each check alone (their keys are in different slots)', async () => {
+    const c = new Cluster(inject('clusterNodes'));
+    try {
+      const limiter = createRateLimiter({ plans: log, store: createRedisStore({ client: c, prefix: prefix() }), controls: false, topConsumers: false, denyCache: false });
+      await limiter.peek('warm-up', { plan: 'pro' });
+      const calls = recordCalls(c);
+      const results = await Promise.all(['a', 'b', 'c', 'd'].map((id) => limiter.check(id, { plan: 'pro' })));
+      expect(results.every((r) => r.allowed)).toBe(true);
+      expect(calls).toEqual(['check', 'check', 'check', 'check']);
+      await limiter.close();
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it.each([0, 1.5, 1001, Number.NaN])('rejects batch: %s', (batch) => {
+    expect(() => createRedisStore({ client: () => client('redis'), batch })).toThrow(RateLimitConfigError);
+    expect(() => createRedisStore({ client: () => client('redis'), batch })).toThrow(/batch: .* must be a whole number of checks from 1 \(no batching\) to 1000/);
   });
 });
 

@@ -55,18 +55,23 @@ if mode ~= 0 then
   local writes, parts = {}, {}
   for _, l in ipairs(limits) do
     local charged = charging and l.cost > 0
-    if charged then parts[#parts + 1] = l.name .. ',' .. charge(l, now, reservation) .. ',' .. l.cost end
+    if charged then
+      local ref = charge(l, now, reservation)
+      -- the reservation record (see settle.lua) names what each limit charged
+      if reservation > 0 then parts[#parts + 1] = l.name .. ',' .. (type(ref) == 'number' and num(ref) or ref) .. ',' .. num(l.cost) end
+    end
     persist(l, writes, charged)
   end
   if reservation > 0 then
     local res = KEYS[next_key]
-    local expired = redis.call('ZRANGEBYSCORE', res, '-inf', now)
+    local upto = num(now)
+    local expired = redis.call('ZRANGEBYSCORE', res, '-inf', upto)
     for _, id in ipairs(expired) do redis.call('HDEL', hash, 'r:' .. id) end
-    if #expired > 0 then redis.call('ZREMRANGEBYSCORE', res, '-inf', now) end
+    if #expired > 0 then redis.call('ZREMRANGEBYSCORE', res, '-inf', upto) end
     expires_at = now + tonumber(ARGV[4])
     writes[#writes + 1] = 'r:' .. reservation
-    writes[#writes + 1] = expires_at .. '|' .. table.concat(parts, '|')
-    redis.call('ZADD', res, expires_at, reservation)
+    writes[#writes + 1] = num(expires_at) .. '|' .. table.concat(parts, '|')
+    redis.call('ZADD', res, num(expires_at), num(reservation))
     redis.call('PEXPIRE', res, ARGV[3])
   end
   if watching then fired = observe(fields, writes, rules, now, allowed, tonumber(ARGV[7]), tonumber(ARGV[8])) end

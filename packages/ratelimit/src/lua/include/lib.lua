@@ -2,9 +2,9 @@
   lib.lua: the algorithms' math, mirroring src/algorithms/*.ts operation for operation.
   Included by the scripts (see scripts/build-lua.ts); not a script of its own.
 
-  A sliding-log limit is one sorted set: score = time (ms), member = the 13 digits of the time
-  followed by k < 1000 (an integer, unique: equal length means equal time and k) or "<ms>-<k>"
-  past 1000 entries in one ms, or "r<reservation id>" for a
+  A sliding-log limit is one sorted set: score = time (ms), member = the time as 13 digits
+  (zero-padded) followed by k < 1000 (unique: the first 13 digits are the time, the rest k) or
+  "<time>-<k>" past 1000 entries in one ms, or "r<reservation id>" for a
   reserved entry (ids are never reused, so a stale reservation finds nothing), then ":<cost>"
   when cost ~= 1;
   plus, when some cost ~= 1, the member '#x' whose score is -(sum of cost - 1), so
@@ -20,6 +20,15 @@
 
 local LOG, WINDOW, BUCKET, FIXED, MONTH = 1, 2, 3, 4, 5
 
+--[[
+  Numbers go to redis.call as strings made here: Redis 7.0 formats a number argument with
+  %.17g, three times the cost of %d, and Lua's own `..` is slower still. Same text either way.
+]]
+local function num(v)
+  if v % 1 == 0 then return string.format('%d', v) end
+  return string.format('%.17g', v)
+end
+
 local function floor_div(a, b)
   local q = math.floor(a / b)
   if q * b > a then q = q - 1 elseif (q + 1) * b <= a then q = q + 1 end
@@ -30,6 +39,20 @@ local function server_now(arg)
   if arg ~= '' then return tonumber(arg) end
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- the lower bound of a log's live entries, for ZRANGEBYSCORE / ZCOUNT: entries have times >= 0,
+-- the weight sentinel a negative score, which a clock near 0 must not take for an entry
+local function live_from(cutoff)
+  if cutoff < 0 then return '0' end
+  return '(' .. num(cutoff)
+end
+
+-- the time of a log entry: its first 13 digits, or its score for a reservation ('r...')
+local function entry_time(key, m)
+  local b = string.byte(m)
+  if b >= 48 and b <= 57 then return tonumber(string.sub(m, 1, 13)) end
+  return tonumber(redis.call('ZSCORE', key, m))
 end
 
 local function member_cost(m)
@@ -103,47 +126,53 @@ local function load(l, fields, now, trim)
     local key = l.key
     local cutoff = now - window
     l.cutoff = cutoff
-    -- one read gives the weight sentinel (lowest score), the two oldest entries, and small counts
-    local head = redis.call('ZRANGE', key, 0, 2, 'WITHSCORES')
+    -- one read gives the weight sentinel (lowest score), the two oldest entries, and small
+    -- counts; their times are in the members (scores would cost Redis a %.17g each)
+    local head = redis.call('ZRANGE', key, '0', '2')
     local x, i, sentinel = 0, 1, 0
     if head[1] == '#x' then
-      x, i, sentinel = -tonumber(head[2]), 3, 1
+      x, i, sentinel = -tonumber(redis.call('ZSCORE', key, '#x')), 2, 1
     end
     l.x_stored = x
-    local oldest_at = tonumber(head[i + 1])
+    local oldest_at = head[i] and entry_time(key, head[i])
     local count
     if oldest_at and oldest_at <= cutoff then
+      local upto = num(cutoff)
       if x > 0 then
-        for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, 0, cutoff)) do x = x - (member_cost(m) - 1) end
+        for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, '0', upto)) do x = x - (member_cost(m) - 1) end
       end
       if trim then
-        redis.call('ZREMRANGEBYSCORE', key, 0, cutoff)
+        redis.call('ZREMRANGEBYSCORE', key, '0', upto)
         count = redis.call('ZCARD', key) - sentinel
       else
-        count = redis.call('ZCOUNT', key, '(' .. cutoff, '+inf')
+        count = redis.call('ZCOUNT', key, live_from(cutoff), '+inf')
       end
       -- in steady traffic one entry leaves per call: the next one is the new oldest
-      local next_at = tonumber(head[i + 3])
-      if next_at and next_at > cutoff then l.oldest, l.oldest_at = head[i + 2], next_at end
+      local next_at = head[i + 1] and entry_time(key, head[i + 1])
+      if next_at and next_at > cutoff then l.oldest, l.oldest_at = head[i + 1], next_at end
     else
       if oldest_at then l.oldest, l.oldest_at = head[i], oldest_at end
-      if #head < 6 then count = #head / 2 - sentinel else count = redis.call('ZCARD', key) - sentinel end
+      if #head < 3 then count = #head - sentinel else count = redis.call('ZCARD', key) - sentinel end
     end
     if count == 0 then x = 0 end
     l.count, l.x = count, x
     l.used = count + x
     l.remaining = math.max(0, l.limit - l.used)
-  elseif code == WINDOW then
+    return
+  end
+  -- the stored values, so persist() writes only what changed
+  local s1, s2, s3 = tonumber(fields[l.f1]), tonumber(fields[l.f2]), tonumber(fields[l.f3])
+  l.s1, l.s2, l.s3 = s1, s2, s3
+  if code == WINDOW then
     local index = math.floor(now / window)
-    local c, p = roll(tonumber(fields[l.name .. '.i']), tonumber(fields[l.name .. '.c']) or 0, tonumber(fields[l.name .. '.p']) or 0, index)
+    local c, p = roll(s1, s2 or 0, s3 or 0, index)
     l.index, l.current, l.previous = index, c, p
   elseif code == BUCKET then
-    l.tat = tonumber(fields[l.name .. '.t']) or now
+    l.tat = s1 or now
   else
     local start, finish = fixed_bounds(code, now, window)
-    local s = tonumber(fields[l.name .. '.s'])
-    local c = tonumber(fields[l.name .. '.c']) or 0
-    if s ~= start then c = 0 end
+    local c = s2 or 0
+    if s1 ~= start then c = 0 end
     l.start, l.finish, l.count = start, finish, c
   end
 end
@@ -164,19 +193,20 @@ end
 -- adds a log entry at `at`; `hint` (the live count) makes the first try unique in practice
 local function add_entry(key, at, cost, hint)
   local suffix = ''
-  if cost ~= 1 then suffix = ':' .. cost end
+  if cost ~= 1 then suffix = ':' .. num(cost) end
+  local time = string.format('%013d', at)
   local k = hint % 1000
   local member
   for tries = 1, 1000 do
-    member = at .. k .. suffix
-    if redis.call('ZADD', key, 'NX', at, member) == 1 then return member end
+    member = string.format('%s%d%s', time, k, suffix)
+    if redis.call('ZADD', key, 'NX', time, member) == 1 then return member end
     k = (k + 1) % 1000
   end
   k = hint
   repeat
     k = k + 1
-    member = at .. '-' .. k .. suffix
-  until redis.call('ZADD', key, 'NX', at, member) == 1
+    member = string.format('%s-%d%s', time, k, suffix)
+  until redis.call('ZADD', key, 'NX', time, member) == 1
   return member
 end
 
@@ -187,13 +217,13 @@ local function charge(l, now, reservation)
   if code == LOG then
     local member
     if reservation > 0 then
-      member = 'r' .. reservation
-      if cost ~= 1 then member = member .. ':' .. cost end
-      redis.call('ZADD', l.key, now, member)
+      member = 'r' .. num(reservation)
+      if cost ~= 1 then member = member .. ':' .. num(cost) end
+      redis.call('ZADD', l.key, num(now), member)
     else
       member = add_entry(l.key, now, cost, l.count)
     end
-    redis.call('PEXPIRE', l.key, l.window)
+    redis.call('PEXPIRE', l.key, l.window_arg)
     if l.count == 0 or (l.oldest and now < l.oldest_at) then l.oldest, l.oldest_at = member, now end
     l.count = l.count + 1
     l.used = l.used + cost
@@ -214,33 +244,36 @@ end
 -- the weight sentinel of a log: member '#x', score -x; absent when x is 0
 local function write_weight(key, x)
   if x > 0 then
-    redis.call('ZADD', key, -x, '#x')
+    redis.call('ZADD', key, num(-x), '#x')
   else
     redis.call('ZREM', key, '#x')
   end
 end
 
--- writes a limit's state: log weights to its sorted set, the rest as hash fields into `writes`
+-- a hash field and its value into `writes`, unless the value is the one stored
+local function put(writes, field, value, stored)
+  if value ~= stored then
+    writes[#writes + 1] = field
+    writes[#writes + 1] = num(value)
+  end
+end
+
+-- writes a limit's state: log weights to its sorted set, the rest as the hash fields that changed
 local function persist(l, writes, charged)
-  local code, name = l.code, l.name
+  local code = l.code
   if code == LOG then
     if l.x ~= l.x_stored then write_weight(l.key, l.x) end
   elseif charged then
     if code == WINDOW then
-      writes[#writes + 1] = name .. '.i'
-      writes[#writes + 1] = l.index
-      writes[#writes + 1] = name .. '.c'
-      writes[#writes + 1] = l.current
-      writes[#writes + 1] = name .. '.p'
-      writes[#writes + 1] = l.previous
+      put(writes, l.f1, l.index, l.s1)
+      put(writes, l.f2, l.current, l.s2)
+      put(writes, l.f3, l.previous, l.s3)
     elseif code == BUCKET then
-      writes[#writes + 1] = name .. '.t'
+      writes[#writes + 1] = l.f1
       writes[#writes + 1] = string.format('%.17g', l.tat)
     else
-      writes[#writes + 1] = name .. '.s'
-      writes[#writes + 1] = l.start
-      writes[#writes + 1] = name .. '.c'
-      writes[#writes + 1] = l.count
+      put(writes, l.f1, l.start, l.s1)
+      put(writes, l.f2, l.count, l.s2)
     end
   end
 end
@@ -259,7 +292,7 @@ local function reset_at(l, now, fits)
     local freed, offset = 0, 0
     while true do
       local batch = math.max(1, math.min(need - freed, 128))
-      local entries = redis.call('ZRANGEBYSCORE', l.key, '(' .. l.cutoff, '+inf', 'WITHSCORES', 'LIMIT', offset, batch)
+      local entries = redis.call('ZRANGEBYSCORE', l.key, live_from(l.cutoff), '+inf', 'WITHSCORES', 'LIMIT', num(offset), num(batch))
       if #entries == 0 then return now end
       for i = 1, #entries, 2 do
         freed = freed + member_cost(entries[i])
@@ -300,24 +333,26 @@ local function read_limits(first, keys_from)
   for i = 1, n do
     local base = first - 4 + 5 * i
     local name, code = ARGV[base], tonumber(ARGV[base + 1])
+    -- f1..f3: the limit's hash fields (see the top of this file); s1..s3: their stored values
     local l = {
-      name = name, code = code, limit = tonumber(ARGV[base + 2]), window = tonumber(ARGV[base + 3]), cost = tonumber(ARGV[base + 4]),
+      name = name, code = code, limit = tonumber(ARGV[base + 2]), window = tonumber(ARGV[base + 3]), window_arg = ARGV[base + 3], cost = tonumber(ARGV[base + 4]),
       key = false, need = 0, fits = false, cutoff = 0, x = 0, x_stored = 0, count = 0, used = 0, remaining = 0,
       oldest = false, oldest_at = 0, index = 0, current = 0, previous = 0, tat = 0, start = 0, finish = 0,
+      f1 = false, f2 = false, f3 = false, s1 = false, s2 = false, s3 = false,
     }
     if code == LOG then
       l.key = KEYS[k]
       k = k + 1
     elseif code == WINDOW then
-      fields[#fields + 1] = name .. '.i'
-      fields[#fields + 1] = name .. '.c'
-      fields[#fields + 1] = name .. '.p'
+      l.f1, l.f2, l.f3 = name .. '.i', name .. '.c', name .. '.p'
     elseif code == BUCKET then
-      fields[#fields + 1] = name .. '.t'
+      l.f1 = name .. '.t'
     else
-      fields[#fields + 1] = name .. '.s'
-      fields[#fields + 1] = name .. '.c'
+      l.f1, l.f2 = name .. '.s', name .. '.c'
     end
+    if l.f1 then fields[#fields + 1] = l.f1 end
+    if l.f2 then fields[#fields + 1] = l.f2 end
+    if l.f3 then fields[#fields + 1] = l.f3 end
     limits[i] = l
     by_name[name] = l
   end
