@@ -3,33 +3,45 @@
 // the identifier replaced by `__rand_int__` so keys spread over the workload's identifiers.
 import { spawn } from 'node:child_process';
 
-import { createRateLimiter } from '../src/index';
+import { createRateLimiter, type RateLimiterOptions } from '../src/index';
 import * as scripts from '../src/lua/scripts.generated';
 import { createRedisStore, type RedisClient } from '../src/redis';
 import type { LimitSpec } from './implementation';
-import { benchPlans } from './ours';
+import { type BenchPlan, benchPlans } from './ours';
 
 /** The identifier redis-benchmark replaces with a random 12-digit number below `-r`. */
 export const RAND = '__rand_int__';
 
-/** `FCALL <function> numkeys keys... args...` for one sliding-log check, as the store sends it. */
-export async function checkCommand(prefix: string, spec: LimitSpec): Promise<string[]> {
+/**
+ * `FCALL <function> numkeys keys... args...` for one check of `plan` (a sliding-log limit by
+ * default), as the store sends it, with the identifier `__rand_int__`.
+ */
+export async function checkCommand(prefix: string, spec: LimitSpec, plan: BenchPlan = 'log', options: CheckCommandOptions = {}): Promise<string[]> {
   let captured: (string | number)[] | undefined;
+  const plans = benchPlans(spec);
+  // allowed, now, no reservation, no anomaly; then per limit: fits, remaining, resetAt
+  const reply = [1, 0, 0, 0, 0, ...plans[plan].limits.flatMap(() => [1, 0, 0])];
   const recorder = {
     on: () => recorder,
     defineCommand: () => undefined,
     call: (...args: (string | number)[]) => {
       if (args[0] === 'FCALL') captured ??= args;
-      // allowed, now, no reservation, no anomaly; one limit: fits, remaining, resetAt
-      return Promise.resolve([1, 0, 0, 0, 0, 1, 0, 0]);
+      return Promise.resolve(reply);
     },
   };
   const store = createRedisStore({ client: recorder as unknown as RedisClient, prefix });
-  const limiter = createRateLimiter({ plans: benchPlans(spec), store, controls: false, topConsumers: false, denyCache: false, logger: false });
-  await limiter.check(RAND, { plan: 'log' });
+  const limiter = createRateLimiter({ plans, store, controls: false, topConsumers: false, denyCache: false, logger: false, ...options.limiter });
+  await limiter.check(RAND, options.cost === undefined ? { plan } : { plan, cost: options.cost });
   await limiter.close();
   if (captured?.[0] !== 'FCALL') throw new Error('the store sent no FCALL: has src/stores/redis.ts changed how it calls its functions?');
   return captured.map(String);
+}
+
+export interface CheckCommandOptions {
+  /** The call's cost (default 1). */
+  readonly cost?: number;
+  /** Limiter options beyond the bench's (for example `{ anomalies: {} }`). */
+  readonly limiter?: Partial<RateLimiterOptions>;
 }
 
 export interface CeilingResult {

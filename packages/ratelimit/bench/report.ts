@@ -74,7 +74,7 @@ export function renderMarkdown(r: Results): string {
 
   out += `### Redis memory\n\nMEMORY USAGE (SAMPLES 0) of every key an identifier has, after its calls, averaged over identifiers; per-entry figures are the slope between entry counts (listpack: 16 to 128 entries; skiplist: 256 to 1,024).\n\n${memoryTable(r)}\n`;
   if (r.boards) {
-    out += `Top-consumer boards (the limiter's \`topConsumers\`, on by default): ${int(r.boards.bytesPerIdentifier)} bytes per identifier active in the hour and day (${int(r.boards.identifiers)} identifiers measured; one board member per identifier, unit and period).\n\n`;
+    out += `Top-consumer boards (the limiter's \`topConsumers\`, on by default): ${int(r.boards.bytes)} bytes in all after ${int(r.boards.identifiers)} identifiers made one call each (${r.boards.bytesPerIdentifier.toFixed(2)} per identifier). A flush writes only its heaviest identifiers (\`perFlush\`, 100) and each board keeps its \`boardSize\` (1,000) largest, so the boards' memory is bounded whatever the number of identifiers.\n\n`;
   }
 
   out += `### Targets\n\n| target | goal | this run | met | the same ratio from CPU per check |\n|---|---:|---:|---|---:|\n`;

@@ -87,8 +87,8 @@ export interface Results {
   readonly inFlight: Curve | undefined;
   readonly identifiers: Curve | undefined;
   readonly memory: readonly MemoryResult[];
-  /** Top-consumer boards: bytes per identifier, and the identifiers measured. */
-  readonly boards: { readonly bytesPerIdentifier: number; readonly identifiers: number } | undefined;
+  /** Top-consumer boards: bytes in all and per identifier, after `identifiers` made one call each. */
+  readonly boards: { readonly bytes: number; readonly bytesPerIdentifier: number; readonly identifiers: number } | undefined;
   readonly anomalyState: string;
 }
 

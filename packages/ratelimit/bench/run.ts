@@ -246,7 +246,7 @@ async function memory(): Promise<{ results: MemoryResult[]; boards: Results['boa
     const points = await measureMemory(redis, (entries) => c.build(`${RUN}:memory:${c.id}:${entries}`), logs.has(c.id) ? counts : [1], sample);
     results.push({ id: c.id, label: c.label, points, perEntryListpack: slope(points, 16, 128), perEntrySkiplist: slope(points, 256, 1024) });
   }
-  // the usage boards: one member per identifier, per unit and period
+  // the usage boards: bounded by the heaviest identifiers each flush writes and the board size
   const boardIds = QUICK ? 200 : 10_000;
   const prefix = `${RUN}:memory:boards`;
   const session = await ours({ ...opts, id: 'm', label: 'm', prefix, plan: 'log', options: { controls: false } }).open();
@@ -254,7 +254,8 @@ async function memory(): Promise<{ results: MemoryResult[]; boards: Results['boa
     await Promise.all(Array.from({ length: Math.min(100, boardIds - i) }, (_, k) => session.check(String(i + k).padStart(12, '0'))));
   }
   await session.close();
-  const boards = { bytesPerIdentifier: (await sharedBytes(redis, prefix, ':board:')) / boardIds, identifiers: boardIds };
+  const bytes = await sharedBytes(redis, prefix, ':board:');
+  const boards = { bytes, bytesPerIdentifier: bytes / boardIds, identifiers: boardIds };
   await removeKeys(redis, `${RUN}:memory:`);
   return { results, boards };
 }

@@ -1,120 +1,133 @@
-// `pnpm --filter @airl/ratelimit exec tsx bench/script-cost.ts`: what the check script itself costs Redis, apart
-// from the network and the client. Starts a private redis-server (so no other client's work is
-// counted), runs the check N times inside one EVAL (KEYS and ARGV as the store sends them, time
-// passed in and advancing 1 ms per check), and reports Redis main-thread CPU per check in the
-// steady state: every sliding log at its working size, trimming one expired entry per check.
-// Beside it, "calls only": a script making the same redis.call()s with no logic, the floor for
-// that algorithm's work; then a log of 100 to 1,000 entries kept as a listpack or as a skiplist
-// (what raising zset-max-listpack-entries costs in CPU). Figures are CPU time, so load from other work disturbs them less than
-// throughput; the minimum of the rounds is the least disturbed.
+// `pnpm --filter @airl/ratelimit exec tsx bench/script-cost.ts`: what the check function itself costs
+// Redis, apart from the network and the client. Starts a private redis-server (so no other
+// client's work is counted), loads the function library, sends the check by FCALL with the keys
+// and arguments the store sends (time passed in, advancing 1 ms per check), and reports the time
+// Redis spends inside FCALL per check (INFO commandstats: the function and the commands it runs,
+// not reading the request or writing the reply) in the steady state: every sliding log at its
+// working size, trimming one expired entry per check. Beside it, "calls only": a function making
+// the same redis.call()s with no logic, the floor for that algorithm's work; then a log of 100 to
+// 1,000 entries kept as a listpack or as a skiplist (what raising zset-max-listpack-entries costs).
+// The minimum of the rounds is the least disturbed by other work on the machine.
 //
-//   SCRIPT_COST_FILE=path/to/scripts.generated.ts   measure another build of the scripts (a prototype)
+//   SCRIPT_COST_FILE=path/to/scripts.generated.ts   measure another build of the library (a prototype)
+import { pathToFileURL } from 'node:url';
+
 import { Redis } from 'ioredis';
 
 import * as repo from '../src/lua/scripts.generated';
+import { checkCommand, type CheckCommandOptions, RAND } from './ceiling';
+import type { BenchPlan } from './ours';
 import { startPrivateRedis } from './private-redis';
 
 const N = 20_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-/** Identifiers in turn: each gets a check every `ids` ms; a 10 s window holds 10,000 / ids entries. */
-const IDS = 100;
 
-interface Case {
+export interface Case {
   readonly name: string;
-  /** ARGV after now and mode, as the store sends them (state TTL, reservation TTL, n, specs and costs). */
-  readonly argv: readonly string[];
+  readonly plan: BenchPlan;
+  readonly options?: CheckCommandOptions;
+  /** Identifiers in turn: each gets a check every `ids` ms, so a log of window W holds W / ids entries. */
+  readonly ids: number;
+  /** Simulated ms of warm-up before measuring: logs reach their working size. */
+  readonly warmupMs: number;
+  /** The same redis.call()s as the check in its steady state, with as little logic as runs. */
   readonly callsOnly: string;
 }
 
-const CASES: readonly Case[] = [
-  {
-    name: 'sliding log (1 limit, ~100 entries, trims each check)',
-    argv: ['10000', '600000', '1', 'log|1|100000|10000', '1'],
-    callsOnly: `
-      local key, now = KEYS[2], tonumber(ARGV[1])
-      local head = redis.call('ZRANGE', key, 0, 1, 'WITHSCORES')
-      if tonumber(head[2]) and tonumber(head[2]) <= now - 10000 then redis.call('ZREMRANGEBYSCORE', key, 0, now - 10000) end
+// a log's steady calls: read the head, trim the expired oldest, count, add, extend
+const logCalls = (key: string, window: number) => `
+      local key, now = ${key}, tonumber(ARGV[1])
+      local head = redis.call('ZRANGE', key, '0', '2')
+      if head[1] and tonumber(string.sub(head[1], 1, 13)) <= now - ${window} then redis.call('ZREMRANGEBYSCORE', key, '0', string.format('%d', now - ${window})) end
       local count = redis.call('ZCARD', key)
-      redis.call('ZADD', key, 'NX', now, string.format('%.0f', now * 1000 + count % 1000))
-      redis.call('PEXPIRE', key, 10000)
-      return {1}`,
-  },
+      local t = string.format('%013d', now)
+      redis.call('ZADD', key, 'NX', t, string.format('%s%d', t, count % 1000))
+      redis.call('PEXPIRE', key, '${window}')`;
+const PLAN3_FIELDS = "'per-hour.i', 'per-hour.c', 'per-hour.p', 'tokens-per-day.i', 'tokens-per-day.c', 'tokens-per-day.p'";
+const ANOMALY_FIELDS = "'~b.i', '~b.c', '~b.p', '~b.e', '~d.i', '~d.c', '~d.p', '~d.e', '~h.i', '~h.c', '~h.b', '~h.n', '~h.e'";
+const plan3Calls = (fields: string, writes: string) => `${logCalls('KEYS[2]', 60_000)}
+      local v = redis.call('HMGET', KEYS[1], ${fields})
+      redis.call('HSET', KEYS[1], 'per-hour.c', (tonumber(v[2]) or 0) + 1, 'tokens-per-day.c', (tonumber(v[5]) or 0) + 250${writes})
+      redis.call('PEXPIRE', KEYS[1], '172800000')
+      return {1}`;
+
+// keys and arguments are the store's own (see checkCommand); only the time is the loop's
+export const CASES: readonly Case[] = [
+  { name: 'sliding log (1 limit, ~100 entries, trims each check)', plan: 'log', ids: 100, warmupMs: 20_000, callsOnly: `${logCalls('KEYS[1]', 10_000)}\n      return {1}` },
   {
     name: 'sliding-window counter (1 limit)',
-    argv: ['10000', '600000', '1', 'window|2|100000|10000', '1'],
+    plan: 'window',
+    ids: 100,
+    warmupMs: 20_000,
     callsOnly: `
       local v = redis.call('HMGET', KEYS[1], 'window.i', 'window.c', 'window.p')
-      redis.call('HSET', KEYS[1], 'window.i', 1, 'window.c', (tonumber(v[2]) or 0) + 1, 'window.p', 0)
-      redis.call('PEXPIRE', KEYS[1], 10000)
+      redis.call('HSET', KEYS[1], 'window.c', (tonumber(v[2]) or 0) + 1)
+      redis.call('PEXPIRE', KEYS[1], '172800000')
       return {1}`,
   },
+  { name: 'three-limit plan (log per minute, ~60 entries; 2 counters)', plan: 'plan3', options: { cost: 250 }, ids: 1000, warmupMs: 120_000, callsOnly: plan3Calls(PLAN3_FIELDS, '') },
   {
-    name: 'three-limit plan (log per minute, 2 counters)',
-    argv: ['86400000', '600000', '3', 'per-minute|1|100000|60000', '1', 'per-hour|2|1000000|3600000', '1', 'tokens|2|50000000|86400000', '250'],
-    callsOnly: `
-      local key, now = KEYS[2], tonumber(ARGV[1])
-      local v = redis.call('HMGET', KEYS[1], 'per-hour.i', 'per-hour.c', 'per-hour.p', 'tokens.i', 'tokens.c', 'tokens.p')
-      local head = redis.call('ZRANGE', key, 0, 1, 'WITHSCORES')
-      if tonumber(head[2]) and tonumber(head[2]) <= now - 60000 then redis.call('ZREMRANGEBYSCORE', key, 0, now - 60000) end
-      local count = redis.call('ZCARD', key)
-      redis.call('ZADD', key, 'NX', now, string.format('%.0f', now * 1000 + count % 1000))
-      redis.call('PEXPIRE', key, 60000)
-      redis.call('HSET', KEYS[1], 'per-hour.i', 1, 'per-hour.c', (tonumber(v[2]) or 0) + 1, 'per-hour.p', 0, 'tokens.i', 1, 'tokens.c', (tonumber(v[5]) or 0) + 250, 'tokens.p', 0)
-      redis.call('PEXPIRE', KEYS[1], 86400000)
-      return {1}`,
+    name: 'three-limit plan with anomaly counters',
+    plan: 'plan3',
+    options: { cost: 250, limiter: { anomalies: {} } },
+    ids: 1000,
+    warmupMs: 120_000,
+    callsOnly: plan3Calls(`${PLAN3_FIELDS}, ${ANOMALY_FIELDS}`, ", '~b.c', (tonumber(v[8]) or 0) + 1, '~h.c', (tonumber(v[16]) or 0) + 250"),
   },
 ];
 
-/** The script run N times in one EVAL, KEYS and ARGV shadowed per check; returns the allowed count. */
-function loop(script: string, argv: readonly string[], ids = IDS): string {
-  const tail = argv.map((a) => `'${a}'`).join(', ');
-  return `
-local base = tonumber(ARGV[1])
-local allowed = 0
-for it = 1, ${N} do
-  local id = it % ${ids}
-  local KEYS = { 'c:{' .. id .. '}', 'c:{' .. id .. '}:l:' .. (${argv.length > 5 ? "'per-minute'" : "'log'"}) }
-  local ARGV = { tostring(base + it), '1', ${tail} }
-  local function check()
-${script}
-  end
-  if check()[1] == 1 then allowed = allowed + 1 end
-end
-return allowed`;
+/** The calls-only body as a library of its own, function `floor`. */
+export const floorLibrary = (body: string) => `#!lua name=airl_cost_floor\nredis.register_function('floor', function(KEYS, ARGV)\n${body}\nend)`;
+
+/** Sends the command `count` times (pipelined), identifier `it % ids` and time `base + it`; returns how many were allowed. */
+export async function sendChecks(redis: Redis, fn: string, command: readonly string[], ids: number, base: number, count = N): Promise<number> {
+  const numkeys = Number(command[2]);
+  const keys = command.slice(3, 3 + numkeys);
+  const args = command.slice(4 + numkeys);
+  let allowed = 0;
+  for (let from = 0; from < count; from += 1000) {
+    const pipeline = redis.pipeline();
+    for (let it = from; it < Math.min(count, from + 1000); it++) {
+      const id = String(it % ids);
+      pipeline.call('FCALL', fn, numkeys, ...keys.map((k) => k.replace(RAND, id)), String(base + it), ...args);
+    }
+    for (const [error, reply] of (await pipeline.exec()) ?? []) {
+      if (error) throw error;
+      if ((reply as number[])[0] === 1) allowed++;
+    }
+  }
+  return allowed;
 }
 
 async function main() {
-  const check = process.env.SCRIPT_COST_FILE ? ((await import(process.env.SCRIPT_COST_FILE)) as typeof repo).check : repo.check;
-  // one EVAL runs 20,000 checks: let it run past the 5 s busy-script threshold
-  const server = await startPrivateRedis(['--busy-reply-threshold', '60000']);
+  const library = process.env.SCRIPT_COST_FILE ? ((await import(process.env.SCRIPT_COST_FILE)) as typeof repo).library : repo.library;
+  const server = await startPrivateRedis();
   const redis = new Redis(server.url);
   try {
-    const cpu = async () => {
-      const info = await redis.info('cpu');
-      const get = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1]);
-      return get('used_cpu_user_main_thread') + get('used_cpu_sys_main_thread');
-    };
-    const measure = async (script: string, argv: readonly string[], ids = IDS) => {
+    await redis.call('FUNCTION', 'LOAD', 'REPLACE', library.source);
+    // µs inside FCALL per check, over N checks after `warmupMs` of simulated time
+    const measure = async (fn: string, command: readonly string[], ids: number, warmupMs: number) => {
       await redis.flushall();
-      const body = loop(script, argv, ids);
       let base = 1_000_000;
-      // two windows of warm-up (60 s for the per-minute log): logs reach their working size
-      for (let t = 0; t < (argv.length > 5 ? 120_000 : 20_000); t += N, base += N) await redis.eval(body, 0, base);
-      const c0 = await cpu();
-      const allowed = Number(await redis.eval(body, 0, base));
-      const c1 = await cpu();
+      for (let t = 0; t < warmupMs; t += N, base += N) await sendChecks(redis, fn, command, ids, base);
+      await redis.config('RESETSTAT');
+      const allowed = await sendChecks(redis, fn, command, ids, base);
+      const usec = Number(/cmdstat_fcall:calls=\d+,usec=(\d+)/.exec(await redis.info('commandstats'))?.[1]);
       if (allowed !== N) throw new Error(`${allowed} of ${N} checks allowed: the case's limits are too small`);
-      return ((c1 - c0) * 1e6) / N;
+      return usec / N;
     };
     const min = (a: number[]) => Math.min(...a);
     const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
-    const out: string[] = ['| case | check script, µs/check (min / median) | calls only | script logic share |', '|---|---:|---:|---:|'];
+    const out: string[] = ['| case | check function, µs/check (min / median) | calls only | script logic share |', '|---|---:|---:|---:|'];
+    const spec = { limit: 100_000, windowMs: 10_000 };
     for (const c of CASES) {
+      const command = await checkCommand('c', spec, c.plan, c.options);
       const full: number[] = [];
       const floor: number[] = [];
+      await redis.call('FUNCTION', 'LOAD', 'REPLACE', floorLibrary(c.callsOnly));
       for (let r = 0; r < ROUNDS; r++) {
-        full.push(await measure(check, c.argv));
-        floor.push(await measure(c.callsOnly, c.argv));
+        full.push(await measure(library.functions.check, command, c.ids, c.warmupMs));
+        floor.push(await measure('floor', command, c.ids, c.warmupMs));
       }
       out.push(
         `| ${c.name} | ${min(full).toFixed(1)} / ${med(full).toFixed(1)} | ${min(floor).toFixed(1)} / ${med(floor).toFixed(1)} | ${Math.round((1 - min(floor) / min(full)) * 100)}% |`,
@@ -124,13 +137,13 @@ async function main() {
     // big logs: the same check with the sorted set kept a listpack (zset-max-listpack-entries
     // raised past its size) or converted to a skiplist (the default 128)
     out.push('', '| sliding-log entries | listpack, µs/check (min / median) | skiplist | listpack / skiplist |', '|---:|---:|---:|---:|');
-    const log = CASES[0]!.argv;
+    const log = await checkCommand('c', spec);
     for (const entries of [100, 250, 500, 1000]) {
       const by: Record<string, number[]> = { listpack: [], skiplist: [] };
       for (let r = 0; r < ROUNDS; r++) {
         for (const [encoding, max] of [['listpack', 2048], ['skiplist', 64]] as const) {
           await redis.config('SET', 'zset-max-listpack-entries', String(max));
-          by[encoding]!.push(await measure(check, log, Math.round(10_000 / entries)));
+          by[encoding]!.push(await measure(library.functions.check, log, Math.round(10_000 / entries), 20_000));
         }
       }
       out.push(
@@ -145,4 +158,4 @@ async function main() {
   }
 }
 
-await main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

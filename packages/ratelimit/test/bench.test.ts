@@ -19,6 +19,7 @@ import { multiZset } from '../bench/peers/multi-zset';
 import { flexible } from '../bench/peers/rate-limiter-flexible';
 import { upstash, upstashAdapter, withoutShebang } from '../bench/peers/upstash';
 import { delta, parseInfo, snapshot } from '../bench/redis-info';
+import { CASES, floorLibrary, sendChecks } from '../bench/script-cost';
 
 const url = inject('redisUrl');
 const run = `test-bench-${randomUUID().slice(0, 8)}`;
@@ -104,6 +105,22 @@ describe('the redis-benchmark ceiling', () => {
     const [name, ...args] = command.map((a) => a.replace(RAND, '000000000042'));
     const reply = (await redis.call(name!, ...args)) as number[];
     expect(reply[0]).toBe(1);
+  });
+
+  it('script-cost sends the store’s commands, and each case’s calls-only function runs them too', async () => {
+    await redis.call('FUNCTION', 'LOAD', 'REPLACE', librarySource);
+    for (const c of CASES) {
+      const command = await checkCommand(`${run}:cost`, { limit: 1000, windowMs: 10_000 }, c.plan, c.options);
+      await redis.call('FUNCTION', 'LOAD', 'REPLACE', floorLibrary(c.callsOnly));
+      // both are allowed every time, and both leave the same keys
+      expect(await sendChecks(redis, command[1]!, command, 5, 1_000_000, 20)).toBe(20);
+      const checked = await countKeys(redis, `${run}:cost`);
+      await removeKeys(redis, `${run}:cost`);
+      expect(await sendChecks(redis, 'floor', command, 5, 1_000_000, 20)).toBe(20);
+      expect(await countKeys(redis, `${run}:cost`)).toBe(checked);
+      await removeKeys(redis, `${run}:cost`);
+    }
+    await redis.call('FUNCTION', 'DELETE', 'airl_cost_floor');
   });
 
   it('reads redis-benchmark --csv', () => {
