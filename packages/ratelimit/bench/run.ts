@@ -234,7 +234,7 @@ async function memory(): Promise<{ results: MemoryResult[]; boards: Results['boa
     make('ours-window', 'this project: sliding-window counter', (prefix) => ours({ ...opts, id: 'm', label: 'm', prefix, plan: 'window', options: quiet })),
     make('ours-bucket', 'this project: token bucket', (prefix) => ours({ ...opts, id: 'm', label: 'm', prefix, plan: 'token-bucket', options: quiet })),
     make('ours-fixed', 'this project: fixed window', (prefix) => ours({ ...opts, id: 'm', label: 'm', prefix, plan: 'fixed-window', options: quiet })),
-    make('ours-plan3', 'this project: three-limit plan (log + 2 counters)', (prefix) => ours({ ...opts, id: 'm', label: 'm', prefix, plan: 'plan3', options: quiet })),
+    make('ours-plan3', 'this project: three-limit plan (log + 2 counters, anomaly counters on)', (prefix) => ours({ ...opts, id: 'm', label: 'm', prefix, plan: 'plan3', options: quiet })),
     make('rlf', 'rate-limiter-flexible (fixed window)', (prefix) => flexible({ ...opts, id: 'm', label: 'm', prefix })),
     make('upstash', '@upstash/ratelimit sliding window (per window; 2 windows live)', (prefix) => upstash({ ...opts, id: 'm', label: 'm', prefix })),
     make('multi', 'plain MULTI sorted set', (prefix) => multiZset({ ...opts, id: 'm', label: 'm', prefix })),
