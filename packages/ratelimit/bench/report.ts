@@ -83,7 +83,7 @@ export function renderMarkdown(r: Results): string {
     const goal = t.kind === 'ratio' ? (t.name.startsWith('no cliff') ? `>= ${t.goal}` : `>= ${t.goal}x`) : `<= ${t.goal} B`;
     out += `| ${t.name} | ${goal} | ${actual} | ${t.met === undefined ? 'not measured' : t.met ? 'yes' : '**no**'} | ${t.byCpu === undefined ? '' : ratio(t.byCpu)} |\n`;
   }
-  out += `\nThe last column divides rate-limiter-flexible's CPU per check (Node + Redis) by the row's: what the throughput ratio tends to when the CPUs are the limit, and much steadier than checks/s when other work shares the machine.\n`;
+  out += `\nThe last column divides the reference row's CPU per check (Node + Redis; rate-limiter-flexible's, or for the anomaly counters the same plan's without them) by the row's: what the throughput ratio tends to when the CPUs are the limit, and much steadier than checks/s when other work shares the machine.\n`;
   return out;
 }
 
@@ -92,6 +92,7 @@ const SHORT: Readonly<Record<string, string>> = {
   'ours-log': 'this project: sliding log',
   'ours-window': 'this project: sliding-window counter',
   'ours-plan3': 'this project: three-limit plan',
+  'ours-plan3-plain': 'this project: three-limit plan, no anomalies',
   'ours-log-lean': 'this project: log, boards/controls off',
   rlf: 'rate-limiter-flexible',
   'rlf-block': 'rate-limiter-flexible + in-memory block',

@@ -144,6 +144,13 @@ export function targets(r: Results): Target[] {
     target('exact sliding log / redis-benchmark ceiling (pipelined)', 0.9, rate(r.steady, 'ours-log') / rate(r.steady, 'ceiling-p16')),
     target('sliding-window counter / rate-limiter-flexible', 1.1, rate(r.steady, 'ours-window') / rlf, 'ratio', byCpu(r.steady, 'ours-window')),
     target(`three-limit plan (${r.anomalyState}) / rate-limiter-flexible`, 0.8, rate(r.steady, 'ours-plan3') / rlf, 'ratio', byCpu(r.steady, 'ours-plan3')),
+    target(
+      'anomaly counters on / off: three-limit plan (issue 5: within 10%)',
+      0.9,
+      rate(r.steady, 'ours-plan3') / rate(r.steady, 'ours-plan3-plain'),
+      'ratio',
+      byCpu(r.steady, 'ours-plan3', 'ours-plan3-plain'),
+    ),
     target('hot, mostly denied: sliding log / rate-limiter-flexible', 4.0, rate(r.hot, 'ours-log') / rate(r.hot, 'rlf'), 'ratio', byCpu(r.hot, 'ours-log')),
     target('bytes per log entry while listpack', 30, log?.perEntryListpack ?? Number.NaN, 'max'),
     target(

@@ -72,6 +72,9 @@ function lineup(spec: LimitSpec, tag: string, which: readonly string[]): Impleme
       }),
     'ours-plan3': () =>
       ours({ id: 'ours-plan3', label: `this project: three-limit plan (${anomalyState})`, prefix: p('ours-plan3'), url: redisUrl, spec, plan: 'plan3' }),
+    // the same plan without anomaly counters: what detection costs a check
+    'ours-plan3-plain': () =>
+      ours({ id: 'ours-plan3-plain', label: 'this project: three-limit plan, anomaly counters off', prefix: p('ours-plan3-plain'), url: redisUrl, spec, plan: 'plan3', options: { anomalies: false } }),
     rlf: () => flexible({ id: 'rlf', label: 'rate-limiter-flexible RateLimiterRedis (fixed window)', prefix: p('rlf'), url: redisUrl, spec }),
     'rlf-block': () =>
       flexible({ id: 'rlf-block', label: 'rate-limiter-flexible + inMemoryBlockOnConsumed', prefix: p('rlf-block'), url: redisUrl, spec, inMemoryBlock: true }),
@@ -321,7 +324,7 @@ async function main() {
       `redis-benchmark runs with -c ${steadyW.inFlight} (and -P 16) and -r ${steadyW.identifiers}.`,
     STEADY,
     steadyW,
-    lineup(STEADY, 'steady', ['ours-log', 'ours-window', 'ours-plan3', 'ours-log-lean', 'rlf', 'upstash', 'multi', 'minimal-log']),
+    lineup(STEADY, 'steady', ['ours-log', 'ours-window', 'ours-plan3', 'ours-plan3-plain', 'ours-log-lean', 'rlf', 'upstash', 'multi', 'minimal-log']),
     ceilings,
   );
 

@@ -44,7 +44,7 @@ const logCalls = (key: string, window: number) => `
       redis.call('ZADD', key, 'NX', t, string.format('%s%d', t, count % 1000))
       redis.call('PEXPIRE', key, '${window}')`;
 const PLAN3_FIELDS = "'per-hour.i', 'per-hour.c', 'per-hour.p', 'tokens-per-day.i', 'tokens-per-day.c', 'tokens-per-day.p'";
-const ANOMALY_FIELDS = "'~b.i', '~b.c', '~b.p', '~b.e', '~d.i', '~d.c', '~d.p', '~d.e', '~h.i', '~h.c', '~h.b', '~h.n', '~h.e'";
+const ANOMALY_FIELD = "'~a'";
 const plan3Calls = (fields: string, writes: string) => `${logCalls('KEYS[2]', 60_000)}
       local v = redis.call('HMGET', KEYS[1], ${fields})
       redis.call('HSET', KEYS[1], 'per-hour.c', (tonumber(v[2]) or 0) + 1, 'tokens-per-day.c', (tonumber(v[5]) or 0) + 250${writes})
@@ -72,7 +72,7 @@ export const CASES: readonly Case[] = [
     options: { cost: 250, limiter: { anomalies: {} } },
     ids: 1000,
     warmupMs: 120_000,
-    callsOnly: plan3Calls(`${PLAN3_FIELDS}, ${ANOMALY_FIELDS}`, ", '~b.c', (tonumber(v[8]) or 0) + 1, '~h.c', (tonumber(v[16]) or 0) + 250"),
+    callsOnly: plan3Calls(`${PLAN3_FIELDS}, ${ANOMALY_FIELD}`, ", '~a', v[7] or '1|1|0|0|1|0|0|0|1|250|0|0|0'"),
   },
 ];
 

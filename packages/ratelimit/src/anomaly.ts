@@ -135,8 +135,16 @@ export function compileRules(plan: CompiledPlan, base: AnomalyRules | undefined,
   return { burst, denialStorm, costSpike };
 }
 
-/** A plan's rules as the Lua script reads them, '' when every rule is off. */
+const ruleArgs = new WeakMap<CompiledRules, string>();
+
+/** A plan's rules as the Lua script reads them, '' when every rule is off (made once per plan). */
 export function rulesArg(r: CompiledRules): string {
+  let arg = ruleArgs.get(r);
+  if (arg === undefined) ruleArgs.set(r, (arg = formatRules(r)));
+  return arg;
+}
+
+function formatRules(r: CompiledRules): string {
   if (!r.burst && !r.denialStorm && !r.costSpike) return '';
   return [
     r.burst?.windowMs ?? 0,

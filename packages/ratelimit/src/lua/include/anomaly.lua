@@ -1,19 +1,46 @@
 --[[
   anomaly.lua: the anomaly counters, mirroring src/anomaly.ts operation for operation.
-  Included by check.lua. State hash fields:
-    ~b.i ~b.c ~b.p ~b.e  burst: window index, current, previous, episode end (ms)
-    ~d.i ~d.c ~d.p ~d.e  denial storm: the same
-    ~h.i ~h.c ~h.b ~h.n ~h.e  cost spike: hour index, this hour's cost, baseline (%.17g),
-                              hours seen, episode end
+  Included by check.lua. All the counters are one state hash field, '~a', read with the limits'
+  fields and written back only when a value changed: 13 values joined by '|' ('' when unset):
+    1-4    burst: window index, current, previous, episode end (ms)
+    5-8    denial storm: the same
+    9-13   cost spike: hour index, this hour's cost, baseline (%.17g), hours seen, episode end
+  One field instead of 13 saves Redis a field lookup and a string per value on every check.
   Rules arrive as "burstWindow|burstThreshold|stormWindow|stormThreshold|factor|minCost|minHours"
   (0 = rule off).
 ]]
 
-local ANOMALY_FIELDS = { '~b.i', '~b.c', '~b.p', '~b.e', '~d.i', '~d.c', '~d.p', '~d.e', '~h.i', '~h.c', '~h.b', '~h.n', '~h.e' }
-local BURST = { i = '~b.i', c = '~b.c', p = '~b.p', e = '~b.e' }
-local STORM = { i = '~d.i', c = '~d.c', p = '~d.p', e = '~d.e' }
+local ANOMALY_FIELDS = { '~a' }
+local ANOMALY_VALUES = 13
+-- 13 values (written out: a function library's top level cannot call `string`)
+local ANOMALY_PATTERN = '^' .. '([^|]*)|([^|]*)|([^|]*)|([^|]*)|' .. '([^|]*)|([^|]*)|([^|]*)|([^|]*)|' .. '([^|]*)|([^|]*)|([^|]*)|([^|]*)|' .. '([^|]*)$'
+local BURST = { i = 1, c = 2, p = 3, e = 4 }
+local STORM = { i = 5, c = 6, p = 7, e = 8 }
 local HOUR = 3600000
 local BASELINE_WEIGHT = 0.3
+
+-- the counters as numbers (nil when unset), and as stored (strings), from the stored field
+local function read_counters(stored)
+  local raw = { string.match(stored or '', ANOMALY_PATTERN) }
+  local v = {}
+  for i = 1, ANOMALY_VALUES do
+    local x = raw[i]
+    v[i] = x and tonumber(x)
+  end
+  return v, raw
+end
+
+-- the counters as the stored field: unchanged values keep their stored text
+local function write_counters(v, raw)
+  local out = {}
+  for i = 1, ANOMALY_VALUES do
+    local x, r = v[i], raw[i]
+    if x == nil then out[i] = ''
+    elseif r and x == tonumber(r) then out[i] = r
+    else out[i] = num(x) end
+  end
+  return table.concat(out, '|')
+end
 
 -- rule specs as parsed, by their text: a library keeps them between calls (a few per app)
 local parsed_rules, parsed_count = {}, 0
@@ -29,55 +56,58 @@ local function parse_rules(spec)
   return r
 end
 
--- adds `add` to a sliding-window counter (the sliding-window algorithm's) named by `f`; returns
--- count x window. Writes only what changes: index and previous count when the window moved.
-local function slide(fields, writes, f, window, now, add)
+-- adds `add` to a sliding-window counter (the sliding-window algorithm's) at `f` of `v`;
+-- returns count x window and whether a value changed
+local function slide(v, f, window, now, add)
   local index = math.floor(now / window)
-  local i = tonumber(fields[f.i])
-  local c, prev = roll(i, tonumber(fields[f.c]) or 0, tonumber(fields[f.p]) or 0, index)
-  if i ~= index then
-    put(writes, f.i, index)
-    put(writes, f.p, prev)
-  end
-  if add ~= 0 or i ~= index then
+  local i = v[f.i]
+  local c, prev = roll(i, v[f.c] or 0, v[f.p] or 0, index)
+  local changed = i ~= index
+  if changed then v[f.i], v[f.p] = index, prev end
+  if add ~= 0 or changed then
     c = c + add
-    put(writes, f.c, c)
+    v[f.c] = c
+    changed = true
   end
-  return used_scaled(index, c, prev, window, now)
+  return used_scaled(index, c, prev, window, now), changed
 end
 
--- a sliding rule: counts `add`, and fires (once per episode) past `threshold` per window
-local function sliding(fields, writes, fired, code, f, window, threshold, now, add)
-  local scaled = slide(fields, writes, f, window, now, add)
+-- a sliding rule: counts `add`, and fires (once per episode) past `threshold` per window;
+-- returns whether a value changed
+local function sliding(v, fired, code, f, window, threshold, now, add)
+  local scaled, changed = slide(v, f, window, now, add)
   if scaled > threshold * window then
-    if now >= (tonumber(fields[f.e]) or 0) then
+    if now >= (v[f.e] or 0) then
       fired[#fired + 1] = code
       fired[#fired + 1] = floor_div(scaled, window)
       fired[#fired + 1] = threshold
     end
-    put(writes, f.e, now + window)
+    v[f.e] = now + window
+    changed = true
   end
+  return changed
 end
 
 -- counts one call; returns a flat list of fired rules: code, value, threshold
 local function observe(fields, writes, spec, now, allowed, cost, pending)
   local r = parse_rules(spec)
   local bw, bt, dw, dt, factor, min_cost, min_hours = r[1], r[2], r[3], r[4], r[5], r[6], r[7]
+  local v, raw = read_counters(fields['~a'])
+  local changed = false
   local fired = {}
-  if bw > 0 then sliding(fields, writes, fired, 1, BURST, bw, bt, now, 1 + pending) end
+  if bw > 0 then changed = sliding(v, fired, 1, BURST, bw, bt, now, 1 + pending) end
   if dw > 0 then
     local denied = 1
     if allowed then denied = 0 end
-    sliding(fields, writes, fired, 2, STORM, dw, dt, now, denied + pending)
+    changed = sliding(v, fired, 2, STORM, dw, dt, now, denied + pending) or changed
   end
   if factor > 0 then
     local hour = math.floor(now / HOUR)
-    local stored = tonumber(fields['~h.i'])
+    local stored = v[9]
     local h = stored or hour
     local c, b, n, e = 0, 0, 0, 0
     if stored then
-      c, b, n = tonumber(fields['~h.c']) or 0, tonumber(fields['~h.b']) or 0, tonumber(fields['~h.n']) or 0
-      e = tonumber(fields['~h.e']) or 0
+      c, b, n, e = v[10] or 0, v[11] or 0, v[12] or 0, v[13] or 0
     end
     local e_stored = e
     local moved = stored == nil or hour > h
@@ -105,12 +135,21 @@ local function observe(fields, writes, spec, now, allowed, cost, pending)
       e = (hour + 1) * HOUR
     end
     if moved then
-      put(writes, '~h.i', h)
-      put(writes, '~h.b', b)
-      put(writes, '~h.n', n)
+      v[9], v[11], v[12] = h, b, n
+      changed = true
     end
-    if moved or charged then put(writes, '~h.c', c) end
-    put(writes, '~h.e', e, e_stored)
+    if moved or charged then
+      v[10] = c
+      changed = true
+    end
+    if e ~= e_stored then
+      v[13] = e
+      changed = true
+    end
+  end
+  if changed then
+    writes[#writes + 1] = '~a'
+    writes[#writes + 1] = write_counters(v, raw)
   end
   return fired
 end
