@@ -104,8 +104,8 @@ export interface RateLimiterOptions<P extends string = string> {
    * per episode: written to the `anomalies` stream (the admin app reads it), logged, passed to
    * `onAnomaly` and as an `anomaly` event, and blocks for a while when a rule says `block`.
    * `{}` turns the default rules on; plans can tune or turn off theirs (`PlanConfig.anomalies`).
-   * Costs a few field reads and writes per check, and for plans with only sliding-log limits a
-   * state hash they otherwise do without.
+   * Costs one more hash field read and written per check (the counters, packed) and the rules'
+   * arithmetic, and for plans with only sliding-log limits a state hash they otherwise do without.
    * @default off
    */
   anomalies?: false | (AnomalyRules & {
@@ -486,9 +486,11 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     }
     if (!storeUsable()) return finish(mode, id, started, await degraded(mode, id, plan, options?.cost));
     const watched = mode === 'peek' ? undefined : rulesByPlan.get(plan.name);
+    // what the call charges per unit: made once, for the cost-spike rule and the usage boards
+    let amounts: Map<string, number> | undefined;
     const anomaly = watched && {
       rules: watched,
-      cost: watched.costSpike ? (unitAmounts(plan, costs).get(watched.costSpike.unit) ?? 0) : 0,
+      cost: watched.costSpike ? ((amounts = unitAmounts(plan, costs)).get(watched.costSpike.unit) ?? 0) : 0,
       pendingDenied: denyCache?.take(plan.name, id) ?? 0,
     };
     let output: EvaluateOutput;
@@ -504,7 +506,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     if (!result.allowed && mode !== 'peek') denyCache?.set(plan.name, id, costs, result, t);
     let reservation: Reservation | undefined;
     if (result.allowed && mode !== 'peek') {
-      const amounts = unitAmounts(plan, costs);
+      amounts ??= unitAmounts(plan, costs);
       usage?.add(id, amounts, output.now);
       if (output.reservation) {
         reservation = { identifier: id, plan: plan.name, id: output.reservation.id, expiresAt: output.reservation.expiresAt, cost: Object.fromEntries(amounts) };
