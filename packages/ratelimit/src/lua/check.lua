@@ -48,7 +48,7 @@ for _, l in ipairs(limits) do
 end
 
 local reservation, expires_at = 0, 0
-local fired = {}
+local fired
 if mode ~= 0 then
   local charging = allowed
   if charging and mode == 2 then reservation = redis.call('HINCRBY', hash, 'seq', 1) end
@@ -79,8 +79,10 @@ if mode ~= 0 then
   if #writes > 0 or reservation > 0 then redis.call('PEXPIRE', hash, ARGV[3]) end
 end
 
-local out = { allowed and 1 or 0, now, reservation, expires_at, #fired / 3 }
-for _, v in ipairs(fired) do out[#out + 1] = v end
+local out = { allowed and 1 or 0, now, reservation, expires_at, fired and #fired / 3 or 0 }
+if fired then
+  for _, v in ipairs(fired) do out[#out + 1] = v end
+end
 for _, l in ipairs(limits) do
   out[#out + 1] = l.fits and 1 or 0
   out[#out + 1] = remaining(l, now)
