@@ -9,6 +9,15 @@ export interface LimitSpec {
   readonly windowMs: number;
 }
 
+/** What every implementation is made from: its row, its key prefix, the Redis and the limit. */
+export interface ImplementationOptions {
+  readonly id: string;
+  readonly label: string;
+  readonly prefix: string;
+  readonly url: string;
+  readonly spec: LimitSpec;
+}
+
 export interface Session {
   readonly check: Check;
   /** Top-level commands this session's client has written so far (a cross-check of INFO). */

@@ -2,7 +2,7 @@
 // defaults an app gets (deny cache, controls, top-consumer boards on; Redis clock).
 import { createRateLimiter, type PlansConfig, type RateLimiterOptions } from '../src/index';
 import { createRedisStore } from '../src/redis';
-import { connect, disconnect, type Implementation, type LimitSpec } from './implementation';
+import { connect, disconnect, type Implementation, type LimitSpec, type ImplementationOptions } from './implementation';
 
 /** The options that turn on the engine's anomaly counters (default rules) in the three-limit row. */
 export const ANOMALY_OPTIONS: Partial<RateLimiterOptions> = { anomalies: {} };
@@ -35,12 +35,7 @@ export function benchPlans(spec: LimitSpec) {
 
 export type BenchPlan = keyof ReturnType<typeof benchPlans>;
 
-export interface OursOptions {
-  readonly id: string;
-  readonly label: string;
-  readonly prefix: string;
-  readonly url: string;
-  readonly spec: LimitSpec;
+export interface OursOptions extends ImplementationOptions {
   readonly plan: BenchPlan;
   /** Limiter options beyond the defaults (for example `{ denyCache: false }`). */
   readonly options?: Partial<RateLimiterOptions>;

@@ -1,7 +1,7 @@
 // A reference, not a peer: the least an exact-ish sliding log can do in one EVALSHA
 // (ZREMRANGEBYSCORE, ZCARD, ZADD, PEXPIRE; no resetAt, no weights, the app's clock). Beside this
 // project's script it shows what the engine's extra work costs in the same run.
-import { connect, disconnect, type Implementation, type LimitSpec } from '../implementation';
+import { connect, disconnect, type Implementation, type ImplementationOptions } from '../implementation';
 
 const SCRIPT = `
 local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -12,13 +12,7 @@ redis.call('ZADD', key, now, ARGV[4])
 redis.call('PEXPIRE', key, window)
 return 1`;
 
-export interface MinimalLogOptions {
-  readonly id: string;
-  readonly label: string;
-  readonly prefix: string;
-  readonly url: string;
-  readonly spec: LimitSpec;
-}
+export type MinimalLogOptions = ImplementationOptions;
 
 export function minimalLog(o: MinimalLogOptions): Implementation {
   return {

@@ -2,15 +2,9 @@
 // ZADD, ZCARD, PEXPIRE), then allowed when the count is within the limit. Six commands in one
 // network round trip. Denied calls stay in the log (so a client that keeps calling stays denied),
 // and the app's clock is the time: both are the pattern's, kept as found.
-import { connect, disconnect, type Implementation, type LimitSpec } from '../implementation';
+import { connect, disconnect, type Implementation, type ImplementationOptions } from '../implementation';
 
-export interface MultiZsetOptions {
-  readonly id: string;
-  readonly label: string;
-  readonly prefix: string;
-  readonly url: string;
-  readonly spec: LimitSpec;
-}
+export type MultiZsetOptions = ImplementationOptions;
 
 export function multiZset(o: MultiZsetOptions): Implementation {
   return {

@@ -2,14 +2,9 @@
 // PEXPIRE on a new window) through ioredis defineCommand.
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
-import { connect, disconnect, type Implementation, type LimitSpec } from '../implementation';
+import { connect, disconnect, type Implementation, type ImplementationOptions } from '../implementation';
 
-export interface FlexibleOptions {
-  readonly id: string;
-  readonly label: string;
-  readonly prefix: string;
-  readonly url: string;
-  readonly spec: LimitSpec;
+export interface FlexibleOptions extends ImplementationOptions {
   /**
    * Its local cache of blocked keys (`inMemoryBlockOnConsumed`): a key over its limit is denied
    * in memory until its window ends. Off by default, as in the library.

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { Ratelimit, type RatelimitConfig } from '@upstash/ratelimit';
 import type { Redis } from 'ioredis';
 
-import { connect, disconnect, type Implementation, type LimitSpec } from '../implementation';
+import { connect, disconnect, type Implementation, type ImplementationOptions } from '../implementation';
 
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 
@@ -53,12 +53,7 @@ export function upstashAdapter(redis: Redis): UpstashRedisAdapter {
   };
 }
 
-export interface UpstashOptions {
-  readonly id: string;
-  readonly label: string;
-  readonly prefix: string;
-  readonly url: string;
-  readonly spec: LimitSpec;
+export interface UpstashOptions extends ImplementationOptions {
   /**
    * Its local cache of blocked identifiers (`ephemeralCache`), on by default in the library:
    * an identifier over its limit is denied in memory until its window ends.
