@@ -36,6 +36,24 @@ function Field({ label, children }: { label: string; children: React.ReactNode }
   );
 }
 
+/** A labelled select; an option is its value, or [value, text]. */
+function Choice({ label, name, ariaLabel, defaultValue, options }: { label: string; name: string; ariaLabel: string; defaultValue: string; options: readonly (string | readonly [string, string])[] }) {
+  return (
+    <Field label={label}>
+      <select name={name} defaultValue={defaultValue} aria-label={ariaLabel}>
+        {options.map((o) => {
+          const [value, text] = typeof o === 'string' ? [o, o] : o;
+          return (
+            <option key={value} value={value}>
+              {text}
+            </option>
+          );
+        })}
+      </select>
+    </Field>
+  );
+}
+
 function Reason() {
   return (
     <Field label="Reason (for the audit log)">
@@ -226,62 +244,33 @@ export default async function CreatorPage({ params, searchParams }: { params: Pr
         <p className="muted">Each one applies at once on every app instance and is written to the audit log.</p>
         <ActionForm action={resetLimits} label="Reset" testId="action-reset" danger>
           {hidden}
-          <Field label="Reset">
-            <select name="limit" defaultValue="all" aria-label="Limit to reset">
-              <option value="all">every limit</option>
-              {resettableLimits(app.limiters, view.plan).map((name) => (
-                <option key={name} value={name}>
-                  {name}
-                </option>
-              ))}
-            </select>
-          </Field>
+          <Choice label="Reset" name="limit" ariaLabel="Limit to reset" defaultValue="all" options={[['all', 'every limit'], ...resettableLimits(app.limiters, view.plan)]} />
           <Reason />
         </ActionForm>
         <ActionForm action={overridePlan} label="Override plan" testId="action-override">
           {hidden}
-          <Field label="Plan">
-            <select name="plan" defaultValue={view.basePlan === 'business' ? 'pro' : 'business'} aria-label="Override plan">
-              {PLANS.map((p) => (
-                <option key={p} value={p}>
-                  {p}
-                </option>
-              ))}
-            </select>
-          </Field>
-          <Field label="For">
-            <select name="duration" defaultValue="24 h" aria-label="Override duration">
-              {DURATIONS.map((d) => (
-                <option key={d} value={d}>
-                  {d}
-                </option>
-              ))}
-            </select>
-          </Field>
+          <Choice label="Plan" name="plan" ariaLabel="Override plan" defaultValue={view.basePlan === 'business' ? 'pro' : 'business'} options={PLANS} />
+          <Choice label="For" name="duration" ariaLabel="Override duration" defaultValue="24 h" options={DURATIONS} />
           <Reason />
         </ActionForm>
         <ActionForm action={blockCreator} label="Block" testId="action-block" danger>
           {hidden}
-          <Field label="For">
-            <select name="duration" defaultValue="1 h" aria-label="Block duration">
-              {DURATIONS.map((d) => (
-                <option key={d} value={d}>
-                  {d}
-                </option>
-              ))}
-            </select>
-          </Field>
+          <Choice label="For" name="duration" ariaLabel="Block duration" defaultValue="1 h" options={DURATIONS} />
           <Reason />
         </ActionForm>
         <ActionForm action={liftControls} label="Lift" testId="action-lift">
           {hidden}
-          <Field label="Lift">
-            <select name="what" defaultValue="both" aria-label="What to lift">
-              <option value="both">override and block</option>
-              <option value="override">the plan override</option>
-              <option value="block">the block</option>
-            </select>
-          </Field>
+          <Choice
+            label="Lift"
+            name="what"
+            ariaLabel="What to lift"
+            defaultValue="both"
+            options={[
+              ['both', 'override and block'],
+              ['override', 'the plan override'],
+              ['block', 'the block'],
+            ]}
+          />
           <Reason />
         </ActionForm>
       </section>
