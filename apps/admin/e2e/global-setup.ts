@@ -3,27 +3,12 @@
 // two admin accounts, behind one (simulated) proxy so tests can pose as different client addresses.
 import { randomUUID } from 'node:crypto';
 
+import { deleteRunKeys } from '@airl/vitest-config/cleanup';
 import { ensureRedis } from '@airl/vitest-config/redis';
-import { Redis } from 'ioredis';
 
 import { hashPassword } from '../src/server/passwords';
 import { ADMIN_DIR, type RunningApp, startNextApp, WEB_DIR } from '../test/support/apps';
 import { ADMIN_SESSION_SECRET, ADMINS, WEB_SESSION_SECRET } from './fixtures';
-
-/** Deletes the run's keys (a prefix of its own: nothing else is touched). */
-async function deleteKeys(url: string, prefix: string) {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 export default async function globalSetup() {
   const redis = await ensureRedis();
@@ -33,7 +18,7 @@ export default async function globalSetup() {
   const started: RunningApp[] = [];
   const stop = async () => {
     for (const app of started.reverse()) await app.stop();
-    await deleteKeys(redis.url, prefix);
+    await deleteRunKeys(redis.url, prefix);
     await redis.stop();
   };
   try {
