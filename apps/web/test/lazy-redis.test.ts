@@ -1,8 +1,7 @@
 /// <reference types="@airl/vitest-config/provided" />
 // Nothing connects at import or when the app is assembled (what `next build` does): the first
 // connection is made by the first limiter call. And /api/test-redis in development.
-import net from 'node:net';
-
+import { type CountingListener, countingListener } from '@airl/vitest-config/counting-listener';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { createLimiters } from '@airl/creators/limiters';
@@ -12,22 +11,14 @@ import { loadConfig } from '~/server/config';
 import { testRedis } from '~/server/test-redis';
 
 describe('the Redis connection', () => {
-  let connections = 0;
-  let server: net.Server;
-  let port = 0;
+  let listener: CountingListener;
   beforeAll(async () => {
-    // a TCP listener that only counts who connects
-    server = net.createServer((socket) => {
-      connections++;
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as net.AddressInfo).port;
+    listener = await countingListener();
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => listener.close());
 
   it('is not opened by importing the routes or assembling the app, only by the first check', async () => {
-    process.env.REDIS_URL = `redis://127.0.0.1:${port}`;
+    process.env.REDIS_URL = `redis://127.0.0.1:${listener.port}`;
     try {
       await import('../src/app/api/trpc/[trpc]/route');
       await import('../src/app/api/test-redis/route');
@@ -36,10 +27,10 @@ describe('the Redis connection', () => {
       // connection errors go to the app's throttled log line, not ioredis's "Unhandled error event"
       expect(app.limiters.client()!.listenerCount('error')).toBe(1);
       await new Promise((r) => setTimeout(r, 200));
-      expect(connections).toBe(0);
+      expect(listener.connections()).toBe(0);
       // nothing answers there: the in-memory fallback decides, after one connection attempt
       expect((await app.limiters.limiter.peek('creator-ava', { plan: 'starter' })).degraded).toBe('fallback');
-      expect(connections).toBeGreaterThan(0);
+      expect(listener.connections()).toBeGreaterThan(0);
       await app.limiters.close();
     } finally {
       delete process.env.REDIS_URL;
