@@ -101,11 +101,14 @@ export async function startServer({ port, args = [], name = 'redis', tls = false
   const child = spawn(
     'redis-server',
     ['--port', tls ? '0' : String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.add(child);
+  // redis-server logs to stdout: keep the tail, so a failed start says why (a port taken, ...)
   let stderr = '';
-  child.stderr.on('data', (c) => (stderr += c));
+  const keep = (c) => (stderr = (stderr + c).slice(-2000));
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const exited = new Promise((resolve) => child.once('exit', resolve));
   await Promise.race([
     waitFor(`redis-server on port ${port}`, () => (tls ? portIsFree(port).then((free) => !free) : isUp('127.0.0.1', port))),
@@ -220,16 +223,7 @@ export async function startTlsServer({ port, password, args = [] } = {}) {
 export async function startCluster({ masters = 3, replicas = 0, args = [] } = {}) {
   if (!has('redis-cli')) throw new Error(INSTALL_HINT);
   const count = masters * (1 + replicas);
-  const ports = await freePorts(count);
-  const servers = await Promise.all(
-    ports.map((port) =>
-      startServer({
-        port,
-        name: 'redis-cluster',
-        args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', ...args],
-      }),
-    ),
-  );
+  const { ports, servers } = await startNodes(count, args);
   const created = spawnSync(
     'redis-cli',
     ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
@@ -265,6 +259,31 @@ export async function startCluster({ masters = 3, replicas = 0, args = [] } = {}
       await Promise.all(servers.map((s) => s.stop()));
     },
   };
+}
+
+/**
+ * Starts `count` cluster-enabled servers on consecutive free ports. A port found free can be
+ * taken before the server binds it (another process's outgoing connection, or its bus port at
+ * +10000): then every server of the attempt is stopped and new ports are tried.
+ */
+async function startNodes(count, args, attempts = 3) {
+  for (let attempt = 1; ; attempt++) {
+    const ports = await freePorts(count);
+    const started = await Promise.allSettled(
+      ports.map((port) =>
+        startServer({
+          port,
+          name: 'redis-cluster',
+          args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', ...args],
+        }),
+      ),
+    );
+    const servers = started.filter((s) => s.status === 'fulfilled').map((s) => s.value);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (!failed) return { ports, servers };
+    await Promise.all(servers.map((s) => s.stop()));
+    if (attempt >= attempts) throw failed.reason;
+  }
 }
 
 /** A key prefix for one test run; {@link deleteKeys} removes what the run wrote. */
