@@ -1,7 +1,9 @@
 // Start-up configuration: every mistake named with its variable, sensible defaults.
 import { describe, expect, it } from 'vitest';
 
-import { ConfigError, loadConfig } from '~/server/config';
+import { AI_RESERVATION_TTL_MS } from '@airl/creators';
+
+import { ConfigError, DEFAULT_AI_TIMEOUT_MS, loadConfig, MAX_AI_TIMEOUT_MS, SETTLE_MARGIN_MS } from '~/server/config';
 
 const problems = (env: Record<string, string>) => {
   try {
@@ -38,7 +40,7 @@ describe('loadConfig', () => {
       "DEMO_SIGN_IN='maybe' must be true or false",
       expect.stringMatching(/^SESSION_SECRET is required in production/),
       'TEST_REDIS_TOKEN must be at least 16 characters',
-      expect.stringMatching(/^AI_BASE_URL='not a url' must be an http\(s\) URL/),
+      expect.stringMatching(/^AI_BASE_URL must be an http\(s\) URL/),
       expect.stringMatching(/^AI_MODEL is required with AI_BASE_URL/),
     ]);
     expect(() => loadConfig({ ELASTICACHE_REDIS_HOST: 'h', ELASTICACHE_REDIS_PORT: '99999' })).toThrow(/ELASTICACHE_REDIS_PORT='99999' must be a port number/);
@@ -51,7 +53,55 @@ describe('loadConfig', () => {
     const demo = loadConfig({ NODE_ENV: 'production', DEMO_SIGN_IN: 'true' });
     expect(demo.sessionSecret).toHaveLength(32);
     expect(demo.sessionSecretNote).toMatch(/random secret/);
-    const real = loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(40), AI_BASE_URL: 'https://api.example/v1', AI_MODEL: 'm' });
-    expect(real).toMatchObject({ demoSignIn: false, sessionSecretNote: undefined, ai: { kind: 'openai-compatible', model: 'm', apiKey: undefined } });
+    const real = loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(40), AI_BASE_URL: 'https://api.example/v1', AI_MODEL: 'm', AI_API_KEY: 'k-123' });
+    expect(real).toMatchObject({ demoSignIn: false, sessionSecretNote: undefined, ai: { kind: 'openai-compatible', model: 'm', apiKey: 'k-123' } });
+  });
+});
+
+describe('AI provider settings', () => {
+  const hosted = { AI_BASE_URL: 'https://api.example/v1', AI_MODEL: 'm' };
+
+  it('refuses a hosted AI_BASE_URL without AI_API_KEY; a loopback one or AI_ALLOW_NO_API_KEY=true may go without', () => {
+    expect(problems(hosted)).toEqual([expect.stringMatching(/^AI_API_KEY is required with a hosted AI_BASE_URL/)]);
+    for (const base of ['http://127.0.0.1:11434/v1', 'http://localhost:8000/v1', 'http://[::1]:8000/v1']) {
+      expect(loadConfig({ AI_BASE_URL: base, AI_MODEL: 'm' }).ai).toEqual({ kind: 'openai-compatible', baseURL: base, apiKey: undefined, model: 'm' });
+    }
+    // a name that only starts like a loopback address is hosted
+    expect(problems({ AI_BASE_URL: 'http://127.0.0.1.example.com/v1', AI_MODEL: 'm' })).toHaveLength(1);
+    expect(loadConfig({ ...hosted, AI_ALLOW_NO_API_KEY: 'true' }).ai).toMatchObject({ kind: 'openai-compatible', apiKey: undefined });
+    expect(problems({ ...hosted, AI_ALLOW_NO_API_KEY: 'sometimes' })).toEqual([expect.stringMatching(/^AI_ALLOW_NO_API_KEY\b.* must be true or false/), expect.stringMatching(/^AI_API_KEY is required/)]);
+  });
+
+  it('never shows AI_BASE_URL, which may hold a key pasted there by mistake', () => {
+    const key = 'sk-proj-abcdefghijklmnopqrstuvwxyz0123456789';
+    for (const base of [key, `https://${key}@api.example/v1`, `https://user:${key}@api.example/v1`, `ftp://api.example/${key}`]) {
+      const error = (() => {
+        try {
+          loadConfig({ AI_BASE_URL: base, AI_MODEL: 'm', AI_API_KEY: 'k' });
+        } catch (e) {
+          return e as Error;
+        }
+        throw new Error(`accepted ${base.replace(key, '<key>')}`);
+      })();
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toMatch(/AI_BASE_URL must/);
+      expect(error.message).not.toContain('abcdefghij');
+    }
+  });
+
+  it('AI_TIMEOUT: 30 s by default, a duration or milliseconds, and short enough for the reservation to outlive the call', () => {
+    expect(loadConfig({}).aiTimeoutMs).toBe(DEFAULT_AI_TIMEOUT_MS);
+    expect(DEFAULT_AI_TIMEOUT_MS).toBe(30_000);
+    expect(loadConfig({ AI_TIMEOUT: '45 s' }).aiTimeoutMs).toBe(45_000);
+    expect(loadConfig({ AI_TIMEOUT: '2500' }).aiTimeoutMs).toBe(2500);
+    // the reservation (10 minutes) must outlive the longest call plus the margin to settle it
+    expect(MAX_AI_TIMEOUT_MS + SETTLE_MARGIN_MS).toBe(AI_RESERVATION_TTL_MS);
+    expect(loadConfig({ AI_TIMEOUT: String(MAX_AI_TIMEOUT_MS) }).aiTimeoutMs).toBe(MAX_AI_TIMEOUT_MS);
+    expect(problems({ AI_TIMEOUT: String(MAX_AI_TIMEOUT_MS + 1) })).toEqual([
+      "AI_TIMEOUT must be between 1 s and 570 s: a call's reservation lasts 600 s and must outlive the call (retry included) plus 30 s to settle or refund it",
+    ]);
+    expect(problems({ AI_TIMEOUT: '10 m' })).toHaveLength(1);
+    expect(problems({ AI_TIMEOUT: '500 ms' })).toHaveLength(1);
+    expect(problems({ AI_TIMEOUT: 'soon' })).toEqual(["AI_TIMEOUT must be a duration such as '30 s' or a number of milliseconds"]);
   });
 });

@@ -1,6 +1,7 @@
 // What the web and admin apps share. Limiters (which load ioredis) are in `@airl/creators/limiters`.
 export {
   AI_PLANS,
+  AI_RESERVATION_TTL_MS,
   costInCents,
   type CreatorPlan,
   DEFAULT_PRICING,

@@ -5,7 +5,7 @@ import { createMemoryStore, createRateLimiter, type RateLimiter, type RateLimitE
 import { createRedisClient, createRedisStore, type RedisClient, redisConfigFromEnv, type RedisConnectionConfig } from '@airl/ratelimit/redis';
 
 import { type CreatorDirectory, createDemoDirectory } from './creators';
-import { AI_PLANS, type CreatorPlan } from './plans';
+import { AI_PLANS, AI_RESERVATION_TTL_MS, type CreatorPlan } from './plans';
 
 /** The engine's default prefix: admin finds the creators who used the web app under `ratelimit:{<id>}`. */
 export const DEFAULT_PREFIX = 'ratelimit';
@@ -76,7 +76,7 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
   const client = (): RedisClient | undefined => given ?? (config ? (made ??= make(config)) : undefined);
   const redisBacked = given !== undefined || config !== undefined;
   // the old app watched for bursts; this one also for denial storms and cost spikes
-  const limiterOptions = { plans: AI_PLANS, anomalies: {}, ...(options.onEvent && { onEvent: options.onEvent }) };
+  const limiterOptions = { plans: AI_PLANS, anomalies: {}, reservationTtl: AI_RESERVATION_TTL_MS, ...(options.onEvent && { onEvent: options.onEvent }) };
 
   if (!redisBacked) {
     const store = createMemoryStore();

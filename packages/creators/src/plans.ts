@@ -50,6 +50,13 @@ function tier(plan: CreatorPlan): PlanConfig {
   };
 }
 
+/**
+ * How long an AI call's reservation (its estimated tokens and cents) waits for the settle. The
+ * web app refuses to start unless its model-call deadline plus a margin fits in it: a call must
+ * be settled or refunded before its reservation expires, or its estimate stays charged.
+ */
+export const AI_RESERVATION_TTL_MS = 10 * 60_000;
+
 /** Fractions of the budget at which creators are warned (legacy: 80% and 95%). */
 export const QUOTA_WARNING_LEVELS = [0.8, 0.95] as const;
 

@@ -187,7 +187,9 @@ export interface RateLimitedOptions<TCtx, P extends string> {
   /**
    * Reserve mode, for calls whose cost is known only afterwards (LLM tokens, cents): the estimate
    * is charged before the procedure runs; after it, the real cost replaces it (from `actual`, or
-   * `ctx.rateLimit.settle()`); when the procedure fails, the estimate is refunded.
+   * `ctx.rateLimit.settle()`); when the procedure fails, the estimate is refunded (unless the
+   * procedure settled or refunded itself). The response's rate limit headers then show the state
+   * recorded after the settle (one more store read, a `peek`), not the state after the estimate.
    */
   reserve?: {
     /** The cost to reserve; meta `estimate` overrides it. */
@@ -215,7 +217,8 @@ export interface RateLimitedOptions<TCtx, P extends string> {
    */
   message?: (result: RateLimitResult) => string;
   /**
-   * Called when settling or refunding after the procedure fails; the procedure's answer stands.
+   * Called when settling or refunding fails, or reading the state for the headers after it;
+   * the procedure's answer stands.
    * @default ignored
    */
   onSettleError?: (error: unknown) => void;
@@ -239,6 +242,24 @@ export function writeRateLimitHeaders(headers: Headers, states: readonly HeaderL
     perResponse.set(headers, merged);
   }
   mergeStates(merged, states);
+  const values = formatRateLimitHeaders(merged.values());
+  for (const [name, value] of Object.entries(values)) headers.set(name, value);
+}
+
+/**
+ * Rewrites the headers with what the store recorded after a settle: those states replace the
+ * ones seen earlier in the response (the estimate's), except denials and newer readings.
+ */
+function writeSettledHeaders(headers: Headers, states: readonly HeaderLimitState[]): void {
+  let merged = perResponse.get(headers);
+  if (!merged) {
+    merged = new Map();
+    perResponse.set(headers, merged);
+  }
+  for (const s of states) {
+    const seen = merged.get(s.name);
+    if (!seen || (seen.allowed && seen.now <= s.now)) merged.set(s.name, s);
+  }
   const values = formatRateLimitHeaders(merged.values());
   for (const [name, value] of Object.entries(values)) headers.set(name, value);
 }
@@ -403,6 +424,18 @@ export function rateLimited<TCtx extends RateLimitBaseContext = RateLimitBaseCon
           await limiter.settle(reservation, { cost: actual ?? estimate! });
         } else {
           await limiter.refund(reservation);
+        }
+      } catch (error) {
+        onSettleError(error);
+      }
+    }
+    if (reservation && headers) {
+      // the response shows what is recorded after the settle, not the estimate (one more read)
+      try {
+        const after = await limiter.peek(identifier, { plan });
+        if (after.degraded === undefined) {
+          const states = limitStates(after, limiter.plans.get(after.plan as P)).map((s) => ({ ...s, allowed: true, retryAfterMs: 0 }));
+          writeSettledHeaders(headers, states);
         }
       } catch (error) {
         onSettleError(error);

@@ -388,6 +388,40 @@ describe('rateLimited() over HTTP (fetch adapter, @trpc/client)', () => {
     await expect(client({}, false).a.query()).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
   });
 
+  it('in reserve mode, the headers show the state recorded after the settle, not the estimate', async () => {
+    const limiter = tokenLimiter();
+    const router = t.router({
+      generate: t.procedure
+        .input(z.object({ tokens: z.number(), failAfterSettling: z.boolean().optional() }))
+        .use(rateLimited<Context, Plan>({ limiter, group: 'ai', plan: ({ ctx }) => ctx.plan, reserve: { estimate: { tokens: 400 }, actual: ({ output }) => ({ tokens: output as number }) } }))
+        .mutation(async ({ ctx, input }) => {
+          if (!input.failAfterSettling) return input.tokens;
+          // a failed call that keeps its request counted and gives the tokens back
+          await ctx.rateLimit.settle({ tokens: 0 });
+          throw new TRPCError({ code: 'BAD_GATEWAY', message: 'model failed' });
+        }),
+    });
+    const responses: Response[] = [];
+    const fetchApp = async (input: string | URL | Request, init?: RequestInit) => {
+      const req = new Request(input, init);
+      const res = await fetchRequestHandler({ endpoint: '/trpc', req, router, createContext: ({ resHeaders }) => ({ creatorId: 'settled-headers', plan: 'starter' as const, resHeaders }) });
+      responses.push(res);
+      return res;
+    };
+    const c = createTRPCClient<typeof router>({ links: [httpLink({ url: 'http://app.test/trpc', fetch: fetchApp })] });
+    // under the estimate: 120 of 400 charged
+    expect(await c.generate.mutate({ tokens: 120 })).toBe(120);
+    expect(responses.at(-1)!.headers.get('ratelimit')).toMatch(/^"hourly";r=4;t=\d+, "tokens";r=880;t=\d+$/);
+    // over it: 1,500 charged past the limit of 1,000 (the work was done); remaining shows 0
+    expect(await c.generate.mutate({ tokens: 1500 })).toBe(1500);
+    expect(responses.at(-1)!.headers.get('ratelimit')).toMatch(/^"hourly";r=3;t=\d+, "tokens";r=0;t=\d+$/);
+    expect(responses.at(-1)!.headers.get('retry-after')).toBeNull();
+    await limiter.reset('settled-headers');
+    // a failure settled by the procedure: the request counted, the tokens back
+    await expect(c.generate.mutate({ tokens: 1, failAfterSettling: true })).rejects.toMatchObject({ data: { httpStatus: 502 } });
+    expect(responses.at(-1)!.headers.get('ratelimit')).toMatch(/^"hourly";r=4;t=\d+, "tokens";r=1000;t=\d+$/);
+  });
+
   it('refuses IP identification without a trusted proxy count', () => {
     expect(() => byClientIp({ trustedProxyCount: 0 })).toThrow(RateLimitConfigError);
   });

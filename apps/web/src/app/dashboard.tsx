@@ -88,7 +88,7 @@ function FeatureCard({ feature, onDone }: { feature: (typeof FEATURES)[number]; 
         <div className="ok" data-testid="answer">
           {answer.text}
           <div className="muted">
-            {answer.usage.totalTokens} tokens · {answer.costCents}¢ · {answer.model}
+            {answer.usage.totalTokens} tokens · {answer.costCents}¢ charged{answer.usageEstimated ? ' (estimated: the provider reported no valid usage)' : ''} · {answer.model}
           </div>
         </div>
       )}
@@ -106,7 +106,7 @@ function FeatureCard({ feature, onDone }: { feature: (typeof FEATURES)[number]; 
         </div>
       )}
       {failure && (
-        <div className="alert" role="alert">
+        <div className="alert" role="alert" data-testid="failure">
           {failure}
         </div>
       )}
@@ -179,7 +179,7 @@ export function Dashboard() {
                   ${quota.data.spend.spent.toFixed(2)} of ${quota.data.spend.limit?.toFixed(2)} used ({quota.data.spend.percentUsed}%)
                 </div>
                 <div className="bar">
-                  <span style={{ width: `${quota.data.spend.percentUsed}%` }} />
+                  <span style={{ width: `${Math.min(100, quota.data.spend.percentUsed)}%` }} />
                 </div>
                 {quota.data.spend.warning && (
                   <p className={quota.data.spend.warning === 'critical' ? 'alert' : 'notice'} data-testid="budget-warning">

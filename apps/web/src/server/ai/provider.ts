@@ -13,7 +13,8 @@ export interface AiRequest {
   readonly prompt: string;
   /** Upper bound of the answer's length, in tokens: what the limiter reserves for it. */
   readonly maxOutputTokens: number;
-  readonly signal?: AbortSignal | undefined;
+  /** Aborted at the call's deadline or when the creator goes away: the upstream request is cancelled. */
+  readonly signal: AbortSignal;
 }
 
 export interface TokenUsage {
@@ -22,9 +23,15 @@ export interface TokenUsage {
   readonly totalTokens: number;
 }
 
+/** Token counts as the provider reported them, unchecked: anything, or undefined when missing. */
+export interface ReportedUsage {
+  readonly inputTokens: unknown;
+  readonly outputTokens: unknown;
+}
+
 export interface AiResult {
   readonly text: string;
-  readonly usage: TokenUsage;
+  readonly usage: ReportedUsage;
   readonly model: string;
 }
 
@@ -35,8 +42,11 @@ export interface AiProvider {
   generate(request: AiRequest): Promise<AiResult>;
 }
 
-/** A rough token count (4 characters a token), the same rule the local model reports usage with. */
+/** A rough token count (4 characters a token, rounded up, at least 1): the one rounding rule for tokens. */
 export const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
+
+/** The prompt's tokens by that rule, each message counted on its own: the estimate and the local model agree. */
+export const promptTokens = (system: string, prompt: string) => estimateTokens(system) + estimateTokens(prompt);
 
 const OPENERS: Record<Feature, readonly string[]> = {
   'fan-reply': ['Thank you so much for your message!', 'You just made my day!', 'I really appreciate you reaching out!'],
@@ -65,14 +75,14 @@ export function createLocalProvider(): AiProvider {
     kind: 'local',
     model: 'local-demo',
     generate(request) {
-      if (request.signal?.aborted) return Promise.reject(new Error('aborted'));
+      if (request.signal.aborted) return Promise.reject(new Error('aborted'));
       const h = hash(`${request.feature}\n${request.prompt}`);
       const pick = (list: readonly string[], salt: number) => list[(h + salt) % list.length]!;
       const subject = request.prompt.split('\n').find((l) => l.trim())?.trim().slice(0, 80) ?? '';
       const text = `${pick(OPENERS[request.feature], 0)} ${pick(FOLLOW_UPS[request.feature], 1)}${subject ? ` (re: "${subject}")` : ''}`;
-      const inputTokens = estimateTokens(request.system) + estimateTokens(request.prompt);
+      const inputTokens = promptTokens(request.system, request.prompt);
       const outputTokens = Math.min(request.maxOutputTokens, estimateTokens(text));
-      return Promise.resolve({ text, usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens }, model: 'local-demo' });
+      return Promise.resolve({ text, usage: { inputTokens, outputTokens }, model: 'local-demo' });
     },
   };
 }
@@ -96,13 +106,14 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
         system: request.system,
         prompt: request.prompt,
         maxOutputTokens: request.maxOutputTokens,
+        // one retry, inside the same deadline: the signal aborts the retry's wait and request too
         maxRetries: 1,
-        ...(request.signal && { abortSignal: request.signal }),
+        abortSignal: request.signal,
       });
-      // a provider that reports no usage is charged what was reserved for it
-      const inputTokens = result.usage.inputTokens ?? estimateTokens(request.system + request.prompt);
-      const outputTokens = result.usage.outputTokens ?? request.maxOutputTokens;
-      return { text: result.text, usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens }, model: options.model };
+      // the provider's own counts (the SDK turns a missing one into 0); checked before charging
+      const raw = result.usage.raw as { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined;
+      const usage = raw && typeof raw === 'object' ? { inputTokens: raw.prompt_tokens ?? undefined, outputTokens: raw.completion_tokens ?? undefined } : { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens };
+      return { text: result.text, usage, model: options.model };
     },
   };
 }

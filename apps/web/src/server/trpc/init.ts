@@ -4,6 +4,7 @@ import type { Creator } from '@airl/creators';
 import { rateLimitErrorFormatter, type RateLimitMeta } from '@airl/ratelimit/trpc';
 import { initTRPC, TRPCError } from '@trpc/server';
 
+import { AiCallError, type AiFailure } from '../ai/call';
 import { type App, getApp } from '../app';
 import { readSessionToken, sessionCookieFrom } from '../session';
 
@@ -24,7 +25,21 @@ export async function createContext({ req, resHeaders }: { req: Request; resHead
   return { app, creatorId: creator ? creatorId : null, creator, req, resHeaders };
 }
 
-const t = initTRPC.context<Context>().meta<RateLimitMeta>().create({ errorFormatter: rateLimitErrorFormatter });
+/** What a failed AI call's error carries to the client, under `error.data.ai`. */
+export interface AiErrorData {
+  readonly failure: AiFailure;
+  /** Quoted to support: the server log line with the details has it. */
+  readonly reference: string;
+}
+
+const t = initTRPC.context<Context>().meta<RateLimitMeta>().create({
+  errorFormatter(opts) {
+    const shape = rateLimitErrorFormatter(opts);
+    const cause = opts.error.cause;
+    const ai: AiErrorData | null = cause instanceof AiCallError ? { failure: cause.failure, reference: cause.reference } : null;
+    return { ...shape, data: { ...shape.data, ai } };
+  },
+});
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;

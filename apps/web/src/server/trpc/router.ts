@@ -2,11 +2,15 @@
 // hourly requests, daily tokens and monthly budget (cents) in one atomic step: tokens and cents
 // are reserved before the model runs and settled with its real usage. Plus `quota`: where the
 // creator stands, without charging.
-import { costInCents, type CreatorPlan, MONTHLY_QUOTA_USD, quotaWarning, SPEND_LIMIT } from '@airl/creators';
-import { formatWait, rateLimited } from '@airl/ratelimit/trpc';
+import { type CreatorPlan, MONTHLY_QUOTA_USD, quotaWarning, SPEND_LIMIT } from '@airl/creators';
+import type { Cost } from '@airl/ratelimit';
+import { formatWait, type RateLimitState, rateLimited } from '@airl/ratelimit/trpc';
+import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { z } from 'zod';
 
-import { type AiResult, estimateTokens, type Feature } from '../ai/provider';
+import { type AiFailure, AiCallError, callModel, chargeFor, estimateOf, failureMessage, logLine, newReference } from '../ai/call';
+import { type Feature, promptTokens, type TokenUsage } from '../ai/provider';
+import { recordedUsage } from '../usage';
 import { type Context, creatorProcedure, router } from './init';
 
 const MAX_OUTPUT_TOKENS = 400;
@@ -43,32 +47,39 @@ const PROMPTS = {
   },
 } as const;
 
-/** What an AI procedure answers. */
-export interface AiAnswer extends AiResult {
+/** What an AI procedure answers: `usage` and `costCents` are what was charged. */
+export interface AiAnswer {
+  readonly text: string;
+  readonly model: string;
+  readonly usage: TokenUsage;
   readonly costCents: number;
+  /** The provider's usage was missing or invalid: the reserved estimate was charged. */
+  readonly usageEstimated: boolean;
 }
 
 const planOf = ({ ctx }: { ctx: Context }): CreatorPlan => ctx.creator!.plan;
 const promptOf = (feature: Feature, input: unknown) => (PROMPTS[feature].build as (i: unknown) => { system: string; prompt: string })(input);
-const answerOf = (output: unknown) => output as AiAnswer;
+const estimateFor = (ctx: Context, p: { system: string; prompt: string }) => estimateOf(promptTokens(p.system, p.prompt), MAX_OUTPUT_TOKENS, ctx.app.config.pricing);
 
 function renewsOn(resetAt: number) {
   return new Date(resetAt).toLocaleDateString('en-US', { month: 'long', day: 'numeric', timeZone: 'UTC' });
 }
 
-/** Tokens and cents: reserve the most the call can use, settle with what the model reported. */
+/**
+ * Tokens and cents: reserve the most the call can use; the procedure settles with what the model
+ * reported (checked), or with no tokens and no cents when the call failed.
+ */
 const aiLimit = rateLimited<Context, CreatorPlan>({
   limiter: (ctx) => ctx.app.limiters.limiter,
   group: 'ai',
   plan: planOf,
   reserve: {
     estimate: ({ ctx, input, path }) => {
-      const p = promptOf(featureOf(path), input);
-      const inputTokens = estimateTokens(p.system) + estimateTokens(p.prompt);
-      return { tokens: inputTokens + MAX_OUTPUT_TOKENS, cents: costInCents({ inputTokens, outputTokens: MAX_OUTPUT_TOKENS }, ctx.app.config.pricing) };
+      const e = estimateFor(ctx, promptOf(featureOf(path), input));
+      return { tokens: e.tokens, cents: e.cents };
     },
-    actual: ({ output }) => ({ tokens: answerOf(output).usage.totalTokens, cents: answerOf(output).costCents }),
   },
+  onSettleError: (error) => logLine({ level: 'error', msg: 'AI call: reading the limits after the settle failed', error: error instanceof Error ? error.message : String(error) }),
   // the used-up monthly budget is the legacy QUOTA_EXCEEDED: not worth retrying before the month ends
   reason: (r) => (r.deniedBy === SPEND_LIMIT ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED'),
   retryable: (r) => r.deniedBy !== SPEND_LIMIT,
@@ -91,14 +102,55 @@ function featureOf(path: string): Feature {
   return FEATURE_BY_PROCEDURE[name];
 }
 
+const FAILURE_CODES: Record<AiFailure, TRPC_ERROR_CODE_KEY> = {
+  unavailable: 'BAD_GATEWAY',
+  rejected: 'UNPROCESSABLE_CONTENT',
+  timeout: 'GATEWAY_TIMEOUT',
+  configuration: 'INTERNAL_SERVER_ERROR',
+  cancelled: 'CLIENT_CLOSED_REQUEST',
+};
+
+/** Replaces the reservation with `cost`; a settle that does not land is logged (its estimate stays charged). */
+async function settle(state: RateLimitState, cost: Cost, log: Record<string, unknown>): Promise<void> {
+  // no reservation: the store was down and the plan let the call through uncounted
+  if (!state.reservation) return;
+  try {
+    const { status } = await state.settle(cost);
+    if (status !== 'settled') logLine({ level: 'error', msg: `AI call: settle answered '${status}', the estimate stays charged`, ...log, cost });
+  } catch (error) {
+    logLine({ level: 'error', msg: 'AI call: settle failed, the estimate stays charged', ...log, cost, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
 function aiProcedure<F extends Feature>(feature: F) {
   return creatorProcedure
     .input(PROMPTS[feature].input)
     .use(aiLimit)
     .mutation(async ({ ctx, input, signal }): Promise<AiAnswer> => {
+      const { app, creator } = ctx;
       const prompt = promptOf(feature, input);
-      const result = await ctx.app.provider.generate({ feature, ...prompt, maxOutputTokens: MAX_OUTPUT_TOKENS, signal });
-      return { ...result, costCents: costInCents(result.usage, ctx.app.config.pricing) };
+      const estimate = estimateFor(ctx, prompt);
+      const reference = newReference();
+      const context = { reference, feature, creator: creator.id };
+      const outcome = await callModel(app.provider, { feature, ...prompt, maxOutputTokens: MAX_OUTPUT_TOKENS }, {
+        timeoutMs: app.config.aiTimeoutMs,
+        signal,
+        reference,
+        context: { feature, creator: creator.id },
+        secrets: app.config.ai.kind === 'openai-compatible' && app.config.ai.apiKey ? [app.config.ai.apiKey] : [],
+      });
+      if (!outcome.ok) {
+        // tokens and cents back; the request stays counted, so a failing path stays rate limited
+        await settle(ctx.rateLimit, { tokens: 0, cents: 0 }, context);
+        throw new TRPCError({ code: FAILURE_CODES[outcome.failure], message: failureMessage(outcome.failure, reference), cause: new AiCallError(outcome.failure, reference) });
+      }
+      const charge = chargeFor(outcome.result.usage, estimate, app.config.pricing);
+      if (charge.estimated) {
+        const { inputTokens, outputTokens } = outcome.result.usage;
+        logLine({ level: 'warn', msg: 'AI call: the provider reported invalid usage, the estimate is charged', ...context, reported: { inputTokens: String(inputTokens), outputTokens: String(outputTokens) }, charged: { tokens: estimate.tokens, cents: estimate.cents } });
+      }
+      await settle(ctx.rateLimit, { tokens: charge.usage.totalTokens, cents: charge.costCents }, context);
+      return { text: outcome.result.text, model: outcome.result.model, usage: charge.usage, costCents: charge.costCents, usageEstimated: charge.estimated };
     });
 }
 
@@ -113,10 +165,13 @@ export const appRouter = router({
       const status = await ctx.app.limiters.limiter.peek(ctx.creator.id, { plan: ctx.creator.plan });
       // an admin's override applies: show the plan that counts
       const plan = status.plan as CreatorPlan;
+      // what is recorded, past the limit too (a call may settle above it: the work was done)
+      const recorded = await recordedUsage(ctx.app.limiters.limiter, ctx.creator.id, plan);
+      const usedOf = (l: { name: string; limit: number; remaining: number }) => Math.max(recorded?.get(l.name) ?? 0, l.limit - l.remaining);
       const budget = status.limits.find((l) => l.name === SPEND_LIMIT)!;
       const quotaUsd = MONTHLY_QUOTA_USD[plan];
-      const spentCents = budget.limit - budget.remaining;
-      const percentUsed = quotaUsd === null ? 0 : Math.min(100, Math.round((spentCents / budget.limit) * 1000) / 10);
+      const spentCents = usedOf(budget);
+      const percentUsed = quotaUsd === null ? 0 : Math.round((spentCents / budget.limit) * 1000) / 10;
       return {
         creator: { id: ctx.creator.id, name: ctx.creator.name },
         plan,
@@ -125,7 +180,7 @@ export const appRouter = router({
         now: status.now,
         limits: status.limits
           .filter((l) => l.name !== SPEND_LIMIT)
-          .map((l) => ({ name: l.name, unit: l.unit, limit: l.limit, remaining: l.remaining, used: l.limit - l.remaining, resetAt: l.resetAt })),
+          .map((l) => ({ name: l.name, unit: l.unit, limit: l.limit, remaining: l.remaining, used: usedOf(l), resetAt: l.resetAt })),
         // the legacy /api/ai/quota shape, in USD, plus what the page needs
         spend: {
           plan,

@@ -1,5 +1,6 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 
+import { AiCallError } from '~/server/ai/call';
 import { createContext } from '~/server/trpc/init';
 import { appRouter } from '~/server/trpc/router';
 
@@ -14,6 +15,8 @@ function handler(req: Request) {
     router: appRouter,
     createContext: ({ resHeaders }) => createContext({ req, resHeaders }),
     onError({ error, path }) {
+      // a failed AI call has its own log line (with the reference the creator sees)
+      if (error.cause instanceof AiCallError) return;
       if (error.code === 'INTERNAL_SERVER_ERROR' || error.code === 'SERVICE_UNAVAILABLE') console.error(`tRPC ${path ?? '?'}: ${error.message}`, error.cause);
     },
   });
