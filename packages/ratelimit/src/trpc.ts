@@ -313,11 +313,13 @@ export function rateLimited<TCtx extends RateLimitBaseContext = RateLimitBaseCon
   const ignore = () => undefined;
   const onSettleError = options.onSettleError ?? ignore;
 
-  const t = initTRPC.context<RateLimitBaseContext>().meta<RateLimitMeta>().create();
-  const middleware = t.middleware(async (opts) => {
+  // a plain middleware function (tRPC's public `TRPCMiddlewareFunction`): any router's `.use()`
+  // takes it as it is, and a procedure builder of our own carries it for `.concat()`
+  const middleware: TRPCMiddlewareFunction<TCtx, RateLimitMeta, object, RateLimitContext<P>, unknown> = async (opts) => {
     const settings = opts.meta?.rateLimit?.[group];
+    // the group is off for this procedure: no rate limit state is added
     if (settings === false) return opts.next();
-    const call: RateLimitCallOptions<TCtx> = { ctx: opts.ctx as unknown as TCtx, input: opts.input, getRawInput: opts.getRawInput, meta: opts.meta, path: opts.path };
+    const call: RateLimitCallOptions<TCtx> = { ctx: opts.ctx as TCtx, input: opts.input, getRawInput: opts.getRawInput, meta: opts.meta, path: opts.path };
     const limiter = limiterOf(call.ctx);
 
     let identifier: string;
@@ -409,8 +411,11 @@ export function rateLimited<TCtx extends RateLimitBaseContext = RateLimitBaseCon
       }
     }
     return outcome;
-  });
+  };
 
-  const [fn] = middleware._middlewares;
-  return Object.assign(fn!, { procedure: t.procedure.use(middleware) }) as unknown as RateLimitMiddleware<TCtx, P>;
+  // the builder is typed for the base context; RateLimitMiddleware states it for TCtx (a generic
+  // context cannot go through initTRPC.context<TCtx>()'s conditional types)
+  const t = initTRPC.context<RateLimitBaseContext>().meta<RateLimitMeta>().create();
+  const procedure = t.procedure.use(middleware as unknown as TRPCMiddlewareFunction<RateLimitBaseContext, RateLimitMeta, object, RateLimitContext<P>, TRPCUnsetMarker>);
+  return Object.assign(middleware, { procedure }) as unknown as RateLimitMiddleware<TCtx, P>;
 }
