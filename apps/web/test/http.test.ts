@@ -96,7 +96,7 @@ describe('AI procedures over HTTP', () => {
     expect(batch.status).toBe(207);
     expect(batch.headers.get('x-ratelimit-remaining')).toBe('0');
     expect(Number(batch.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(batch.headers.get('ratelimit')).toMatch(/^"burst";r=0;/);
+    expect(batch.headers.get('ratelimit')).toMatch(/^"ai:burst";r=0;/);
     // the engine agrees: 5 requests charged, the 2 denied ones not
     const status = await limiters.limiter.peek('creator-ben', { plan: 'starter' });
     expect(status.limits.find((l) => l.name === 'hourly')?.remaining).toBe(45);
