@@ -293,8 +293,7 @@ export type RateLimitMiddleware<TCtx, P extends string> = TRPCMiddlewareFunction
     TRPCUnsetMarker,
     TRPCUnsetMarker,
     TRPCUnsetMarker,
-    false,
-    unknown
+    false
   >;
 };
 

@@ -13,8 +13,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { packageDir, packTarball } from '../scripts/pack';
 import { prefix } from './fixtures/stores';
 
-/** The versions the workspace pins (pnpm catalog), so the consumer gets what the tests run. */
+/**
+ * The versions the workspace pins (pnpm catalog), so the consumer gets what the tests run; to try
+ * the peer ranges' other ends, CONSUMER_VERSIONS overrides some, for example
+ * `CONSUMER_VERSIONS=@trpc/server=11.4.0,@trpc/client=11.4.0,ioredis=5.9.2`.
+ */
 function catalogVersion(name: string): string {
+  const override = process.env.CONSUMER_VERSIONS?.split(',').find((e) => e.startsWith(`${name}=`));
+  if (override) return override.slice(name.length + 1);
   const yaml = readFileSync(path.join(packageDir, '../../pnpm-workspace.yaml'), 'utf8');
   const line = yaml.split('\n').find((l) => l.trim().replace(/'/g, '').startsWith(`${name}:`));
   if (!line) throw new Error(`${name} is not in the pnpm catalog`);

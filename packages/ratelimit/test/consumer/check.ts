@@ -12,7 +12,7 @@ const trpc = createTRPCClient<AppRouter>({
       url: 'http://consumer.test/trpc',
       headers: { 'x-demo-user': process.env.CONSUMER_USER ?? 'consumer' },
       fetch: async (input, init) => {
-        const res = await handler(new Request(input, init));
+        const res = await handler(new Request(input, init as RequestInit));
         responses.push(res);
         return res;
       },
