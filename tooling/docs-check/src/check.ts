@@ -1,5 +1,6 @@
 // What the docs say, checked against the repository, so they cannot drift from it:
-// - relative links (and their #anchors) name files and headings that exist, inside the repository;
+// - relative links (and their #anchors) name files and headings that exist, inside the repository,
+//   and so do repository paths written in code (`packages/ratelimit/src/redis.ts`);
 // - `pnpm --filter <pkg> [run] <script>` names a workspace package and one of its scripts,
 //   `npm run <script>` / `npm test` / `npm start` a script of the root or of the nearest package;
 // - environment variables named in code spans and code blocks (REDIS_*, RATE_LIMIT_*, AI_*,
@@ -113,6 +114,16 @@ function codeText(markdown: string): { text: string; line: number }[] {
   return out;
 }
 
+/** Whether git ignores a path: a file the reader makes (`.env.local`) or a build output (`cdk.out`). */
+function ignored(root: string, file: string): boolean {
+  try {
+    execFileSync('git', ['check-ignore', '-q', '--no-index', file], { cwd: root });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The nearest package.json's package for a repository-relative file. */
 function packageOf(repo: Repository, file: string): string | undefined {
   let best: { name: string; depth: number } | undefined;
@@ -173,6 +184,11 @@ export function checkMarkdown(repo: Repository, file: string, markdown: string):
     for (const m of text.matchAll(/\bnpm\s+(?:run(?:-script)?\s+([\w:.-]+)|(test|start))\b/g)) {
       const script = m[1] ?? m[2]!;
       if (!root?.scripts.has(script) && !nearest?.scripts.has(script)) at(line, `npm run ${script}: neither the root package.json nor ${packageOf(repo, file)} has that script`);
+    }
+    // a repository path in code (`packages/ratelimit/src/redis.ts`) must exist too
+    for (const m of text.matchAll(/(?:^|[\s(`'"])((?:apps|packages|tooling|docs|scripts)\/[\w.@/-]*[\w])(?=$|[\s):`'",])/g)) {
+      const p = m[1]!;
+      if (!/[*{}]/.test(p) && !fileSet.has(p) && !dirs.has(p) && !ignored(repo.root, p)) at(line, `path ${p} does not exist in the repository`);
     }
     for (const name of text.match(ENV_PATTERN) ?? []) {
       if (!repo.envNames.has(name) && !repo.constants.has(name)) at(line, `${name} is read nowhere in the code and listed in no .env.example`);

@@ -60,6 +60,10 @@ describe('the checker', () => {
     ]);
   });
 
+  it('reports repository paths in code that do not exist, unless git ignores them', () => {
+    expect(check('`packages/x/src/env.ts` `packages/x/src/gone.ts` `packages/x/.env.local` `docs/`')).toEqual(['path packages/x/src/gone.ts does not exist in the repository']);
+  });
+
   it('reports environment variables no code reads', () => {
     expect(check('Set `RATE_LIMIT_NOPE=1` and `REDIS_URL`; `AI_PLANS` is a constant.')).toEqual(['RATE_LIMIT_NOPE is read nowhere in the code and listed in no .env.example']);
   });
