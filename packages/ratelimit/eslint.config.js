@@ -1,3 +1,4 @@
 import base from '@airl/eslint-config/base';
 
-export default base;
+// test/consumer is compiled in the consumer project the test creates, against the packed tarball
+export default [{ ignores: ['test/consumer/**'] }, ...base];

@@ -61,7 +61,7 @@ describe('AI procedures over HTTP', () => {
     }
     const ok = responses.at(-1)!;
     expect(ok.status).toBe(200);
-    expect(ok.headers.get('ratelimit-policy')).toBe('"burst";q=5;w=60, "hourly";q=50;w=3600, "tokens";q=20000;w=86400;qu="tokens", "monthly-spend";q=1000;w=2678400;qu="cents"');
+    expect(ok.headers.get('ratelimit-policy')).toBe('"ai:burst";q=5;w=60, "ai:hourly";q=50;w=3600, "ai:tokens";q=20000;w=86400;qu="airl-tokens", "ai:monthly-spend";q=1000;w=2678400;qu="airl-cents"');
     expect(ok.headers.get('x-ratelimit-limit')).toBe('5');
     expect(ok.headers.get('x-ratelimit-remaining')).toBe('0');
 
@@ -71,7 +71,7 @@ describe('AI procedures over HTTP', () => {
     const retryAfter = Number(denied.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(denied.headers.get('ratelimit')).toMatch(/^"burst";r=0;t=\d+, "hourly";r=45;t=\d+, "tokens";r=\d+;t=\d+, "monthly-spend";r=\d+;t=\d+$/);
+    expect(denied.headers.get('ratelimit')).toMatch(/^"ai:burst";r=0;t=\d+, "ai:hourly";r=45;t=\d+, "ai:tokens";r=\d+;t=\d+, "ai:monthly-spend";r=\d+;t=\d+$/);
     expect(denied.headers.get('x-ratelimit-remaining')).toBe('0');
 
     expect(error).toBeInstanceOf(TRPCClientError);
@@ -96,7 +96,7 @@ describe('AI procedures over HTTP', () => {
     expect(batch.status).toBe(207);
     expect(batch.headers.get('x-ratelimit-remaining')).toBe('0');
     expect(Number(batch.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(batch.headers.get('ratelimit')).toMatch(/^"burst";r=0;/);
+    expect(batch.headers.get('ratelimit')).toMatch(/^"ai:burst";r=0;/);
     // the engine agrees: 5 requests charged, the 2 denied ones not
     const status = await limiters.limiter.peek('creator-ben', { plan: 'starter' });
     expect(status.limits.find((l) => l.name === 'hourly')?.remaining).toBe(45);

@@ -14,11 +14,11 @@ import { RateLimiterError, RateLimitInputError, RateLimitStoreError } from './er
 import type { Cost, RateLimiter, RateLimitResult, Reservation, SettleResult } from './limiter';
 import { checkTrustedProxies, clientIp, type TrustedProxyOptions } from './client-ip';
 import { formatWait } from './duration';
-import { formatRateLimitHeaders, type HeaderLimitState, limitStates, mergeStates } from './trpc/headers';
+import { formatRateLimitHeaders, type HeaderLimitState, limitStates, mergeStates, type RateLimitHeaderOptions } from './trpc/headers';
 
 export { clientIp, type TrustedProxyOptions } from './client-ip';
 export { formatWait } from './duration';
-export { formatRateLimitHeaders, type HeaderLimitState } from './trpc/headers';
+export { formatRateLimitHeaders, type HeaderLimitState, type RateLimitHeaderOptions } from './trpc/headers';
 
 /** Per-procedure settings, by limit group, in the procedure's `.meta({ rateLimit: { ai: ... } })`. */
 export interface ProcedureRateLimit {
@@ -223,10 +223,18 @@ export interface RateLimitedOptions<TCtx, P extends string> {
    */
   onSettleError?: (error: unknown) => void;
   /**
-   * Where the rate limit headers go.
+   * Where the rate limit headers go. Streaming links (`httpBatchStreamLink`, subscriptions over
+   * SSE) send the status and headers before any procedure has run: there the headers are not
+   * written and clients read `error.data.rateLimit` instead.
    * @default ctx.resHeaders (the fetch adapter's response headers, if the context passes them on)
    */
   headers?: (ctx: TCtx) => Headers | undefined;
+  /**
+   * The vendor identifier before units the IETF draft does not register, in `RateLimit-Policy`:
+   * a `tokens` limit is announced with `qu="<vendor>-tokens"`.
+   * @default 'airl'
+   */
+  quotaUnitVendor?: string;
 }
 
 const defaultMessage = (r: RateLimitResult) => `Rate limit '${r.deniedBy ?? ''}' reached: try again in ${formatWait(r.retryAfterMs)}.`;
@@ -235,14 +243,14 @@ const defaultMessage = (r: RateLimitResult) => `Rate limit '${r.deniedBy ?? ''}'
 const perResponse = new WeakMap<Headers, Map<string, HeaderLimitState>>();
 
 /** Records a result's limits for the response and rewrites its rate limit headers. */
-export function writeRateLimitHeaders(headers: Headers, states: readonly HeaderLimitState[]): void {
+export function writeRateLimitHeaders(headers: Headers, states: readonly HeaderLimitState[], options: RateLimitHeaderOptions = {}): void {
   let merged = perResponse.get(headers);
   if (!merged) {
     merged = new Map();
     perResponse.set(headers, merged);
   }
   mergeStates(merged, states);
-  const values = formatRateLimitHeaders(merged.values());
+  const values = formatRateLimitHeaders(merged.values(), options);
   for (const [name, value] of Object.entries(values)) headers.set(name, value);
 }
 
@@ -306,8 +314,7 @@ export type RateLimitMiddleware<TCtx, P extends string> = TRPCMiddlewareFunction
     TRPCUnsetMarker,
     TRPCUnsetMarker,
     TRPCUnsetMarker,
-    false,
-    unknown
+    false
   >;
 };
 
@@ -333,12 +340,15 @@ export function rateLimited<TCtx extends RateLimitBaseContext = RateLimitBaseCon
   const identify = options.identify ?? (({ ctx }: RateLimitCallOptions<TCtx>) => ctx.creatorId);
   const ignore = () => undefined;
   const onSettleError = options.onSettleError ?? ignore;
+  const headerOptions: RateLimitHeaderOptions = { ...(options.quotaUnitVendor !== undefined && { vendor: options.quotaUnitVendor }) };
 
-  const t = initTRPC.context<RateLimitBaseContext>().meta<RateLimitMeta>().create();
-  const middleware = t.middleware(async (opts) => {
+  // a plain middleware function (tRPC's public `TRPCMiddlewareFunction`): any router's `.use()`
+  // takes it as it is, and a procedure builder of our own carries it for `.concat()`
+  const middleware: TRPCMiddlewareFunction<TCtx, RateLimitMeta, object, RateLimitContext<P>, unknown> = async (opts) => {
     const settings = opts.meta?.rateLimit?.[group];
+    // the group is off for this procedure: no rate limit state is added
     if (settings === false) return opts.next();
-    const call: RateLimitCallOptions<TCtx> = { ctx: opts.ctx as unknown as TCtx, input: opts.input, getRawInput: opts.getRawInput, meta: opts.meta, path: opts.path };
+    const call: RateLimitCallOptions<TCtx> = { ctx: opts.ctx as TCtx, input: opts.input, getRawInput: opts.getRawInput, meta: opts.meta, path: opts.path };
     const limiter = limiterOf(call.ctx);
 
     let identifier: string;
@@ -367,7 +377,7 @@ export function rateLimited<TCtx extends RateLimitBaseContext = RateLimitBaseCon
     }
 
     const headers = headersOf(call.ctx);
-    if (headers) writeRateLimitHeaders(headers, limitStates(result, limiter.plans.get(plan)));
+    if (headers) writeRateLimitHeaders(headers, limitStates(result, limiter.plans.get(plan), group), headerOptions);
 
     if (!result.allowed && result.deniedBy === 'store-unavailable') {
       // the store failed and this plan fails closed: a service problem, not the caller's limit
@@ -442,8 +452,11 @@ export function rateLimited<TCtx extends RateLimitBaseContext = RateLimitBaseCon
       }
     }
     return outcome;
-  });
+  };
 
-  const [fn] = middleware._middlewares;
-  return Object.assign(fn!, { procedure: t.procedure.use(middleware) }) as unknown as RateLimitMiddleware<TCtx, P>;
+  // the builder is typed for the base context; RateLimitMiddleware states it for TCtx (a generic
+  // context cannot go through initTRPC.context<TCtx>()'s conditional types)
+  const t = initTRPC.context<RateLimitBaseContext>().meta<RateLimitMeta>().create();
+  const procedure = t.procedure.use(middleware as unknown as TRPCMiddlewareFunction<RateLimitBaseContext, RateLimitMeta, object, RateLimitContext<P>, TRPCUnsetMarker>);
+  return Object.assign(middleware, { procedure }) as unknown as RateLimitMiddleware<TCtx, P>;
 }

@@ -325,8 +325,8 @@ describe('rateLimited() over HTTP (fetch adapter, @trpc/client)', () => {
     let last = responses.at(-1)!;
     expect(last.status).toBe(200);
     expect(Object.fromEntries([...last.headers].filter(([k]) => k.includes('ratelimit')))).toEqual({
-      'ratelimit-policy': '"hourly";q=3;w=3600',
-      ratelimit: '"hourly";r=2;t=3600',
+      'ratelimit-policy': '"ai:hourly";q=3;w=3600',
+      ratelimit: '"ai:hourly";r=2;t=3600',
       'x-ratelimit-limit': '3',
       'x-ratelimit-remaining': '2',
     });
@@ -338,7 +338,7 @@ describe('rateLimited() over HTTP (fetch adapter, @trpc/client)', () => {
     last = responses.at(-1)!;
     expect(last.status).toBe(429);
     expect(last.headers.get('retry-after')).toBe(String(3600 - 11 * 60 - 1));
-    expect(last.headers.get('ratelimit')).toBe(`"hourly";r=0;t=${3600 - 11 * 60 - 1}`);
+    expect(last.headers.get('ratelimit')).toBe(`"ai:hourly";r=0;t=${3600 - 11 * 60 - 1}`);
     expect(last.headers.get('x-ratelimit-remaining')).toBe('0');
     expect(error).toBeInstanceOf(TRPCClientError);
     const data = (error as ClientError).data!;
@@ -369,7 +369,7 @@ describe('rateLimited() over HTTP (fetch adapter, @trpc/client)', () => {
     expect(batch!.status).toBe(207);
     // the headers show the tightest state of the batch, whatever order the calls finished in
     expect(batch!.headers.get('x-ratelimit-remaining')).toBe('0');
-    expect(batch!.headers.get('ratelimit')).toMatch(/^"hourly";r=0;t=\d+$/);
+    expect(batch!.headers.get('ratelimit')).toMatch(/^"ai:hourly";r=0;t=\d+$/);
     expect(Number(batch!.headers.get('retry-after'))).toBeGreaterThan(3500);
     // a mutation alone is its own request, and is counted against the same budget
     const after = await rejection(c.b.mutate());
@@ -428,7 +428,7 @@ describe('rateLimited() over HTTP (fetch adapter, @trpc/client)', () => {
 });
 
 describe('formatRateLimitHeaders', () => {
-  const base = { now: 1_000_000, allowed: true, retryAfterMs: 0 };
+  const base = { group: 'ai', now: 1_000_000, allowed: true, retryAfterMs: 0 };
   it('lists every policy, the deciding limit in X-RateLimit-*, and Retry-After only on denial', () => {
     expect(
       formatRateLimitHeaders([
@@ -436,8 +436,8 @@ describe('formatRateLimitHeaders', () => {
         { ...base, name: 'tokens', unit: 'tokens', limit: 20_000, remaining: 500, windowMs: 86_400_000, resetAt: 1_000_500 },
       ]),
     ).toEqual({
-      'RateLimit-Policy': '"burst";q=10;w=60, "tokens";q=20000;w=86400;qu="tokens"',
-      RateLimit: '"burst";r=1;t=42, "tokens";r=500;t=1',
+      'RateLimit-Policy': '"ai:burst";q=10;w=60, "ai:tokens";q=20000;w=86400;qu="airl-tokens"',
+      RateLimit: '"ai:burst";r=1;t=42, "ai:tokens";r=500;t=1',
       'X-RateLimit-Limit': '20000',
       'X-RateLimit-Remaining': '500',
     });
@@ -447,5 +447,46 @@ describe('formatRateLimitHeaders', () => {
         { ...base, name: 'hourly', unit: 'requests', limit: 50, remaining: 3, windowMs: 3_600_000, resetAt: 1_100_000 },
       ]),
     ).toMatchObject({ 'Retry-After': '42', 'X-RateLimit-Limit': '10', 'X-RateLimit-Remaining': '0' });
+  });
+
+  it('writes units the draft registers as they are and prefixes any other with the vendor', () => {
+    const state = { ...base, limit: 100, remaining: 100, windowMs: 1000, resetAt: 1_000_000 };
+    const policy = (unit: string, vendor?: string) =>
+      formatRateLimitHeaders([{ ...state, name: 'x', unit }], vendor === undefined ? {} : { vendor })['RateLimit-Policy'];
+    expect(policy('requests')).toBe('"ai:x";q=100;w=1');
+    expect(policy('content-bytes')).toBe('"ai:x";q=100;w=1;qu="content-bytes"');
+    expect(policy('concurrent-requests')).toBe('"ai:x";q=100;w=1;qu="concurrent-requests"');
+    expect(policy('cents')).toBe('"ai:x";q=100;w=1;qu="airl-cents"');
+    expect(policy('tokens', 'acme')).toBe('"ai:x";q=100;w=1;qu="acme-tokens"');
+  });
+
+  it('keeps structured-field strings valid and leaves out an unknown window', () => {
+    const headers = formatRateLimitHeaders([{ ...base, name: 'd"é\\', unit: 'requests', limit: 1, remaining: 1, windowMs: 0, resetAt: 1_000_000 }]);
+    expect(headers['RateLimit-Policy']).toBe('"ai:d\\"?\\\\";q=1');
+  });
+});
+
+describe('rate limit headers of two limit groups on one procedure', () => {
+  it('keep limits that share a name apart, each with its own state', async () => {
+    const clock = manualClock();
+    const a = requestLimiter(clock);
+    const b = createRateLimiter<Plan>({
+      plans: { starter: { limits: [{ name: 'hourly', limit: 7, window: '1 h' }, { name: 'tokens', limit: 900, window: '1 d', unit: 'tokens' }] }, pro: { limits: [{ name: 'hourly', limit: 9, window: '1 h' }] } },
+      store: makeRedisStore('redis'),
+      clock,
+    });
+    const router = t.router({
+      both: t.procedure
+        .use(rateLimited<Context, Plan>({ limiter: a, group: 'ai', plan: ({ ctx }) => ctx.plan }))
+        .use(rateLimited<Context, Plan>({ limiter: b, group: 'spend', plan: ({ ctx }) => ctx.plan, cost: { tokens: 40 }, quotaUnitVendor: 'acme' }))
+        .query(() => 'ok'),
+    });
+    const resHeaders = new Headers();
+    const caller = t.createCallerFactory(router)({ creatorId: 'groups', plan: 'starter', resHeaders });
+    await caller.both();
+    await caller.both();
+    expect(resHeaders.get('ratelimit-policy')).toBe('"ai:hourly";q=3;w=3600, "spend:hourly";q=7;w=3600, "spend:tokens";q=900;w=86400;qu="acme-tokens"');
+    expect(resHeaders.get('ratelimit')).toBe('"ai:hourly";r=1;t=3600, "spend:hourly";r=5;t=3600, "spend:tokens";r=820;t=86400');
+    expect(resHeaders.get('x-ratelimit-remaining')).toBe('1');
   });
 });

@@ -1,12 +1,21 @@
 // Rate limit response headers: the IETF httpapi draft's `RateLimit` / `RateLimit-Policy`
-// (draft-ietf-httpapi-ratelimit-headers-10, structured fields), the de-facto
+// (draft-ietf-httpapi-ratelimit-headers, structured fields), the de-facto
 // `X-RateLimit-Limit` / `X-RateLimit-Remaining`, and `Retry-After` when a call was denied.
+// What the draft asks and how it is met:
+// - one policy item per limit, named `"<group>:<limit>"`: two limit groups (two rateLimited()
+//   on one procedure, or in one batch) that share a limit name stay apart;
+// - `qu` only for units other than the default `requests`; units the draft registers
+//   (`content-bytes`, `concurrent-requests`) as they are, any other with a vendor prefix
+//   (`"airl-tokens"`), as the draft asks of implementation-specific values;
+// - `w` and `t` in whole seconds; `w` left out when the window is unknown (it must be > 0).
 import type { RateLimitResult } from '../limiter';
 import type { CompiledPlan } from '../policy';
 
 /** One limit's state as the headers show it. */
 export interface HeaderLimitState {
-  /** The limit's name, used as the policy name. */
+  /** The rateLimited() group the limit was checked in. */
+  readonly group: string;
+  /** The limit's name; the policy is named `"<group>:<name>"`. */
   readonly name: string;
   readonly unit: string;
   readonly limit: number;
@@ -23,8 +32,9 @@ export interface HeaderLimitState {
 }
 
 /** The limits of a result, with their windows taken from the plan. */
-export function limitStates(result: RateLimitResult, plan: CompiledPlan | undefined): HeaderLimitState[] {
+export function limitStates(result: RateLimitResult, plan: CompiledPlan | undefined, group: string): HeaderLimitState[] {
   return result.limits.map((l) => ({
+    group,
     name: l.name,
     unit: l.unit,
     limit: l.limit,
@@ -48,37 +58,60 @@ function tighter(a: HeaderLimitState, b: HeaderLimitState): HeaderLimitState {
   return a.resetAt >= b.resetAt ? a : b;
 }
 
-/** Merges states by limit name, keeping the most restrictive of each. */
+const policyName = (s: HeaderLimitState) => `${s.group}:${s.name}`;
+
+/** Merges states by group and limit name, keeping the most restrictive of each. */
 export function mergeStates(into: Map<string, HeaderLimitState>, states: readonly HeaderLimitState[]): void {
   for (const s of states) {
-    const seen = into.get(s.name);
-    into.set(s.name, seen ? tighter(seen, s) : s);
+    const key = policyName(s);
+    const seen = into.get(key);
+    into.set(key, seen ? tighter(seen, s) : s);
   }
 }
 
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 
-/** A structured-field string item: `"name"`. */
-const sfString = (value: string) => `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+/** A structured-field string: printable ASCII only (others become `?`), `\\` and `"` escaped. */
+const sfString = (value: string) => `"${value.replace(/[^\x20-\x7e]/g, '?').replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+
+/** The quota units the draft registers besides the default `requests`. */
+const REGISTERED_UNITS = new Set(['content-bytes', 'concurrent-requests']);
+
+/** Options of {@link formatRateLimitHeaders}. */
+export interface RateLimitHeaderOptions {
+  /**
+   * The vendor identifier that prefixes quota units the draft does not register:
+   * a `tokens` limit is announced as `qu="<vendor>-tokens"`.
+   * @default 'airl'
+   */
+  vendor?: string;
+}
+
+/** The `qu` parameter of a unit: none for `requests` (the default unit). */
+function quotaUnit(unit: string, vendor: string): string {
+  if (unit === 'requests') return '';
+  return `;qu=${sfString(REGISTERED_UNITS.has(unit) ? unit : `${vendor}-${unit}`)}`;
+}
 
 /**
  * The header values for a set of limit states (one per limit).
  *
  * @example
- * // RateLimit-Policy: "burst";q=10;w=60, "hourly";q=50;w=3600, "tokens";q=20000;w=86400;qu="tokens"
- * // RateLimit: "burst";r=0;t=42, "hourly";r=40;t=3555, "tokens";r=17210;t=1
+ * // RateLimit-Policy: "ai:burst";q=10;w=60, "ai:hourly";q=50;w=3600, "ai:tokens";q=20000;w=86400;qu="airl-tokens"
+ * // RateLimit: "ai:burst";r=0;t=42, "ai:hourly";r=40;t=3555, "ai:tokens";r=17210;t=1
  * // X-RateLimit-Limit: 10
  * // X-RateLimit-Remaining: 0
  * // Retry-After: 42   (only when a call was denied)
  */
-export function formatRateLimitHeaders(states: Iterable<HeaderLimitState>): Record<string, string> {
+export function formatRateLimitHeaders(states: Iterable<HeaderLimitState>, options: RateLimitHeaderOptions = {}): Record<string, string> {
+  const vendor = options.vendor ?? 'airl';
   const list = [...states];
   if (list.length === 0) return {};
   const policy = list.map((s) => {
-    const unit = s.unit === 'requests' ? '' : `;qu=${sfString(s.unit)}`;
-    return `${sfString(s.name)};q=${s.limit};w=${seconds(s.windowMs)}${unit}`;
+    const window = s.windowMs > 0 ? `;w=${seconds(s.windowMs)}` : '';
+    return `${sfString(policyName(s))};q=${s.limit}${window}${quotaUnit(s.unit, vendor)}`;
   });
-  const current = list.map((s) => `${sfString(s.name)};r=${s.remaining};t=${seconds(s.resetAt - s.now)}`);
+  const current = list.map((s) => `${sfString(policyName(s))};r=${s.remaining};t=${seconds(s.resetAt - s.now)}`);
   // the deciding limit: the denied one with the longest wait, else the one closest to empty
   const denied = list.filter((s) => !s.allowed);
   const decider = denied.length > 0

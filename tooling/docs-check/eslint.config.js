@@ -1,0 +1,3 @@
+import base from '@airl/eslint-config/base';
+
+export default base;

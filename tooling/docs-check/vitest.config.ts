@@ -1,0 +1,4 @@
+import { withBase } from '@airl/vitest-config';
+
+// plain file reads: no Redis, no global setup
+export default withBase({});
