@@ -128,8 +128,8 @@ describe('a successful call is charged what the provider reported', () => {
     expect(after).toMatchObject({ burst: 1, hourly: 1, tokens: 200, cents: answer.costCents });
     // the headers are read after the settle: 200 tokens used, not the estimate
     expect(estimateOf(seen!).tokens).not.toBe(200);
-    expect(c.responses.at(-2)!.res.headers.get('ratelimit')).toMatch(/^"burst";r=4;t=\d+, "hourly";r=49;t=\d+, "tokens";r=19800;t=\d+, "monthly-spend";r=(\d+);t=\d+$/);
-    expect(c.responses.at(-2)!.res.headers.get('ratelimit')).toContain(`"monthly-spend";r=${1000 - answer.costCents};`);
+    expect(c.responses.at(-2)!.res.headers.get('ratelimit')).toMatch(/^"ai:burst";r=4;t=\d+, "ai:hourly";r=49;t=\d+, "ai:tokens";r=19800;t=\d+, "ai:monthly-spend";r=(\d+);t=\d+$/);
+    expect(c.responses.at(-2)!.res.headers.get('ratelimit')).toContain(`"ai:monthly-spend";r=${1000 - answer.costCents};`);
   });
 
   it('charges usage beyond the limits, and the quota view and headers show it uncapped', async () => {
@@ -139,7 +139,7 @@ describe('a successful call is charged what the provider reported', () => {
     expect(answer.usage.totalTokens).toBe(25_100);
     expect(answer.costCents).toBe(2501);
     const headers = c.responses.at(-1)!.res.headers;
-    expect(headers.get('ratelimit')).toMatch(/"tokens";r=0;t=\d+, "monthly-spend";r=0;/);
+    expect(headers.get('ratelimit')).toMatch(/"ai:tokens";r=0;t=\d+, "ai:monthly-spend";r=0;/);
     expect(headers.get('x-ratelimit-remaining')).toBe('0');
     const after = await quota(c);
     expect(after).toMatchObject({ burst: 1, hourly: 1, tokens: 25_100, cents: 2501 });
@@ -213,7 +213,7 @@ describe('failed calls: tokens and money refunded, the request counted, one shor
       expect(provider.requests(text)).toHaveLength(k.attempts);
       // the request counted, the tokens and cents given back
       expect(await quota(c)).toMatchObject({ burst: 1, hourly: 1, tokens: 0, cents: 0 });
-      expect(c.responses.at(-2)!.res.headers.get('ratelimit')).toMatch(/^"burst";r=4;t=\d+, "hourly";r=49;t=\d+, "tokens";r=20000;t=\d+, "monthly-spend";r=1000;t=\d+$/);
+      expect(c.responses.at(-2)!.res.headers.get('ratelimit')).toMatch(/^"ai:burst";r=4;t=\d+, "ai:hourly";r=49;t=\d+, "ai:tokens";r=20000;t=\d+, "ai:monthly-spend";r=1000;t=\d+$/);
       // the details are in the server log, under the same reference, without the key
       const line = await logLine(reference);
       expect(line).toMatchObject({ level: 'error', msg: 'AI call failed', failure: k.failure, feature: 'fan-reply', creator: c.id, provider: 'openai-compatible' });

@@ -258,17 +258,18 @@ export function writeRateLimitHeaders(headers: Headers, states: readonly HeaderL
  * Rewrites the headers with what the store recorded after a settle: those states replace the
  * ones seen earlier in the response (the estimate's), except denials and newer readings.
  */
-function writeSettledHeaders(headers: Headers, states: readonly HeaderLimitState[]): void {
+function writeSettledHeaders(headers: Headers, states: readonly HeaderLimitState[], options: RateLimitHeaderOptions): void {
   let merged = perResponse.get(headers);
   if (!merged) {
     merged = new Map();
     perResponse.set(headers, merged);
   }
   for (const s of states) {
-    const seen = merged.get(s.name);
-    if (!seen || (seen.allowed && seen.now <= s.now)) merged.set(s.name, s);
+    const key = `${s.group}:${s.name}`;
+    const seen = merged.get(key);
+    if (!seen || (seen.allowed && seen.now <= s.now)) merged.set(key, s);
   }
-  const values = formatRateLimitHeaders(merged.values());
+  const values = formatRateLimitHeaders(merged.values(), options);
   for (const [name, value] of Object.entries(values)) headers.set(name, value);
 }
 
@@ -444,8 +445,8 @@ export function rateLimited<TCtx extends RateLimitBaseContext = RateLimitBaseCon
       try {
         const after = await limiter.peek(identifier, { plan });
         if (after.degraded === undefined) {
-          const states = limitStates(after, limiter.plans.get(after.plan as P)).map((s) => ({ ...s, allowed: true, retryAfterMs: 0 }));
-          writeSettledHeaders(headers, states);
+          const states = limitStates(after, limiter.plans.get(after.plan as P), group).map((s) => ({ ...s, allowed: true, retryAfterMs: 0 }));
+          writeSettledHeaders(headers, states, headerOptions);
         }
       } catch (error) {
         onSettleError(error);

@@ -411,15 +411,15 @@ describe('rateLimited() over HTTP (fetch adapter, @trpc/client)', () => {
     const c = createTRPCClient<typeof router>({ links: [httpLink({ url: 'http://app.test/trpc', fetch: fetchApp })] });
     // under the estimate: 120 of 400 charged
     expect(await c.generate.mutate({ tokens: 120 })).toBe(120);
-    expect(responses.at(-1)!.headers.get('ratelimit')).toMatch(/^"hourly";r=4;t=\d+, "tokens";r=880;t=\d+$/);
+    expect(responses.at(-1)!.headers.get('ratelimit')).toMatch(/^"ai:hourly";r=4;t=\d+, "ai:tokens";r=880;t=\d+$/);
     // over it: 1,500 charged past the limit of 1,000 (the work was done); remaining shows 0
     expect(await c.generate.mutate({ tokens: 1500 })).toBe(1500);
-    expect(responses.at(-1)!.headers.get('ratelimit')).toMatch(/^"hourly";r=3;t=\d+, "tokens";r=0;t=\d+$/);
+    expect(responses.at(-1)!.headers.get('ratelimit')).toMatch(/^"ai:hourly";r=3;t=\d+, "ai:tokens";r=0;t=\d+$/);
     expect(responses.at(-1)!.headers.get('retry-after')).toBeNull();
     await limiter.reset('settled-headers');
     // a failure settled by the procedure: the request counted, the tokens back
     await expect(c.generate.mutate({ tokens: 1, failAfterSettling: true })).rejects.toMatchObject({ data: { httpStatus: 502 } });
-    expect(responses.at(-1)!.headers.get('ratelimit')).toMatch(/^"hourly";r=4;t=\d+, "tokens";r=1000;t=\d+$/);
+    expect(responses.at(-1)!.headers.get('ratelimit')).toMatch(/^"ai:hourly";r=4;t=\d+, "ai:tokens";r=1000;t=\d+$/);
   });
 
   it('refuses IP identification without a trusted proxy count', () => {
