@@ -7,7 +7,7 @@ const root = path.resolve(process.cwd(), '../..');
 
 const config: NextConfig = {
   // workspace packages ship TypeScript sources
-  transpilePackages: ['@airl/ratelimit', '@airl/creators'],
+  transpilePackages: ['@airl/ratelimit', '@airl/creators', '@airl/ops'],
   // native (argon2) and socket-holding (ioredis) modules stay plain Node requires
   serverExternalPackages: ['ioredis', '@node-rs/argon2'],
   poweredByHeader: false,

@@ -11,6 +11,8 @@ export type AiConfig = { kind: 'local' } | { kind: 'openai-compatible'; baseURL:
 export interface AppConfig {
   readonly production: boolean;
   readonly limiters: LimitersConfig;
+  /** The limiter's CloudWatch EMF metrics on stdout (`RATE_LIMIT_METRICS`; on in production): the alarms of `@airl/infra` read them. */
+  readonly metrics: boolean;
   /** HMAC key of the session cookie. */
   readonly sessionSecret: Uint8Array;
   /** Why the session secret is not from SESSION_SECRET, if it is not. */
@@ -40,6 +42,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const production = env.NODE_ENV === 'production';
 
   const limiters = readLimiters(env, problems);
+  const metrics = envFlag(env, 'RATE_LIMIT_METRICS', problems) ?? production;
 
   const demoSignIn = envFlag(env, 'DEMO_SIGN_IN', problems) ?? !production;
 
@@ -70,5 +73,5 @@ export function loadConfig(env: Env = process.env): AppConfig {
   };
 
   if (problems.length > 0) throw new ConfigError(problems, 'apps/web/.env.example');
-  return { production, limiters, sessionSecret: session.secret, sessionSecretNote: session.note, demoSignIn, testRedisToken, ai, pricing };
+  return { production, limiters, metrics, sessionSecret: session.secret, sessionSecretNote: session.note, demoSignIn, testRedisToken, ai, pricing };
 }
