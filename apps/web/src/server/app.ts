@@ -2,7 +2,7 @@
 // configuration, limiters on one lazily connected Redis client, their CloudWatch metrics, and the
 // AI provider.
 import { createLimiters, type Limiters } from '@airl/creators/limiters';
-import { createEmfMetrics } from '@airl/ops/emf';
+import { createEmfMetrics, type EmfMetrics } from '@airl/ops/emf';
 
 import { createLocalProvider, createOpenAICompatibleProvider, type AiProvider } from './ai/provider';
 import { type AppConfig, loadConfig } from './config';
@@ -10,6 +10,8 @@ import { type AppConfig, loadConfig } from './config';
 export interface App {
   readonly config: AppConfig;
   readonly limiters: Limiters;
+  /** The limiters' CloudWatch EMF metrics; undefined when `config.metrics` is off. */
+  readonly metrics: EmfMetrics | undefined;
   readonly provider: AiProvider;
 }
 
@@ -23,7 +25,7 @@ export function getApp(): App {
     const metrics = config.metrics ? createEmfMetrics() : undefined;
     const limiters = createLimiters({ ...config.limiters, onClientError: throttledWarning(), ...(metrics && { onEvent: metrics.onEvent }) });
     const provider = config.ai.kind === 'local' ? createLocalProvider() : createOpenAICompatibleProvider(config.ai);
-    holder.__airlWebApp = { config, limiters, provider };
+    holder.__airlWebApp = { config, limiters, metrics, provider };
   }
   return holder.__airlWebApp;
 }
