@@ -11,7 +11,7 @@ export interface App {
   readonly config: AppConfig;
   readonly limiters: Limiters;
   /** The limiters' CloudWatch EMF metrics; undefined when `config.metrics` is off. */
-  readonly metrics: EmfMetrics | undefined;
+  readonly metrics?: EmfMetrics | undefined;
   readonly provider: AiProvider;
 }
 

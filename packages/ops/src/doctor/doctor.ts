@@ -356,7 +356,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       resolve('deadline');
     }, deadlineMs);
   });
-  const outcome = await Promise.race([probe(client, () => expired), deadline]);
+  const outcome = await Promise.race([probe(client, config, () => expired), deadline]);
   clearTimeout(timer);
   if (outcome === 'deadline') {
     checks.push({
@@ -370,7 +370,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   await withTimeout(client.quit(), 1000, 'closing').catch(() => client.disconnect());
   return finish();
 
-  async function probe(client: Client, stopped: () => boolean): Promise<void> {
+  async function probe(client: Client, config: RedisConnectionConfig, stopped: () => boolean): Promise<void> {
     try {
       const t = performance.now();
       await withTimeout(client.connect(), options.connectTimeoutMs ?? 5000, 'connecting');
