@@ -29,7 +29,7 @@ describe('amplify.yml builds every app locally', () => {
       const started = Date.now();
       const cwd = path.join(root, app.frontend.buildPath);
       const envFile = path.join(root, app.appRoot, '.env.production');
-      expect(fs.existsSync(envFile)).toBe(false);
+      expect(fs.existsSync(envFile), `${envFile} exists: move it away first (this test writes the file and removes it)`).toBe(false);
       const vars = consoleVariables(app.appRoot);
       let output = '';
       try {

@@ -381,7 +381,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       const cause = firstError ?? error;
       client.disconnect();
       // a cluster client fails on a single server (no slots to read): say so, not "check the network"
-      if (config.cluster && (await serverMode(config, overrides)) === 'standalone') {
+      if (config.cluster && !stopped() && (await serverMode(config, overrides)) === 'standalone') {
         checks.push({ id: 'connect', level: 'fail', message: `cannot connect as a cluster client: ${errorText(cause)}`, hint: NOT_A_CLUSTER });
         checks.push({ id: 'cluster-mode', level: 'fail', message: 'REDIS_CLUSTER is true but the server is not a cluster', hint: NOT_A_CLUSTER });
         return;
