@@ -7,9 +7,11 @@ const root = path.resolve(process.cwd(), '../..');
 
 const config: NextConfig = {
   // workspace packages ship TypeScript sources
-  transpilePackages: ['@airl/ratelimit', '@airl/creators'],
+  transpilePackages: ['@airl/ratelimit', '@airl/creators', '@airl/ops'],
   serverExternalPackages: ['ioredis'],
   poweredByHeader: false,
+  // `pnpm lint` lints; Next.js 16 no longer lints in `next build`, 15 would do it twice
+  eslint: { ignoreDuringBuilds: true },
   outputFileTracingRoot: root,
   turbopack: { root },
 };

@@ -18,6 +18,14 @@ const problems = (env: Record<string, string>) => {
 };
 
 describe('loadConfig', () => {
+  it('publishes the limiter metrics in production unless RATE_LIMIT_METRICS=false, and never in development unless asked', () => {
+    expect(loadConfig({ NODE_ENV: 'production', DEMO_ADMIN: 'true' }).metrics).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', DEMO_ADMIN: 'true', RATE_LIMIT_METRICS: 'false' }).metrics).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'development' }).metrics).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'development', RATE_LIMIT_METRICS: 'true' }).metrics).toBe(true);
+    expect(problems({ NODE_ENV: 'development', RATE_LIMIT_METRICS: 'emf' })).toEqual(["RATE_LIMIT_METRICS='emf' must be true or false"]);
+  });
+
   it('in development: memory, the demo admin, the development secret, no trusted proxy', () => {
     const config = loadConfig({ NODE_ENV: 'development' });
     expect(config).toMatchObject({ production: false, demoAdmin: true, trustedProxyCount: undefined, limiters: { redis: undefined, prefix: 'ratelimit' } });

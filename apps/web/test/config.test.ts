@@ -16,6 +16,14 @@ const problems = (env: Record<string, string>) => {
 };
 
 describe('loadConfig', () => {
+  it('publishes the limiter metrics in production unless RATE_LIMIT_METRICS=false, and never in development unless asked', () => {
+    expect(loadConfig({ NODE_ENV: 'production', DEMO_SIGN_IN: 'true' }).metrics).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', DEMO_SIGN_IN: 'true', RATE_LIMIT_METRICS: 'off' }).metrics).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'development' }).metrics).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'development', RATE_LIMIT_METRICS: 'true' }).metrics).toBe(true);
+    expect(problems({ NODE_ENV: 'development', RATE_LIMIT_METRICS: 'emf' })).toEqual(["RATE_LIMIT_METRICS='emf' must be true or false"]);
+  });
+
   it('defaults to memory, the local provider and demo sign-in in development', () => {
     const config = loadConfig({ NODE_ENV: 'development' });
     expect(config).toMatchObject({ production: false, demoSignIn: true, ai: { kind: 'local' }, limiters: { redis: undefined, prefix: 'ratelimit' } });

@@ -99,48 +99,75 @@ export interface LimiterAlarmsProps {
   readonly namespace: string;
   /** Their dimensions, exactly as the app publishes them. */
   readonly dimensions: Readonly<Record<string, string>>;
-  /** Percent of calls failing with store errors above which the error-rate alarm fires. */
-  readonly errorRatePercent: number;
+  /** Percent of decisions answered by a failure policy (fallback, open, closed) in 5 minutes above which the share alarm fires. */
+  readonly degradedSharePercent: number;
   /** Notified on alarm and on recovery. */
   readonly topic: sns.ITopic;
 }
 
-/** The limiter's companions: store error rate, and any fail-open decision. */
+/**
+ * The limiter's companions, all computed from decisions (every call is one `Allowed` or `Denied`
+ * count, and one more under `Fallback`, `FailOpen` or `FailClosed` when a failure policy answered
+ * it), never from store errors: one failed store call opens the breaker and later calls never
+ * touch the store, so errors undercount an outage by orders of magnitude.
+ */
 export class LimiterAlarms extends Construct {
-  readonly errorRate: cloudwatch.Alarm;
+  /** The share of decisions answered without Redis, over the threshold. */
+  readonly degradedShare: cloudwatch.Alarm;
+  /** Any decision answered by the fallback or refused as store-unavailable, or any outage. */
+  readonly withoutStore: cloudwatch.Alarm;
+  /** Any call allowed without a limit check. */
   readonly failOpen: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: LimiterAlarmsProps) {
     super(scope, id);
     const sum = (metricName: string) =>
       new cloudwatch.Metric({ namespace: props.namespace, metricName, dimensionsMap: { ...props.dimensions }, statistic: 'Sum', period: FIVE_MINUTES });
-    // calls that failed on the store over every call; no traffic gives no data, not an alarm
-    const rate = new cloudwatch.MathExpression({
-      expression: '100 * errors / (allowed + denied + errors)',
-      usingMetrics: { errors: sum(METRIC_NAMES.storeErrors), allowed: sum(METRIC_NAMES.allowed), denied: sum(METRIC_NAMES.denied) },
-      label: 'Store error rate (%)',
-      period: FIVE_MINUTES,
+    const alarm = (key: string, options: Omit<cloudwatch.AlarmProps, 'comparisonOperator' | 'evaluationPeriods' | 'treatMissingData'>) => {
+      const created = new cloudwatch.Alarm(this, key, {
+        ...options,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // no traffic gives no data, not an alarm
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      notify(created, props.topic);
+      return created;
+    };
+    // the same share at any traffic: a total outage of 3 s in a 5-minute period is 1% of its decisions
+    this.degradedShare = alarm('DegradedShare', {
+      alarmName: `Rate limiter answered > ${props.degradedSharePercent}% of decisions without Redis`,
+      alarmDescription: 'A failure policy (fallback, fail-open, fail-closed) answered this share of limit checks: Redis was unreachable or too slow. Run the connection doctor; see docs/runbooks/incident-response.md.',
+      metric: new cloudwatch.MathExpression({
+        expression: '100 * (fallback + failOpen + failClosed) / (allowed + denied)',
+        usingMetrics: {
+          fallback: sum(METRIC_NAMES.fallback),
+          failOpen: sum(METRIC_NAMES.failOpen),
+          failClosed: sum(METRIC_NAMES.failClosed),
+          allowed: sum(METRIC_NAMES.allowed),
+          denied: sum(METRIC_NAMES.denied),
+        },
+        label: 'Decisions answered by a failure policy (%)',
+        period: FIVE_MINUTES,
+      }),
+      threshold: props.degradedSharePercent,
     });
-    this.errorRate = new cloudwatch.Alarm(this, 'ErrorRate', {
-      alarmName: `Rate limiter store errors > ${props.errorRatePercent}%`,
-      alarmDescription: 'The limiter cannot reach Redis for a share of calls. Run the connection doctor; see docs/runbooks/incident-response.md.',
-      metric: rate,
-      threshold: props.errorRatePercent,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    this.withoutStore = alarm('WithoutStore', {
+      alarmName: 'Rate limiter answered without Redis',
+      alarmDescription: 'Limits were answered by the per-process fallback (not shared between instances) or refused as store-unavailable, or the store became unavailable. See docs/runbooks/incident-response.md.',
+      metric: new cloudwatch.MathExpression({
+        expression: 'fallback + failClosed + unavailable',
+        usingMetrics: { fallback: sum(METRIC_NAMES.fallback), failClosed: sum(METRIC_NAMES.failClosed), unavailable: sum(METRIC_NAMES.storeUnavailable) },
+        label: 'Fallback answers, store-unavailable refusals and outages',
+        period: FIVE_MINUTES,
+      }),
+      threshold: 0,
     });
-    this.failOpen = new cloudwatch.Alarm(this, 'FailOpen', {
+    this.failOpen = alarm('FailOpen', {
       alarmName: 'Rate limiter failed open',
       alarmDescription: 'Calls were allowed without a limit check because Redis was unavailable: AI spend is unbounded until it recovers.',
       metric: sum(METRIC_NAMES.failOpen),
       threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    notify(this.errorRate, props.topic);
-    notify(this.failOpen, props.topic);
   }
 }

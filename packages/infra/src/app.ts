@@ -34,7 +34,7 @@ function flag(app: App, key: string): boolean | undefined {
  * The stack props from context keys: `account`, `region` (both, or neither for an env-agnostic
  * template), `vpcId` + `subnetIds` + `availabilityZones` (comma-separated), `appSecurityGroupId`,
  * `replicationGroupId`, `nodeType`, `engineVersion`, `replicasPerShard`, `multiAz`, `shards`,
- * `maxConnections`, `alarmEmail`, `errorRatePercent`, `snapshotRetentionDays`.
+ * `maxConnections`, `alarmEmail`, `degradedSharePercent`, `snapshotRetentionDays`.
  */
 export function propsFromContext(app: App): RateLimitCacheStackProps {
   const account = text(app, 'account');
@@ -57,7 +57,7 @@ export function propsFromContext(app: App): RateLimitCacheStackProps {
     shards: whole(app, 'shards'),
     maxConnections: whole(app, 'maxConnections'),
     alarmEmail: text(app, 'alarmEmail'),
-    errorRatePercent: whole(app, 'errorRatePercent'),
+    degradedSharePercent: whole(app, 'degradedSharePercent'),
     snapshotRetentionDays: whole(app, 'snapshotRetentionDays'),
     description: 'Rate limiter cache: ElastiCache with TLS and AUTH, alarms, SNS topic (@airl/infra)',
   };

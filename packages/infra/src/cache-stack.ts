@@ -6,6 +6,7 @@ import { EMF_DEFAULTS } from '@airl/ops/emf';
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -79,10 +80,11 @@ export interface RateLimitCacheStackProps extends StackProps {
    */
   readonly limiterMetrics?: { readonly namespace: string; readonly dimensions: Readonly<Record<string, string>> };
   /**
-   * Store errors as a share of limiter calls, in percent, above which the error-rate alarm fires.
+   * Decisions answered by a failure policy (fallback, fail-open, fail-closed) as a share of all
+   * decisions in 5 minutes, in percent, above which the share alarm fires.
    * @default 1
    */
-  readonly errorRatePercent?: number;
+  readonly degradedSharePercent?: number;
   /**
    * Days of daily snapshots kept (0 turns them off). The limiter's data is short-lived, but a
    * snapshot restores the windows after a bad change (docs/runbooks/backup-restore.md).
@@ -195,6 +197,19 @@ export class RateLimitCacheStack extends Stack {
     });
 
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Rate limiter alarms', enforceSSL: true });
+    // enforceSSL gives the topic a policy with only a Deny; without this Allow CloudWatch cannot publish
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsOfThisAccount',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: { 'aws:SourceArn': `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:*` },
+        },
+      }),
+    );
     if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
     new CacheAlarms(this, 'CacheAlarms', {
@@ -205,7 +220,7 @@ export class RateLimitCacheStack extends Stack {
     new LimiterAlarms(this, 'LimiterAlarms', {
       namespace: props.limiterMetrics?.namespace ?? EMF_DEFAULTS.namespace,
       dimensions: props.limiterMetrics?.dimensions ?? EMF_DEFAULTS.dimensions,
-      errorRatePercent: props.errorRatePercent ?? 1,
+      degradedSharePercent: props.degradedSharePercent ?? 1,
       topic: this.alarmTopic,
     });
 

@@ -112,30 +112,83 @@ describe('the default stack', () => {
     }
   });
 
-  it('alarms on the limiter’s own EMF metrics: store error rate and fail-open', () => {
-    const [errorRate] = alarmNamed(template, 'store errors');
-    const metrics = errorRate!.Properties.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: unknown } } }[];
-    expect(metrics.find((m) => m.Expression)?.Expression).toBe('100 * errors / (allowed + denied + errors)');
-    for (const [id, name] of [['errors', METRIC_NAMES.storeErrors], ['allowed', METRIC_NAMES.allowed], ['denied', METRIC_NAMES.denied]]) {
-      expect(metrics.find((m) => m.Id === id)?.MetricStat?.Metric).toEqual({
-        MetricName: name,
-        Namespace: EMF_DEFAULTS.namespace,
-        Dimensions: [{ Name: 'Service', Value: 'ai-ratelimit' }],
-      });
+  type MetricQuery = { Id: string; Expression?: string; ReturnData?: boolean; MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: unknown }; Period: number; Stat: string } };
+  /** Evaluates an alarm's metric math over sums per metric name, as CloudWatch would for one period. */
+  function evaluate(alarm: Resource, sums: Partial<Record<string, number>>): number {
+    const queries = alarm.Properties.Metrics as MetricQuery[];
+    const inputs = queries.filter((q) => q.MetricStat);
+    const expression = queries.find((q) => q.Expression)!.Expression!;
+    // only ids, numbers and + - * / ( ) may appear: anything else is not this alarm's math
+    expect(expression).toMatch(/^[\w\s+\-*/().]+$/);
+    const values = inputs.map((q) => sums[q.MetricStat!.Metric.MetricName] ?? 0);
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the expression passed the character check above
+    return (new Function(...inputs.map((q) => q.Id), `return ${expression};`) as (...v: number[]) => number)(...values);
+  }
+
+  it('alarms on the share of decisions a failure policy answered, computed from decisions, not store errors', () => {
+    const [share] = alarmNamed(template, 'of decisions without Redis');
+    expect(share!.Properties).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    const queries = share!.Properties.Metrics as MetricQuery[];
+    expect(queries.filter((q) => q.ReturnData !== false)).toHaveLength(1);
+    const used = queries.filter((q) => q.MetricStat).map((q) => q.MetricStat!);
+    expect(used.map((m) => m.Metric.MetricName).sort()).toEqual([METRIC_NAMES.allowed, METRIC_NAMES.denied, METRIC_NAMES.failClosed, METRIC_NAMES.failOpen, METRIC_NAMES.fallback].sort());
+    expect(used.map((m) => m.Metric.MetricName)).not.toContain(METRIC_NAMES.storeErrors);
+    for (const m of used) {
+      expect(m).toMatchObject({ Period: 300, Stat: 'Sum' });
+      expect(m.Metric).toMatchObject({ Namespace: EMF_DEFAULTS.namespace, Dimensions: [{ Name: 'Service', Value: 'ai-ratelimit' }] });
     }
-    expect(errorRate!.Properties).toMatchObject({ Threshold: 1, TreatMissingData: 'notBreaching', DatapointsToAlarm: 2 });
+    // the issue's outage: 12 s of fallback answers at 10 decisions/s in a 5-minute period of 3,000
+    // decisions (6 store errors: the breaker keeps later calls off the store) is 4% and fires
+    expect(evaluate(share!, { Allowed: 2_900, Denied: 100, Fallback: 120, StoreErrors: 6 })).toBeCloseTo(4);
+    // the same outage at 1,000 decisions/s: the same share; the old errors-over-calls rate was 0.002%
+    expect(evaluate(share!, { Allowed: 290_000, Denied: 10_000, Fallback: 12_000, StoreErrors: 6 })).toBeCloseTo(4);
+    expect(evaluate(share!, { Allowed: 9_900, Denied: 100, FailOpen: 50, FailClosed: 60, Fallback: 0 })).toBeCloseTo(1.1);
+    expect(evaluate(share!, { Allowed: 10_000, Denied: 0, StoreErrors: 500 })).toBe(0);
+  });
+
+  it('alarms on any fallback answer, store-unavailable refusal or outage, and on any fail-open', () => {
+    const [without] = alarmNamed(template, 'answered without Redis');
+    expect(without!.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    expect(evaluate(without!, { Allowed: 1000, Fallback: 1 })).toBeGreaterThan(0);
+    expect(evaluate(without!, { Denied: 1, FailClosed: 1 })).toBeGreaterThan(0);
+    expect(evaluate(without!, { StoreUnavailable: 1 })).toBeGreaterThan(0);
+    expect(evaluate(without!, { Allowed: 1000, Denied: 10, StoreErrors: 3 })).toBe(0);
     expect(alarmNamed(template, 'failed open')[0]!.Properties).toMatchObject({
       MetricName: METRIC_NAMES.failOpen,
       Namespace: 'AIRateLimit',
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
     });
+    expect(alarmNamed(template, 'store errors')).toEqual([]);
+  });
+
+  it('lets CloudWatch alarms of this account publish to the topic, and still denies anything without TLS', () => {
+    const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy')) as Resource[];
+    expect(policies).toHaveLength(1);
+    expect(policies[0]!.Properties.Topics).toEqual([{ Ref: expect.stringMatching(/^AlarmTopic/) }]);
+    const statements = (policies[0]!.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    expect(statements).toHaveLength(2);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Action: 'sns:Publish',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    );
+    const allow = statements.find((st) => st.Effect === 'Allow')!;
+    expect(allow).toMatchObject({
+      Action: 'sns:Publish',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Resource: { Ref: expect.stringMatching(/^AlarmTopic/) },
+      Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+    });
+    expect(JSON.stringify((allow.Condition as { ArnLike: unknown }).ArnLike)).toMatch(/aws:SourceArn.*:cloudwatch:.*:alarm:\*/);
   });
 
   it('sends every alarm and every recovery to the SNS topic', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
     const all = alarms(template);
-    expect(all).toHaveLength(7);
+    expect(all).toHaveLength(8);
     for (const alarm of all) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AlarmTopic/) }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^AlarmTopic/) }]);
@@ -153,7 +206,7 @@ describe('options', () => {
   it('multi-AZ: a replica, automatic failover, and alarms on both nodes', () => {
     const { template } = synth({ replicasPerShard: 1, multiAz: true });
     template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { NumCacheClusters: 2, AutomaticFailoverEnabled: true, MultiAZEnabled: true });
-    expect(alarms(template)).toHaveLength(2 * 5 + 2);
+    expect(alarms(template)).toHaveLength(2 * 5 + 3);
     expect(alarmNamed(template, 'airl-ratelimit-002 CPU')).toHaveLength(1);
   });
 
@@ -169,7 +222,7 @@ describe('options', () => {
     template.hasResourceProperties('AWS::ElastiCache::ParameterGroup', { Properties: { 'maxmemory-policy': 'noeviction', 'cluster-enabled': 'yes' } });
     expect(template.findOutputs('RedisHost').RedisHost!.Value).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ReplicationGroup/), 'ConfigurationEndPoint.Address'] });
     expect(template.findOutputs('RedisCluster').RedisCluster!.Value).toBe('true');
-    expect(alarms(template)).toHaveLength(6 * 5 + 2);
+    expect(alarms(template)).toHaveLength(6 * 5 + 3);
     expect(alarmNamed(template, 'airl-ratelimit-0003-002 evictions')).toHaveLength(1);
   });
 
@@ -186,7 +239,7 @@ describe('options', () => {
   });
 
   it('limiter alarms follow the namespace and dimensions the app publishes with', () => {
-    const { template } = synth({ limiterMetrics: { namespace: 'Custom/Limiter', dimensions: { Service: 'x', App: 'web' } }, errorRatePercent: 5 });
+    const { template } = synth({ limiterMetrics: { namespace: 'Custom/Limiter', dimensions: { Service: 'x', App: 'web' } }, degradedSharePercent: 5 });
     expect(alarmNamed(template, 'failed open')[0]!.Properties).toMatchObject({
       Namespace: 'Custom/Limiter',
       // order does not matter to CloudWatch
@@ -198,7 +251,7 @@ describe('options', () => {
         { Name: 'App', Value: 'web' },
       ]),
     );
-    expect(alarmNamed(template, 'store errors > 5%')).toHaveLength(1);
+    expect(alarmNamed(template, '> 5% of decisions')).toHaveLength(1);
   });
 
   it('subscribes an alarm email when given', () => {

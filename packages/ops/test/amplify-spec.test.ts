@@ -87,8 +87,9 @@ describe('amplify.yml', () => {
         }
       });
 
-      it('builds exactly this app (and what it depends on) with a turbo filter on its package name', () => {
-        expect(build.commands).toEqual([`pnpm turbo run build --filter=${expectedName}`]);
+      it('writes the server variables into the app root\'s .env.production, then builds exactly this app (and what it depends on)', () => {
+        expect(build.commands).toEqual([`node scripts/amplify-env.mjs ${app.appRoot}`, `pnpm turbo run build --filter=${expectedName}`]);
+        expect(fs.existsSync(path.join(root, 'scripts/amplify-env.mjs'))).toBe(true);
         const actual = workspacePackages().get(app.appRoot);
         // the app may not exist on this branch yet; once it does, its name must be the filter
         if (actual !== undefined) expect(actual).toBe(expectedName);

@@ -2,6 +2,7 @@
 // chosen memory settings, and a TLS server with a throwaway CA.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type DoctorReport, doctorMain, percentile, redact, runDoctor } from '../src/doctor';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../../..');
 const check = (report: DoctorReport, id: string) => report.checks.filter((c) => c.id === id);
 const levels = (report: DoctorReport) => Object.fromEntries(report.checks.map((c) => [c.id, c.level]));
 const fails = (report: DoctorReport) => report.checks.filter((c) => c.level === 'fail');
@@ -135,9 +137,11 @@ describe('the local cluster', () => {
     expect((await cli(['--iterations', '3'], env)).code).toBe(2);
   });
 
-  it('fails when REDIS_CLUSTER is set for a single server', async () => {
+  it('fails when REDIS_CLUSTER is set for a single server, and says so instead of blaming the network', async () => {
     const report = await runDoctor({ env: { REDIS_URL: inject('redisUrl'), REDIS_CLUSTER: 'true' }, iterations: 3 });
     expect(report.status).toBe('fail');
+    expect(check(report, 'cluster-mode')[0]).toMatchObject({ level: 'fail', hint: expect.stringContaining('unset REDIS_CLUSTER') });
+    expect(JSON.stringify(report)).not.toMatch(/security group|TIME in scripts/);
   });
 });
 
@@ -260,5 +264,92 @@ describe('helpers', () => {
     const value = { a: `x ${secret} y`, b: [`${encodeURIComponent(secret)}`], c: 3, d: undefined };
     expect(redact(value, secret)).toEqual({ a: 'x *** y', b: ['***'], c: 3, d: undefined });
     expect(redact(value, undefined)).toBe(value);
+  });
+});
+
+// The command the docs give a deploy step, spawned exactly as written, from the repository root:
+// `node packages/ops/bin/airl-doctor.js ...`. Its exit code is the report's, and it always exits.
+describe('the documented command', () => {
+  const COMMAND = 'node packages/ops/bin/airl-doctor.js';
+  /** Runs the documented command; a hang shows as a kill at 90 s (status null), never as a pass. */
+  function documented(args: string[], env: Record<string, string>) {
+    const started = performance.now();
+    const [bin, ...rest] = COMMAND.split(' ');
+    const r = spawnSync(bin!, [...rest, ...args], { cwd: root, env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8', timeout: 90_000 });
+    return { status: r.status, signal: r.signal, out: `${r.stdout}${r.stderr}`, seconds: (performance.now() - started) / 1000 };
+  }
+
+  it('is the command the docs give', async () => {
+    const fs = await import('node:fs');
+    for (const doc of ['docs/aws-deployment.md', 'docs/runbooks/incident-response.md', 'packages/ops/README.md']) {
+      expect(fs.readFileSync(path.join(root, doc), 'utf8')).toContain(COMMAND);
+    }
+  });
+
+  it('exits 2 on a cluster when REDIS_CLUSTER is unset (it used to print "exit 2" and hang), with the fix in the hint', { timeout: 120_000 }, () => {
+    const seed = inject('clusterNodes')[0]!;
+    const r = documented(['--iterations', '3'], { REDIS_HOST: seed.host, REDIS_PORT: String(seed.port) });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(2);
+    expect(r.out).toContain('set REDIS_CLUSTER=true');
+    // the run's own bound is 30 s; a loaded machine still finishes this one far below it
+    expect(r.seconds).toBeLessThan(45);
+  });
+
+  it('exits 2 with REDIS_CLUSTER=true against a single server, naming the setting', { timeout: 120_000 }, () => {
+    const r = documented(['--json', '--iterations', '3'], { REDIS_URL: inject('redisUrl'), REDIS_CLUSTER: 'true' });
+    expect(r.status).toBe(2);
+    const report = JSON.parse(r.out) as DoctorReport;
+    expect(check(report, 'cluster-mode')[0]).toMatchObject({ level: 'fail', hint: expect.stringContaining('unset REDIS_CLUSTER') });
+    expect(r.out).not.toMatch(/security group|TIME in scripts/);
+  });
+
+  it('exits 2 on a Redis out of memory (noeviction at maxmemory), with the memory hint, not a network one', { timeout: 120_000 }, async () => {
+    const server = await startServer({ args: ['--maxmemory', '64mb', '--maxmemory-policy', 'noeviction'] });
+    const redis = new Redis({ host: server.host, port: server.port });
+    try {
+      // 2.5 MB of data, then a maxmemory below it: the state of a cache whose data reached its limit
+      // (filling up to the limit would leave a few KB free whenever a large write is refused)
+      const chunk = 'x'.repeat(64 * 1024);
+      for (let i = 0; i < 40; i++) await redis.set(`fill:${i}`, chunk);
+      await redis.config('SET', 'maxmemory', String(1024 * 1024));
+      await expect(redis.set('small', 'ok')).rejects.toThrow(/^OOM/);
+      const r = documented(['--json', '--iterations', '3'], { REDIS_HOST: server.host, REDIS_PORT: String(server.port) });
+      expect(r.status).toBe(2);
+      const report = JSON.parse(r.out) as DoctorReport;
+      expect(check(report, 'roundtrip')[0]).toMatchObject({ level: 'fail', hint: expect.stringContaining('out of memory') });
+      expect(check(report, 'memory')[0]).toMatchObject({ level: 'warn', message: expect.stringContaining('near full') });
+      for (const c of fails(report)) expect(c.hint).toContain('out of memory');
+      expect(r.out).not.toMatch(/security group|TIME in scripts|ACL/);
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('exits 2 at its deadline when a server accepts connections and never answers', { timeout: 120_000 }, async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      const r = documented(['--json', '--deadline-ms', '2000'], { REDIS_URL: `redis://127.0.0.1:${port}` });
+      expect(r.status).toBe(2);
+      const report = JSON.parse(r.out) as DoctorReport;
+      expect(check(report, 'deadline')[0]).toMatchObject({ level: 'fail', message: expect.stringContaining('2000 ms deadline') });
+      // 2 s of waiting plus start-up (tsx compiles the sources), with room for a loaded machine
+      expect(r.seconds).toBeGreaterThanOrEqual(2);
+      expect(r.seconds).toBeLessThan(30);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it('exits 1 on warnings with --strict and 0 without: its own codes, not pnpm\'s', { timeout: 120_000 }, () => {
+    const env = { REDIS_URL: inject('redisUrl') };
+    // an unreachable latency goal: a warning on any server
+    expect(documented(['--strict', '--iterations', '3', '--goal-ms', '0.000001'], env).status).toBe(1);
+    expect(documented(['--iterations', '3', '--goal-ms', '0.000001'], env).status).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 // The EMF emitter: aggregated lines that follow the EMF specification, fed by a real limiter.
 import { createMemoryStore, createRateLimiter, RateLimitStoreError } from '@airl/ratelimit';
 import { createRedisStore } from '@airl/ratelimit/redis';
-import { freePorts } from '@airl/vitest-config/redis';
+import { freePorts, startServer } from '@airl/vitest-config/redis';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
@@ -166,6 +166,43 @@ describe('fed by a real limiter', () => {
     const doc = assertEmf(m.flush()[0]!);
     expect(doc).toMatchObject({ Plan: 'pro', Allowed: 3, Denied: 2, StoreErrors: 0 });
     expect(doc[METRIC_NAMES.latency]).toHaveLength(5);
+  });
+
+  it('gives the alarm math what it needs: every decision counted once, and once more under the policy that answered it', async () => {
+    const server = await startServer();
+    const m = createEmfMetrics({ write: () => undefined, flushIntervalMs: false });
+    const client = new Redis({ host: server.host, port: server.port, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    client.on('error', () => undefined);
+    const limit = [{ name: 'hourly', limit: 100, window: '1 h' }] as const;
+    const limiter = createRateLimiter({
+      plans: { f: { limits: [...limit], whenStoreFails: 'fallback' }, o: { limits: [...limit], whenStoreFails: 'open' }, c: { limits: [...limit], whenStoreFails: 'closed' } },
+      store: createRedisStore({ client, timeout: '300 ms', prefix: `emf-${Date.now()}` }),
+      onEvent: m.onEvent,
+      controls: false,
+      logger: false,
+    });
+    try {
+      for (const plan of ['f', 'o', 'c'] as const) for (let i = 0; i < 10; i++) expect((await limiter.check(`u-${plan}`, { plan })).degraded).toBeUndefined();
+      await server.stop();
+      const answers = [];
+      for (const plan of ['f', 'o', 'c'] as const) for (let i = 0; i < 10; i++) answers.push((await limiter.check(`u-${plan}`, { plan })).degraded);
+      expect(answers.filter((d) => d === 'fallback')).toHaveLength(10);
+      expect(answers.filter((d) => d === 'open')).toHaveLength(10);
+      expect(answers.filter((d) => d === 'closed')).toHaveLength(10);
+    } finally {
+      client.disconnect();
+      await limiter.close();
+      await server.stop();
+    }
+    const doc = assertEmf(m.flush()[0]!);
+    // 60 decisions: 30 answered by Redis, 10 by each failure policy (closed ones are denials)
+    expect(doc).toMatchObject({ Allowed: 50, Denied: 10, Fallback: 10, FailOpen: 10, FailClosed: 10, StoreUnavailable: 1 });
+    const n = (name: string) => doc[name] as number;
+    const share = (100 * (n('Fallback') + n('FailOpen') + n('FailClosed'))) / (n('Allowed') + n('Denied'));
+    expect(share).toBe(50);
+    // the breaker keeps the outage's calls off the store: errors say little about how many calls it hit
+    expect(n('StoreErrors')).toBeGreaterThanOrEqual(1);
+    expect(n('StoreErrors')).toBeLessThanOrEqual(3);
   });
 
   it('counts store errors, the outage and the fallback decisions when Redis does not answer', async () => {

@@ -2,7 +2,7 @@
 // Every server action of the app. Each one checks the request's origin first (our own check,
 // beside Next.js's) and, except signing in, the admin's session: a server action is a public
 // POST endpoint whatever the pages show.
-import { refresh } from 'next/cache';
+import { revalidatePath } from 'next/cache';
 import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 
@@ -52,7 +52,7 @@ async function adminAction(kind: AdminActionKind, form: FormData): Promise<Actio
   const session = await requireAdminAction();
   const result = await runAdminAction(getApp().admin, session.name, kind, form);
   // the page re-renders with the new state in the same response
-  if (result.ok) refresh();
+  if (result.ok) revalidatePath('/', 'layout');
   return result;
 }
 

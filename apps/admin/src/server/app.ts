@@ -3,6 +3,7 @@
 // engine's admin API over them, and the sign-in limiter. Nothing connects here: the Redis client
 // is made lazily and connects on the first call.
 import { createLimiters, type Limiters } from '@airl/creators/limiters';
+import { createEmfMetrics, type EmfMetrics } from '@airl/ops/emf';
 import { createMemoryStore, createRateLimitAdmin, type RateLimitAdmin, type RateLimiter } from '@airl/ratelimit';
 import { createRedisStore, type RedisClient } from '@airl/ratelimit/redis';
 
@@ -16,6 +17,8 @@ export interface AdminApp {
   readonly admin: RateLimitAdmin;
   /** Failed sign-ins per account and per address (keys under `<prefix>-admin-sign-in`). */
   readonly signIn: RateLimiter<SignInPlan>;
+  /** The limiters' CloudWatch EMF metrics (the same series as the web app's); undefined when `config.metrics` is off. */
+  readonly metrics: EmfMetrics | undefined;
   close(): Promise<void>;
 }
 
@@ -24,11 +27,20 @@ export interface CreateAdminAppOptions {
   client?: RedisClient;
   /** Receives Redis connection errors, for the log. */
   onClientError?: (error: Error) => void;
+  /** Where the EMF lines go when `config.metrics` is on (tests). @default a line on stdout */
+  writeMetrics?: (line: string) => void;
 }
 
 /** Assembles the app from a configuration. */
 export function createAdminApp(config: AdminConfig, options: CreateAdminAppOptions = {}): AdminApp {
-  const limiters = createLimiters({ ...config.limiters, ...(options.client && { client: options.client }), ...(options.onClientError && { onClientError: options.onClientError }) });
+  // the admin's checks and resets are limiter decisions too: the same alarms count them
+  const metrics = config.metrics ? createEmfMetrics(options.writeMetrics ? { write: options.writeMetrics } : {}) : undefined;
+  const limiters = createLimiters({
+    ...config.limiters,
+    ...(options.client && { client: options.client }),
+    ...(options.onClientError && { onClientError: options.onClientError }),
+    ...(metrics && { onEvent: metrics.onEvent }),
+  });
   const client = limiters.client();
   // the shared client, passed as an object: this store must not close it (the limiters' store does)
   const store = client ? createRedisStore({ client, prefix: `${config.limiters.prefix}-admin-sign-in` }) : createMemoryStore();
@@ -38,10 +50,12 @@ export function createAdminApp(config: AdminConfig, options: CreateAdminAppOptio
     limiters,
     admin: createRateLimitAdmin(limiters.limiter),
     signIn,
+    metrics,
     async close() {
       await signIn.close();
       if (!client) await store.close?.();
       await limiters.close();
+      metrics?.close();
     },
   };
 }

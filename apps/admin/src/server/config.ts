@@ -11,6 +11,8 @@ export interface AdminConfig {
   readonly production: boolean;
   /** The same Redis and prefix as the web app, so both see the same creators. */
   readonly limiters: LimitersConfig;
+  /** The limiter's CloudWatch EMF metrics on stdout (`RATE_LIMIT_METRICS`; on in production): the alarms of `@airl/infra` read them. */
+  readonly metrics: boolean;
   /** Who may sign in, by name. */
   readonly accounts: ReadonlyMap<string, AdminAccount>;
   /** The demo account (admin / demo-password) is on. */
@@ -36,6 +38,7 @@ export function loadConfig(env: Env = process.env): AdminConfig {
   const production = env.NODE_ENV === 'production';
 
   const limiters = readLimiters(env, problems);
+  const metrics = envFlag(env, 'RATE_LIMIT_METRICS', problems) ?? production;
 
   const demoAdmin = envFlag(env, 'DEMO_ADMIN', problems) ?? !production;
   const parsed = parseAdminUsers(env.ADMIN_USERS);
@@ -66,5 +69,5 @@ export function loadConfig(env: Env = process.env): AdminConfig {
   }
 
   if (problems.length > 0) throw new ConfigError(problems, 'apps/admin/.env.example');
-  return { production, limiters, accounts, demoAdmin, sessionSecret: session.secret, trustedProxyCount, notes };
+  return { production, limiters, metrics, accounts, demoAdmin, sessionSecret: session.secret, trustedProxyCount, notes };
 }

@@ -1,6 +1,8 @@
 // The app's long-lived parts, made once per server process (and kept across `next dev` reloads):
-// configuration, limiters on one lazily connected Redis client, and the AI provider.
+// configuration, limiters on one lazily connected Redis client, their CloudWatch metrics, and the
+// AI provider.
 import { createLimiters, type Limiters } from '@airl/creators/limiters';
+import { createEmfMetrics, type EmfMetrics } from '@airl/ops/emf';
 
 import { createLocalProvider, createOpenAICompatibleProvider, type AiProvider } from './ai/provider';
 import { type AppConfig, loadConfig } from './config';
@@ -8,6 +10,8 @@ import { type AppConfig, loadConfig } from './config';
 export interface App {
   readonly config: AppConfig;
   readonly limiters: Limiters;
+  /** The limiters' CloudWatch EMF metrics; undefined when `config.metrics` is off. */
+  readonly metrics?: EmfMetrics | undefined;
   readonly provider: AiProvider;
 }
 
@@ -17,9 +21,11 @@ const holder = globalThis as { __airlWebApp?: App };
 export function getApp(): App {
   if (!holder.__airlWebApp) {
     const config = loadConfig();
-    const limiters = createLimiters({ ...config.limiters, onClientError: throttledWarning() });
+    // one EMF line a minute on stdout: the limiter alarms of @airl/infra count these decisions
+    const metrics = config.metrics ? createEmfMetrics() : undefined;
+    const limiters = createLimiters({ ...config.limiters, onClientError: throttledWarning(), ...(metrics && { onEvent: metrics.onEvent }) });
     const provider = config.ai.kind === 'local' ? createLocalProvider() : createOpenAICompatibleProvider(config.ai);
-    holder.__airlWebApp = { config, limiters, provider };
+    holder.__airlWebApp = { config, limiters, metrics, provider };
   }
   return holder.__airlWebApp;
 }

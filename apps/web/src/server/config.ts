@@ -19,6 +19,8 @@ export const MAX_AI_TIMEOUT_MS = AI_RESERVATION_TTL_MS - SETTLE_MARGIN_MS;
 export interface AppConfig {
   readonly production: boolean;
   readonly limiters: LimitersConfig;
+  /** The limiter's CloudWatch EMF metrics on stdout (`RATE_LIMIT_METRICS`; on in production): the alarms of `@airl/infra` read them. */
+  readonly metrics: boolean;
   /** HMAC key of the session cookie. */
   readonly sessionSecret: Uint8Array;
   /** Why the session secret is not from SESSION_SECRET, if it is not. */
@@ -50,6 +52,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const production = env.NODE_ENV === 'production';
 
   const limiters = readLimiters(env, problems);
+  const metrics = envFlag(env, 'RATE_LIMIT_METRICS', problems) ?? production;
 
   const demoSignIn = envFlag(env, 'DEMO_SIGN_IN', problems) ?? !production;
 
@@ -67,7 +70,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   };
 
   if (problems.length > 0) throw new ConfigError(problems, 'apps/web/.env.example');
-  return { production, limiters, sessionSecret: session.secret, sessionSecretNote: session.note, demoSignIn, testRedisToken, ai, aiTimeoutMs, pricing };
+  return { production, limiters, metrics, sessionSecret: session.secret, sessionSecretNote: session.note, demoSignIn, testRedisToken, ai, aiTimeoutMs, pricing };
 }
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;

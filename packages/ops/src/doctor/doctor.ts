@@ -52,6 +52,12 @@ export interface DoctorOptions {
    * @default 'airl-doctor'
    */
   keyPrefix?: string;
+  /**
+   * The whole run's bound, in ms: past it the doctor drops the connection and reports a `deadline`
+   * failure, so a deploy step never waits on a server that stopped answering.
+   * @default 30000
+   */
+  deadlineMs?: number;
 }
 
 /** What the doctor knows about one server (a cluster reports each master). */
@@ -130,6 +136,8 @@ export function connectionHint(error: unknown, config: RedisConnectionConfig): s
   const text = errorText(error);
   const code = errorCode(error);
   const where = `${config.host}:${config.port}`;
+  if (/\bOOM\b|used memory > 'maxmemory'/.test(text)) return OUT_OF_MEMORY;
+  if (/cluster support disabled/i.test(text)) return NOT_A_CLUSTER;
   if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(text)) {
     return 'Redis refused the credentials: check REDIS_PASSWORD or REDIS_AUTH_TOKEN (and REDIS_USERNAME for an ACL user), or the password in REDIS_URL.';
   }
@@ -150,6 +158,11 @@ export function connectionHint(error: unknown, config: RedisConnectionConfig): s
   }
   return `no answer from ${where}. From AWS: the cache's security group must admit the app's security group on ${config.port}, and the app must run inside the cache's VPC (Amplify Hosting compute cannot; see docs/aws-deployment.md). Also check REDIS_TLS matches the cache's in-transit encryption.`;
 }
+
+const OUT_OF_MEMORY =
+  "Redis is out of memory: used_memory reached maxmemory and the policy (noeviction) refuses writes, so every limit check fails and the limiter's failure policy answers. Scale up the node type or add shards (docs/runbooks/scaling.md), or find what fills it (redis-cli --bigkeys); do not switch to an evicting policy (an evicted window is free quota).";
+const NOT_A_CLUSTER = 'REDIS_CLUSTER is true but the server is a single server (cluster mode off): unset REDIS_CLUSTER (or set it to false), or point at a cluster-mode configuration endpoint.';
+const IS_A_CLUSTER = 'the server runs in cluster mode: set REDIS_CLUSTER=true and point at the configuration endpoint (stack output RedisHost).';
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -235,7 +248,22 @@ function memoryChecks(nodes: readonly NodeReport[], warnRatio: number): CheckRes
   return checks;
 }
 
-/** Runs every check against the Redis the environment points at. Never throws. */
+/** `redis_mode` of the server at the configured address, asked without cluster mode; undefined when it does not answer. */
+async function serverMode(config: RedisConnectionConfig, overrides: RedisOptions): Promise<string | undefined> {
+  let probe: ReturnType<typeof createRedisClient> | undefined;
+  try {
+    probe = createRedisClient({ ...config, cluster: false }, overrides);
+    probe.on('error', () => undefined);
+    await withTimeout(probe.connect(), Number(overrides.connectTimeout ?? 5000), 'connecting');
+    return parseInfo(await probe.info('server')).redis_mode ?? 'standalone';
+  } catch {
+    return undefined;
+  } finally {
+    probe?.disconnect();
+  }
+}
+
+/** Runs every check against the Redis the environment points at. Never throws; resolves within `deadlineMs` (and a moment to close). */
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   const started = performance.now();
   const env = options.env ?? process.env;
@@ -257,7 +285,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       {
         status: worstLevel(checks),
         ...found,
-        checks,
+        // a copy: a probe cut off by the deadline may still be settling
+        checks: [...checks],
         meta: { timestamp: new Date().toISOString(), durationMs: Math.round(performance.now() - started) },
       },
       config?.password,
@@ -293,6 +322,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   }
   checks.push({ id: 'config', level: 'ok', message: `${config.host}:${config.port}${config.cluster ? ' (cluster)' : ''}${config.tls ? ' over TLS' : ''}` });
 
+  const deadlineMs = options.deadlineMs ?? 30_000;
   // fail fast, once: the doctor reports what is wrong instead of waiting through reconnects
   const overrides: RedisOptions = {
     connectTimeout: options.connectTimeoutMs ?? 5000,
@@ -314,142 +344,177 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   };
   client.on('error', remember);
   client.on('node error', remember);
-  try {
-    const t = performance.now();
-    await withTimeout(client.connect(), options.connectTimeoutMs ?? 5000, 'connecting');
-    // a round trip proves AUTH went through, whatever the client does on connect
-    await client.ping();
-    checks.push({ id: 'connect', level: 'ok', message: `connected in ${Math.round(performance.now() - t)} ms` });
-  } catch (error) {
-    const cause = firstError ?? error;
-    checks.push({ id: 'connect', level: 'fail', message: `cannot connect: ${errorText(cause)}`, hint: connectionHint(cause, config) });
-    client.disconnect();
+
+  // every path ends by closing the client: an open socket would keep the process (and the deploy
+  // step) waiting after the report is out
+  let expired = false;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => {
+    timer = setTimeout(() => {
+      expired = true;
+      client.disconnect();
+      resolve('deadline');
+    }, deadlineMs);
+  });
+  const outcome = await Promise.race([probe(client, config, () => expired), deadline]);
+  clearTimeout(timer);
+  if (outcome === 'deadline') {
+    checks.push({
+      id: 'deadline',
+      level: 'fail',
+      message: `stopped at the ${deadlineMs} ms deadline before every check was done`,
+      hint: 'the server accepts connections but answers too slowly or not at all: check its CPU and the network (docs/runbooks/incident-response.md); a larger --deadline-ms only waits longer.',
+    });
     return finish();
   }
-
-  try {
-    const nodes = masterNodes(client);
-    const tls = tlsOf(nodes[0]);
-    found.tls = tls;
-    const reports = await Promise.all(nodes.map(describeNode));
-    const first = reports[0]!;
-    found.server = { version: first.version, mode: first.mode, nodes: reports };
-    const versions = [...new Set(reports.map((r) => r.version))];
-    const oldest = versions.reduce((a, b) => (compareVersions(a, b) <= 0 ? a : b));
-    checks.push(
-      compareVersions(oldest, '6.2') < 0
-        ? { id: 'server-version', level: 'fail', message: `Redis ${oldest}: the limiter's client (ioredis 6) needs Redis >= 6.2`, hint: 'upgrade the engine (ElastiCache: modify the replication group, engine 7.1).' }
-        : { id: 'server-version', level: 'ok', message: `Redis ${versions.join(', ')}` },
-    );
-    const serverCluster = reports.some((r) => r.mode === 'cluster');
-    if (serverCluster !== config.cluster) {
-      checks.push({
-        id: 'cluster-mode',
-        level: 'fail',
-        message: serverCluster ? 'the server runs in cluster mode but the app is configured for a single server' : 'REDIS_CLUSTER is true but the server is not a cluster',
-        hint: serverCluster ? 'set REDIS_CLUSTER=true and point at the configuration endpoint.' : 'unset REDIS_CLUSTER, or point at a cluster-mode endpoint.',
-      });
-      return finish();
-    }
-    checks.push({ id: 'cluster-mode', level: 'ok', message: serverCluster ? `cluster of ${reports.length} masters` : 'single server (cluster mode off)' });
-    if (tls.enabled) checks.push({ id: 'tls', level: 'ok', message: `encrypted (${tls.protocol ?? 'TLS'})` });
-    else if (isLoopback(config.host)) checks.push({ id: 'tls', level: 'ok', message: 'not encrypted (loopback only)' });
-    else {
-      checks.push({
-        id: 'tls',
-        level: 'warn',
-        message: 'not encrypted: limiter traffic and the AUTH token cross the network in clear',
-        hint: 'enable in-transit encryption (ElastiCache TransitEncryptionEnabled; packages/infra does) and use rediss://.',
-      });
-    }
-    checks.push(...memoryChecks(reports, options.memoryWarnRatio ?? 0.8));
-  } catch (error) {
-    checks.push({ id: 'server-info', level: 'fail', message: `INFO failed: ${errorText(error)}`, hint: connectionHint(error, config) });
-  }
-
-  const id = randomBytes(6).toString('hex');
-  const prefix = options.keyPrefix ?? 'airl-doctor';
-  const key = `${prefix}:{${id}}:probe`;
-  const samples: Record<(typeof OPERATIONS)[number], number[]> = { ping: [], set: [], get: [], del: [] };
-  const time = async <T>(op: (typeof OPERATIONS)[number], run: () => Promise<T>): Promise<T> => {
-    const t = performance.now();
-    const result = await run();
-    samples[op].push(performance.now() - t);
-    return result;
-  };
-  try {
-    const c = client;
-    for (let i = 0; i < iterations; i++) {
-      await time('ping', () => c.ping());
-      await time('set', () => c.set(key, 'ok', 'PX', 60_000));
-      const value = await time('get', () => c.get(key));
-      if (value !== 'ok') throw new Error(`GET returned ${JSON.stringify(value)} right after SET 'ok'`);
-      await time('del', () => c.del(key));
-    }
-    const operations = Object.fromEntries(OPERATIONS.map((op) => [op, summarize(samples[op])])) as Record<(typeof OPERATIONS)[number], LatencyStats>;
-    const all = summarize(OPERATIONS.flatMap((op) => samples[op]));
-    found.latency = { goalMs, iterations, operations, all };
-    checks.push({ id: 'roundtrip', level: 'ok', message: `${iterations} rounds of PING, SET, GET, DEL` });
-    const slow = OPERATIONS.filter((op) => operations[op].p99 > goalMs);
-    checks.push(
-      slow.length
-        ? {
-            id: 'latency',
-            level: 'warn',
-            message: `p99 over the ${goalMs} ms goal for ${slow.map((op) => `${op.toUpperCase()} (${operations[op].p99} ms)`).join(', ')}`,
-            hint: 'run the doctor from the app\'s own network (same VPC and AZ as the cache); check CPU and network alarms (docs/runbooks/incident-response.md).',
-          }
-        : { id: 'latency', level: 'ok', message: `p50 ${all.p50} ms, p99 ${all.p99} ms (goal p99 < ${goalMs} ms)` },
-    );
-  } catch (error) {
-    checks.push({ id: 'roundtrip', level: 'fail', message: `PING/SET/GET/DEL failed: ${errorText(error)}`, hint: connectionHint(error, config) });
-    await client.del(key).catch(() => undefined);
-  }
-
-  try {
-    // the limiter's own path: FCALL of its library (loaded if missing), or EVALSHA where the
-    // server refuses functions; peek writes nothing
-    const store = createRedisStore({ client, prefix: `${prefix}-${id}`, timeout: options.commandTimeoutMs ?? 2000 });
-    // a bare limiter: no fallback to hide a failure, no subscriber, no log lines of its own
-    let storeError: Error | undefined;
-    const limiter = createRateLimiter({
-      store,
-      plans: { doctor: { limits: [{ name: 'probe', limit: 1, window: '1 m' }] } },
-      whenStoreFails: 'closed',
-      controls: false,
-      topConsumers: false,
-      denyCache: false,
-      logger: false,
-      onEvent: (e) => {
-        if (e.type === 'store-error') storeError ??= e.error;
-      },
-    });
-    const t = performance.now();
-    const result = await limiter.peek('doctor', { plan: 'doctor' });
-    const durationMs = Math.round((performance.now() - t) * 1000) / 1000;
-    await limiter.close();
-    if (storeError) throw storeError;
-    if (!result.allowed || result.remaining !== 1) throw new Error(`peek on an empty key answered allowed=${result.allowed}, remaining=${result.remaining}`);
-    const via = store.scripts === 'auto' ? undefined : store.scripts;
-    found.scripts = { loaded: true, durationMs, via };
-    checks.push({
-      id: 'scripts',
-      level: 'ok',
-      message: `limiter scripts load and run as ${via === 'functions' ? 'a Functions library (FCALL)' : 'scripts (EVALSHA): this server refuses FUNCTION'} (${durationMs} ms)`,
-    });
-  } catch (error) {
-    found.scripts = { loaded: false, durationMs: 0, via: undefined };
-    const text = errorText(error);
-    checks.push({
-      id: 'scripts',
-      level: 'fail',
-      message: `the limiter's scripts do not run: ${text}`,
-      hint: /TIME|nondeterministic|not allowed/i.test(text)
-        ? "this server rejects TIME in scripts: create the limiter with clock: 'local' and keep app clocks in sync."
-        : 'EVAL/EVALSHA may be disabled for this user (ACL): allow @scripting.',
-    });
-  }
-
-  await client.quit().catch(() => client.disconnect());
+  await withTimeout(client.quit(), 1000, 'closing').catch(() => client.disconnect());
   return finish();
+
+  async function probe(client: Client, config: RedisConnectionConfig, stopped: () => boolean): Promise<void> {
+    try {
+      const t = performance.now();
+      await withTimeout(client.connect(), options.connectTimeoutMs ?? 5000, 'connecting');
+      // a round trip proves AUTH went through, whatever the client does on connect
+      await client.ping();
+      checks.push({ id: 'connect', level: 'ok', message: `connected in ${Math.round(performance.now() - t)} ms` });
+    } catch (error) {
+      const cause = firstError ?? error;
+      client.disconnect();
+      // a cluster client fails on a single server (no slots to read): say so, not "check the network"
+      if (config.cluster && !stopped() && (await serverMode(config, overrides)) === 'standalone') {
+        checks.push({ id: 'connect', level: 'fail', message: `cannot connect as a cluster client: ${errorText(cause)}`, hint: NOT_A_CLUSTER });
+        checks.push({ id: 'cluster-mode', level: 'fail', message: 'REDIS_CLUSTER is true but the server is not a cluster', hint: NOT_A_CLUSTER });
+        return;
+      }
+      checks.push({ id: 'connect', level: 'fail', message: `cannot connect: ${errorText(cause)}`, hint: connectionHint(cause, config) });
+      return;
+    }
+
+    try {
+      const nodes = masterNodes(client);
+      const tls = tlsOf(nodes[0]);
+      found.tls = tls;
+      const reports = await Promise.all(nodes.map(describeNode));
+      const first = reports[0]!;
+      found.server = { version: first.version, mode: first.mode, nodes: reports };
+      const versions = [...new Set(reports.map((r) => r.version))];
+      const oldest = versions.reduce((a, b) => (compareVersions(a, b) <= 0 ? a : b));
+      checks.push(
+        compareVersions(oldest, '6.2') < 0
+          ? { id: 'server-version', level: 'fail', message: `Redis ${oldest}: the limiter's client (ioredis 6) needs Redis >= 6.2`, hint: 'upgrade the engine (ElastiCache: modify the replication group, engine 7.1).' }
+          : { id: 'server-version', level: 'ok', message: `Redis ${versions.join(', ')}` },
+      );
+      const serverCluster = reports.some((r) => r.mode === 'cluster');
+      if (serverCluster !== config.cluster) {
+        checks.push({
+          id: 'cluster-mode',
+          level: 'fail',
+          message: serverCluster ? 'the server runs in cluster mode but the app is configured for a single server' : 'REDIS_CLUSTER is true but the server is not a cluster',
+          hint: serverCluster ? IS_A_CLUSTER : NOT_A_CLUSTER,
+        });
+        return;
+      }
+      checks.push({ id: 'cluster-mode', level: 'ok', message: serverCluster ? `cluster of ${reports.length} masters` : 'single server (cluster mode off)' });
+      if (tls.enabled) checks.push({ id: 'tls', level: 'ok', message: `encrypted (${tls.protocol ?? 'TLS'})` });
+      else if (isLoopback(config.host)) checks.push({ id: 'tls', level: 'ok', message: 'not encrypted (loopback only)' });
+      else {
+        checks.push({
+          id: 'tls',
+          level: 'warn',
+          message: 'not encrypted: limiter traffic and the AUTH token cross the network in clear',
+          hint: 'enable in-transit encryption (ElastiCache TransitEncryptionEnabled; packages/infra does) and use rediss://.',
+        });
+      }
+      checks.push(...memoryChecks(reports, options.memoryWarnRatio ?? 0.8));
+    } catch (error) {
+      checks.push({ id: 'server-info', level: 'fail', message: `INFO failed: ${errorText(error)}`, hint: connectionHint(error, config) });
+    }
+
+    const id = randomBytes(6).toString('hex');
+    const prefix = options.keyPrefix ?? 'airl-doctor';
+    const key = `${prefix}:{${id}}:probe`;
+    const samples: Record<(typeof OPERATIONS)[number], number[]> = { ping: [], set: [], get: [], del: [] };
+    const time = async <T>(op: (typeof OPERATIONS)[number], run: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      const result = await run();
+      samples[op].push(performance.now() - t);
+      return result;
+    };
+    try {
+      const c = client;
+      for (let i = 0; i < iterations; i++) {
+        if (stopped()) return;
+        await time('ping', () => c.ping());
+        await time('set', () => c.set(key, 'ok', 'PX', 60_000));
+        const value = await time('get', () => c.get(key));
+        if (value !== 'ok') throw new Error(`GET returned ${JSON.stringify(value)} right after SET 'ok'`);
+        await time('del', () => c.del(key));
+      }
+      const operations = Object.fromEntries(OPERATIONS.map((op) => [op, summarize(samples[op])])) as Record<(typeof OPERATIONS)[number], LatencyStats>;
+      const all = summarize(OPERATIONS.flatMap((op) => samples[op]));
+      found.latency = { goalMs, iterations, operations, all };
+      checks.push({ id: 'roundtrip', level: 'ok', message: `${iterations} rounds of PING, SET, GET, DEL` });
+      const slow = OPERATIONS.filter((op) => operations[op].p99 > goalMs);
+      checks.push(
+        slow.length
+          ? {
+              id: 'latency',
+              level: 'warn',
+              message: `p99 over the ${goalMs} ms goal for ${slow.map((op) => `${op.toUpperCase()} (${operations[op].p99} ms)`).join(', ')}`,
+              hint: 'run the doctor from the app\'s own network (same VPC and AZ as the cache); check CPU and network alarms (docs/runbooks/incident-response.md).',
+            }
+          : { id: 'latency', level: 'ok', message: `p50 ${all.p50} ms, p99 ${all.p99} ms (goal p99 < ${goalMs} ms)` },
+      );
+    } catch (error) {
+      checks.push({ id: 'roundtrip', level: 'fail', message: `PING/SET/GET/DEL failed: ${errorText(error)}`, hint: connectionHint(error, config) });
+      await client.del(key).catch(() => undefined);
+    }
+
+    try {
+      // the limiter's own path: FCALL of its library (loaded if missing), or EVALSHA where the
+      // server refuses functions; peek writes nothing
+      const store = createRedisStore({ client, prefix: `${prefix}-${id}`, timeout: options.commandTimeoutMs ?? 2000 });
+      // a bare limiter: no fallback to hide a failure, no subscriber, no log lines of its own
+      let storeError: Error | undefined;
+      const limiter = createRateLimiter({
+        store,
+        plans: { doctor: { limits: [{ name: 'probe', limit: 1, window: '1 m' }] } },
+        whenStoreFails: 'closed',
+        controls: false,
+        topConsumers: false,
+        denyCache: false,
+        logger: false,
+        onEvent: (e) => {
+          if (e.type === 'store-error') storeError ??= e.error;
+        },
+      });
+      const t = performance.now();
+      const result = await limiter.peek('doctor', { plan: 'doctor' });
+      const durationMs = Math.round((performance.now() - t) * 1000) / 1000;
+      await limiter.close();
+      if (storeError) throw storeError;
+      if (!result.allowed || result.remaining !== 1) throw new Error(`peek on an empty key answered allowed=${result.allowed}, remaining=${result.remaining}`);
+      const via = store.scripts === 'auto' ? undefined : store.scripts;
+      found.scripts = { loaded: true, durationMs, via };
+      checks.push({
+        id: 'scripts',
+        level: 'ok',
+        message: `limiter scripts load and run as ${via === 'functions' ? 'a Functions library (FCALL)' : 'scripts (EVALSHA): this server refuses FUNCTION'} (${durationMs} ms)`,
+      });
+    } catch (error) {
+      found.scripts = { loaded: false, durationMs: 0, via: undefined };
+      const text = errorText(error);
+      checks.push({
+        id: 'scripts',
+        level: 'fail',
+        message: `the limiter's scripts do not run: ${text}`,
+        hint: /\bOOM\b|used memory > 'maxmemory'/.test(text)
+          ? OUT_OF_MEMORY
+          : /TIME|nondeterministic|not allowed/i.test(text)
+          ? "this server rejects TIME in scripts: create the limiter with clock: 'local' and keep app clocks in sync."
+          : 'EVAL/EVALSHA may be disabled for this user (ACL): allow @scripting.',
+      });
+    }
+
+  }
 }
