@@ -1,7 +1,7 @@
 // Entry point `@airl/creators/limiters`: the limiter both apps use, on one Redis client (or in
 // memory when no Redis is configured). The web app counts; the admin app reads and resets the same
 // keys, so both must build it here.
-import { createMemoryStore, createRateLimiter, type RateLimiter, type RateLimitEventListener, RateLimitConfigError } from '@airl/ratelimit';
+import { createMemoryStore, createRateLimiter, type RateLimiter, type RateLimitEventListener, RateLimitConfigError, shownValue } from '@airl/ratelimit';
 import { createRedisClient, createRedisStore, type RedisClient, redisConfigFromEnv, type RedisConnectionConfig } from '@airl/ratelimit/redis';
 
 import { type CreatorDirectory, createDemoDirectory } from './creators';
@@ -29,7 +29,7 @@ export interface LimitersConfig {
 export function limitersConfigFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): LimitersConfig {
   const prefix = env.RATE_LIMIT_PREFIX || DEFAULT_PREFIX;
   if (!/^[A-Za-z0-9:_-]{1,48}$/.test(prefix)) {
-    throw new RateLimitConfigError(`RATE_LIMIT_PREFIX='${prefix}' must be 1 to 48 letters, digits, ':', '_' or '-'`);
+    throw new RateLimitConfigError(`${shownValue('RATE_LIMIT_PREFIX', prefix)} must be 1 to 48 letters, digits, ':', '_' or '-'`);
   }
   return { redis: redisConfigFromEnv(env), prefix };
 }

@@ -55,7 +55,7 @@ describe('a limiter started while Redis is down', () => {
 
     const adminStore = createRedisStore({ client: () => createRedisClient(config), prefix });
     const adminLimiter = createRateLimiter({ store: adminStore, topConsumers: false, logger: false });
-    cleanup.push(() => adminLimiter.close().then(() => adminStore.close()));
+    cleanup.push(() => adminLimiter.close().then(() => adminStore.close?.()));
     const admin = createRateLimitAdmin(adminLimiter);
     await admin.block('creator-1', { actor: 'test', for: '10 m', reason: 'controls recovery' });
     const started = Date.now();

@@ -1,6 +1,7 @@
 // The app's configuration, read from the environment once and validated as a whole: every
 // mistake is reported at start with the variable to fix, instead of failing on the first request.
 import { type ModelPricing, DEFAULT_PRICING } from '@airl/creators';
+import { shownValue } from '@airl/ratelimit';
 import { ConfigError, type Env, envFlag, readLimiters, readSessionSecret } from '@airl/creators/config';
 import type { LimitersConfig } from '@airl/creators/limiters';
 
@@ -30,7 +31,7 @@ function price(env: Env, name: string, fallback: number, problems: string[]): nu
   const v = env[name];
   if (v === undefined || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) problems.push(`${name}='${v}' must be a number of cents per million tokens (>= 0)`);
+  if (!Number.isFinite(n) || n < 0) problems.push(`${shownValue(name, v)} must be a number of cents per million tokens (>= 0)`);
   return n;
 }
 
@@ -56,7 +57,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
     } catch {
       ok = false;
-      problems.push(`AI_BASE_URL='${env.AI_BASE_URL}' must be an http(s) URL such as https://api.openai.com/v1`);
+      problems.push(`${shownValue('AI_BASE_URL', env.AI_BASE_URL)} must be an http(s) URL such as https://api.openai.com/v1`);
     }
     if (!env.AI_MODEL) problems.push('AI_MODEL is required with AI_BASE_URL (for example gpt-4o-mini)');
     if (ok && env.AI_MODEL) ai = { kind: 'openai-compatible', baseURL: env.AI_BASE_URL, apiKey: env.AI_API_KEY || undefined, model: env.AI_MODEL };
