@@ -54,4 +54,18 @@ describe('loadConfig', () => {
     const real = loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(40), AI_BASE_URL: 'https://api.example/v1', AI_MODEL: 'm' });
     expect(real).toMatchObject({ demoSignIn: false, sessionSecretNote: undefined, ai: { kind: 'openai-compatible', model: 'm', apiKey: undefined } });
   });
+  it('never prints a value that may hold a secret, whatever variable it was put in', () => {
+    const secret = 'sk-live-0123456789abcdefghijklmnop';
+    const lines = [
+      ...problems({ AI_BASE_URL: `ftp://user:${secret}@api.example/v1`, AI_MODEL: 'm' }),
+      ...problems({ AI_BASE_URL: secret, AI_MODEL: 'm' }),
+      ...problems({ REDIS_HOST: 'h', REDIS_TLS: secret }),
+      ...problems({ REDIS_URL: `http://user:${secret}@cache:6379` }),
+      ...problems({ AI_PRICE_INPUT_CENTS_PER_MTOK: secret }),
+      ...problems({ REDIS_URL: 'redis://cache:6379', CREATOR_DEGRADED_PLAN: secret }),
+    ];
+    expect(lines).toHaveLength(6);
+    for (const line of lines) expect(line).not.toContain(secret.slice(3));
+    expect(lines[0]).toMatch(/^AI_BASE_URL \(a value of \d+ characters, not shown\) must be an http\(s\) URL/);
+  });
 });

@@ -1,6 +1,6 @@
 // tRPC for the app: the context (session creator, response headers), the error formatter that
 // carries rate limit data to the client, and the procedures every router builds on.
-import type { Creator } from '@airl/creators';
+import type { DirectoryCreator } from '@airl/creators';
 import { rateLimitErrorFormatter, type RateLimitMeta } from '@airl/ratelimit/trpc';
 import { initTRPC, TRPCError } from '@trpc/server';
 
@@ -12,7 +12,7 @@ export interface Context {
   /** The signed-in creator's id (from the signed cookie): what the limiters count under. */
   readonly creatorId: string | null;
   /** The creator with the plan in force, looked up on the server. */
-  readonly creator: Creator | null;
+  readonly creator: DirectoryCreator | null;
   readonly req: Request;
   readonly resHeaders: Headers;
 }
@@ -24,7 +24,16 @@ export async function createContext({ req, resHeaders }: { req: Request; resHead
   return { app, creatorId: creator ? creatorId : null, creator, req, resHeaders };
 }
 
-const t = initTRPC.context<Context>().meta<RateLimitMeta>().create({ errorFormatter: rateLimitErrorFormatter });
+/** What a creator reads when something failed on the server: never the error's own text (a client library's, a URL...). */
+export const INTERNAL_ERROR_MESSAGE = 'Something went wrong on our side. Please try again in a moment.';
+
+const t = initTRPC.context<Context>().meta<RateLimitMeta>().create({
+  errorFormatter(opts) {
+    const shape = rateLimitErrorFormatter(opts);
+    // the full error goes to the server log (the route's onError); the client gets a sentence
+    return opts.error.code === 'INTERNAL_SERVER_ERROR' ? { ...shape, message: INTERNAL_ERROR_MESSAGE } : shape;
+  },
+});
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
