@@ -26,11 +26,11 @@ for (const fault of chosen) {
   process.stdout.write(`${fault.id} … `);
   const result = await fault.run();
   results.push(result);
-  console.log(
-    `${Math.round((Date.now() - t) / 1000)} s: worst ${result.worstMs} ms (bound ${result.boundMs}), admitted ${result.admitted} of ${result.admittedBound}, recovery ${result.recoveryMs ?? 'not seen'} ms`,
+  process.stdout.write(
+    `${Math.round((Date.now() - t) / 1000)} s: worst ${result.worstMs} ms (bound ${result.boundMs}), admitted ${result.admitted} of ${result.admittedBound}, recovery ${result.recoveryMs ?? 'not seen'} ms\n`,
   );
 }
 fs.writeFileSync(out, renderReport(results, m, { date: new Date(), durationMs: Date.now() - started, command: 'npm run faults' }));
-console.log(`wrote ${out}`);
+process.stdout.write(`wrote ${out}\n`);
 // servers and children are stopped; a client reconnect timer must not keep the process alive
 process.exit(0);
