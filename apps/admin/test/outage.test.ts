@@ -39,7 +39,7 @@ describe('the admin app with Redis stopped', () => {
 
     for (const path of ['/', '/audit', '/creators/creator-ava']) {
       const page = await get(path, cookie);
-      expect(page.status, path).toBe(200);
+      expect(page.status, `${path}: ${app.output().slice(-2000)}`).toBe(200);
       expect(page.text, path).toContain('data-testid="unavailable"');
       expect(page.text, path).toContain('Redis unreachable');
       expect(page.text, path).not.toMatch(LEAKS);

@@ -164,3 +164,15 @@ export function createDemoDirectory(redis?: () => HashClient, key = 'ratelimit-c
     available: () => healthy,
   };
 }
+
+const REDIS_FAILURES = new Set(['RateLimitStoreError', 'CreatorDirectoryError', 'RedisConnectionError']);
+
+/**
+ * Whether `error` is Redis failing: the engine's store error, the directory's, or a connection
+ * failure with its cause named. By name, not `instanceof`: Next.js bundles a package once per
+ * entry (instrumentation, each route), so the class an object was made with may not be the one a
+ * page imports.
+ */
+export function isRedisFailure(error: unknown): error is Error {
+  return error instanceof Error && REDIS_FAILURES.has(error.name);
+}

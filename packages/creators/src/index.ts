@@ -24,5 +24,6 @@ export {
   type DirectoryCreator,
   type DirectoryOptions,
   type HashClient,
+  isRedisFailure,
   type PlanSource,
 } from './creators';

@@ -1,6 +1,4 @@
-import { CreatorDirectoryError } from '@airl/creators';
-import { RateLimitStoreError } from '@airl/ratelimit';
-import { RedisConnectionError } from '@airl/ratelimit/redis';
+import { isRedisFailure } from '@airl/creators';
 
 /** What an admin reads when Redis fails: never the client library's text (the server log has it). */
 export const REDIS_UNREACHABLE = 'Redis unreachable: the data of this page lives there. Reload to try again; the server log says why.';
@@ -10,7 +8,7 @@ export async function load<T>(read: () => Promise<T>): Promise<{ data: T; error?
   try {
     return { data: await read() };
   } catch (error) {
-    if (!(error instanceof RateLimitStoreError || error instanceof CreatorDirectoryError || error instanceof RedisConnectionError)) throw error;
+    if (!isRedisFailure(error)) throw error;
     console.warn(`Admin page read failed: ${error.message}`);
     return { error: REDIS_UNREACHABLE };
   }

@@ -1,7 +1,7 @@
 'use server';
 // Demo sign-in and sign-out. Signing in sets a signed httpOnly cookie holding the creator id; the
 // plan picked here is stored on the server (the stand-in for a subscription change).
-import { CreatorDirectoryError, demoCreator, isPlan } from '@airl/creators';
+import { demoCreator, isPlan, isRedisFailure } from '@airl/creators';
 import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 
@@ -19,7 +19,7 @@ export async function signIn(form: FormData): Promise<void> {
     try {
       await app.limiters.directory.setPlan(creatorId, plan);
     } catch (error) {
-      if (!(error instanceof CreatorDirectoryError)) throw error;
+      if (!isRedisFailure(error)) throw error;
       redirect('/sign-in?unavailable=plan');
     }
   }
