@@ -4,6 +4,7 @@
 //   node scripts/run.mjs test    every test, against real Redis servers
 //   node scripts/run.mjs bench   benchmarks against the local Redis
 //   node scripts/run.mjs soak    a steady load for a while: errors, latency, memory over time
+//   node scripts/run.mjs faults  every fault against servers it starts; writes docs/reliability.md
 import { spawnSync } from 'node:child_process';
 import process from 'node:process';
 
@@ -96,8 +97,14 @@ async function main() {
       await redis.stop();
       process.exit(status);
     }
+    case 'faults': {
+      // starts every server it needs on free loopback ports: no Redis to provide
+      ensureSystemPackage('redis-server', 'redis-server', INSTALL_HINT);
+      install();
+      process.exit(pn('--filter', '@airl/ratelimit', 'faults', ...passthrough));
+    }
     default:
-      fail('usage: node scripts/run.mjs start|test|bench|soak');
+      fail('usage: node scripts/run.mjs start|test|bench|soak|faults');
   }
 }
 

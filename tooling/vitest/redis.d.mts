@@ -21,8 +21,8 @@ export interface TlsServer extends Server, TestCertificates {
   /** `rediss://127.0.0.1:<port>` (no password in it). */
   url: string;
 }
-export declare function makeTestCertificates(dir: string): TestCertificates;
-export declare function startTlsServer(options?: { port?: number; password?: string; args?: string[] }): Promise<TlsServer>;
+export declare function makeTestCertificates(dir: string, options?: { altNames?: string }): TestCertificates;
+export declare function startTlsServer(options?: { port?: number; password?: string; args?: string[]; altNames?: string }): Promise<TlsServer>;
 export declare function startCluster(options?: { masters?: number; replicas?: number; args?: string[] }): Promise<{ nodes: Node[]; servers: Server[]; stop(): Promise<void> }>;
 export declare function parseNodes(value: string): Node[];
 export declare function runPrefix(): string;

@@ -140,10 +140,10 @@ export async function startServer({ port, args = [], name = 'redis', tls = false
 }
 
 /**
- * Writes a throwaway CA and a server certificate for localhost / 127.0.0.1 / ::1 into `dir`
- * with openssl. Valid for 2 days: long enough for a test run, useless if it leaks.
+ * Writes a throwaway CA and a server certificate for localhost / 127.0.0.1 / ::1 (or `altNames`,
+ * openssl's subjectAltName syntax) into `dir` with openssl. Valid for 2 days: long enough for a test run, useless if it leaks.
  */
-export function makeTestCertificates(dir) {
+export function makeTestCertificates(dir, { altNames = 'DNS:localhost,IP:127.0.0.1,IP:::1' } = {}) {
   if (!has('openssl')) {
     throw new Error('openssl was not found; TLS tests need it. Debian/Ubuntu: sudo apt-get install -y openssl');
   }
@@ -156,7 +156,7 @@ export function makeTestCertificates(dir) {
   fs.writeFileSync(
     file('server.ext'),
     'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' +
-      'extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n',
+      `extendedKeyUsage=serverAuth\nsubjectAltName=${altNames}\n`,
   );
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const steps = [
@@ -175,14 +175,15 @@ export function makeTestCertificates(dir) {
 /**
  * Starts a redis-server that speaks only TLS on a free loopback port, with a throwaway CA
  * (see makeTestCertificates). Clients need no certificate of their own. Connect with
- * `rediss://127.0.0.1:<port>` (or `localhost`) trusting `caFile`; with `password`, AUTH is required.
+ * `rediss://127.0.0.1:<port>` (or `localhost`) trusting `caFile`; with `password`, AUTH is required;
+ * `altNames` replaces the names the certificate carries (to test a host name mismatch).
  */
-export async function startTlsServer({ port, password, args = [] } = {}) {
+export async function startTlsServer({ port, password, args = [], altNames } = {}) {
   if (!has('redis-server')) throw new Error(INSTALL_HINT);
   const certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-tls-certs-'));
   let server;
   try {
-    const certs = makeTestCertificates(certDir);
+    const certs = makeTestCertificates(certDir, { altNames });
     port ??= (await freePorts(1))[0];
     server = await startServer({
       port,

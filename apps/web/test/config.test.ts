@@ -112,4 +112,18 @@ describe('AI provider settings', () => {
     expect(problems({ AI_TIMEOUT: '500 ms' })).toHaveLength(1);
     expect(problems({ AI_TIMEOUT: 'soon' })).toEqual(["AI_TIMEOUT must be a duration such as '30 s' or a number of milliseconds"]);
   });
+  it('never prints a value that may hold a secret, whatever variable it was put in', () => {
+    const secret = 'sk-live-0123456789abcdefghijklmnop';
+    const lines = [
+      ...problems({ AI_BASE_URL: `ftp://user:${secret}@api.example/v1`, AI_MODEL: 'm' }),
+      ...problems({ AI_BASE_URL: secret, AI_MODEL: 'm' }),
+      ...problems({ REDIS_HOST: 'h', REDIS_TLS: secret }),
+      ...problems({ REDIS_URL: `http://user:${secret}@cache:6379` }),
+      ...problems({ AI_PRICE_INPUT_CENTS_PER_MTOK: secret }),
+      ...problems({ REDIS_URL: 'redis://cache:6379', CREATOR_DEGRADED_PLAN: secret }),
+    ];
+    expect(lines).toHaveLength(6);
+    for (const line of lines) expect(line).not.toContain(secret.slice(3));
+    expect(lines[0]).toMatch(/^AI_BASE_URL \(a value of \d+ characters, not shown\) must be an http\(s\) URL/);
+  });
 });

@@ -3,6 +3,8 @@
 // so that each app reports them all at start, with the variable to fix.
 import { randomBytes } from 'node:crypto';
 
+import { shownValue } from '@airl/ratelimit';
+
 import { type LimitersConfig, limitersConfigFromEnv } from './limiters';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -25,7 +27,7 @@ export function envFlag(env: Env, name: string, problems: string[]): boolean | u
   if (v === undefined || v === '') return undefined;
   if (/^(1|true|yes|on)$/i.test(v)) return true;
   if (/^(0|false|no|off)$/i.test(v)) return false;
-  problems.push(`${name}='${v}' must be true or false`);
+  problems.push(`${shownValue(name, v)} must be true or false`);
   return undefined;
 }
 

@@ -15,4 +15,16 @@ export {
   SPEND_LIMIT,
   UNLIMITED_CENTS,
 } from './plans';
-export { type Creator, type CreatorDirectory, createDemoDirectory, DEMO_CREATORS, demoCreator, type HashClient } from './creators';
+export {
+  type Creator,
+  type CreatorDirectory,
+  CreatorDirectoryError,
+  createDemoDirectory,
+  DEMO_CREATORS,
+  demoCreator,
+  type DirectoryCreator,
+  type DirectoryOptions,
+  type HashClient,
+  isRedisFailure,
+  type PlanSource,
+} from './creators';

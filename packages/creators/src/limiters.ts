@@ -1,11 +1,11 @@
 // Entry point `@airl/creators/limiters`: the limiter both apps use, on one Redis client (or in
 // memory when no Redis is configured). The web app counts; the admin app reads and resets the same
 // keys, so both must build it here.
-import { createMemoryStore, createRateLimiter, type RateLimiter, type RateLimitEventListener, RateLimitConfigError } from '@airl/ratelimit';
-import { createRedisClient, createRedisStore, type RedisClient, redisConfigFromEnv, type RedisConnectionConfig } from '@airl/ratelimit/redis';
+import { createMemoryStore, createRateLimiter, type RateLimiter, type RateLimitEventListener, RateLimitConfigError, shownValue } from '@airl/ratelimit';
+import { createRedisClient, createRedisStore, type RedisClient, redisConfigFromEnv, RedisConnectionError, type RedisConnectionConfig } from '@airl/ratelimit/redis';
 
 import { type CreatorDirectory, createDemoDirectory } from './creators';
-import { AI_PLANS, AI_RESERVATION_TTL_MS, type CreatorPlan } from './plans';
+import { AI_PLANS, AI_RESERVATION_TTL_MS, type CreatorPlan, isPlan, PLANS } from './plans';
 
 /** The engine's default prefix: admin finds the creators who used the web app under `ratelimit:{<id>}`. */
 export const DEFAULT_PREFIX = 'ratelimit';
@@ -20,18 +20,49 @@ export interface LimitersConfig {
    * @default 'ratelimit'
    */
   readonly prefix: string;
+  /**
+   * The plan of a creator whose plan cannot be read while Redis is unreachable (and this instance
+   * never read it): `CREATOR_DEGRADED_PLAN`.
+   * @default 'starter'
+   */
+  readonly degradedPlan?: CreatorPlan;
 }
 
 /**
- * Reads {@link LimitersConfig}: the Redis variables of `redisConfigFromEnv()` and
- * `RATE_LIMIT_PREFIX`. Throws `RateLimitConfigError` naming the variable to fix.
+ * Reads {@link LimitersConfig}: the Redis variables of `redisConfigFromEnv()`,
+ * `RATE_LIMIT_PREFIX` and `CREATOR_DEGRADED_PLAN`. Throws `RateLimitConfigError` naming the
+ * variable to fix.
  */
 export function limitersConfigFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): LimitersConfig {
   const prefix = env.RATE_LIMIT_PREFIX || DEFAULT_PREFIX;
   if (!/^[A-Za-z0-9:_-]{1,48}$/.test(prefix)) {
-    throw new RateLimitConfigError(`RATE_LIMIT_PREFIX='${prefix}' must be 1 to 48 letters, digits, ':', '_' or '-'`);
+    throw new RateLimitConfigError(`${shownValue('RATE_LIMIT_PREFIX', prefix)} must be 1 to 48 letters, digits, ':', '_' or '-'`);
   }
-  return { redis: redisConfigFromEnv(env), prefix };
+  const degraded = env.CREATOR_DEGRADED_PLAN || undefined;
+  if (degraded !== undefined && !isPlan(degraded)) {
+    throw new RateLimitConfigError(`${shownValue('CREATOR_DEGRADED_PLAN', degraded)} must be one of ${PLANS.join(', ')}`);
+  }
+  return { redis: redisConfigFromEnv(env), prefix, ...(degraded && { degradedPlan: degraded }) };
+}
+
+/** Whether Redis can be used now, for a readiness check. */
+export interface Readiness {
+  readonly ready: boolean;
+  /** What is wrong, for an operator: no host, no secret, no client library's text. */
+  readonly problem?: string;
+}
+
+/** What the connection of a client says, without asking Redis: for liveness and pages. */
+export type RedisState = 'memory' | 'not connected yet' | 'connected' | 'unreachable';
+
+/** Why a PING failed, in words that hold no secret and no client library's text. */
+function pingProblem(error: unknown, ms: number): string {
+  if (error instanceof RedisConnectionError) return `Redis unreachable: ${error.reason.toLowerCase().replaceAll('_', ' ')} (see the server log)`;
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ECONNREFUSED') return 'Redis unreachable: connection refused';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'Redis unreachable: host name does not resolve';
+  if ((error as Error).message === 'timeout') return `Redis unreachable: no answer within ${ms} ms`;
+  return 'Redis unreachable: no connection (see the server log for the cause)';
 }
 
 export interface Limiters {
@@ -44,6 +75,10 @@ export interface Limiters {
   readonly redisTarget: string | undefined;
   /** The shared client (made on first use); undefined in memory. */
   client(): RedisClient | undefined;
+  /** The shared client's connection state, without a round trip (liveness, pages). */
+  redisState(): RedisState;
+  /** PINGs Redis within `timeoutMs` (default 500): ready, or what is wrong. Always ready in memory. */
+  readiness(timeoutMs?: number): Promise<Readiness>;
   /** Closes the limiter (its listener and timers), then the client if one was made. */
   close(): Promise<void>;
 }
@@ -87,6 +122,8 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
       storage: 'memory',
       redisTarget: undefined,
       client: () => undefined,
+      redisState: () => 'memory',
+      readiness: () => Promise.resolve({ ready: true }),
       async close() {
         await limiter.close();
         await store.close();
@@ -99,10 +136,31 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
   const limiter = createRateLimiter<CreatorPlan>({ ...limiterOptions, store });
   return {
     limiter,
-    directory: createDemoDirectory(shared, `${prefix}-creators`),
+    directory: createDemoDirectory(shared, `${prefix}-creators`, { ...(options.degradedPlan && { degradedPlan: options.degradedPlan }) }),
     storage: 'redis',
     redisTarget: config ? `${config.host}:${config.port}` : 'provided client',
     client,
+    redisState() {
+      const c = given ?? made;
+      if (!c || c.status === 'wait') return 'not connected yet';
+      return c.status === 'ready' ? 'connected' : 'unreachable';
+    },
+    async readiness(timeoutMs = 500) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          shared().ping(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+          }),
+        ]);
+        return { ready: true };
+      } catch (error) {
+        return { ready: false, problem: pingProblem(error, timeoutMs) };
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     async close() {
       await limiter.close();
       await store.close?.();

@@ -48,3 +48,13 @@ export class RateLimitStoreError extends RateLimiterError {
     super('STORE_UNAVAILABLE', message, options);
   }
 }
+
+/**
+ * How a configuration error shows a value it refuses: `NAME='value'` only when the value is short
+ * and plain (at most 12 letters, digits, spaces, `.`, `_`, `-`, like `maybe` or `99999`), which no
+ * AUTH token, API key or URL with credentials is; otherwise `NAME (a value of N characters, not
+ * shown)`, since a value in the wrong variable may be a secret.
+ */
+export function shownValue(name: string, value: string): string {
+  return /^[\w .-]{0,12}$/.test(value) ? `${name}='${value}'` : `${name} (a value of ${value.length} characters, not shown)`;
+}

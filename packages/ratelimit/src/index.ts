@@ -39,4 +39,5 @@ export {
   RateLimitInputError,
   RateLimitStoreError,
   type RateLimiterErrorCode,
+  shownValue,
 } from './errors';

@@ -5,8 +5,10 @@ import { isIP } from 'node:net';
 
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 
-import { RateLimitConfigError } from './errors';
+import { nameConnectionFailures } from './connection-errors';
+import { RateLimitConfigError, shownValue } from './errors';
 
+export { RedisConnectionError } from './connection-errors';
 export { createRedisStore, encodeIdentifier, type RedisClient, type RedisStore, type RedisStoreOptions } from './stores/redis';
 
 /** Where Redis is, as read from the environment. Never logged whole: it may hold a password. */
@@ -27,7 +29,7 @@ const truthy = (v: string | undefined, name: string): boolean | undefined => {
   if (v === undefined || v === '') return undefined;
   if (/^(1|true|yes|on)$/i.test(v)) return true;
   if (/^(0|false|no|off)$/i.test(v)) return false;
-  throw new RateLimitConfigError(`${name}='${v}' must be true or false`);
+  throw new RateLimitConfigError(`${shownValue(name, v)} must be true or false`);
 };
 
 /**
@@ -47,6 +49,11 @@ export function redisConfigFromEnv(env: Readonly<Record<string, string | undefin
   const password = env.REDIS_PASSWORD || env.REDIS_AUTH_TOKEN || undefined;
   const username = env.REDIS_USERNAME || undefined;
   const caFile = env.REDIS_TLS_CA_FILE || undefined;
+  // a CA file that cannot be used is reported now, at start, rather than on the first call
+  const checked = (config: RedisConnectionConfig) => {
+    if (config.tls && config.caFile) readCa(config.caFile);
+    return config;
+  };
   if (env.REDIS_URL) {
     let url: URL;
     try {
@@ -59,7 +66,7 @@ export function redisConfigFromEnv(env: Readonly<Record<string, string | undefin
     }
     const port = Number(url.port || 6379);
     if (!url.hostname) throw new RateLimitConfigError('REDIS_URL has no host; write redis://host:6379');
-    return {
+    return checked({
       host: url.hostname.replace(/^\[|\]$/g, ''),
       port,
       tls: tlsFlag ?? url.protocol === 'rediss:',
@@ -67,16 +74,16 @@ export function redisConfigFromEnv(env: Readonly<Record<string, string | undefin
       password: url.password ? decodeURIComponent(url.password) : password,
       cluster,
       caFile,
-    };
+    });
   }
   const host = env.ELASTICACHE_REDIS_HOST || env.REDIS_HOST;
   if (!host) return undefined;
   const rawPort = env.ELASTICACHE_REDIS_PORT || env.REDIS_PORT || '6379';
   const port = Number(rawPort);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new RateLimitConfigError(`${env.ELASTICACHE_REDIS_PORT ? 'ELASTICACHE_REDIS_PORT' : 'REDIS_PORT'}='${rawPort}' must be a port number (1-65535)`);
+    throw new RateLimitConfigError(`${shownValue(env.ELASTICACHE_REDIS_PORT ? 'ELASTICACHE_REDIS_PORT' : 'REDIS_PORT', rawPort)} must be a port number (1-65535)`);
   }
-  return { host, port, tls: tlsFlag ?? false, username, password, cluster, caFile };
+  return checked({ host, port, tls: tlsFlag ?? false, username, password, cluster, caFile });
 }
 
 /**
@@ -92,21 +99,31 @@ export const safeClientOptions = {
   retryStrategy: (times: number) => Math.min(100 * 2 ** times, 2000),
 } satisfies RedisOptions;
 
-function tlsOptions(config: RedisConnectionConfig): NonNullable<RedisOptions['tls']> {
-  let ca: Buffer | undefined;
-  if (config.caFile) {
-    try {
-      ca = readFileSync(config.caFile);
-    } catch (error) {
-      throw new RateLimitConfigError(`REDIS_TLS_CA_FILE=${config.caFile} cannot be read: ${(error as Error).message}`);
-    }
+/** The PEM in `REDIS_TLS_CA_FILE`; throws naming the variable when it cannot be read or holds no certificate. */
+function readCa(file: string): Buffer {
+  let ca: Buffer;
+  try {
+    ca = readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new RateLimitConfigError(`REDIS_TLS_CA_FILE=${file} cannot be read (${code}): point it at the PEM file of the CA that signed the Redis server's certificate`);
   }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new RateLimitConfigError(`REDIS_TLS_CA_FILE=${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----): point it at the CA's PEM file`);
+  }
+  return ca;
+}
+
+function tlsOptions(config: RedisConnectionConfig): NonNullable<RedisOptions['tls']> {
+  const ca = config.caFile ? readCa(config.caFile) : undefined;
   // a certificate names a host, never an IP address: SNI with an IP is invalid
   return { ...(ca && { ca }), ...(isIP(config.host) === 0 && { servername: config.host }) };
 }
 
 /**
  * Makes an ioredis client (cluster or not) from a connection config, with {@link safeClientOptions}.
+ * Its error events, and the commands it fails while not connected, name the cause of a TLS or AUTH
+ * failure ({@link RedisConnectionError}: certificate, host name, TLS on one side only, password).
  * Throws {@link RateLimitConfigError} when the CA file cannot be read.
  */
 export function createRedisClient(config: RedisConnectionConfig, overrides: RedisOptions = {}): Redis | Cluster {
@@ -117,7 +134,11 @@ export function createRedisClient(config: RedisConnectionConfig, overrides: Redi
     ...(config.tls && { tls: tlsOptions(config) }),
     ...overrides,
   };
-  if (!config.cluster) return new Redis({ ...options, host: config.host, port: config.port });
+  if (!config.cluster) {
+    const client = new Redis({ ...options, host: config.host, port: config.port });
+    nameConnectionFailures(client, config);
+    return client;
+  }
   const clusterOptions: ClusterOptions = {
     lazyConnect: true,
     enableOfflineQueue: true,
@@ -125,5 +146,7 @@ export function createRedisClient(config: RedisConnectionConfig, overrides: Redi
     // TLS certificates name the configuration endpoint, not the node IPs it resolves to
     ...(config.tls && { dnsLookup: (address, callback) => callback(null, address) }),
   };
-  return new Cluster([{ host: config.host, port: config.port }], clusterOptions);
+  const cluster = new Cluster([{ host: config.host, port: config.port }], clusterOptions);
+  nameConnectionFailures(cluster, config);
+  return cluster;
 }

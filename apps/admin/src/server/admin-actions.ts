@@ -1,8 +1,8 @@
 // What the admin actions do once the caller is known to be a signed-in admin: validate the form,
 // call the engine's admin API (which audits every action and announces it to every instance),
 // and say what happened in words.
-import { isPlan, PLANS } from '@airl/creators';
-import { type Duration, RateLimitInputError, RateLimitStoreError, type RateLimitAdmin } from '@airl/ratelimit';
+import { isPlan, isRedisFailure, PLANS } from '@airl/creators';
+import type { Duration, RateLimitAdmin } from '@airl/ratelimit';
 import { z } from 'zod';
 
 import { formatTime } from '../lib/format';
@@ -73,8 +73,9 @@ export async function runAdminAction(admin: RateLimitAdmin, actor: string, kind:
       }
     }
   } catch (error) {
-    if (error instanceof RateLimitInputError) return { ok: false, message: error.message };
-    if (error instanceof RateLimitStoreError) return { ok: false, message: 'Redis did not answer, so the action may not have been applied: reload the page to check, and try again.' };
+    // by name: the app (and its errors) may come from another bundle than this module (isRedisFailure)
+    if (error instanceof Error && error.name === 'RateLimitInputError') return { ok: false, message: error.message };
+    if (isRedisFailure(error)) return { ok: false, message: 'Redis did not answer, so the action may not have been applied: reload the page to check, and try again.' };
     throw error;
   }
 }

@@ -1,5 +1,6 @@
 // The admin app's configuration, read from the environment once and validated as a whole: every
 // mistake is reported at start with the variable to fix, instead of on the first request.
+import { shownValue } from '@airl/ratelimit';
 import { ConfigError, type Env, envFlag, readLimiters, readSessionSecret } from '@airl/creators/config';
 import type { LimitersConfig } from '@airl/creators/limiters';
 
@@ -62,7 +63,7 @@ export function loadConfig(env: Env = process.env): AdminConfig {
   let trustedProxyCount: number | undefined;
   if (env.TRUSTED_PROXY_COUNT) {
     const n = Number(env.TRUSTED_PROXY_COUNT);
-    if (!Number.isSafeInteger(n) || n < 1 || n > 10) problems.push(`TRUSTED_PROXY_COUNT='${env.TRUSTED_PROXY_COUNT}' must be the number of proxies in front of the app (1 to 10)`);
+    if (!Number.isSafeInteger(n) || n < 1 || n > 10) problems.push(`${shownValue('TRUSTED_PROXY_COUNT', env.TRUSTED_PROXY_COUNT)} must be the number of proxies in front of the app (1 to 10)`);
     else trustedProxyCount = n;
   } else if (production) {
     notes.push('TRUSTED_PROXY_COUNT is not set: client addresses cannot be trusted, so the per-address sign-in limit is shared by all clients');

@@ -1,7 +1,7 @@
 'use server';
 // Demo sign-in and sign-out. Signing in sets a signed httpOnly cookie holding the creator id; the
 // plan picked here is stored on the server (the stand-in for a subscription change).
-import { demoCreator, isPlan } from '@airl/creators';
+import { demoCreator, isPlan, isRedisFailure } from '@airl/creators';
 import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 
@@ -15,7 +15,14 @@ export async function signIn(form: FormData): Promise<void> {
   const creatorId = typeof raw === 'string' ? raw : '';
   const plan = form.get('plan');
   if (!demoCreator(creatorId)) throw new Error(`Unknown demo creator '${creatorId}'.`);
-  if (isPlan(plan)) await app.limiters.directory.setPlan(creatorId, plan);
+  if (isPlan(plan)) {
+    try {
+      await app.limiters.directory.setPlan(creatorId, plan);
+    } catch (error) {
+      if (!isRedisFailure(error)) throw error;
+      redirect('/sign-in?unavailable=plan');
+    }
+  }
   const secure = (await headers()).get('x-forwarded-proto') === 'https';
   (await cookies()).set(SESSION_COOKIE, await createSessionToken(creatorId, app.config.sessionSecret), {
     httpOnly: true,

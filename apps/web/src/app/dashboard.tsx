@@ -146,6 +146,11 @@ export function Dashboard() {
             Your limits <span className="muted">({quota?.data.plan ?? '…'} plan)</span>
           </h2>
           {error && <p className="alert">{error}</p>}
+          {quota?.data.degraded && (
+            <p className="notice" data-testid="quota-degraded">
+              Usage service unreachable: this server applies your limits on its own for now, so these figures may lag.
+            </p>
+          )}
           {quota?.data.limits.map((l) => {
             const refill = localTime(l.resetAt) - now;
             return (

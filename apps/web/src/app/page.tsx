@@ -24,6 +24,12 @@ export default async function Home() {
           </button>
         </form>
       </header>
+      {creator.planSource !== 'directory' && (
+        <p className="notice" data-testid="degraded-notice">
+          Our usage service is unreachable right now: your AI features keep working within your plan&apos;s limits on this server
+          {creator.planSource === 'degraded-plan' ? `, on the ${creator.plan} plan until yours can be read again` : ''}, and the figures below may lag.
+        </p>
+      )}
       {app.limiters.storage === 'memory' && (
         <p className="notice" data-testid="memory-notice">
           {storageNotice(app)}

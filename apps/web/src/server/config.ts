@@ -1,7 +1,7 @@
 // The app's configuration, read from the environment once and validated as a whole: every
 // mistake is reported at start with the variable to fix, instead of failing on the first request.
 import { AI_RESERVATION_TTL_MS, type ModelPricing, DEFAULT_PRICING } from '@airl/creators';
-import { type Duration, toMs } from '@airl/ratelimit';
+import { type Duration, shownValue, toMs } from '@airl/ratelimit';
 import { ConfigError, type Env, envFlag, readLimiters, readSessionSecret } from '@airl/creators/config';
 import type { LimitersConfig } from '@airl/creators/limiters';
 
@@ -42,7 +42,7 @@ function price(env: Env, name: string, fallback: number, problems: string[]): nu
   const v = env[name];
   if (v === undefined || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) problems.push(`${name}='${v}' must be a number of cents per million tokens (>= 0)`);
+  if (!Number.isFinite(n) || n < 0) problems.push(`${shownValue(name, v)} must be a number of cents per million tokens (>= 0)`);
   return n;
 }
 

@@ -1,12 +1,13 @@
 // The signed-in creator in server components and actions, from the session cookie; the plan is
 // looked up in the directory, never taken from the client.
-import type { Creator } from '@airl/creators';
+import type { DirectoryCreator } from '@airl/creators';
 import { cookies } from 'next/headers';
 
 import { getApp } from './app';
 import { readSessionToken, SESSION_COOKIE } from './session';
 
-export async function currentCreator(): Promise<Creator | undefined> {
+/** The signed-in creator; while Redis is unreachable, with the last known or the degraded plan (`planSource`). */
+export async function currentCreator(): Promise<DirectoryCreator | undefined> {
   const app = getApp();
   const id = await readSessionToken((await cookies()).get(SESSION_COOKIE)?.value, app.config.sessionSecret);
   return id ? app.limiters.directory.get(id) : undefined;

@@ -407,16 +407,25 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         s.on('message', (_: string, identifier: string) => {
           for (const l of listeners) l(identifier);
         });
-        // after a reconnect, announcements made meanwhile are lost: anything may have changed
-        let connectedOnce = false;
+        // Subscribed on every new connection, not once: ioredis re-subscribes only channels it
+        // saw confirmed, so a first SUBSCRIBE that failed (Redis down at start) was never retried.
+        // After a reconnect, or a subscription made late, announcements may have been missed:
+        // anything may have changed.
+        let first = true;
         s.on('ready', () => {
-          if (connectedOnce) for (const l of listeners) l(undefined);
-          connectedOnce = true;
+          if (first || subscriber !== s) return;
+          s.subscribe(channel).then(() => {
+            if (subscriber === s) for (const l of listeners) l(undefined);
+          }, () => undefined);
         });
         s.on('error', () => {
           // reconnects by itself; calls report failures through `call`
         });
-        await call('subscribe', () => s.subscribe(channel));
+        try {
+          await call('subscribe', () => s.subscribe(channel));
+        } finally {
+          first = false;
+        }
       }
       return async () => {
         listeners.delete(listener);

@@ -6,8 +6,9 @@ import { signIn } from '../actions';
 
 export const dynamic = 'force-dynamic';
 
-export default function SignInPage() {
+export default async function SignInPage({ searchParams }: { searchParams: Promise<{ unavailable?: string | string[] }> }) {
   const app = getApp();
+  const { unavailable } = await searchParams;
   if (!app.config.demoSignIn) {
     return (
       <main>
@@ -20,6 +21,11 @@ export default function SignInPage() {
     <main>
       <h1>Sign in as a demo creator</h1>
       <p className="muted">Development sign-in: pick a creator and the plan to give them. The plan is stored on the server and looked up on every request.</p>
+      {unavailable && (
+        <p className="alert" role="alert" data-testid="plan-unavailable">
+          Plans cannot be changed right now (Redis unreachable). Sign in with the creator&apos;s current plan, or try again in a moment.
+        </p>
+      )}
       <form action={signIn} className="card" style={{ maxWidth: 420 }}>
         <label htmlFor="creatorId">Creator</label>
         <select id="creatorId" name="creatorId" defaultValue={DEMO_CREATORS[0]!.id}>

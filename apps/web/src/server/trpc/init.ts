@@ -1,6 +1,6 @@
 // tRPC for the app: the context (session creator, response headers), the error formatter that
 // carries rate limit data to the client, and the procedures every router builds on.
-import type { Creator } from '@airl/creators';
+import type { DirectoryCreator } from '@airl/creators';
 import { rateLimitErrorFormatter, type RateLimitMeta } from '@airl/ratelimit/trpc';
 import { initTRPC, TRPCError } from '@trpc/server';
 
@@ -13,7 +13,7 @@ export interface Context {
   /** The signed-in creator's id (from the signed cookie): what the limiters count under. */
   readonly creatorId: string | null;
   /** The creator with the plan in force, looked up on the server. */
-  readonly creator: Creator | null;
+  readonly creator: DirectoryCreator | null;
   readonly req: Request;
   readonly resHeaders: Headers;
 }
@@ -32,12 +32,17 @@ export interface AiErrorData {
   readonly reference: string;
 }
 
+/** What a creator reads when something failed on the server: never the error's own text (a client library's, a URL...). */
+export const INTERNAL_ERROR_MESSAGE = 'Something went wrong on our side. Please try again in a moment.';
+
 const t = initTRPC.context<Context>().meta<RateLimitMeta>().create({
   errorFormatter(opts) {
     const shape = rateLimitErrorFormatter(opts);
     const cause = opts.error.cause;
     const ai: AiErrorData | null = cause instanceof AiCallError ? { failure: cause.failure, reference: cause.reference } : null;
-    return { ...shape, data: { ...shape.data, ai } };
+    // the full error goes to the server log (the route's onError); the client gets a sentence
+    const message = opts.error.code === 'INTERNAL_SERVER_ERROR' && !ai ? INTERNAL_ERROR_MESSAGE : shape.message;
+    return { ...shape, message, data: { ...shape.data, ai } };
   },
 });
 

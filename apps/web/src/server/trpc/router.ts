@@ -176,6 +176,11 @@ export const appRouter = router({
         creator: { id: ctx.creator.id, name: ctx.creator.name },
         plan,
         storage: ctx.app.limiters.storage,
+        /**
+         * Set while Redis is unreachable: the limits are applied by each plan's failure policy on
+         * this server, and the plan may be the last known or the degraded one.
+         */
+        degraded: status.degraded !== undefined || ctx.creator.planSource !== 'directory',
         provider: ctx.app.provider.kind,
         now: status.now,
         limits: status.limits
