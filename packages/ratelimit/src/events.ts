@@ -28,14 +28,14 @@ export interface DecisionEvent {
 /** The store failed or timed out. */
 export interface StoreErrorEvent {
   readonly type: 'store-error';
-  readonly operation: 'check' | 'peek' | 'reserve' | 'settle' | 'reset' | 'controls' | 'usage' | 'anomaly';
+  readonly operation: 'check' | 'peek' | 'reserve' | 'settle' | 'reset' | 'controls' | 'usage' | 'anomaly' | 'heartbeat';
   readonly error: RateLimiterError;
   readonly durationMs: number;
 }
 
 /**
- * The store became unavailable (`active: true`: calls are answered by their plans'
- * `whenStoreFails` policy) or available again (`active: false`).
+ * A shard of the store became unavailable (`active: true`: its identifiers' calls are answered
+ * by their plans' `whenStoreFails` policy) or available again (`active: false`).
  */
 export interface FailureModeEvent {
   readonly type: 'failure-mode';
@@ -44,6 +44,8 @@ export interface FailureModeEvent {
   readonly mode: FailureMode;
   /** Why, when it starts. */
   readonly reason: string | undefined;
+  /** The shard (a cluster master's `host:port`); `''` for a store of one part. */
+  readonly shard: string;
 }
 
 /** An anomaly rule fired (once per episode). */
