@@ -8,11 +8,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { type Server, startServer } from '@airl/vitest-config/redis';
 
-import type { PlansConfig } from '../src/index';
+import { createRateLimiter, type PlansConfig, type RateLimitResult } from '../src/index';
+import { createRedisClient, createRedisStore } from '../src/redis';
 import type { Burst, BurstReport } from './fixtures/limiter-worker';
 
 const worker = fileURLToPath(new URL('./fixtures/limiter-worker.ts', import.meta.url));
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
+const cleanup: (() => unknown)[] = [];
 afterAll(async () => {
   for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => undefined);
 });
@@ -80,5 +81,89 @@ describe('a CPU-starved host: slow is not down', () => {
     // Redis was up the whole time: it decided (at least most of) the admissions
     expect(admitted).toBeGreaterThan(0);
     for (const w of workers) w.child.send('exit');
+  });
+});
+
+describe('an outage with several instances: the shared fallback', () => {
+  it('3 instances under load, Redis killed: together they admit at most what each last saw remaining, shared 3 ways', { timeout: 60_000 }, async () => {
+    const server = await startServer();
+    cleanup.push(() => server.stop());
+    const limit = 300;
+    const plans = { hourly: { limits: [{ name: 'hour', limit, window: '1 h' }] } } satisfies PlansConfig;
+    const instances = [0, 1, 2].map(() => {
+      const client = createRedisClient({ host: '127.0.0.1', port: server.port, tls: false, username: undefined, password: undefined, cluster: false });
+      const limiter = createRateLimiter({
+        plans,
+        store: createRedisStore({ client: () => client, prefix: 'outage', timeout: 400 }),
+        storeRetryAfter: '300 ms',
+        presence: { refresh: '200 ms' },
+        controls: false,
+        topConsumers: false,
+        denyCache: false,
+        logger: false,
+      });
+      cleanup.push(() => limiter.close().then(() => client.disconnect()));
+      return { limiter, lastSeen: undefined as RateLimitResult | undefined, beforeOutage: 0, duringOutage: 0, calls: 0 };
+    });
+    let running = true;
+    let outage = false;
+    const loops = instances.map(async (instance) => {
+      while (running) {
+        const r = await instance.limiter.check('creator-1', { plan: 'hourly' });
+        instance.calls++;
+        if (!r.degraded) instance.lastSeen = r;
+        if (r.allowed && r.degraded === 'fallback') instance.duringOutage++;
+        else if (r.allowed && !outage) instance.beforeOutage++;
+        await sleep(15);
+      }
+    });
+    // long enough for every instance to count the others, and to use part of the limit
+    await sleep(1500);
+    outage = true;
+    await server.kill();
+    await sleep(2500);
+    running = false;
+    await Promise.all(loops);
+
+    const before = instances.reduce((sum, i) => sum + i.beforeOutage, 0);
+    const during = instances.reduce((sum, i) => sum + i.duringOutage, 0);
+    // the README's bound: the sum over instances of floor(last remaining seen / 3)
+    const bound = instances.reduce((sum, i) => sum + Math.floor(i.lastSeen!.remaining / 3), 0);
+    process.stdout.write(
+      `outage with 3 instances: ${before} admitted by Redis, then ${during} by the fallbacks (bound ${bound}; ` +
+        `last remaining seen ${instances.map((i) => i.lastSeen!.remaining).join(' / ')}); ${before + during} in all against a limit of ${limit}\n`,
+    );
+    expect(before).toBeGreaterThan(0);
+    expect(before).toBeLessThan(limit);
+    expect(during).toBeGreaterThan(0);
+    expect(during).toBeLessThanOrEqual(bound);
+    // what Redis admitted after an instance's last look is all that can exceed the limit
+    const stalest = Math.max(...instances.map((i) => i.lastSeen!.remaining));
+    expect(during).toBeLessThanOrEqual(stalest);
+  });
+});
+
+describe('instances whose clocks disagree', () => {
+  it("clock: 'local', one host 3 s ahead, 10 per 6 s (the issue's 30 s / 60 s case, scaled by 1/10): at most 10 admitted", { timeout: 60_000 }, async () => {
+    const server = await startServer();
+    cleanup.push(() => server.stop());
+    const plans = { p: { limits: [{ name: 'window', limit: 10, window: '6 s' }] } } satisfies PlansConfig;
+    const env = { REDIS_URL: `redis://127.0.0.1:${server.port}`, PREFIX: 'skew', TIMEOUT_MS: '2000', PLANS: JSON.stringify(plans), CLOCK: 'local' };
+    const [right, ahead] = await Promise.all([startWorker(env), startWorker({ ...env, SKEW_MS: '3000' })]);
+    const burst = (w: Worker) => w.burst({ id: 'creator-1', plan: 'p', costs: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1], sequential: true });
+    const started = Date.now();
+    // the right clock takes half; 3.5 s later the fast one tries for all 10, then the right one
+    const first = await burst(right);
+    await sleep(3500);
+    const second = await burst(ahead);
+    const third = await burst(right);
+    const elapsed = Date.now() - started;
+    const admitted = first.admitted + second.admitted + third.admitted;
+    process.stdout.write(`clock skew: ${first.admitted} + ${second.admitted} (3 s ahead) + ${third.admitted} admitted within ${elapsed} ms against 10 per 6 s\n`);
+    // every call was within one window of real time
+    expect(elapsed).toBeLessThan(6000);
+    expect(first.admitted).toBe(10);
+    expect(admitted).toBeLessThanOrEqual(10);
+    for (const w of [right, ahead]) w.child.send('exit');
   });
 });
