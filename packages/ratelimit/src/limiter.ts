@@ -95,9 +95,10 @@ export interface RateLimiterOptions<P extends string = string> {
    */
   fallbackBudget?: FallbackBudget;
   /**
-   * When a shard of the store counts as down: its last `failures` calls all failed, and either
-   * the connection to it is down or no call to it succeeded for `downAfter`. Timeouts on a
-   * connected store that still answers are slowness, not an outage.
+   * When a shard of the store counts as down: at once when a call fails while the client reports
+   * the connection to it down; with the connection up, when its last `failures` calls all failed
+   * and none succeeded for `downAfter`. Timeouts on a connected store that still answers now and
+   * then are slowness, not an outage.
    * @default { failures: 3, downAfter: '5 s' }
    */
   breaker?: { failures?: number; downAfter?: Duration };
@@ -111,8 +112,8 @@ export interface RateLimiterOptions<P extends string = string> {
   /**
    * Every instance marks itself alive in the store (`<prefix>:presence`) every `refresh`, and
    * counts the instances that did so within `window`: the `'shared'` fallback splits limits
-   * between them. The same call reads the store's clock for `clock: 'local'`. Not sent when
-   * neither needs it, nor by stores that cannot (memory).
+   * between them. The same call reads the store's clock for `clock: 'local'`. Stores that cannot
+   * (memory) do without.
    * @default { refresh: '5 s', window: '30 s' }
    */
   presence?: { refresh?: Duration; window?: Duration };
@@ -449,7 +450,8 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
   const presenceWindowMs = toMs(options.presence?.window ?? '30 s', 'presence.window');
   const instanceId = randomUUID();
   const sync = clock === 'local' ? createClockSync() : undefined;
-  const heartbeats = store.heartbeat && (fallbackBudget === 'shared' || sync) ? store.heartbeat.bind(store) : undefined;
+  // every instance counts itself, whatever its own budget: the others' shares depend on it
+  const heartbeats = store.heartbeat?.bind(store);
   /** Set when the store refuses to tell its time: `'local'` then runs uncorrected. */
   let clockRefused = false;
   let closed = false;
@@ -551,9 +553,10 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       output = await store.evaluate({ identifier: id, limits: plan.limits, costs, mode, now: at, reservationTtlMs, stateTtlMs, anomaly, deadline });
     } catch (error) {
       const down = breakers.failed(ticket, reportStoreError(mode, error, started).message);
-      // it may have been applied: counted as charged wherever this instance counts
+      if (down) return finish(mode, id, started, await fallback.outage(mode, id, plan, options?.cost, retryAtLocal(shard)));
+      // slow: it may have been applied; counted as charged by this instance's fallback
       if (mode !== 'peek') fallback.uncertain(plan, id, costs);
-      return finish(mode, id, started, down ? await fallback.outage(mode, id, plan, options?.cost, retryAtLocal(shard)) : fallback.slow(plan));
+      return finish(mode, id, started, fallback.slow(plan));
     }
     breakers.succeeded(ticket);
     fallback.remember(plan, id, output.limits);

@@ -167,3 +167,43 @@ describe('instances whose clocks disagree', () => {
     for (const w of [right, ahead]) w.child.send('exit');
   });
 });
+
+describe("fallbackBudget: 'full', the old behaviour, on request", () => {
+  it("gives each instance every limit in full during an outage, where 'shared' gives its share of what it last saw", { timeout: 30_000 }, async () => {
+    const server = await startServer();
+    cleanup.push(() => server.stop());
+    const plans = { p: { limits: [{ name: 'hour', limit: 20, window: '1 h' }] } } satisfies PlansConfig;
+    const make = (fallbackBudget: 'shared' | 'full') => {
+      const client = createRedisClient({ host: '127.0.0.1', port: server.port, tls: false, username: undefined, password: undefined, cluster: false });
+      const limiter = createRateLimiter({
+        plans,
+        store: createRedisStore({ client: () => client, prefix: 'budget', timeout: 400 }),
+        fallbackBudget,
+        presence: { refresh: '100 ms' },
+        controls: false,
+        logger: false,
+      });
+      cleanup.push(() => limiter.close().then(() => client.disconnect()));
+      return limiter;
+    };
+    const shared = make('shared');
+    const full = make('full');
+    for (let i = 0; i < 4; i++) {
+      await shared.check('creator-1', { plan: 'p' });
+      await full.check('creator-1', { plan: 'p' });
+    }
+    await sleep(400); // both counted: N = 2
+    const seen = await shared.check('creator-1', { plan: 'p' });
+    expect(seen).toMatchObject({ allowed: true, degraded: undefined, remaining: 11 });
+    await server.kill();
+    const admitted = async (limiter: typeof shared) => {
+      let n = 0;
+      for (let i = 0; i < 30; i++) if ((await limiter.check('creator-1', { plan: 'p' })).allowed) n++;
+      return n;
+    };
+    const [byShared, byFull] = [await admitted(shared), await admitted(full)];
+    process.stdout.write(`fallback budgets: 'shared' admitted ${byShared} (floor(11 / 2)), 'full' admitted ${byFull} (the whole limit, 20)\n`);
+    expect(byShared).toBe(5);
+    expect(byFull).toBe(20);
+  });
+});

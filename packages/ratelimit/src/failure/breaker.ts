@@ -1,8 +1,10 @@
-// When to stop asking the store: one breaker per shard, opened on evidence of a sustained
-// failure, never on one slow answer. The rule (also in the package README):
+// When to stop asking the store: one breaker per shard, opened on evidence of an outage, never
+// on one slow answer. The rule (also in the package README): a shard's breaker opens
 //
-//   a shard's breaker opens when its last `failures` calls all failed AND either the store says
-//   its connection to that shard is down, or no call to it has succeeded for `downAfterMs`.
+//   - at once when a call fails while the store says its connection to that shard is down
+//     (refused, closed, never ready: nothing is coming back), or
+//   - with the connection up, when its last `failures` calls all failed and none of its calls
+//     has succeeded for `downAfterMs`.
 //
 // A timeout on a connected shard that still answers now and then is slowness, not an outage.
 // Once open, the shard is skipped for `retryAfterMs`; then one call at a time probes it, and the
@@ -11,9 +13,9 @@
 // nothing.
 
 export interface BreakerOptions {
-  /** Failed calls in a row needed to open. */
+  /** With the connection up: failed calls in a row needed to open... */
   readonly failures: number;
-  /** With the connection still up: how long without any success before opening. */
+  /** ... and how long without any success. */
   readonly downAfterMs: number;
   /** How long an open breaker skips the shard before one call probes it. */
   readonly retryAfterMs: number;
@@ -92,9 +94,8 @@ export function createBreakers(options: BreakerOptions): Breakers {
         return true;
       }
       s.failed++;
-      if (s.failed < options.failures) return false;
-      const down = options.connected(ticket.shard) === false || performance.now() - s.lastSuccess >= options.downAfterMs;
-      if (!down) return false;
+      const disconnected = options.connected(ticket.shard) === false;
+      if (!disconnected && (s.failed < options.failures || performance.now() - s.lastSuccess < options.downAfterMs)) return false;
       s.open = true;
       s.generation++;
       s.failed = 0;
