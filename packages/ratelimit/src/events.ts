@@ -7,7 +7,8 @@ import type { FailureMode } from './policy';
 /**
  * Where an answer came from: the store (`'redis'`, `'memory'`, ...), `'deny-cache'` (a denial
  * remembered locally), `'control'` (an admin's block), or, while the store is unavailable, the
- * plan's policy: `'fail-open'`, `'fail-closed'`, `'fallback'`.
+ * plan's policy: `'fail-open'`, `'fail-closed'`, `'fallback'`; `'store-slow'` when a call failed
+ * on a store not known to be down (denied, to be retried).
  */
 export type DecisionSource = string;
 
@@ -44,8 +45,8 @@ export interface FailureModeEvent {
   readonly mode: FailureMode;
   /** Why, when it starts. */
   readonly reason: string | undefined;
-  /** The shard (a cluster master's `host:port`); `''` for a store of one part. */
-  readonly shard: string;
+  /** The shard (a cluster master's `host:port`); `''` for a store of one part. Always set by the limiter. */
+  readonly shard?: string | undefined;
 }
 
 /** An anomaly rule fired (once per episode). */

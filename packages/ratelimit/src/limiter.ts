@@ -207,7 +207,8 @@ export interface RateLimitResult {
   readonly retryAfterMs: number;
   /**
    * What denied: a limit's name (the one with the longest wait), `'blocked'` (an admin's block),
-   * or `'store-unavailable'` (the store failed and the plan fails closed). Undefined when allowed.
+   * or `'store-unavailable'` (the store is down and the plan fails closed, or a call failed on a
+   * store not known to be down: see `whenStoreFails`). Undefined when allowed.
    */
   readonly deniedBy: string | undefined;
   /** Every limit of the plan, in plan order. */
