@@ -1,6 +1,9 @@
 // Redis store (ioredis 6, standalone or cluster): one Lua function per atomic step, each one
 // round trip (FCALL of a library loaded on first use; or EVALSHA). Every key of an identifier
 // shares one hash tag, so a check is one script on one cluster slot.
+// cluster-key-slot ships no types: every package that compiles this file finds them through here
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="../types/cluster-key-slot.d.ts" />
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, type Redis } from 'ioredis';
 
