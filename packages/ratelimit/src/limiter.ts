@@ -560,7 +560,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       return finish(mode, id, started, fallback.slow(plan));
     }
     breakers.succeeded(ticket);
-    fallback.remember(plan, id, output.limits);
+    if (fallbackBudget === 'shared') fallback.remember(plan, id, output.limits);
     const result = shape(plan, output.limits, output.allowed, output.now);
     // reported after the answer, off the request path
     if (watched && output.anomalies.length > 0) raise(id, plan.name, watched, output.anomalies, output.now);
