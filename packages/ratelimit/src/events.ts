@@ -7,7 +7,8 @@ import type { FailureMode } from './policy';
 /**
  * Where an answer came from: the store (`'redis'`, `'memory'`, ...), `'deny-cache'` (a denial
  * remembered locally), `'control'` (an admin's block), or, while the store is unavailable, the
- * plan's policy: `'fail-open'`, `'fail-closed'`, `'fallback'`.
+ * plan's policy: `'fail-open'`, `'fail-closed'`, `'fallback'`; `'store-slow'` when a call failed
+ * on a store not known to be down (denied, to be retried).
  */
 export type DecisionSource = string;
 
@@ -28,14 +29,14 @@ export interface DecisionEvent {
 /** The store failed or timed out. */
 export interface StoreErrorEvent {
   readonly type: 'store-error';
-  readonly operation: 'check' | 'peek' | 'reserve' | 'settle' | 'reset' | 'controls' | 'usage' | 'anomaly';
+  readonly operation: 'check' | 'peek' | 'reserve' | 'settle' | 'reset' | 'controls' | 'usage' | 'anomaly' | 'heartbeat';
   readonly error: RateLimiterError;
   readonly durationMs: number;
 }
 
 /**
- * The store became unavailable (`active: true`: calls are answered by their plans'
- * `whenStoreFails` policy) or available again (`active: false`).
+ * A shard of the store became unavailable (`active: true`: its identifiers' calls are answered
+ * by their plans' `whenStoreFails` policy) or available again (`active: false`).
  */
 export interface FailureModeEvent {
   readonly type: 'failure-mode';
@@ -44,6 +45,8 @@ export interface FailureModeEvent {
   readonly mode: FailureMode;
   /** Why, when it starts. */
   readonly reason: string | undefined;
+  /** The shard (a cluster master's `host:port`); `''` for a store of one part. Always set by the limiter. */
+  readonly shard?: string | undefined;
 }
 
 /** An anomaly rule fired (once per episode). */

@@ -1,6 +1,9 @@
 // createRateLimiter(): validates input, applies admins' controls, turns a call's cost into one
 // cost per limit, asks the store (or, while it is unavailable, the plan's failure policy) and
-// shapes the answer. All the counting is in the store (src/model.ts, src/lua).
+// shapes the answer. All the counting is in the store (src/model.ts, src/lua); what answers when
+// it fails is in src/failure.
+import { randomUUID } from 'node:crypto';
+
 import { ANOMALY_DETECTOR, type Anomaly, anomalyFields, type AnomalyRules, compileRules, type CompiledRules, HOUR_MS } from './anomaly';
 import { recordAudit } from './audit';
 import { createControlCache, liveControl, updateControl } from './controls';
@@ -9,8 +12,13 @@ import { createDenyCache } from './deny-cache';
 import { type Duration, toMs } from './duration';
 import { RateLimitConfigError, RateLimitInputError, RateLimitStoreError } from './errors';
 import { type DecisionEvent, jsonLogger, type Logger, type RateLimitEventListener, type StoreErrorEvent } from './events';
-import type { EvaluateOutput, LimitOutcome, Mode, SettleStatus } from './model';
+import { createBreakers } from './failure/breaker';
+import { createClockSync } from './failure/clock';
+import { within } from './failure/deadline';
+import { type Answer, createFallback, type FallbackBudget } from './failure/fallback';
+import type { EvaluateOutput, Mode, SettleStatus } from './model';
 import { type CompiledLimit, type CompiledPlan, compilePolicy, type CompiledPolicy, DEFAULT_PLANS, type FailureMode, type PlanConfig } from './policy';
+import { refusal, shape } from './result';
 import { createMemoryStore } from './stores/memory';
 import type { Store } from './stores/types';
 import { createUsageRecorder } from './usage';
@@ -43,9 +51,13 @@ export interface RateLimiterOptions<P extends string = string> {
    * Where `now` comes from.
    * - `'store'`: the store's clock: Redis `TIME`, so every app instance agrees even when their
    *   own clocks do not. For the memory store, this process's clock.
-   * - `'local'`: this process's `Date.now()`. For Redis deployments that reject `TIME` in
-   *   scripts (reported of ElastiCache Serverless); keep app clocks in sync (NTP / chrony).
-   * - a function returning epoch ms: tests control time without sleeping.
+   * - `'local'`: this process's `Date.now()`, corrected by its offset to the store's clock
+   *   whenever the store can tell it (Redis `TIME` as a command, at the first call and with every
+   *   `presence` refresh): for Redis deployments that reject `TIME` in scripts (reported of
+   *   ElastiCache Serverless). When the offset is unknown (or the local clock stepped since it was
+   *   measured) a call measures it first, within its deadline, and fails rather than stamp an
+   *   unchecked time.
+   * - a function returning epoch ms: tests control time without sleeping. Used as is.
    * @default 'store'
    */
   clock?: Clock;
@@ -61,22 +73,50 @@ export interface RateLimiterOptions<P extends string = string> {
    */
   maxIdentifierLength?: number;
   /**
-   * What a call gets when the store fails or does not answer within its timeout; a plan's own
-   * `whenStoreFails` wins. See {@link FailureMode}.
+   * What a call gets while the store is down (its shard's breaker is open, see `breaker`); a
+   * plan's own `whenStoreFails` wins. See {@link FailureMode}. A call that fails while the store
+   * is not known to be down (slow, or a single failure) never gets a fresh budget: `'open'` plans
+   * allow it, `'closed'` and `'fallback'` plans deny it (`deniedBy: 'store-unavailable'`, retry in 1 s).
    * @default 'fallback'
    */
   whenStoreFails?: FailureMode;
   /**
-   * Per-instance budgets of the in-memory fallback, by plan. Plans not listed keep their own
-   * limits, per instance: with N instances, up to N times the limit can pass during an outage.
+   * The in-memory fallback's limits, by plan, before `fallbackBudget` shares them. Plans not
+   * listed keep their own limits.
    */
   fallbackPlans?: Readonly<Partial<Record<P, PlanConfig>>>;
   /**
-   * After the store fails, calls skip it (answered by the failure policy at once) for this long;
-   * then one call tries it again. Keeps an outage from costing every call the full timeout.
+   * How the in-memory fallback budgets this instance during an outage. `'shared'`: it starts from
+   * what this instance last knew of the identifier and gets `floor(remaining / N)` of each limit,
+   * N being the live instances counted by `presence`, so that N instances together admit at most
+   * about the limit. `'full'`: every limit in full, from zero, on every instance (with N
+   * instances, up to N x the limit). See the package README, "When Redis fails".
+   * @default 'shared'
+   */
+  fallbackBudget?: FallbackBudget;
+  /**
+   * When a shard of the store counts as down: at once when a call fails while the client reports
+   * the connection to it down; with the connection up, when its last `failures` calls all failed
+   * and none succeeded for `downAfter`. Timeouts on a connected store that still answers now and
+   * then are slowness, not an outage.
+   * @default { failures: 3, downAfter: '5 s' }
+   */
+  breaker?: { failures?: number; downAfter?: Duration };
+  /**
+   * While a shard is down, its calls skip the store (answered by the failure policy at once) for
+   * this long; then one call at a time tries it again. Keeps an outage from costing every call
+   * the full timeout.
    * @default '2 s'
    */
   storeRetryAfter?: Duration;
+  /**
+   * Every instance marks itself alive in the store (`<prefix>:presence`) every `refresh`, and
+   * counts the instances that did so within `window`: the `'shared'` fallback splits limits
+   * between them. The same call reads the store's clock for `clock: 'local'`. Stores that cannot
+   * (memory) do without.
+   * @default { refresh: '5 s', window: '30 s' }
+   */
+  presence?: { refresh?: Duration; window?: Duration };
   /**
    * Remembers denials until their retry time, so the same call denied again costs no store call.
    * Admin actions (reset, override, block) clear it on every instance. Trade-off: a refund on
@@ -167,7 +207,8 @@ export interface RateLimitResult {
   readonly retryAfterMs: number;
   /**
    * What denied: a limit's name (the one with the longest wait), `'blocked'` (an admin's block),
-   * or `'store-unavailable'` (the store failed and the plan fails closed). Undefined when allowed.
+   * or `'store-unavailable'` (the store is down and the plan fails closed, or a call failed on a
+   * store not known to be down: see `whenStoreFails`). Undefined when allowed.
    */
   readonly deniedBy: string | undefined;
   /** Every limit of the plan, in plan order. */
@@ -319,31 +360,30 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     return wrapped;
   }
 
-  let unavailableUntil = 0;
-  let probing = false;
-  /** Whether this call should try the store (false: the breaker is open). */
-  function storeUsable(): boolean {
-    if (unavailableUntil === 0) return true;
-    if (Date.now() < unavailableUntil || probing) return false;
-    probing = true;
-    return true;
+  const breakers = createBreakers({
+    failures: positiveCount(options.breaker?.failures ?? 3, 'breaker.failures'),
+    downAfterMs: toMs(options.breaker?.downAfter ?? '5 s', 'breaker.downAfter'),
+    retryAfterMs: retryAfterFailureMs,
+    connected: (shard) => store.connected?.(shard),
+    onOpen(shard, reason) {
+      emit({ type: 'failure-mode', active: true, mode: defaultMode, reason, shard });
+      logger?.error({ msg: `rate limiter store unavailable: answering by each plan's policy (default '${defaultMode}')`, store: store.kind, shard, error: reason });
+    },
+    onClose(shard) {
+      emit({ type: 'failure-mode', active: false, mode: defaultMode, reason: undefined, shard });
+      logger?.warn({ msg: 'rate limiter store available again', store: store.kind, shard });
+      if (!breakers.anyOpen()) fallback.recovered();
+    },
+  });
+  let retireAt = 0;
+  /** Now and then while a shard is down: forget shards that serve nothing any more (failed over). */
+  function retireShards() {
+    if (!store.shards || performance.now() < retireAt || !breakers.anyOpen()) return;
+    retireAt = performance.now() + Math.min(retryAfterFailureMs, 1000);
+    breakers.retire(store.shards());
   }
-  function storeSucceeded() {
-    if (unavailableUntil === 0) return;
-    unavailableUntil = 0;
-    probing = false;
-    emit({ type: 'failure-mode', active: false, mode: defaultMode, reason: undefined });
-    logger?.warn({ msg: 'rate limiter store available again', store: store.kind });
-  }
-  function storeFailed(error: RateLimitStoreError) {
-    const first = unavailableUntil === 0;
-    unavailableUntil = Date.now() + retryAfterFailureMs;
-    probing = false;
-    if (first) {
-      emit({ type: 'failure-mode', active: true, mode: defaultMode, reason: error.message });
-      logger?.error({ msg: `rate limiter store unavailable: answering by each plan's policy (default '${defaultMode}')`, store: store.kind, error: error.message });
-    }
-  }
+  /** Local ms when a shard's open breaker lets a probe through. */
+  const retryAtLocal = (shard: string) => localNow() + Math.max(0, breakers.retryAt(shard) - performance.now());
 
   const denyCache = options.denyCache === false ? undefined : createDenyCache(options.denyCache?.maxEntries ?? 10_000);
   const anomalyOptions = options.anomalies === false ? undefined : options.anomalies;
@@ -377,19 +417,86 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
           (error) => reportStoreError('usage', error, performance.now()),
         );
 
-  // the in-memory limiter that answers while the store is unavailable, made on first need
-  let fallback: RateLimiter<string> | undefined;
-  const fallbackLimiter = () =>
-    (fallback ??= createRateLimiter<string>({
-      plans: { ...(options.plans ?? DEFAULT_PLANS), ...definedOnly(options.fallbackPlans) },
-      clock: clock === 'store' ? 'local' : clock,
-      reservationTtl: reservationTtlMs,
-      maxIdentifierLength: maxLength,
-      denyCache: false,
-      controls: false,
-      topConsumers: false,
-      logger: false,
-    }));
+  // what answers while a shard of the store is down: the in-memory limiter made on first need
+  const fallbackBudget = options.fallbackBudget ?? 'shared';
+  if (fallbackBudget !== 'shared' && fallbackBudget !== 'full') {
+    throw new RateLimitConfigError(`fallbackBudget: '${String(fallbackBudget)}' must be 'shared' or 'full'`);
+  }
+  const fallbackPlans = { ...(options.plans ?? DEFAULT_PLANS), ...definedOnly(options.fallbackPlans) };
+  const fallback = createFallback({
+    budget: fallbackBudget,
+    defaultMode,
+    policy: compilePolicy(fallbackPlans),
+    make: (memory) =>
+      createRateLimiter<string>({
+        plans: fallbackPlans,
+        store: memory,
+        clock: clock === 'store' ? 'local' : clock,
+        reservationTtl: reservationTtlMs,
+        maxIdentifierLength: maxLength,
+        denyCache: false,
+        controls: false,
+        topConsumers: false,
+        logger: false,
+        fallbackBudget: 'full',
+      }),
+    now: () => localNow(),
+    maxRemembered: 10_000,
+    reservationTtlMs,
+    stateTtlMs,
+  });
+
+  // presence and the store's clock: one heartbeat every `presence.refresh`, from the first call
+  const presenceRefreshMs = toMs(options.presence?.refresh ?? '5 s', 'presence.refresh');
+  const presenceWindowMs = toMs(options.presence?.window ?? '30 s', 'presence.window');
+  const instanceId = randomUUID();
+  const sync = clock === 'local' ? createClockSync() : undefined;
+  // every instance counts itself, whatever its own budget: the others' shares depend on it
+  const heartbeats = store.heartbeat?.bind(store);
+  /** Set when the store refuses to tell its time: `'local'` then runs uncorrected. */
+  let clockRefused = false;
+  let closed = false;
+  let beating: Promise<void> | undefined;
+  let beatTimer: NodeJS.Timeout | undefined;
+  function beat(): Promise<void> {
+    const started = performance.now();
+    return (beating ??= heartbeats!(instanceId, presenceWindowMs)
+      .then(
+        ({ instances, now: storeNow, at }) => {
+          fallback.setInstances(instances);
+          sync?.update({ now: storeNow, at });
+        },
+        (error: unknown) => {
+          if (/NOPERM|unknown command/i.test((error as Error).message)) clockRefused = true;
+          reportStoreError('heartbeat', error, started);
+        },
+      )
+      .finally(() => (beating = undefined)));
+  }
+  function startHeartbeats() {
+    if (!heartbeats || beatTimer || closed) return;
+    beatTimer = setInterval(() => void beat(), presenceRefreshMs);
+    beatTimer.unref();
+    void beat();
+  }
+
+  /**
+   * The time to stamp a call with: the configured clock; for `'local'`, corrected by the store's
+   * clock, measured first (within the call's deadline) when not known. Throws rather than stamp
+   * an unchecked local time.
+   */
+  async function stamp(deadline: number): Promise<number | undefined> {
+    if (!sync || !heartbeats || clockRefused) return now();
+    let t = sync.now();
+    if (t === undefined) {
+      await within(beat(), deadline);
+      t = sync.now();
+    }
+    if (t === undefined && !clockRefused) throw new RateLimitStoreError(`${store.kind} store clock could not be read in time; not stamping with an unchecked local clock`);
+    return t ?? now();
+  }
+  /** What every call of this limiter may take in all, store calls included. */
+  const budgetMs = store.timeoutMs ?? 1000;
 
   function identify(identifier: unknown): string {
     if (typeof identifier !== 'string' || identifier.length === 0 || identifier.length > maxLength) {
@@ -408,73 +515,19 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     return compiled;
   }
 
-  function shape(plan: CompiledPlan, outcomes: readonly LimitOutcome[], allowed: boolean, at: number, degraded?: FailureMode): RateLimitResult {
-    const limits = plan.limits.map((l, i): LimitStatus => {
-      const o = outcomes[i]!;
-      return {
-        name: l.name,
-        unit: l.unit,
-        limit: l.limit,
-        allowed: o.fits,
-        remaining: o.remaining,
-        resetAt: o.resetAt,
-        retryAfterMs: o.fits ? 0 : Math.max(0, o.resetAt - at),
-      };
-    });
-    let decider = limits[0]!;
-    for (const l of limits) {
-      if (allowed ? l.remaining / l.limit < decider.remaining / decider.limit : l.retryAfterMs > decider.retryAfterMs) decider = l;
-    }
-    return {
-      allowed,
-      plan: plan.name,
-      limit: decider.limit,
-      remaining: decider.remaining,
-      resetAt: allowed ? decider.resetAt : at + decider.retryAfterMs,
-      retryAfterMs: allowed ? 0 : decider.retryAfterMs,
-      deniedBy: allowed ? undefined : decider.name,
-      limits,
-      now: at,
-      degraded,
-    };
-  }
+  type Outcome = Answer;
 
-  /** A denial that did not come from the limits: a block, or a store failing closed. */
-  function refusal(plan: CompiledPlan, deniedBy: string, at: number, until: number, degraded?: FailureMode): RateLimitResult {
-    const wait = Math.max(1, until - at);
-    const outcomes = plan.limits.map(() => ({ fits: false, remaining: 0, resetAt: at + wait }));
-    return { ...shape(plan, outcomes, false, at, degraded), deniedBy, retryAfterMs: wait, resetAt: at + wait };
-  }
-
-  type Outcome = { result: RateLimitResult; reservation?: Reservation | undefined; source: string };
-
-  /** The plan's failure policy answers for the store. */
-  async function degraded(mode: Mode, id: string, plan: CompiledPlan, cost: unknown): Promise<Outcome> {
-    const policyMode = plan.whenStoreFails ?? defaultMode;
-    const at = localNow();
-    if (policyMode === 'closed') {
-      return { result: refusal(plan, 'store-unavailable', at, Math.max(unavailableUntil, Date.now() + 1000), 'closed'), source: 'fail-closed' };
-    }
-    if (policyMode === 'open') {
-      const outcomes = plan.limits.map((l) => ({ fits: true, remaining: l.limit, resetAt: at }));
-      return { result: shape(plan, outcomes, true, at, 'open'), source: 'fail-open' };
-    }
-    const options = { plan: plan.name, ...(cost !== undefined && { cost: cost as Cost }) };
-    const f = fallbackLimiter();
-    if (mode === 'reserve') {
-      const { reservation, ...result } = await f.reserve(id, options);
-      return { result: { ...result, degraded: 'fallback' }, reservation: reservation && { ...reservation, id: `f:${reservation.id}` }, source: 'fallback' };
-    }
-    const result = await (mode === 'check' ? f.check(id, options) : f.peek(id, options));
-    return { result: { ...result, degraded: 'fallback' }, source: 'fallback' };
-  }
-
+  /** Asks the store, or (its shard down, or it failing) the failure policy. Bounded by one deadline. */
   async function run(mode: Mode, identifier: unknown, options: CheckOptions<P> | undefined): Promise<Outcome> {
     const started = performance.now();
+    const deadline = started + budgetMs;
     const id = identify(identifier);
     let plan = planOf(options?.plan);
+    retireShards();
+    const shard = store.shardOf?.(id) ?? '';
     const loading = controls?.ready();
-    if (loading) await loading;
+    // controls load within half the call's time, and not at all while the shard is known down
+    if (loading && breakers.retryAt(shard) === 0) await within(loading, started + budgetMs / 2);
     const t = localNow();
     const control = liveControl(controls?.get(id), t);
     if (control?.block) return finish(mode, id, started, { result: refusal(plan, 'blocked', t, control.block.until), source: 'control' });
@@ -484,7 +537,9 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       const cached = denyCache?.get(plan.name, id, costs, t, rulesByPlan.has(plan.name));
       if (cached) return finish(mode, id, started, { result: cached, source: 'deny-cache' });
     }
-    if (!storeUsable()) return finish(mode, id, started, await degraded(mode, id, plan, options?.cost));
+    const ticket = breakers.enter(shard);
+    if (!ticket) return finish(mode, id, started, await fallback.outage(mode, id, plan, options?.cost, retryAtLocal(shard)));
+    startHeartbeats();
     const watched = mode === 'peek' ? undefined : rulesByPlan.get(plan.name);
     // what the call charges per unit: made once, for the cost-spike rule and the usage boards
     let amounts: Map<string, number> | undefined;
@@ -495,14 +550,20 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     };
     let output: EvaluateOutput;
     try {
-      output = await store.evaluate({ identifier: id, limits: plan.limits, costs, mode, now: now(), reservationTtlMs, stateTtlMs, anomaly });
+      const at = await stamp(deadline);
+      output = await store.evaluate({ identifier: id, limits: plan.limits, costs, mode, now: at, reservationTtlMs, stateTtlMs, anomaly, deadline });
     } catch (error) {
-      storeFailed(reportStoreError(mode, error, started));
-      return finish(mode, id, started, await degraded(mode, id, plan, options?.cost));
+      const down = breakers.failed(ticket, reportStoreError(mode, error, started).message);
+      if (down) return finish(mode, id, started, await fallback.outage(mode, id, plan, options?.cost, retryAtLocal(shard)));
+      // slow: it may have been applied; counted as charged by this instance's fallback
+      if (mode !== 'peek') fallback.uncertain(plan, id, costs);
+      return finish(mode, id, started, fallback.slow(plan));
     }
-    storeSucceeded();
+    breakers.succeeded(ticket);
+    if (fallbackBudget === 'shared') fallback.remember(plan, id, output.limits);
     const result = shape(plan, output.limits, output.allowed, output.now);
-    if (watched && output.anomalies.length > 0) await raise(id, plan.name, watched, output.anomalies, output.now);
+    // reported after the answer, off the request path
+    if (watched && output.anomalies.length > 0) raise(id, plan.name, watched, output.anomalies, output.now);
     if (!result.allowed && mode !== 'peek') denyCache?.set(plan.name, id, costs, result, t);
     let reservation: Reservation | undefined;
     if (result.allowed && mode !== 'peek') {
@@ -515,10 +576,13 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     return finish(mode, id, started, { result, reservation, source: store.kind });
   }
 
-  /** Reports anomalies: event, log line, callback, stream; blocks when the rule says so. */
-  async function raise(id: string, plan: string, rules: CompiledRules, fired: EvaluateOutput['anomalies'], at: number) {
+  /**
+   * Reports anomalies at once (event, log line, callback), then writes them (stream; a block when
+   * the rule says so) in the background: never on the request path.
+   */
+  function raise(id: string, plan: string, rules: CompiledRules, fired: EvaluateOutput['anomalies'], at: number) {
     const started = performance.now();
-    for (const f of fired) {
+    const anomalies = fired.map((f): Anomaly => {
       const rule = f.rule === 'burst' ? rules.burst : f.rule === 'denial-storm' ? rules.denialStorm : rules.costSpike;
       const blockMs = rule?.blockMs ?? 0;
       const windowMs = rule && 'windowMs' in rule ? rule.windowMs : HOUR_MS;
@@ -539,19 +603,24 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       } catch {
         // a callback must not break rate limiting
       }
-      const fields = anomalyFields(anomaly);
-      try {
-        await store.append('anomalies', fields, { maxLength: anomalyOptions?.streamLength ?? 10_000 });
-        await store.append('anomalies', fields, { maxLength: 100, identifier: id, ttlMs: 90 * 86_400_000 });
-        if (anomaly.blockedUntil !== undefined) {
-          const reason = `anomaly: ${anomaly.rule}`;
-          await updateControl(store, id, { block: { until: anomaly.blockedUntil, by: ANOMALY_DETECTOR, reason, at: Date.now() } });
-          await recordAudit(store, { actor: ANOMALY_DETECTOR, action: 'block', identifier: id, details: { until: anomaly.blockedUntil, reason } }, 10_000);
+      return anomaly;
+    });
+    void (async () => {
+      for (const anomaly of anomalies) {
+        const fields = anomalyFields(anomaly);
+        try {
+          await store.append('anomalies', fields, { maxLength: anomalyOptions?.streamLength ?? 10_000 });
+          await store.append('anomalies', fields, { maxLength: 100, identifier: id, ttlMs: 90 * 86_400_000 });
+          if (anomaly.blockedUntil !== undefined) {
+            const reason = `anomaly: ${anomaly.rule}`;
+            await updateControl(store, id, { block: { until: anomaly.blockedUntil, by: ANOMALY_DETECTOR, reason, at: Date.now() } });
+            await recordAudit(store, { actor: ANOMALY_DETECTOR, action: 'block', identifier: id, details: { until: anomaly.blockedUntil, reason } }, 10_000);
+          }
+        } catch (error) {
+          reportStoreError('anomaly', error, started);
         }
-      } catch (error) {
-        reportStoreError('anomaly', error, started);
       }
-    }
+    })();
   }
 
   function finish(mode: Mode, id: string, started: number, outcome: Outcome): Outcome {
@@ -572,7 +641,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     return outcome;
   }
 
-  async function settleWith(reservation: Reservation, costs: (plan: CompiledPlan) => Map<string, number>, refund: boolean): Promise<SettleResult> {
+  async function settleWith(reservation: Reservation, costs: (plan: CompiledPlan) => Map<string, number>, refund: boolean, cost?: Cost): Promise<SettleResult> {
     const r = reservation as Partial<Reservation> | undefined;
     if (typeof r?.id !== 'string' || typeof r.identifier !== 'string' || typeof r.plan !== 'string' || typeof r.expiresAt !== 'number') {
       throw new RateLimitInputError('INVALID_RESERVATION', 'settle and refund take the reservation object that reserve() returned');
@@ -584,11 +653,15 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     denyCache?.drop(identifier);
     if (r.id.startsWith('f:')) {
       const inner = { ...(r as Reservation), id: r.id.slice(2) };
-      return refund ? fallbackLimiter().refund(inner) : fallbackLimiter().settle(inner, { cost: Object.fromEntries(byName) });
+      return fallback.settle(inner, cost, refund);
     }
+    const ticket = breakers.enter(store.shardOf?.(identifier) ?? '');
+    if (!ticket) return { status: 'store-unavailable' };
+    const deadline = started + budgetMs;
     try {
-      const { status, now: at } = await store.settle({ identifier, reservationId: r.id, expiresAt: r.expiresAt, limits: plan.limits, costs: byName, now: now(), stateTtlMs });
-      storeSucceeded();
+      const request = { identifier, reservationId: r.id, expiresAt: r.expiresAt, limits: plan.limits, costs: byName, now: await stamp(deadline), stateTtlMs, deadline };
+      const { status, now: at } = await store.settle(request);
+      breakers.succeeded(ticket);
       if (status === 'settled' && usage) {
         // boards count what was really used: add the difference from the estimate
         const reserved = r.cost ?? {};
@@ -601,7 +674,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       }
       return { status };
     } catch (error) {
-      storeFailed(reportStoreError('settle', error, started));
+      breakers.failed(ticket, reportStoreError('settle', error, started).message);
       return { status: 'store-unavailable' };
     }
   }
@@ -627,6 +700,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
           return new Map(plan.limits.filter((l) => byUnit.has(l.unit)).map((l) => [l.name, byUnit.get(l.unit)!]));
         },
         false,
+        options?.cost,
       );
     },
     refund(reservation) {
@@ -652,9 +726,11 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       }
     },
     async close() {
+      closed = true;
+      clearInterval(beatTimer);
       await usage?.close();
       await controls?.close();
-      await fallback?.close();
+      await fallback.close();
       if (ownsStore) await store.close?.();
     },
     [internals]: {

@@ -62,6 +62,10 @@ describe('plans', () => {
     ['clock', { clock: 'server' }, "clock: 'server' must be 'store', 'local'"],
     ['reservationTtl', { reservationTtl: '0 s' }, 'reservationTtl'],
     ['maxIdentifierLength', { maxIdentifierLength: 0 }, 'maxIdentifierLength'],
+    ['fallback budget', { fallbackBudget: 'half' }, "fallbackBudget: 'half' must be 'shared' or 'full'"],
+    ['breaker failure count', { breaker: { failures: 0 } }, 'breaker.failures: 0 must be a whole number >= 1'],
+    ['breaker window', { breaker: { downAfter: 'soon' } }, 'breaker.downAfter'],
+    ['presence refresh', { presence: { refresh: '0 s' } }, 'presence.refresh'],
   ])('rejects a bad %s', (_, options, message) => {
     expect(() => createRateLimiter(options as never)).toThrow(message);
   });

@@ -1,4 +1,8 @@
-// Redis failing for real: servers started here on loopback, stopped and killed under load.
+// Redis failing for real: servers started here on loopback, stopped, killed, frozen and faked
+// (a port that accepts and never answers) under load.
+import net from 'node:net';
+
+import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -20,6 +24,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Call {
   plan: Plan;
+  id?: string;
   started: number;
   ms: number;
   result?: RateLimitResult;
@@ -36,9 +41,10 @@ function load(check: (plan: Plan, id: string) => Promise<RateLimitResult>, worke
       while (running) {
         const plan = PLANS[n++ % PLANS.length]!;
         const started = Date.now();
-        const call: Call = { plan, started, ms: 0 };
+        const id = `creator-${n % 500}`;
+        const call: Call = { plan, id, started, ms: 0 };
         try {
-          call.result = await check(plan, `creator-${n % 500}`);
+          call.result = await check(plan, id);
         } catch (error) {
           call.error = error;
         }
@@ -240,5 +246,131 @@ describe('a Redis Cluster with replicas', () => {
     for (const m of client.nodes('all')) await m.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId).catch(() => undefined);
     expect(await limiter.check(id, { plan: 'closed' })).toMatchObject({ allowed: true, degraded: undefined, remaining: 100_000 - 8 });
     expect(Number(await target.call('EXISTS', key))).toBe(1);
+  });
+});
+
+describe('one deadline per call, and breakers that need evidence', () => {
+  it('a server that accepts connections and never answers: every call answers within its timeout (+ 500 ms slack)', async () => {
+    const sockets = new Set<net.Socket>();
+    const hung = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => hung.close(resolve));
+    });
+    const port = (hung.address() as net.AddressInfo).port;
+    const timeoutMs = 1000;
+    const client = createRedisClient({ host: '127.0.0.1', port, tls: false, username: undefined, password: undefined, cluster: false });
+    const { events, logger, onEvent } = recorder();
+    // controls on (the default): the first call also loads them; the deadline covers both
+    const limiter = createRateLimiter({ plans, store: createRedisStore({ client: () => client, timeout: timeoutMs }), storeRetryAfter: '500 ms', logger, onEvent });
+    cleanup.push(() => limiter.close().then(() => client.disconnect()));
+    const running = load((plan, id) => limiter.check(id, { plan }), 10);
+    await sleep(4000);
+    await running.stop();
+    const { calls } = running;
+    const worst = Math.max(...calls.map((c) => c.ms));
+    process.stdout.write(`hung server: ${calls.length} calls, slowest ${worst} ms with a ${timeoutMs} ms timeout\n`);
+    expect(calls.filter((c) => c.error)).toEqual([]);
+    expect(calls.length).toBeGreaterThan(20);
+    expect(worst).toBeLessThanOrEqual(timeoutMs + 500);
+    // the connection never became ready: the breaker opened, and calls stopped waiting
+    expect(events.some((e) => e.type === 'failure-mode' && e.active)).toBe(true);
+    expect(calls.filter((c) => c.ms < 200).length).toBeGreaterThan(calls.length / 2);
+  });
+
+  it('a late success from a call sent before the breaker opened does not close it', async () => {
+    const server = await startServer();
+    cleanup.push(() => server.stop());
+    const client = createRedisClient({ host: '127.0.0.1', port: server.port, tls: false, username: undefined, password: undefined, cluster: false });
+    const { events, logger, onEvent } = recorder();
+    const limiter = createRateLimiter({
+      plans,
+      store: createRedisStore({ client: () => client, timeout: '2 s' }),
+      // opens after 3 failures in a row with nothing answered for 500 ms, even on a live connection
+      breaker: { failures: 3, downAfter: '500 ms' },
+      storeRetryAfter: '30 s',
+      controls: false,
+      topConsumers: false,
+      logger,
+      onEvent,
+    });
+    cleanup.push(() => limiter.close().then(() => client.quit().catch(() => client.disconnect())));
+    expect((await limiter.check('warm-up', { plan: 'fallback' })).degraded).toBeUndefined();
+
+    // a frozen server: the connection stays up, nothing answers
+    process.kill(server.pid!, 'SIGSTOP');
+    cleanup.push(() => Promise.resolve(process.kill(server.pid!, 'SIGCONT')));
+    const early = [1, 2, 3].map(() => limiter.check('b', { plan: 'fallback' }));
+    await sleep(1000);
+    const late = limiter.check('a', { plan: 'fallback' });
+    const deadline = Date.now() + 5000;
+    while (!events.some((e) => e.type === 'failure-mode' && e.active) && Date.now() < deadline) await sleep(20);
+    expect(events.some((e) => e.type === 'failure-mode' && e.active)).toBe(true);
+    // the server wakes up: the call sent before the breaker opened succeeds, late
+    process.kill(server.pid!, 'SIGCONT');
+    const a = await late;
+    await Promise.all(early);
+    expect(a).toMatchObject({ allowed: true, degraded: undefined });
+    // ... and does not close the breaker: the next call is still answered by the fallback, at once
+    const started = Date.now();
+    expect(await limiter.check('c', { plan: 'fallback' })).toMatchObject({ allowed: true, degraded: 'fallback' });
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(events.filter((e) => e.type === 'failure-mode' && !e.active)).toEqual([]);
+  });
+});
+
+describe('a Redis Cluster losing one master', () => {
+  it('only the identifiers on its shard see the failure policy; the other shards go on as normal', { timeout: 120_000 }, async () => {
+    // as a managed cluster runs: the healthy shards keep serving while one has no master (with
+    // Redis's default, `yes`, every shard refuses commands from the failure's detection until
+    // the failover, and every identifier sees the policy then: that is the server's choice)
+    const cluster = await startCluster({ masters: 3, replicas: 1, args: ['--cluster-require-full-coverage', 'no'] });
+    cleanup.push(() => cluster.stop());
+    const client = new Cluster(cluster.nodes, { redisOptions: { commandTimeout: 1000, maxRetriesPerRequest: 1 }, retryDelayOnFailover: 200 });
+    client.on('error', () => undefined);
+    const { events, logger, onEvent } = recorder();
+    const store = createRedisStore({ client, timeout: '1 s' });
+    const limiter = createRateLimiter({ plans, store, storeRetryAfter: '300 ms', logger, onEvent });
+    cleanup.push(() => limiter.close().then(() => client.quit()));
+    await limiter.check('warm-up', { plan: 'closed' });
+
+    // the first servers are the masters (redis-cli --cluster create assigns them first)
+    const victim = `127.0.0.1:${cluster.servers[0]!.port}`;
+    const shardAtKill = new Map<string, string>();
+    // where each identifier lives, as the client routes it: the master of its keys' slot
+    for (let i = 0; i < 500; i++) shardAtKill.set(`creator-${i}`, client.slots[calculateSlot(store.keys(`creator-${i}`).state)]![0]!);
+    expect(new Set(shardAtKill.values()).size).toBe(3);
+    // 'closed' plans: a call sent to the failure policy is denied, the worst a creator can see
+    const running = load((_, id) => limiter.check(id, { plan: 'closed' }));
+    await sleep(1000);
+    const killedAt = Date.now();
+    await cluster.servers[0]!.kill();
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      await sleep(100);
+      const recent = running.calls.filter((c) => c.started > Date.now() - 700);
+      if (Date.now() - killedAt > 1000 && recent.length > 50 && recent.every((c) => c.result && !c.result.degraded)) break;
+    }
+    await running.stop();
+    const after = running.calls.filter((c) => c.started >= killedAt);
+    const others = after.filter((c) => c.id !== undefined && shardAtKill.get(c.id) !== victim);
+    const victims = after.filter((c) => c.id !== undefined && shardAtKill.get(c.id) === victim);
+    const degradedOthers = others.filter((c) => c.result?.degraded);
+    const degradedVictims = victims.filter((c) => c.result?.degraded);
+    process.stdout.write(
+      `cluster master killed: ${degradedVictims.length} of ${victims.length} calls on its shard answered by the policy, ` +
+        `${degradedOthers.length} of ${others.length} on the other shards; slowest call ${Math.max(...running.calls.map((c) => c.ms))} ms\n`,
+    );
+    expect(running.calls.filter((c) => c.error)).toEqual([]);
+    expect(others.length).toBeGreaterThan(100);
+    expect(degradedOthers).toEqual([]);
+    // the dead master's identifiers did go to the policy, and came back after the failover
+    expect(degradedVictims.length).toBeGreaterThan(0);
+    expect(events.some((e) => e.type === 'failure-mode' && e.active && e.shard === victim)).toBe(true);
+    expect(events.some((e) => e.type === 'failure-mode' && !e.active && e.shard === victim)).toBe(true);
   });
 });

@@ -1,6 +1,10 @@
 // Redis store (ioredis 6, standalone or cluster): one Lua function per atomic step, each one
 // round trip (FCALL of a library loaded on first use; or EVALSHA). Every key of an identifier
 // shares one hash tag, so a check is one script on one cluster slot.
+// cluster-key-slot ships no types: every package that compiles this file finds them through here
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="../types/cluster-key-slot.d.ts" />
+import calculateSlot from 'cluster-key-slot';
 import { Cluster, type Redis } from 'ioredis';
 
 import { type Duration, toMs } from '../duration';
@@ -28,7 +32,8 @@ export interface RedisStoreOptions {
   prefix?: string;
   /**
    * The longest one call may take before it fails with `RateLimitStoreError`, whatever the
-   * client's own settings (including while it reconnects).
+   * client's own settings (including while it reconnects). A limiter's call gets this much in all,
+   * whatever number of store calls it makes (see the package README, "When Redis fails").
    * @default '1 s'
    */
   timeout?: Duration;
@@ -251,17 +256,19 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       .catch(() => undefined);
   }
 
-  // Calls in flight and when each must have answered. One timer sweeps them while any is in
-  // flight: a timer per call costs more than the rest of the call's own work.
+  // Calls in flight and when each must have answered (performance.now(): a wall clock step must
+  // not cut a call short or stretch it). One timer sweeps them while any is in flight: a timer per
+  // call costs more than the rest of the call's own work.
   const inFlight = new Set<{ deadline: number; what: string; reject: (error: Error) => void }>();
   const sweepMs = Math.min(50, Math.max(5, Math.floor(timeoutMs / 10)));
   let sweeper: NodeJS.Timeout | undefined;
+  const timedOut = (what: string) => new RateLimitStoreError(`Redis did not answer ${what} in time (timeout ${timeoutMs} ms)`);
   const sweep = () => {
-    const now = Date.now();
+    const now = performance.now();
     for (const c of inFlight) {
       if (c.deadline > now) continue;
       inFlight.delete(c);
-      c.reject(new RateLimitStoreError(`Redis did not answer ${c.what} within ${timeoutMs} ms`));
+      c.reject(timedOut(c.what));
     }
     if (inFlight.size === 0) {
       clearInterval(sweeper);
@@ -269,10 +276,17 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     }
   };
 
-  /** Runs a store call within `timeout` (give or take one sweep), as a RateLimitStoreError when it fails. */
-  function call<T>(what: string, run: (c: RedisClient & ScriptClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs a store call within `timeout`, or by `deadline` (performance.now()) when that is sooner,
+   * give or take one sweep; fails as a RateLimitStoreError. Past its deadline, nothing is sent.
+   */
+  function call<T>(what: string, run: (c: RedisClient & ScriptClient) => Promise<T>, deadline = Infinity): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const watched = { deadline: Date.now() + timeoutMs, what, reject };
+      const watched = { deadline: Math.min(performance.now() + timeoutMs, deadline), what, reject };
+      if (watched.deadline <= performance.now()) {
+        reject(timedOut(what));
+        return;
+      }
       inFlight.add(watched);
       if (!sweeper) {
         sweeper = setInterval(sweep, sweepMs);
@@ -304,9 +318,44 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     return { keyList, args };
   }
 
+  /** Where the master serving a slot is (`host:port`), as the cluster client last learnt it. */
+  const masterOf = (c: Cluster, slot: number): string | undefined => c.slots[slot]?.[0];
+
   let used: 'functions' | 'eval' | undefined;
   return {
     kind: 'redis',
+    timeoutMs,
+    shardOf(identifier) {
+      const c = client;
+      // before the cluster client knows its slots, or on one server: one shard
+      if (!(c instanceof Cluster)) return '';
+      return masterOf(c, calculateSlot(keys(identifier).state)) ?? '';
+    },
+    shards() {
+      const c = client;
+      // '' stands for "not known yet" (no slots learnt): always a shard
+      return new Set(['', ...(c instanceof Cluster ? c.slots.map((nodes) => nodes[0] ?? '') : [])]);
+    },
+    connected(shard) {
+      const c = client;
+      if (!c) return undefined;
+      if (!(c instanceof Cluster) || shard === '') return c.status === 'ready';
+      // a node the client dropped (dead, failed over) is not connected
+      return c.nodes('all').some((n) => `${n.options.host}:${n.options.port}` === shard && n.status === 'ready');
+    },
+    async heartbeat(instance, windowMs) {
+      // the server's clock first (midpoint of its round trip), then presence stamped with it
+      const sent = Date.now();
+      const [seconds, micros] = await call('read the clock', (c) => c.time());
+      const at = Math.round((sent + Date.now()) / 2);
+      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      const key = `${prefix}:presence`;
+      const replies = await call('presence', (c) =>
+        c.pipeline().zadd(key, now, instance).zremrangebyscore(key, '-inf', now - windowMs).zcard(key).pexpire(key, 2 * windowMs).exec(),
+      );
+      const count = Number(replies?.[2]?.[1] ?? 1);
+      return { instances: Math.max(1, count), now, at };
+    },
     get scripts() {
       return used ?? mode;
     },
@@ -334,6 +383,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           request.anomaly?.pendingDenied ?? 0,
           ...args,
         ]),
+        request.deadline,
       ) as number[];
       const anomalies: EvaluateOutput['anomalies'][number][] = [];
       let i = 5;
@@ -341,7 +391,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       const limits: EvaluateOutput['limits'][number][] = [];
       for (; i < reply.length; i += 3) limits.push({ fits: reply[i] === 1, remaining: reply[i + 1]!, resetAt: reply[i + 2]! });
       const output: EvaluateOutput = { allowed: reply[0] === 1, now: reply[1]!, limits, anomalies };
-      if (!output.allowed && mode !== 0) await recordDenial(k, request.limits, limits, output.now, request.stateTtlMs);
+      // best effort, after the answer: never part of the call's time
+      if (!output.allowed && mode !== 0) void recordDenial(k, request.limits, limits, output.now, request.stateTtlMs);
       return reply[2] ? { ...output, reservation: { id: String(reply[2]), expiresAt: reply[3]! } } : output;
     },
     async settle(request) {
@@ -350,6 +401,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       keyList.push(k.reservations);
       const reply = (await call('settle', (c) =>
         script(c, 'settle', [keyList.length, ...keyList, request.now ?? '', `${request.reservationId}|${request.expiresAt}`, request.stateTtlMs, ...args]),
+        request.deadline,
       )) as number[];
       return { status: STATUS[reply[0]!] ?? 'unknown', now: reply[1]! };
     },

@@ -15,6 +15,8 @@ export interface StoreEvaluateRequest {
   readonly stateTtlMs: number;
   /** Anomaly rules to count this call against, with its cost in the cost-spike unit. */
   readonly anomaly?: { readonly rules: CompiledRules; readonly cost: number; readonly pendingDenied: number } | undefined;
+  /** `performance.now()` by which the call must have answered (the whole limiter call's deadline). */
+  readonly deadline?: number | undefined;
 }
 
 export interface StoreSettleRequest {
@@ -28,6 +30,8 @@ export interface StoreSettleRequest {
   readonly costs: ReadonlyMap<string, number>;
   readonly now: number | undefined;
   readonly stateTtlMs: number;
+  /** `performance.now()` by which the call must have answered. */
+  readonly deadline?: number | undefined;
 }
 
 export interface StoreResetRequest {
@@ -128,4 +132,25 @@ export interface Store {
 
   /** Releases what the store holds (timers, connections it opened). */
   close?(): Promise<void>;
+
+  // Optional: what lets the limiter tell a failing part of the store from a slow one, share
+  // limits between instances during an outage, and correct a caller's clock.
+
+  /** The longest one call may take: the limiter's whole call gets this much. */
+  readonly timeoutMs?: number;
+  /**
+   * Which part of the store (a cluster shard: the master serving the identifier's slot) holds an
+   * identifier; failures are counted per part. One part when absent.
+   */
+  shardOf?(identifier: string): string;
+  /** Every shard serving something now (after a failover, the old master is gone). */
+  shards?(): ReadonlySet<string>;
+  /** Whether the connection to a part is up; undefined when the store cannot tell. */
+  connected?(shard: string): boolean | undefined;
+  /**
+   * Marks this instance alive and counts the instances that did so within `windowMs` (this one
+   * included), and reads the store's clock: `now` is its time (epoch ms) when this process's
+   * `Date.now()` read `at`.
+   */
+  heartbeat?(instance: string, windowMs: number): Promise<{ instances: number; now: number; at: number }>;
 }

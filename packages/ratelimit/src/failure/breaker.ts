@@ -1,0 +1,122 @@
+// When to stop asking the store: one breaker per shard, opened on evidence of an outage, never
+// on one slow answer. The rule (also in the package README): a shard's breaker opens
+//
+//   - at once when a call fails while the store says its connection to that shard is down
+//     (refused, closed, never ready: nothing is coming back), or
+//   - with the connection up, when its last `failures` calls all failed and none of its calls
+//     has succeeded for `downAfterMs`.
+//
+// A timeout on a connected shard that still answers now and then is slowness, not an outage.
+// Once open, the shard is skipped for `retryAfterMs`; then one call at a time probes it, and the
+// probe's success closes the breaker. Every open and close starts a new generation: an answer
+// to a call started in an earlier generation (a late success from before the failure) changes
+// nothing.
+
+export interface BreakerOptions {
+  /** With the connection up: failed calls in a row needed to open... */
+  readonly failures: number;
+  /** ... and how long without any success. */
+  readonly downAfterMs: number;
+  /** How long an open breaker skips the shard before one call probes it. */
+  readonly retryAfterMs: number;
+  /** Whether the connection to a shard is up; undefined when unknown. */
+  readonly connected: (shard: string) => boolean | undefined;
+  readonly onOpen: (shard: string, reason: string) => void;
+  readonly onClose: (shard: string) => void;
+}
+
+/** A call's pass through the breaker of its shard. */
+export interface Ticket {
+  readonly shard: string;
+  readonly generation: number;
+  readonly probe: boolean;
+}
+
+interface State {
+  open: boolean;
+  generation: number;
+  /** Failures in a row (closed breaker). */
+  failed: number;
+  /** performance.now() of the last success, or of the breaker's creation. */
+  lastSuccess: number;
+  /** While open: when the next probe may go. */
+  retryAt: number;
+  probing: boolean;
+}
+
+export interface Breakers {
+  /** A ticket to call the store, or undefined when the shard's breaker is open (answer by policy). */
+  enter(shard: string): Ticket | undefined;
+  succeeded(ticket: Ticket): void;
+  /** Records a failure; returns whether the shard's breaker is open now. */
+  failed(ticket: Ticket, reason: string): boolean;
+  /** When an open shard will be tried again (performance.now()); 0 when closed. */
+  retryAt(shard: string): number;
+  /** Whether any shard's breaker is open. */
+  anyOpen(): boolean;
+  /** Closes the breakers of shards that serve nothing any more (a failed-over cluster master). */
+  retire(current: ReadonlySet<string>): void;
+}
+
+export function createBreakers(options: BreakerOptions): Breakers {
+  const shards = new Map<string, State>();
+  const state = (shard: string) => {
+    let s = shards.get(shard);
+    if (!s) shards.set(shard, (s = { open: false, generation: 0, failed: 0, lastSuccess: performance.now(), retryAt: 0, probing: false }));
+    return s;
+  };
+  return {
+    enter(shard) {
+      const s = state(shard);
+      if (!s.open) return { shard, generation: s.generation, probe: false };
+      if (s.probing || performance.now() < s.retryAt) return undefined;
+      s.probing = true;
+      return { shard, generation: s.generation, probe: true };
+    },
+    succeeded(ticket) {
+      const s = state(ticket.shard);
+      if (ticket.generation !== s.generation) return; // started before the last open or close
+      s.lastSuccess = performance.now();
+      s.failed = 0;
+      if (!s.open) return;
+      s.open = false;
+      s.probing = false;
+      s.generation++;
+      options.onClose(ticket.shard);
+    },
+    failed(ticket, reason) {
+      const s = state(ticket.shard);
+      if (ticket.generation !== s.generation) return s.open;
+      if (s.open) {
+        // the probe failed: wait again
+        s.probing = false;
+        s.retryAt = performance.now() + options.retryAfterMs;
+        return true;
+      }
+      s.failed++;
+      const disconnected = options.connected(ticket.shard) === false;
+      if (!disconnected && (s.failed < options.failures || performance.now() - s.lastSuccess < options.downAfterMs)) return false;
+      s.open = true;
+      s.generation++;
+      s.failed = 0;
+      s.retryAt = performance.now() + options.retryAfterMs;
+      options.onOpen(ticket.shard, reason);
+      return true;
+    },
+    retryAt(shard) {
+      const s = shards.get(shard);
+      return s?.open ? s.retryAt : 0;
+    },
+    anyOpen() {
+      for (const s of shards.values()) if (s.open) return true;
+      return false;
+    },
+    retire(current) {
+      for (const [shard, s] of shards) {
+        if (current.has(shard)) continue;
+        shards.delete(shard);
+        if (s.open) options.onClose(shard);
+      }
+    },
+  };
+}
