@@ -91,8 +91,10 @@ export function createLambdaStore(options: LambdaStoreOptions): LambdaStore {
     } catch (error) {
       if (error instanceof RateLimitStoreError) throw error;
       if (abort.signal.aborted) throw new RateLimitStoreError(`Lambda function ${functionName} did not answer ${what} within ${timeoutMs} ms`, { cause: error });
-      // the SDK's name says what went wrong (AccessDeniedException, ResourceNotFoundException...)
-      const kind = error instanceof Error ? error.name : 'error';
+      // the SDK's name says what went wrong (AccessDeniedException, ResourceNotFoundException...);
+      // for a network failure, Node's code (ECONNREFUSED, ENOTFOUND...)
+      const code = (error as { code?: unknown }).code;
+      const kind = error instanceof Error && error.name !== 'Error' ? error.name : typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : 'Error';
       throw new RateLimitStoreError(`invoking Lambda function ${functionName} for ${what} failed: ${kind}`, { cause: error });
     } finally {
       clearTimeout(timer);
@@ -189,12 +191,13 @@ export function createLambdaStore(options: LambdaStoreOptions): LambdaStore {
         poller = setInterval(() => void poll(), listenMs);
         poller.unref();
       }
-      return async () => {
+      return () => {
         listeners.delete(listener);
         if (listeners.size === 0) {
           clearInterval(poller);
           poller = undefined;
         }
+        return Promise.resolve();
       };
     },
     async addUsage(entries, { maxEntries }) {
@@ -204,12 +207,13 @@ export function createLambdaStore(options: LambdaStoreOptions): LambdaStore {
     append: (stream, fields, { maxLength, identifier, ttlMs }) =>
       call({ op: 'append', stream, fields: { ...fields }, maxLength, ...(identifier !== undefined && { identifier }), ...(ttlMs !== undefined && { ttlMs }) }),
     read: (stream, count, identifier) => call({ op: 'read', stream, count, ...(identifier !== undefined && { identifier }) }),
-    async close() {
+    close() {
       clearInterval(poller);
       poller = undefined;
       listeners.clear();
       if (client && owned) client.destroy();
       client = undefined;
+      return Promise.resolve();
     },
   };
 }
