@@ -2,7 +2,9 @@
 // memory when no Redis is configured). The web app counts; the admin app reads and resets the same
 // keys, so both must build it here.
 import { createMemoryStore, createRateLimiter, type RateLimiter, type RateLimitEventListener, RateLimitConfigError } from '@airl/ratelimit';
+import { createLambdaStore } from '@airl/ratelimit/lambda';
 import { createRedisClient, createRedisStore, type RedisClient, redisConfigFromEnv, type RedisConnectionConfig } from '@airl/ratelimit/redis';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 
 import { type CreatorDirectory, createDemoDirectory } from './creators';
 import { AI_PLANS, type CreatorPlan } from './plans';
@@ -10,10 +12,20 @@ import { AI_PLANS, type CreatorPlan } from './plans';
 /** The engine's default prefix: admin finds the creators who used the web app under `ratelimit:{<id>}`. */
 export const DEFAULT_PREFIX = 'ratelimit';
 
+/** The limiter function to reach Redis through (`RATE_LIMIT_LAMBDA`), for compute outside the cache's VPC. */
+export interface LambdaConfig {
+  /** Its name or ARN. */
+  readonly functionName: string;
+  /** Its region: from the ARN, else `AWS_REGION`. */
+  readonly region: string;
+}
+
 /** Where the limiters keep their state, as read from the environment. */
 export interface LimitersConfig {
-  /** The Redis to use; undefined means the in-memory store (one process only). */
+  /** The Redis to use; undefined means the in-memory store (one process only), or `lambda`. */
   readonly redis: RedisConnectionConfig | undefined;
+  /** Redis through the limiter function instead of a connection of this app's own. */
+  readonly lambda?: LambdaConfig | undefined;
   /**
    * Key prefix of the limits (and of admins' controls, audit and anomalies); creators' plans use
    * `<prefix>-creators`.
@@ -22,8 +34,25 @@ export interface LimitersConfig {
   readonly prefix: string;
 }
 
+const FUNCTION_ARN = /^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/;
+const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/;
+
+/** `RATE_LIMIT_LAMBDA` (+ `AWS_REGION`); undefined when unset. */
+function lambdaConfigFromEnv(env: Readonly<Record<string, string | undefined>>): LambdaConfig | undefined {
+  const functionName = env.RATE_LIMIT_LAMBDA;
+  if (!functionName) return undefined;
+  const arn = FUNCTION_ARN.exec(functionName);
+  if (!arn && !FUNCTION_NAME.test(functionName)) {
+    throw new RateLimitConfigError(`RATE_LIMIT_LAMBDA='${functionName}' must be the limiter function's name (letters, digits, - and _) or ARN (arn:aws:lambda:<region>:<account>:function:<name>)`);
+  }
+  const region = arn?.[1] ?? env.AWS_REGION;
+  if (!region) throw new RateLimitConfigError('RATE_LIMIT_LAMBDA is a name, and AWS_REGION is not set: give the function ARN (it names the region) or set AWS_REGION');
+  return { functionName, region };
+}
+
 /**
- * Reads {@link LimitersConfig}: the Redis variables of `redisConfigFromEnv()` and
+ * Reads {@link LimitersConfig}: the Redis variables of `redisConfigFromEnv()`, or
+ * `RATE_LIMIT_LAMBDA` (the limiter function, for compute outside the cache's VPC), and
  * `RATE_LIMIT_PREFIX`. Throws `RateLimitConfigError` naming the variable to fix.
  */
 export function limitersConfigFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): LimitersConfig {
@@ -31,7 +60,12 @@ export function limitersConfigFromEnv(env: Readonly<Record<string, string | unde
   if (!/^[A-Za-z0-9:_-]{1,48}$/.test(prefix)) {
     throw new RateLimitConfigError(`RATE_LIMIT_PREFIX='${prefix}' must be 1 to 48 letters, digits, ':', '_' or '-'`);
   }
-  return { redis: redisConfigFromEnv(env), prefix };
+  const lambda = lambdaConfigFromEnv(env);
+  const redis = redisConfigFromEnv(env);
+  if (lambda && redis) {
+    throw new RateLimitConfigError('RATE_LIMIT_LAMBDA and a Redis (REDIS_URL / REDIS_HOST / ELASTICACHE_REDIS_HOST) are both set: the app reaches Redis either through the limiter function or directly; unset one');
+  }
+  return lambda ? { redis: undefined, lambda, prefix } : { redis, prefix };
 }
 
 export interface Limiters {
@@ -39,10 +73,11 @@ export interface Limiters {
   readonly limiter: RateLimiter<CreatorPlan>;
   /** Creators' plans. */
   readonly directory: CreatorDirectory;
-  readonly storage: 'redis' | 'memory';
-  /** `host:port` of the Redis, never credentials; undefined in memory. */
+  /** `lambda`: Redis through the limiter function (`RATE_LIMIT_LAMBDA`). */
+  readonly storage: 'redis' | 'memory' | 'lambda';
+  /** `host:port` of the Redis, never credentials, or the limiter function's name; undefined in memory. */
   readonly redisTarget: string | undefined;
-  /** The shared client (made on first use); undefined in memory. */
+  /** The shared client (made on first use); undefined in memory and through Lambda. */
   client(): RedisClient | undefined;
   /** Closes the limiter (its listener and timers), then the client if one was made. */
   close(): Promise<void>;
@@ -51,6 +86,8 @@ export interface Limiters {
 export interface CreateLimitersOptions extends Partial<LimitersConfig> {
   /** A client to use instead of one made from `redis` (tests). Not closed by `close()`. */
   client?: RedisClient;
+  /** The Lambda client to reach `lambda` with (tests). Not closed by `close()`. */
+  lambdaClient?: LambdaClient;
   /** Receives every decision, store error, change of failure mode and anomaly. */
   onEvent?: RateLimitEventListener;
   /**
@@ -78,6 +115,23 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
   // the old app watched for bursts; this one also for denial storms and cost spikes
   const limiterOptions = { plans: AI_PLANS, anomalies: {}, ...(options.onEvent && { onEvent: options.onEvent }) };
 
+  if (options.lambda && !given) {
+    const { functionName, region } = options.lambda;
+    const store = createLambdaStore({ functionName, region, ...(options.lambdaClient && { client: options.lambdaClient }) });
+    const limiter = createRateLimiter<CreatorPlan>({ ...limiterOptions, store });
+    return {
+      limiter,
+      // the demo plans stay in this process: the function serves the limiter's operations only
+      directory: createDemoDirectory(),
+      storage: 'lambda',
+      redisTarget: `Lambda function ${functionName}`,
+      client: () => undefined,
+      async close() {
+        await limiter.close();
+        await store.close?.();
+      },
+    };
+  }
   if (!redisBacked) {
     const store = createMemoryStore();
     const limiter = createRateLimiter<CreatorPlan>({ ...limiterOptions, store });
