@@ -65,7 +65,7 @@ export async function testRedis(req: Request, app: App): Promise<Response> {
     return Response.json(
       {
         success: false,
-        error: 'Redis is reached through the limiter function (RATE_LIMIT_LAMBDA); this endpoint tests a direct connection only. see the function's CloudWatch logs',
+        error: 'Redis is reached through the limiter function (RATE_LIMIT_LAMBDA); this endpoint tests a direct connection only; see the limiter function logs in CloudWatch',
         errorType: 'CONFIGURATION_ERROR',
         meta,
       },
