@@ -150,6 +150,7 @@ export class LimiterFunction extends Construct {
       this.function.grantInvoke(this.ssrComputeRole);
       new CfnOutput(this, 'SsrComputeRoleArn', { value: this.ssrComputeRole.roleArn, description: 'Set as the Amplify app’s SSR Compute role' });
     }
-    new CfnOutput(this, 'FunctionName', { value: this.function.functionName, description: 'RATE_LIMIT_LAMBDA of both apps' });
+    new CfnOutput(this, 'FunctionArn', { value: this.function.functionArn, description: 'RATE_LIMIT_LAMBDA of both apps (the ARN names the region)' });
+    new CfnOutput(this, 'FunctionName', { value: this.function.functionName, description: 'RATE_LIMIT_LAMBDA, with AWS_REGION' });
   }
 }

@@ -79,6 +79,7 @@ describe('the limiter function, given the SSR Compute role', () => {
     expect(permissions[0]![1].Properties).toEqual({ Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] }, Principal: SSR_ROLE });
     expect(ofType(template, 'AWS::Lambda::Url')).toHaveLength(0);
     expect(output(template, 'LimiterFunctionName')).toMatchObject({ Value: { Ref: fnId } });
+    expect(output(template, 'LimiterFunctionArn')).toMatchObject({ Value: { 'Fn::GetAtt': [fnId, 'Arn'] } });
   });
 });
 
