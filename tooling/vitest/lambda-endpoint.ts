@@ -12,6 +12,8 @@ export interface InvokeEndpoint {
   readonly url: string;
   /** Every event received, by function name, in order. */
   readonly events: Map<string, unknown[]>;
+  /** The `Authorization` header of every invocation (SigV4: it names the region it was signed for). */
+  readonly authorizations: (string | undefined)[];
   /** Stops listening and drops open connections (a hanging handler's caller sees a reset). */
   close(): Promise<void>;
 }
@@ -44,11 +46,13 @@ async function readBody(req: IncomingMessage): Promise<string> {
 /** Starts the endpoint on a free loopback port with these functions, by name. */
 export async function startInvokeEndpoint(functions: Readonly<Record<string, Handler>>): Promise<InvokeEndpoint> {
   const events = new Map<string, unknown[]>();
+  const authorizations: (string | undefined)[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     void (async () => {
       const match = req.method === 'POST' ? PATH.exec((req.url ?? '').split('?')[0]!) : null;
       if (!match) return send(res, 404, { message: 'not an Invoke call' }, { 'x-amzn-errortype': 'UnknownOperationException' });
+      authorizations.push(req.headers.authorization);
       const name = functionName(match[1]!);
       const handler = functions[name];
       if (!handler) return send(res, 404, { Type: 'User', message: `Function not found: ${name}` }, { 'x-amzn-errortype': 'ResourceNotFoundException' });
@@ -79,6 +83,7 @@ export async function startInvokeEndpoint(functions: Readonly<Record<string, Han
   return {
     url: `http://127.0.0.1:${port}`,
     events,
+    authorizations,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -128,7 +128,7 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
       client: () => undefined,
       async close() {
         await limiter.close();
-        await store.close?.();
+        await store.close();
       },
     };
   }

@@ -100,6 +100,26 @@ describe('the handler refuses bad requests whole, and writes nothing', () => {
     expect(await client('redis').keys(`${keyPrefix}*`)).toEqual([]);
   });
 
+  it('a store that cannot be set up (the secret unreadable at a cold start) fails that invocation, and is tried again on the next', async () => {
+    let attempts = 0;
+    const failures: string[] = [];
+    const handler = createLambdaStoreHandler({
+      store: () => {
+        if (++attempts === 1) throw new Error('AccessDeniedException: not allowed to read arn:aws:secretsmanager:...:secret:token');
+        return createRedisStore({ client: client('redis'), prefix: prefix() });
+      },
+      onError: (f) => failures.push(`${f.op}: ${(f.error as Error).message}`),
+    });
+    const request = { v: 1, ops: [{ op: 'controls' }, { op: 'control', identifier: 'x' }] };
+    expect(await handler(request)).toEqual({
+      v: 1,
+      results: [0, 1].map(() => ({ ok: false, error: { code: 'STORE_UNAVAILABLE', message: 'the function could not set up its Redis store; see its logs' } })),
+    });
+    expect(failures).toEqual([expect.stringMatching(/^start: AccessDeniedException/)]);
+    expect(await handler(request)).toEqual({ v: 1, results: [{ ok: true, value: [] }, { ok: true, value: null }] });
+    expect(attempts).toBe(2);
+  });
+
   it('and the Lambda store turns a refusal into a RateLimitStoreError naming it', async () => {
     // a function of another release: it speaks wire version 2
     const functionName = addFunction(() => Promise.resolve({ v: 2, error: { code: 'BAD_REQUEST', message: 'wire version 1 is not spoken here' } }));
@@ -222,6 +242,31 @@ describe('configuration', () => {
   ])('%j is refused with what to fix', (options, message) => {
     expect(() => createLambdaStore(options as never)).toThrow(RateLimitConfigError);
     expect(() => createLambdaStore(options as never)).toThrow(message);
+  });
+
+  it('signs every invocation (SigV4), for the region an ARN names when no client is given', async () => {
+    const endpoint = await invokeEndpoint();
+    const functionName = addFunction(createLambdaStoreHandler({ store: createRedisStore({ client: client('redis'), prefix: prefix() }) }));
+    // the default client, as in an app: credentials and the endpoint from the environment
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: dummyAws.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: dummyAws.credentials.secretAccessKey,
+      AWS_ENDPOINT_URL_LAMBDA: endpoint.url,
+      AWS_REGION: 'us-west-2',
+    });
+    const store = createLambdaStore({ functionName: `arn:aws:lambda:eu-central-1:123456789012:function:${functionName}` });
+    try {
+      const before = endpoint.authorizations.length;
+      expect(await store.controls()).toEqual(new Map());
+      expect(endpoint.authorizations.slice(before)).toEqual([expect.stringMatching(/^AWS4-HMAC-SHA256 Credential=AKIDLOCALTEST\/\d{8}\/eu-central-1\/lambda\/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]{64}$/)]);
+    } finally {
+      await store.close();
+      for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_LAMBDA', 'AWS_REGION']) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+    }
   });
 
   it('takes names, ARNs and qualifiers', () => {

@@ -21,7 +21,7 @@ export interface LambdaStoreOptions {
   client?: LambdaClient | (() => LambdaClient);
   /**
    * Region of the default client.
-   * @default the SDK's (AWS_REGION)
+   * @default the region in `functionName` when it is an ARN, else the SDK's (AWS_REGION)
    */
   region?: string;
   /**
@@ -51,6 +51,8 @@ export interface LambdaStore extends Store {
   readonly kind: 'lambda';
   /** The function this store invokes. */
   readonly functionName: string;
+  /** Stops polling, and destroys the Lambda client if the store made it. */
+  close(): Promise<void>;
 }
 
 type Pending = { op: Operation; resolve: (value: unknown) => void; reject: (error: unknown) => void };
@@ -68,11 +70,12 @@ export function createLambdaStore(options: LambdaStoreOptions): LambdaStore {
     throw new RateLimitConfigError(`batch: ${String(options.batch)} must be a whole number of operations from 1 (no batching) to ${MAX_OPS}`);
   }
   const listenMs = options.listenInterval === false ? undefined : toMs(options.listenInterval ?? '5 s', 'listenInterval');
+  const region = options.region ?? /^arn:[^:]+:lambda:([^:]+):/.exec(functionName)?.[1];
   const owned = typeof options.client !== 'object';
   let client: LambdaClient | undefined;
   const getClient = () =>
     (client ??=
-      typeof options.client === 'object' ? options.client : typeof options.client === 'function' ? options.client() : new LambdaClient({ ...(options.region && { region: options.region }), maxAttempts: 2 }));
+      typeof options.client === 'object' ? options.client : typeof options.client === 'function' ? options.client() : new LambdaClient({ ...(region && { region }), maxAttempts: 2 }));
 
   /** One invocation: a deadline, and every way it can fail turned into a RateLimitStoreError. */
   async function invoke(ops: readonly Operation[]): Promise<unknown[]> {
