@@ -35,6 +35,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ ELASTICACHE_REDIS_HOST: 'cache.internal', REDIS_TLS: 'true', REDIS_AUTH_TOKEN: 'x' }).limiters.redis).toMatchObject({ host: 'cache.internal', port: 6379, tls: true });
   });
 
+  it('reads RATE_LIMIT_LAMBDA (the limiter function, on Amplify) and names its mistakes', () => {
+    const arn = 'arn:aws:lambda:eu-west-1:123456789012:function:airl-ratelimit-limiter';
+    expect(loadConfig({ RATE_LIMIT_LAMBDA: arn }).limiters).toEqual({ redis: undefined, lambda: { functionName: arn, region: 'eu-west-1' }, prefix: 'ratelimit' });
+    expect(problems({ RATE_LIMIT_LAMBDA: 'airl-ratelimit-limiter' })).toEqual([expect.stringMatching(/^RATE_LIMIT_LAMBDA is a name, and AWS_REGION is not set/)]);
+    expect(problems({ RATE_LIMIT_LAMBDA: arn, REDIS_URL: 'redis://cache:6379' })).toEqual([expect.stringMatching(/^RATE_LIMIT_LAMBDA and a Redis .* are both set/)]);
+  });
+
   it('lists every mistake at once, each naming its variable', () => {
     const list = problems({
       NODE_ENV: 'production',

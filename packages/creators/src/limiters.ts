@@ -2,7 +2,9 @@
 // memory when no Redis is configured). The web app counts; the admin app reads and resets the same
 // keys, so both must build it here.
 import { createMemoryStore, createRateLimiter, type RateLimiter, type RateLimitEventListener, RateLimitConfigError, shownValue } from '@airl/ratelimit';
+import { createLambdaStore } from '@airl/ratelimit/lambda';
 import { createRedisClient, createRedisStore, type RedisClient, redisConfigFromEnv, RedisConnectionError, type RedisConnectionConfig } from '@airl/ratelimit/redis';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 
 import { type CreatorDirectory, createDemoDirectory } from './creators';
 import { AI_PLANS, AI_RESERVATION_TTL_MS, type CreatorPlan, isPlan, PLANS } from './plans';
@@ -10,10 +12,20 @@ import { AI_PLANS, AI_RESERVATION_TTL_MS, type CreatorPlan, isPlan, PLANS } from
 /** The engine's default prefix: admin finds the creators who used the web app under `ratelimit:{<id>}`. */
 export const DEFAULT_PREFIX = 'ratelimit';
 
+/** The limiter function to reach Redis through (`RATE_LIMIT_LAMBDA`), for compute outside the cache's VPC. */
+export interface LambdaConfig {
+  /** Its name or ARN. */
+  readonly functionName: string;
+  /** Its region: from the ARN, else `AWS_REGION`. */
+  readonly region: string;
+}
+
 /** Where the limiters keep their state, as read from the environment. */
 export interface LimitersConfig {
-  /** The Redis to use; undefined means the in-memory store (one process only). */
+  /** The Redis to use; undefined means the in-memory store (one process only), or `lambda`. */
   readonly redis: RedisConnectionConfig | undefined;
+  /** Redis through the limiter function instead of a connection of this app's own. */
+  readonly lambda?: LambdaConfig | undefined;
   /**
    * Key prefix of the limits (and of admins' controls, audit and anomalies); creators' plans use
    * `<prefix>-creators`.
@@ -28,8 +40,25 @@ export interface LimitersConfig {
   readonly degradedPlan?: CreatorPlan;
 }
 
+const FUNCTION_ARN = /^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/;
+const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/;
+
+/** `RATE_LIMIT_LAMBDA` (+ `AWS_REGION`); undefined when unset. */
+function lambdaConfigFromEnv(env: Readonly<Record<string, string | undefined>>): LambdaConfig | undefined {
+  const functionName = env.RATE_LIMIT_LAMBDA;
+  if (!functionName) return undefined;
+  const arn = FUNCTION_ARN.exec(functionName);
+  if (!arn && !FUNCTION_NAME.test(functionName)) {
+    throw new RateLimitConfigError(`${shownValue('RATE_LIMIT_LAMBDA', functionName)} must be the limiter function's name (letters, digits, - and _) or ARN (arn:aws:lambda:<region>:<account>:function:<name>)`);
+  }
+  const region = arn?.[1] ?? env.AWS_REGION;
+  if (!region) throw new RateLimitConfigError('RATE_LIMIT_LAMBDA is a name, and AWS_REGION is not set: give the function ARN (it names the region) or set AWS_REGION');
+  return { functionName, region };
+}
+
 /**
- * Reads {@link LimitersConfig}: the Redis variables of `redisConfigFromEnv()`,
+ * Reads {@link LimitersConfig}: the Redis variables of `redisConfigFromEnv()`, or
+ * `RATE_LIMIT_LAMBDA` (the limiter function, for compute outside the cache's VPC),
  * `RATE_LIMIT_PREFIX` and `CREATOR_DEGRADED_PLAN`. Throws `RateLimitConfigError` naming the
  * variable to fix.
  */
@@ -42,7 +71,13 @@ export function limitersConfigFromEnv(env: Readonly<Record<string, string | unde
   if (degraded !== undefined && !isPlan(degraded)) {
     throw new RateLimitConfigError(`${shownValue('CREATOR_DEGRADED_PLAN', degraded)} must be one of ${PLANS.join(', ')}`);
   }
-  return { redis: redisConfigFromEnv(env), prefix, ...(degraded && { degradedPlan: degraded }) };
+  const lambda = lambdaConfigFromEnv(env);
+  const redis = redisConfigFromEnv(env);
+  if (lambda && redis) {
+    throw new RateLimitConfigError('RATE_LIMIT_LAMBDA and a Redis (REDIS_URL / REDIS_HOST / ELASTICACHE_REDIS_HOST) are both set: the app reaches Redis either through the limiter function or directly; unset one');
+  }
+  const extra = degraded ? { degradedPlan: degraded } : {};
+  return lambda ? { redis: undefined, lambda, prefix, ...extra } : { redis, prefix, ...extra };
 }
 
 /** Whether Redis can be used now, for a readiness check. */
@@ -70,10 +105,11 @@ export interface Limiters {
   readonly limiter: RateLimiter<CreatorPlan>;
   /** Creators' plans. */
   readonly directory: CreatorDirectory;
-  readonly storage: 'redis' | 'memory';
-  /** `host:port` of the Redis, never credentials; undefined in memory. */
+  /** `lambda`: Redis through the limiter function (`RATE_LIMIT_LAMBDA`). */
+  readonly storage: 'redis' | 'memory' | 'lambda';
+  /** `host:port` of the Redis, never credentials, or the limiter function's name; undefined in memory. */
   readonly redisTarget: string | undefined;
-  /** The shared client (made on first use); undefined in memory. */
+  /** The shared client (made on first use); undefined in memory and through Lambda. */
   client(): RedisClient | undefined;
   /** The shared client's connection state, without a round trip (liveness, pages). */
   redisState(): RedisState;
@@ -86,6 +122,8 @@ export interface Limiters {
 export interface CreateLimitersOptions extends Partial<LimitersConfig> {
   /** A client to use instead of one made from `redis` (tests). Not closed by `close()`. */
   client?: RedisClient;
+  /** The Lambda client to reach `lambda` with (tests). Not closed by `close()`. */
+  lambdaClient?: LambdaClient;
   /** Receives every decision, store error, change of failure mode and anomaly. */
   onEvent?: RateLimitEventListener;
   /**
@@ -113,6 +151,23 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
   // the old app watched for bursts; this one also for denial storms and cost spikes
   const limiterOptions = { plans: AI_PLANS, anomalies: {}, reservationTtl: AI_RESERVATION_TTL_MS, ...(options.onEvent && { onEvent: options.onEvent }) };
 
+  if (options.lambda && !given) {
+    const { functionName, region } = options.lambda;
+    const store = createLambdaStore({ functionName, region, ...(options.lambdaClient && { client: options.lambdaClient }) });
+    const limiter = createRateLimiter<CreatorPlan>({ ...limiterOptions, store });
+    return {
+      limiter,
+      // the demo plans stay in this process: the function serves the limiter's operations only
+      directory: createDemoDirectory(),
+      storage: 'lambda',
+      redisTarget: `Lambda function ${functionName}`,
+      client: () => undefined,
+      async close() {
+        await limiter.close();
+        await store.close();
+      },
+    };
+  }
   if (!redisBacked) {
     const store = createMemoryStore();
     const limiter = createRateLimiter<CreatorPlan>({ ...limiterOptions, store });

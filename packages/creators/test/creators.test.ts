@@ -4,6 +4,10 @@
 import { randomUUID } from 'node:crypto';
 
 import { RateLimitConfigError } from '@airl/ratelimit';
+import { createLambdaStoreHandler } from '@airl/ratelimit/lambda-handler';
+import { createRedisStore } from '@airl/ratelimit/redis';
+import { dummyAws, startInvokeEndpoint } from '@airl/vitest-config/lambda-endpoint';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
@@ -43,6 +47,19 @@ describe('limitersConfigFromEnv', () => {
     expect(() => limitersConfigFromEnv({ REDIS_URL: 'http://x' })).toThrow(RateLimitConfigError);
     expect(() => limitersConfigFromEnv({ ELASTICACHE_REDIS_HOST: 'h', ELASTICACHE_REDIS_PORT: 'x' })).toThrow(/ELASTICACHE_REDIS_PORT/);
   });
+
+  it('reads RATE_LIMIT_LAMBDA: a name with AWS_REGION, or an ARN that names its region; never with a Redis too', () => {
+    expect(limitersConfigFromEnv({ RATE_LIMIT_LAMBDA: 'airl-ratelimit-limiter', AWS_REGION: 'eu-west-1' })).toEqual({
+      redis: undefined,
+      lambda: { functionName: 'airl-ratelimit-limiter', region: 'eu-west-1' },
+      prefix: DEFAULT_PREFIX,
+    });
+    const arn = 'arn:aws:lambda:us-east-2:123456789012:function:airl-ratelimit-limiter:live';
+    expect(limitersConfigFromEnv({ RATE_LIMIT_LAMBDA: arn, AWS_REGION: 'eu-west-1' }).lambda).toEqual({ functionName: arn, region: 'us-east-2' });
+    expect(() => limitersConfigFromEnv({ RATE_LIMIT_LAMBDA: 'airl-ratelimit-limiter' })).toThrow(/AWS_REGION is not set: give the function ARN/);
+    expect(() => limitersConfigFromEnv({ RATE_LIMIT_LAMBDA: 'https://lambda.example', AWS_REGION: 'eu-west-1' })).toThrow(/RATE_LIMIT_LAMBDA='https:\/\/lambda.example' must be the limiter function's name/);
+    expect(() => limitersConfigFromEnv({ RATE_LIMIT_LAMBDA: arn, REDIS_URL: 'redis://h:6379' })).toThrow(/RATE_LIMIT_LAMBDA and a Redis .* are both set/);
+  });
 });
 
 describe('createLimiters on Redis', () => {
@@ -73,6 +90,30 @@ describe('createLimiters on Redis', () => {
     await one.directory.setPlan('creator-ava', 'business');
     expect((await two.directory.get('creator-ava'))?.plan).toBe('business');
     expect(await two.directory.get('nobody')).toBeUndefined();
+  });
+
+  it('through the limiter function (RATE_LIMIT_LAMBDA): the same keys in Redis, plans in this process', async () => {
+    const p = prefix();
+    const endpoint = await startInvokeEndpoint({ limiter: createLambdaStoreHandler({ store: createRedisStore({ client: redis, prefix: p }) }) });
+    const lambdaClient = new LambdaClient({ ...dummyAws, endpoint: endpoint.url, maxAttempts: 1 });
+    const limiters = createLimiters({ ...limitersConfigFromEnv({ RATE_LIMIT_LAMBDA: 'limiter', AWS_REGION: 'us-east-1', RATE_LIMIT_PREFIX: p }), lambdaClient });
+    try {
+      expect(limiters).toMatchObject({ storage: 'lambda', redisTarget: 'Lambda function limiter' });
+      expect(limiters.client()).toBeUndefined();
+      const id = DEMO_CREATORS[0]!.id;
+      const result = await limiters.limiter.check(id, { plan: 'starter', cost: { tokens: 300, cents: 7 } });
+      expect(result.degraded).toBeUndefined();
+      expect(result.limits.map((l) => l.remaining)).toEqual([4, 49, 19_700, 993]);
+      // where the admin app (direct or through the function) finds them
+      expect((await redis.keys(`${p}:{*`)).sort()).toEqual([`${p}:{${id}}`, `${p}:{${id}}:l:burst`, `${p}:{${id}}:l:hourly`]);
+      await limiters.directory.setPlan('creator-ava', 'pro');
+      expect((await limiters.directory.get('creator-ava'))?.plan).toBe('pro');
+      expect(await redis.keys(`${p}-creators*`)).toEqual([]);
+    } finally {
+      await limiters.close();
+      lambdaClient.destroy();
+      await endpoint.close();
+    }
   });
 
   it('falls back to memory when no Redis is configured', async () => {

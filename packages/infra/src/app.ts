@@ -34,7 +34,9 @@ function flag(app: App, key: string): boolean | undefined {
  * The stack props from context keys: `account`, `region` (both, or neither for an env-agnostic
  * template), `vpcId` + `subnetIds` + `availabilityZones` (comma-separated), `appSecurityGroupId`,
  * `replicationGroupId`, `nodeType`, `engineVersion`, `replicasPerShard`, `multiAz`, `shards`,
- * `maxConnections`, `alarmEmail`, `degradedSharePercent`, `snapshotRetentionDays`.
+ * `maxConnections`, `alarmEmail`, `degradedSharePercent`, `snapshotRetentionDays`; the limiter function
+ * with `limiterFunction=true` (or any of `ssrComputeRoleArn`, comma-separated, `limiterFunctionName`,
+ * `limiterReservedConcurrency`, `limiterSecretsEndpoint`).
  */
 export function propsFromContext(app: App): RateLimitCacheStackProps {
   const account = text(app, 'account');
@@ -59,8 +61,19 @@ export function propsFromContext(app: App): RateLimitCacheStackProps {
     alarmEmail: text(app, 'alarmEmail'),
     degradedSharePercent: whole(app, 'degradedSharePercent'),
     snapshotRetentionDays: whole(app, 'snapshotRetentionDays'),
+    limiterFunction: limiterFromContext(app),
     description: 'Rate limiter cache: ElastiCache with TLS and AUTH, alarms, SNS topic (@airl/infra)',
   };
+}
+
+function limiterFromContext(app: App): RateLimitCacheStackProps['limiterFunction'] {
+  const invokerRoleArns = list(text(app, 'ssrComputeRoleArn'));
+  const functionName = text(app, 'limiterFunctionName');
+  const reservedConcurrency = whole(app, 'limiterReservedConcurrency');
+  const secretsManagerEndpoint = flag(app, 'limiterSecretsEndpoint');
+  const asked = flag(app, 'limiterFunction');
+  if (asked === false || (asked === undefined && !invokerRoleArns && !functionName && reservedConcurrency === undefined && secretsManagerEndpoint === undefined)) return undefined;
+  return { invokerRoleArns, functionName, reservedConcurrency, secretsManagerEndpoint };
 }
 
 /** Adds the stack to `app` and returns it. */

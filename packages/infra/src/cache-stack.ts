@@ -13,6 +13,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 
 import { CacheAlarms, LimiterAlarms } from './alarms';
+import { LimiterFunction, type LimiterFunctionOptions } from './limiter-function';
 
 /** An existing VPC, given by ids so synthesis needs no AWS lookup. */
 export interface ExistingNetwork {
@@ -91,6 +92,12 @@ export interface RateLimitCacheStackProps extends StackProps {
    * @default 1
    */
   readonly snapshotRetentionDays?: number;
+  /**
+   * Adds the limiter function (option B of docs/aws-deployment.md): a Lambda in the cache's subnets
+   * that apps outside the VPC (Amplify Hosting) invoke with IAM. See `LimiterFunctionOptions`.
+   * @default none
+   */
+  readonly limiterFunction?: LimiterFunctionOptions;
 }
 
 /** The member node ids ElastiCache gives a replication group: `<id>-001`, or `<id>-0001-001` in cluster mode. */
@@ -112,6 +119,8 @@ export class RateLimitCacheStack extends Stack {
   readonly appSecurityGroup: ec2.ISecurityGroup;
   /** Where every alarm notifies. */
   readonly alarmTopic: sns.Topic;
+  /** The limiter function, when `limiterFunction` is set. */
+  readonly limiterFunction: LimiterFunction | undefined;
 
   constructor(scope: Construct, id: string, props: RateLimitCacheStackProps = {}) {
     super(scope, id, props);
@@ -225,6 +234,9 @@ export class RateLimitCacheStack extends Stack {
     });
 
     const endpoint = shards === undefined ? this.replicationGroup.attrPrimaryEndPointAddress : this.replicationGroup.attrConfigurationEndPointAddress;
+    this.limiterFunction = props.limiterFunction
+      ? new LimiterFunction(this, 'Limiter', { ...props.limiterFunction, vpc, cacheSecurityGroup: this.cacheSecurityGroup, port, redisHost: endpoint, cluster: shards !== undefined, authToken: this.authToken })
+      : undefined;
     new CfnOutput(this, 'RedisHost', { value: endpoint, description: 'REDIS_HOST (with REDIS_TLS=true)' });
     new CfnOutput(this, 'RedisPort', { value: String(port), description: 'REDIS_PORT' });
     new CfnOutput(this, 'RedisCluster', { value: String(shards !== undefined), description: 'REDIS_CLUSTER' });

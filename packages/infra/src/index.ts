@@ -2,3 +2,4 @@
 export { CacheAlarms, type CacheAlarmsProps, LimiterAlarms, type LimiterAlarmsProps } from './alarms';
 export { buildApp, propsFromContext } from './app';
 export { type ExistingNetwork, memberClusterIds, RateLimitCacheStack, type RateLimitCacheStackProps } from './cache-stack';
+export { LimiterFunction, type LimiterFunctionOptions, type LimiterFunctionProps } from './limiter-function';

@@ -4,7 +4,11 @@ import { fc, it as prop } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 
 import { type Anomaly, createRateLimitAdmin, createRateLimiter, type PlansConfig } from '../src/index';
-import { makeStore, manualClock, STORE_KINDS } from './fixtures/stores';
+import { makeLambdaStore } from './fixtures/lambda';
+import { makeStore as makeAnyStore, manualClock, STORE_KINDS, type StoreKind } from './fixtures/stores';
+
+// the Lambda store runs the same suite: SDK -> local Invoke endpoint -> handler -> Redis
+const makeStore = (kind: StoreKind | 'lambda') => (kind === 'lambda' ? makeLambdaStore() : makeAnyStore(kind));
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -20,7 +24,7 @@ const plans = {
   },
 } satisfies PlansConfig;
 
-describe.each(STORE_KINDS)('%s store', (kind) => {
+describe.each([...STORE_KINDS, 'lambda' as const])('%s store', (kind) => {
   const setup = (options: { block?: boolean; denyCache?: boolean } = {}) => {
     const clock = manualClock(Date.UTC(2026, 5, 1, 9, 0, 0));
     const seen: Anomaly[] = [];

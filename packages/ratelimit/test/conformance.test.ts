@@ -2,7 +2,11 @@
 import { describe, expect, it } from 'vitest';
 
 import { createRateLimiter, DEFAULT_PLANS, RateLimitInputError, type PlansConfig } from '../src/index';
-import { makeStore, manualClock, STORE_KINDS } from './fixtures/stores';
+import { makeLambdaStore } from './fixtures/lambda';
+import { makeStore as makeAnyStore, manualClock, STORE_KINDS, type StoreKind } from './fixtures/stores';
+
+// the Lambda store runs the same suite: SDK -> local Invoke endpoint -> handler -> Redis
+const makeStore = (kind: StoreKind | 'lambda') => (kind === 'lambda' ? makeLambdaStore() : makeAnyStore(kind));
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -18,7 +22,7 @@ const multi = {
   },
 } satisfies PlansConfig;
 
-describe.each(STORE_KINDS)('%s store', (kind) => {
+describe.each([...STORE_KINDS, 'lambda' as const])('%s store', (kind) => {
   const setup = <P extends string>(plans?: Record<P, PlansConfig[string]>) => {
     const clock = manualClock();
     const limiter = createRateLimiter<P>({ ...(plans && { plans }), store: makeStore(kind), clock });

@@ -80,6 +80,9 @@ function throttledWarning() {
 
 /** One line about where the data is, for the start-up log and the pages. */
 export function storageNotice(app: AdminApp): string {
+  if (app.limiters.storage === 'lambda') {
+    return `Reading and changing rate limits on Redis through the ${app.limiters.redisTarget} (RATE_LIMIT_LAMBDA); sign-in attempts are limited per instance`;
+  }
   return app.limiters.storage === 'redis'
     ? `Reading and changing rate limits on Redis at ${app.limiters.redisTarget} (prefix '${app.config.limiters.prefix}')`
     : "No Redis configured: this app sees only its own process's memory, not the web app's data. Set REDIS_URL (the same as the web app's) to manage its creators.";

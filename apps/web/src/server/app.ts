@@ -42,6 +42,7 @@ function throttledWarning() {
 
 /** One line about where limits are kept, for the start-up log and the page. */
 export function storageNotice(app: App): string {
+  if (app.limiters.storage === 'lambda') return `Rate limits on Redis through the ${app.limiters.redisTarget} (RATE_LIMIT_LAMBDA); demo plan changes stay in this process`;
   return app.limiters.storage === 'redis'
     ? `Rate limits on Redis at ${app.limiters.redisTarget}`
     : 'No Redis configured: rate limits are kept in this process\'s memory (they reset on restart and are not shared between instances). Set REDIS_URL to use Redis.';

@@ -60,6 +60,18 @@ export async function testRedis(req: Request, app: App): Promise<Response> {
 
   const config = app.config.limiters.redis;
   const client = app.limiters.client();
+  if (app.limiters.storage === 'lambda') {
+    // this app holds no Redis connection: the limiter function does, inside the VPC
+    return Response.json(
+      {
+        success: false,
+        error: 'Redis is reached through the limiter function (RATE_LIMIT_LAMBDA); this endpoint tests a direct connection only; see the limiter function logs in CloudWatch',
+        errorType: 'CONFIGURATION_ERROR',
+        meta,
+      },
+      { status: 501, headers },
+    );
+  }
   if (!config || !client) {
     return Response.json(
       {
