@@ -153,6 +153,7 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
 
   if (options.lambda && !given) {
     const { functionName, region } = options.lambda;
+    let lambdaState: RedisState = 'not connected yet';
     const store = createLambdaStore({ functionName, region, ...(options.lambdaClient && { client: options.lambdaClient }) });
     const limiter = createRateLimiter<CreatorPlan>({ ...limiterOptions, store });
     return {
@@ -162,6 +163,27 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
       storage: 'lambda',
       redisTarget: `Lambda function ${functionName}`,
       client: () => undefined,
+      // no connection of its own to look at: the last readiness check says
+      redisState: () => lambdaState,
+      async readiness(timeoutMs = 500) {
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          // one cheap read through the function: it answers only when it reaches Redis
+          await Promise.race([
+            store.control('readiness-probe'),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+            }),
+          ]);
+          lambdaState = 'connected';
+          return { ready: true };
+        } catch (error) {
+          lambdaState = 'unreachable';
+          return { ready: false, problem: (error as Error).message === 'timeout' ? `limiter function: no answer within ${timeoutMs} ms` : 'limiter function or its Redis unreachable (see the server log)' };
+        } finally {
+          clearTimeout(timer);
+        }
+      },
       async close() {
         await limiter.close();
         await store.close();
