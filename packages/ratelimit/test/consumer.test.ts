@@ -50,6 +50,8 @@ beforeAll(() => {
     '@trpc/server': catalogVersion('@trpc/server'),
     '@trpc/client': catalogVersion('@trpc/client'),
     ioredis: catalogVersion('ioredis'),
+    // the optional peer of @airl/ratelimit/lambda, whose README example is compiled too
+    '@aws-sdk/client-lambda': catalogVersion('@aws-sdk/client-lambda'),
     zod: catalogVersion('zod'),
     typescript: catalogVersion('typescript'),
     '@types/node': catalogVersion('@types/node'),

@@ -211,7 +211,9 @@ describe('every failure is a store error, answered by the plan policy', () => {
     expect(took).toBeGreaterThanOrEqual(290);
     expect(took).toBeLessThan(10_000);
     const { out } = await answers(store);
-    expect(out).toEqual(policies);
+    // no answer may be slowness (a cold start), not an outage: as with a slow Redis, a fallback
+    // plan denies for a moment rather than hand out a fresh budget (the README's breaker rule)
+    expect(out).toEqual({ ...policies, fallback: { allowed: false, degraded: 'fallback' } });
   });
 
   it('no endpoint listening, or no such function: store errors with the SDK error name only', async () => {
@@ -259,7 +261,9 @@ describe('configuration', () => {
     try {
       const before = endpoint.authorizations.length;
       expect(await store.controls()).toEqual(new Map());
-      expect(endpoint.authorizations.slice(before)).toEqual([expect.stringMatching(/^AWS4-HMAC-SHA256 Credential=AKIDLOCALTEST\/\d{8}\/eu-central-1\/lambda\/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]{64}$/)]);
+      // other tests' clients (us-east-1) may still poll the shared endpoint: leave theirs out
+      const ours = endpoint.authorizations.slice(before).filter((a) => !a?.includes('/us-east-1/'));
+      expect(ours).toEqual([expect.stringMatching(/^AWS4-HMAC-SHA256 Credential=AKIDLOCALTEST\/\d{8}\/eu-central-1\/lambda\/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]{64}$/)]);
     } finally {
       await store.close();
       for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_LAMBDA', 'AWS_REGION']) {

@@ -77,8 +77,27 @@ export function createLambdaStore(options: LambdaStoreOptions): LambdaStore {
     (client ??=
       typeof options.client === 'object' ? options.client : typeof options.client === 'function' ? options.client() : new LambdaClient({ ...(region && { region }), maxAttempts: 2 }));
 
+  /**
+   * What the last invocation said of the path to Redis, for the limiter's breaker: an answer from
+   * the function that reached Redis (true); a failure of the function, of the invocation or of
+   * Redis behind it (false: an outage, answered by the failure policy at once); unknown before the
+   * first answer. A timeout changes nothing: it may be slowness (a cold start), not an outage.
+   */
+  let reachable: boolean | undefined;
+
   /** One invocation: a deadline, and every way it can fail turned into a RateLimitStoreError. */
   async function invoke(ops: readonly Operation[]): Promise<unknown[]> {
+    try {
+      const results = await invokeOnce(ops);
+      reachable = !results.some((r) => r instanceof RateLimitStoreError);
+      return results;
+    } catch (error) {
+      if (!(error as Error).message.includes(' did not answer ')) reachable = false;
+      throw error;
+    }
+  }
+
+  async function invokeOnce(ops: readonly Operation[]): Promise<unknown[]> {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
     timer.unref();
@@ -166,7 +185,9 @@ export function createLambdaStore(options: LambdaStoreOptions): LambdaStore {
   return {
     kind: 'lambda',
     functionName,
-    async evaluate(r) {
+    connected: () => reachable,
+    async evaluate({ deadline: _deadline, ...r }) {
+      // the limiter's deadline stays here: the invocation has its own (`timeout`)
       const v = await call({ op: 'evaluate', ...r, limits: [...r.limits], costs: [...r.costs], now: r.now ?? null, anomaly: r.anomaly && { ...r.anomaly, rules: stripUndefined(r.anomaly.rules) } });
       return v.reservation ? v : { allowed: v.allowed, now: v.now, limits: v.limits, anomalies: v.anomalies };
     },
