@@ -7,7 +7,7 @@
   writes the state hash on a plain check.
 
   KEYS[1]  with ARGV[5] = 1: state hash <prefix>:{<id>} (needed by counters, buckets, reserve)
-  KEYS[..] one sorted set per sliding-log limit, in the order of those limits in ARGV
+  KEYS[..] one list per sliding-log limit (see sliding-log.lua), in the order of those limits in ARGV
   KEYS[last] with mode 2: reservation index <prefix>:{<id>}:res (reservation ids by expiry)
   ARGV[1]  now (ms), or '' to use the server clock (TIME)
   ARGV[2]  mode: 0 peek (read only), 1 check, 2 reserve
@@ -22,6 +22,7 @@
              anomalies fired k, then 3 per anomaly: rule (1 burst, 2 denial storm, 3 cost spike),
              value, threshold, then per limit: fits (0|1), remaining, resetAt }
 ]]
+--- @include "sliding-log"
 --- @include "lib"
 --- @include "anomaly"
 
@@ -60,7 +61,7 @@ if mode ~= 0 then
       -- the reservation record (see settle.lua) names what each limit charged
       if reservation > 0 then parts[#parts + 1] = l.name .. ',' .. (type(ref) == 'number' and num(ref) or ref) .. ',' .. num(l.cost) end
     end
-    persist(l, writes, charged)
+    persist(l, writes, charged, now, true)
   end
   if reservation > 0 then
     local res = KEYS[next_key]

@@ -2,13 +2,7 @@
   lib.lua: the algorithms' math, mirroring src/algorithms/*.ts operation for operation.
   Included by the scripts (see scripts/build-lua.ts); not a script of its own.
 
-  A sliding-log limit is one sorted set: score = time (ms), member = the time as 13 digits
-  (zero-padded) followed by k < 1000 (unique: the first 13 digits are the time, the rest k) or
-  "<time>-<k>" past 1000 entries in one ms, or "r<reservation id>" for a
-  reserved entry (ids are never reused, so a stale reservation finds nothing), then ":<cost>"
-  when cost ~= 1;
-  plus, when some cost ~= 1, the member '#x' whose score is -(sum of cost - 1), so
-  used = entries + x without reading them all.
+  A sliding-log limit is one list, see sliding-log.lua.
 
   Per-identifier state hash fields, by limit name N:
     N.i N.c N.p  sliding window: window index, current count, previous count
@@ -39,26 +33,6 @@ local function server_now(arg)
   if arg ~= '' then return tonumber(arg) end
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
--- the lower bound of a log's live entries, for ZRANGEBYSCORE / ZCOUNT: entries have times >= 0,
--- the weight sentinel a negative score, which a clock near 0 must not take for an entry
-local function live_from(cutoff)
-  if cutoff < 0 then return '0' end
-  return '(' .. num(cutoff)
-end
-
--- the time of a log entry: its first 13 digits, or its score for a reservation ('r...')
-local function entry_time(key, m)
-  local b = string.byte(m)
-  if b >= 48 and b <= 57 then return tonumber(string.sub(m, 1, 13)) end
-  return tonumber(redis.call('ZSCORE', key, m))
-end
-
-local function member_cost(m)
-  local c = string.match(m, ':(%d+)$')
-  if c then return tonumber(c) end
-  return 1
 end
 
 local function days_from_civil(y, m)
@@ -123,41 +97,7 @@ end
 local function load(l, fields, now, trim)
   local code, window = l.code, l.window
   if code == LOG then
-    local key = l.key
-    local cutoff = now - window
-    l.cutoff = cutoff
-    -- one read gives the weight sentinel (lowest score), the two oldest entries, and small
-    -- counts; their times are in the members (scores would cost Redis a %.17g each)
-    local head = redis.call('ZRANGE', key, '0', '2')
-    local x, i, sentinel = 0, 1, 0
-    if head[1] == '#x' then
-      x, i, sentinel = -tonumber(redis.call('ZSCORE', key, '#x')), 2, 1
-    end
-    l.x_stored = x
-    local oldest_at = head[i] and entry_time(key, head[i])
-    local count
-    if oldest_at and oldest_at <= cutoff then
-      local upto = num(cutoff)
-      if x > 0 then
-        for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, '0', upto)) do x = x - (member_cost(m) - 1) end
-      end
-      if trim then
-        redis.call('ZREMRANGEBYSCORE', key, '0', upto)
-        count = redis.call('ZCARD', key) - sentinel
-      else
-        count = redis.call('ZCOUNT', key, live_from(cutoff), '+inf')
-      end
-      -- in steady traffic one entry leaves per call: the next one is the new oldest
-      local next_at = head[i + 1] and entry_time(key, head[i + 1])
-      if next_at and next_at > cutoff then l.oldest, l.oldest_at = head[i + 1], next_at end
-    else
-      if oldest_at then l.oldest, l.oldest_at = head[i], oldest_at end
-      if #head < 3 then count = #head - sentinel else count = redis.call('ZCARD', key) - sentinel end
-    end
-    if count == 0 then x = 0 end
-    l.count, l.x = count, x
-    l.used = count + x
-    l.remaining = math.max(0, l.limit - l.used)
+    log_load(l, now)
     return
   end
   -- the stored values, so persist() writes only what changed
@@ -190,46 +130,12 @@ local function remaining(l, now)
   return math.max(0, l.limit - l.count)
 end
 
--- adds a log entry at `at`; `hint` (the live count) makes the first try unique in practice
-local function add_entry(key, at, cost, hint)
-  local suffix = ''
-  if cost ~= 1 then suffix = ':' .. num(cost) end
-  local time = string.format('%013d', at)
-  local k = hint % 1000
-  local member
-  for tries = 1, 1000 do
-    member = string.format('%s%d%s', time, k, suffix)
-    if redis.call('ZADD', key, 'NX', time, member) == 1 then return member end
-    k = (k + 1) % 1000
-  end
-  k = hint
-  repeat
-    k = k + 1
-    member = string.format('%s-%d%s', time, k, suffix)
-  until redis.call('ZADD', key, 'NX', time, member) == 1
-  return member
-end
-
 -- charges l.cost (> 0); returns the reservation reference. Hash writes happen in persist().
 -- `reservation`: the id of the reservation being made, or 0.
 local function charge(l, now, reservation)
   local code, cost = l.code, l.cost
   if code == LOG then
-    local member
-    if reservation > 0 then
-      member = 'r' .. num(reservation)
-      if cost ~= 1 then member = member .. ':' .. num(cost) end
-      redis.call('ZADD', l.key, num(now), member)
-    else
-      member = add_entry(l.key, now, cost, l.count)
-    end
-    redis.call('PEXPIRE', l.key, l.window_arg)
-    if l.count == 0 or (l.oldest and now < l.oldest_at) then l.oldest, l.oldest_at = member, now end
-    l.count = l.count + 1
-    l.used = l.used + cost
-    l.x = l.x + cost - 1
-    l.remaining = math.max(0, l.limit - l.used)
-    return member
+    return log_charge(l, now, reservation)
   elseif code == WINDOW then
     l.current = l.current + cost
     return l.index
@@ -241,15 +147,6 @@ local function charge(l, now, reservation)
   return l.start
 end
 
--- the weight sentinel of a log: member '#x', score -x; absent when x is 0
-local function write_weight(key, x)
-  if x > 0 then
-    redis.call('ZADD', key, num(-x), '#x')
-  else
-    redis.call('ZREM', key, '#x')
-  end
-end
-
 -- a hash field and its value into `writes`, unless the value is the one stored
 local function put(writes, field, value, stored)
   if value ~= stored then
@@ -259,10 +156,10 @@ local function put(writes, field, value, stored)
 end
 
 -- writes a limit's state: log weights to its sorted set, the rest as the hash fields that changed
-local function persist(l, writes, charged)
+local function persist(l, writes, charged, now, trim)
   local code = l.code
   if code == LOG then
-    if l.x ~= l.x_stored then write_weight(l.key, l.x) end
+    log_persist(l, now, trim)
   elseif charged then
     if code == WINDOW then
       put(writes, l.f1, l.index, l.s1)
@@ -287,19 +184,7 @@ local function reset_at(l, now, fits)
     local used = l.used
     local need = used + cost - limit
     if fits then need = used - (limit - rem - 1) end
-    -- usually the oldest entry, already read, frees enough
-    if l.oldest and member_cost(l.oldest) >= need then return l.oldest_at + l.window end
-    local freed, offset = 0, 0
-    while true do
-      local batch = math.max(1, math.min(need - freed, 128))
-      local entries = redis.call('ZRANGEBYSCORE', l.key, live_from(l.cutoff), '+inf', 'WITHSCORES', 'LIMIT', num(offset), num(batch))
-      if #entries == 0 then return now end
-      for i = 1, #entries, 2 do
-        freed = freed + member_cost(entries[i])
-        if freed >= need then return tonumber(entries[i + 1]) + l.window end
-      end
-      offset = offset + batch
-    end
+    return log_reset_at(l, now, need)
   elseif code == WINDOW then
     local w = l.window
     local target = limit - cost
@@ -336,8 +221,8 @@ local function read_limits(first, keys_from)
     -- f1..f3: the limit's hash fields (see the top of this file); s1..s3: their stored values
     local l = {
       name = name, code = code, limit = tonumber(ARGV[base + 2]), window = tonumber(ARGV[base + 3]), window_arg = ARGV[base + 3], cost = tonumber(ARGV[base + 4]),
-      key = false, need = 0, fits = false, cutoff = 0, x = 0, x_stored = 0, count = 0, used = 0, remaining = 0,
-      oldest = false, oldest_at = 0, index = 0, current = 0, previous = 0, tat = 0, start = 0, finish = 0,
+      key = false, need = 0, fits = false, count = 0, used = 0, remaining = 0, exists = false, live = false, newest = 0,
+      expiry = 0, dead = 0, freed = 0, oldest_at = false, oldest_cost = 0, pending = false, index = 0, current = 0, previous = 0, tat = 0, start = 0, finish = 0,
       f1 = false, f2 = false, f3 = false, s1 = false, s2 = false, s3 = false,
     }
     if code == LOG then

@@ -1,0 +1,162 @@
+--[[
+  sliding-log.lua: the exact sliding log (src/algorithms/sliding-log.ts) as one Redis list.
+
+    element 0   header, struct '>dI6I6': the sum of the costs of every entry in the list (expired
+                ones not yet removed included), the newest entry's time, and the time until which
+                the key was last kept alive (all ms, in the clock of the calls)
+    element 1.. one per charge, oldest first: the time as 6 bytes ('>I6'); a cost other than 1
+                follows as a double ('>d'); a reserved entry is '>I6dd': time, cost, reservation id,
+                so settle finds exactly it (ids are never reused) and nothing else
+
+  A check reads the header and the next few entries (one LRANGE): the first live entry is all
+  that decides in the usual case (see log_reset_at). A charge is one RPUSH at the tail (O(1):
+  times only grow; an older time, from callers' clocks apart, is inserted in order). Expired
+  entries are removed lazily, LOG_TRIM at a time, so most checks write only the header (LSET 0)
+  and the entry. The key's TTL is renewed only when it would end within a window of the newest
+  entry: then to two windows. A unit entry is 6 bytes of payload, 8 in the list's listpack, and
+  the layout is the same at every length (a quicklist of listpacks: no conversion step).
+]]
+
+local LOG_READ = 8 -- entries read with the header
+local LOG_TRIM = 4 -- expired entries removed together (fewer than LOG_READ: the first read finds a live one)
+local LOG_CHUNK = 128
+
+local function log_entry(e)
+  if #e == 6 then return struct.unpack('>I6', e), 1 end
+  local at, cost = struct.unpack('>I6d', e)
+  return at, cost
+end
+
+-- loads a log limit: skips expired entries (counted in l.dead, their costs in l.freed) and keeps
+-- the oldest live one (l.oldest_at, l.oldest_cost; false when none)
+local function log_load(l, now)
+  local key, cutoff = l.key, now - l.window
+  local rows = redis.call('LRANGE', key, 0, LOG_READ)
+  local exists = rows[1] ~= nil
+  local stored, newest, expiry = 0, 0, 0
+  if exists then stored, newest, expiry = struct.unpack('>dI6I6', rows[1]) end
+  local dead, freed, i, full = 0, 0, 2, #rows == LOG_READ + 1
+  local at, cost = false, 0
+  while true do
+    local e = rows[i]
+    if not e then
+      if not full then break end
+      rows = redis.call('LRANGE', key, dead + 1, dead + LOG_CHUNK)
+      full, i, e = #rows == LOG_CHUNK, 1, rows[1]
+      if not e then break end
+    end
+    at, cost = log_entry(e)
+    if at > cutoff then break end
+    at, dead, freed, i = false, dead + 1, freed + cost, i + 1
+  end
+  l.exists, l.newest, l.expiry, l.live = exists, newest, expiry, at ~= false
+  l.dead, l.freed, l.oldest_at, l.oldest_cost = dead, freed, at, cost
+  l.used = stored - freed
+  l.pending = false
+  l.remaining = math.max(0, l.limit - l.used)
+end
+
+-- charges l.cost at now (the entry is written by log_persist); returns the reservation ref: the time
+local function log_charge(l, now, reservation)
+  local cost = l.cost
+  if reservation > 0 then
+    l.pending = struct.pack('>I6dd', now, cost, reservation)
+  elseif cost ~= 1 then
+    l.pending = struct.pack('>I6d', now, cost)
+  else
+    l.pending = struct.pack('>I6', now)
+  end
+  if not l.oldest_at or now < l.oldest_at then l.oldest_at, l.oldest_cost = now, cost end
+  l.used = l.used + cost
+  l.remaining = math.max(0, l.limit - l.used)
+  return now
+end
+
+local function log_header(used, newest, expiry)
+  return struct.pack('>dI6I6', used, newest, expiry)
+end
+
+-- writes what changed: expired entries once LOG_TRIM have piled up (with `trim`), the header, the
+-- entry charged, and the TTL when it would end within a window of the newest entry
+local function log_persist(l, now, trim)
+  local key, entry, window = l.key, l.pending, l.window
+  local cut = trim and l.dead > 0 and (l.dead >= LOG_TRIM or not l.live)
+  if not entry and not cut then return end
+  local exists, expiry = l.exists, l.expiry
+  if cut and not l.live then
+    -- nothing live is left: start afresh
+    redis.call('DEL', key)
+    if not entry then return end
+    exists, expiry, cut = false, 0, false
+  end
+  local used, newest = l.used, l.newest
+  if exists and not cut then used = used + l.freed end
+  if not exists then newest = 0 end
+  local ordered, renew = true, false
+  if entry then
+    if now < newest then ordered = false else newest = now end
+    if expiry < newest + window then expiry, renew = newest + 2 * window, true end
+  end
+  local header = log_header(used, newest, expiry)
+  if cut then
+    redis.call('LTRIM', key, l.dead + 1, -1)
+    redis.call('LPUSH', key, header)
+    if entry and ordered then redis.call('RPUSH', key, entry) end
+  elseif not exists then
+    redis.call('RPUSH', key, header, entry)
+  else
+    redis.call('LSET', key, 0, header)
+    if entry and ordered then redis.call('RPUSH', key, entry) end
+  end
+  if not ordered then
+    -- before the first entry younger than this one (the first element with those bytes is it)
+    local pivot
+    for _, e in ipairs(redis.call('LRANGE', key, 1, -1)) do
+      if log_entry(e) > now then
+        pivot = e
+        break
+      end
+    end
+    if pivot then redis.call('LINSERT', key, 'BEFORE', pivot, entry) else redis.call('RPUSH', key, entry) end
+  end
+  if renew then redis.call('PEXPIRE', key, string.format('%d', expiry - now)) end
+end
+
+-- when capacity returns: the time the entry that frees `need` leaves the window
+local function log_reset_at(l, now, need)
+  -- usually the oldest entry frees enough
+  if l.oldest_at and l.oldest_cost >= need then return l.oldest_at + l.window end
+  local cutoff, window = now - l.window, l.window
+  local freed, from = 0, 1
+  while true do
+    local rows = redis.call('LRANGE', l.key, from, from + LOG_CHUNK - 1)
+    if #rows == 0 then return now end
+    for _, e in ipairs(rows) do
+      local at, cost = log_entry(e)
+      if at > cutoff then
+        freed = freed + cost
+        if freed >= need then return at + window end
+      end
+    end
+    from = from + LOG_CHUNK
+  end
+end
+
+-- settles a reserved entry (time `at`, reserved `old`) to `cost`; one gone from the window, or
+-- reset since, changes nothing
+local function log_settle(l, now, id, at, old, cost)
+  if at <= now - l.window then return end
+  local key = l.key
+  local entry = struct.pack('>I6dd', at, old, id)
+  local index = redis.call('LPOS', key, entry)
+  if not index then return end
+  local used, newest, expiry = struct.unpack('>dI6I6', redis.call('LINDEX', key, 0))
+  if cost > 0 then
+    local settled
+    if cost == 1 then settled = struct.pack('>I6', at) else settled = struct.pack('>I6d', at, cost) end
+    redis.call('LSET', key, index, settled)
+  else
+    redis.call('LREM', key, 1, entry)
+  end
+  redis.call('LSET', key, 0, log_header(used - old + cost, newest, expiry))
+end
