@@ -1,0 +1,252 @@
+// `pnpm --filter @airl/ratelimit exec tsx bench/instructions.ts`: instructions redis-server
+// executes per check, from reading the request to writing the reply. Deterministic (repeats
+// within 1% on any machine, loaded or not), unlike time.
+//
+// Runs a private redis-server under valgrind's callgrind (counting off), loads the library and
+// rate-limiter-flexible's script, brings every case to its steady state uncounted (logs at their
+// working size, one expired entry per check), then counts a fixed stream of checks sent through
+// `redis-cli --pipe` (Node is not in the loop), counting only inside readQueryFromClient and
+// writeToClient (not the idle event loop or background expiry). The commands are the store's own,
+// captured from src/stores/redis.ts with the time passed in (the limiter's `clock` option), one
+// check per command or BATCH per command as the store batches them.
+//
+// Breakdown (callgrind_annotate --inclusive): framing = reading, parsing and dispatching the
+// command and writing its reply; arguments = handing KEYS and ARGV to Lua and its reply back;
+// commands = the redis.call()s (scriptCall); Lua = the script's own work (decoding its arguments
+// and its logic).
+//
+//   INSTRUCTIONS_CHECKS=2000  checks counted per case
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+
+import { Redis } from 'ioredis';
+
+import { createRateLimiter, type RateLimiterOptions } from '../src/index';
+import * as scripts from '../src/lua/scripts.generated';
+import { createRedisStore, type RedisClient } from '../src/redis';
+import { type BenchPlan, benchPlans } from './ours';
+
+const run = promisify(execFile);
+const CHECKS = Number(process.env.INSTRUCTIONS_CHECKS ?? 2000);
+export const BATCH = 50;
+/** The time in a captured command, replaced by the check's own. */
+const TIME = 9_000_000_000_000;
+
+export interface InstructionCase {
+  readonly name: string;
+  readonly plan: BenchPlan;
+  readonly cost?: number;
+  readonly limiter?: Partial<RateLimiterOptions>;
+  /** Identifiers in turn, one check per `stepMs`: a log of window W holds W / (ids x stepMs) entries. */
+  readonly ids: number;
+  readonly stepMs: number;
+  /** Checks sent uncounted first: logs reach their working size. */
+  readonly warmup: number;
+}
+
+export const SPEC = { limit: 100_000, windowMs: 10_000 };
+export const CASES: readonly InstructionCase[] = [
+  { name: 'sliding log (1 limit, ~100 entries)', plan: 'log', ids: 100, stepMs: 1, warmup: 12_000 },
+  { name: 'sliding-window counter (1 limit)', plan: 'window', ids: 100, stepMs: 1, warmup: 1000 },
+  { name: 'token bucket (1 limit)', plan: 'token-bucket', ids: 100, stepMs: 1, warmup: 1000 },
+  { name: 'fixed window (1 limit)', plan: 'fixed-window', ids: 100, stepMs: 1, warmup: 1000 },
+  { name: 'three-limit plan (log ~60 entries, 2 counters), anomaly counters on', plan: 'plan3', cost: 250, limiter: { anomalies: {} }, ids: 100, stepMs: 10, warmup: 7000 },
+];
+
+type Command = readonly string[];
+
+/**
+ * The commands the store sends for `count` checks started together (each a different identifier
+ * `#0`, `#1`, ...), in steady state (the second round: what a first call sends once is not in it).
+ */
+export async function captureChecks(c: InstructionCase, count: number): Promise<Command[]> {
+  const sent: Command[] = [];
+  const reply = (args: readonly (string | number)[]) => {
+    const one = [1, TIME, 0, 0, 0, ...benchPlans(SPEC)[c.plan].limits.flatMap(() => [1, 0, 0])];
+    return String(args[1]).endsWith('_checks') ? Array.from({ length: count }, () => one) : one;
+  };
+  let recording = false;
+  const recorder = {
+    on: () => recorder,
+    defineCommand: () => undefined,
+    call: (...args: (string | number)[]) => {
+      if (recording && args[0] === 'FCALL') sent.push(args.map(String));
+      return Promise.resolve(reply(args));
+    },
+  };
+  const store = createRedisStore({ client: recorder as unknown as RedisClient, prefix: 'i', batch: BATCH });
+  let t = TIME;
+  const limiter = createRateLimiter({ plans: benchPlans(SPEC), store, controls: false, topConsumers: false, denyCache: false, logger: false, clock: () => t, ...c.limiter });
+  const check = c.cost === undefined ? { plan: c.plan } : { plan: c.plan, cost: c.cost };
+  for (const round of [false, true]) {
+    recording = round;
+    await Promise.all(Array.from({ length: count }, (_, i) => limiter.check(`#${i}`, check)));
+    t = TIME;
+  }
+  await limiter.close();
+  if (sent.length === 0) throw new Error('the store sent no FCALL: has src/stores/redis.ts changed how it calls its functions?');
+  return sent;
+}
+
+function resp(args: readonly string[]): string {
+  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+}
+
+/** `checks` checks as RESP, the identifier of check `it` being `it % ids`, its time `base + it * stepMs`. */
+function stream(commands: readonly Command[], perCommand: number, c: InstructionCase, from: number, checks: number, base: number): string {
+  let out = '';
+  for (let it = from; it < from + checks; it += perCommand) {
+    for (const command of commands) {
+      out += resp(command.map((a) => a.replace(/#(\d+)/g, (_, i: string) => String((it + Number(i)) % c.ids)).replace(String(TIME), String(base + it * c.stepMs))));
+    }
+  }
+  return out;
+}
+
+async function pipe(port: number, file: string): Promise<void> {
+  const { stdout } = await run('sh', ['-c', `redis-cli -p ${port} --pipe < ${file}`], { maxBuffer: 1 << 26 });
+  if (!/errors: 0,/.test(stdout)) throw new Error(`redis-cli --pipe reported errors: ${stdout.slice(-300)}`);
+}
+
+export interface Counted {
+  readonly total: number;
+  readonly framing: number;
+  readonly args: number;
+  readonly commands: number;
+  readonly lua: number;
+}
+
+/** Inclusive instruction counts by function from a callgrind dump. */
+async function annotate(file: string): Promise<Map<string, number>> {
+  const { stdout } = await run('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file], { maxBuffer: 1 << 26 });
+  const by = new Map<string, number>();
+  for (const line of stdout.split('\n')) {
+    const m = /^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+\S*:(\S+)/.exec(line) ?? /^\s*([\d,]+)\s+\S*:(\S+)/.exec(line);
+    if (m) by.set(m[2]!.replace(/\s.*$/, ''), (by.get(m[2]!) ?? 0) + Number(m[1]!.replaceAll(',', '')));
+  }
+  const total = /([\d,]+)\s+\(100\.0%\)\s+PROGRAM TOTALS/.exec(stdout) ?? /^([\d,]+)\s+.*PROGRAM TOTALS/m.exec(stdout);
+  by.set('TOTAL', Number(total?.[1]?.replaceAll(',', '') ?? NaN));
+  return by;
+}
+
+export async function startCallgrind(dir: string): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const child = spawn(
+    'valgrind',
+    ['--tool=callgrind', '--instr-atstart=no', '--toggle-collect=readQueryFromClient', '--toggle-collect=writeToClient', `--callgrind-out-file=${dir}/callgrind.out`, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  );
+  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      await probe.connect();
+      await probe.ping();
+      break;
+    } catch {
+      probe.disconnect();
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error('redis-server under valgrind did not start: are valgrind and redis-server installed?');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  probe.disconnect();
+  return {
+    port,
+    pid: child.pid!,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      await run('redis-cli', ['-p', String(port), 'shutdown', 'nosave']).catch(() => child.kill());
+      await exited;
+    },
+  };
+}
+
+/** Counts `checks` checks of `commands` after `warmup` uncounted ones. */
+export async function count(server: { port: number; pid: number }, dir: string, commands: readonly Command[], perCommand: number, c: InstructionCase, checks = CHECKS): Promise<Counted> {
+  const redis = new Redis(server.port, '127.0.0.1');
+  try {
+    await redis.flushall();
+  } finally {
+    redis.disconnect();
+  }
+  const file = join(dir, 'stream.resp');
+  const base = 1_000_000_000_000;
+  for (let from = 0; from < c.warmup; from += 5000) {
+    writeFileSync(file, stream(commands, perCommand, c, from, Math.min(5000, c.warmup - from), base));
+    await pipe(server.port, file);
+  }
+  writeFileSync(file, stream(commands, perCommand, c, c.warmup, checks, base));
+  for (const f of readdirSync(dir).filter((f) => f.startsWith('callgrind.out.'))) rmSync(join(dir, f));
+  await run('callgrind_control', ['-z', String(server.pid)]);
+  await run('callgrind_control', ['-i', 'on', String(server.pid)]);
+  await pipe(server.port, file);
+  await run('callgrind_control', ['-i', 'off', String(server.pid)]);
+  await run('callgrind_control', ['-d', String(server.pid)]);
+  const dump = readdirSync(dir).find((f) => f.startsWith('callgrind.out.') && readFileSync(join(dir, f), 'utf8').length > 0);
+  if (!dump) throw new Error('callgrind wrote no dump');
+  const by = await annotate(join(dir, dump));
+  const get = (name: string) => by.get(name) ?? 0;
+  const script = get('fcallCommand') + get('evalShaCommand');
+  const inLua = get('lua_pcall');
+  const commandsCost = get('scriptCall');
+  const per = (n: number) => Math.round(n / checks);
+  return { total: per(get('TOTAL')), framing: per(get('TOTAL') - script), args: per(script - inLua), commands: per(commandsCost), lua: per(inLua - commandsCost) };
+}
+
+/** rate-limiter-flexible's RateLimiterRedis script and the EVALSHA it sends for one check. */
+async function flexibleCommand(): Promise<{ lua: string; command: (id: string) => Command }> {
+  const { RateLimiterRedis } = await import('rate-limiter-flexible');
+  let lua = '';
+  const recorder = { defineCommand: (_: string, d: { lua: string }) => (lua = d.lua) };
+  new RateLimiterRedis({ storeClient: recorder, keyPrefix: 'rlf', points: SPEC.limit, duration: SPEC.windowMs / 1000 });
+  const { createHash } = await import('node:crypto');
+  const sha = createHash('sha1').update(lua).digest('hex');
+  // as its ioredis defineCommand sends it: key, points, secDuration, this.points, this.duration
+  return { lua, command: (id) => ['EVALSHA', sha, '1', `rlf:${id}`, '1', String(SPEC.windowMs / 1000), String(SPEC.limit), String(SPEC.windowMs / 1000)] };
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'airl-instructions-'));
+  const server = await startCallgrind(dir);
+  const out: string[] = [];
+  try {
+    const redis = new Redis(server.port, '127.0.0.1');
+    await redis.call('FUNCTION', 'LOAD', 'REPLACE', scripts.library.source);
+    const rlf = await flexibleCommand();
+    await redis.script('LOAD', rlf.lua);
+    redis.disconnect();
+    const rows: { name: string; c: Counted }[] = [];
+    const rlfCase: InstructionCase = { name: 'rate-limiter-flexible', plan: 'fixed-window', ids: 100, stepMs: 1, warmup: 1000 };
+    // its key carries the identifier; '#0' is replaced per check
+    const flexible = await count(server, dir, [rlf.command('#0')], 1, rlfCase);
+    rows.push({ name: 'rate-limiter-flexible RateLimiterRedis (1 per call)', c: flexible });
+    process.stderr.write('rate-limiter-flexible: done\n');
+    for (const c of CASES) {
+      const single = await captureChecks(c, 1);
+      rows.push({ name: `${c.name}, 1 per call`, c: await count(server, dir, single, 1, c) });
+      const batched = await captureChecks(c, BATCH);
+      rows.push({ name: `${c.name}, ${BATCH} per call`, c: await count(server, dir, batched, BATCH, c) });
+      process.stderr.write(`${c.name}: done\n`);
+    }
+    out.push(
+      `Instructions per check inside redis-server (callgrind; ${fmt(CHECKS)} checks counted per row, after a warm-up to the steady state):`,
+      '',
+      '| case | instructions / check | vs rate-limiter-flexible | framing | arguments in, reply out | Redis commands | Lua logic |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+      ...rows.map(({ name, c }) => `| ${name} | ${fmt(c.total)} | ${(c.total / flexible.total).toFixed(2)}x | ${fmt(c.framing)} | ${fmt(c.args)} | ${fmt(c.commands)} | ${fmt(c.lua)} |`),
+    );
+    process.stdout.write(`${out.join('\n')}\n`);
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
