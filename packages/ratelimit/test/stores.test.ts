@@ -4,10 +4,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { Cluster, Redis } from 'ioredis';
+import { startServer } from '@airl/vitest-config/redis';
 import { describe, expect, inject, it } from 'vitest';
 
 import { createMemoryStore, createRateLimiter, type PlansConfig, RateLimitConfigError } from '../src/index';
 import { renderScripts } from '../src/lua/render';
+import * as scripts from '../src/lua/scripts.generated';
 import { createRedisStore, encodeIdentifier, type RedisClient } from '../src/redis';
 import { client, makeRedisStore, manualClock, prefix } from './fixtures/stores';
 
@@ -156,7 +158,10 @@ describe('checks started together', () => {
       const calls = recordCalls(c);
       const results = await Promise.all(['a', 'b', 'c', 'd'].map((id) => limiter.check(id, { plan: 'pro' })));
       expect(results.every((r) => r.allowed)).toBe(true);
-      expect(calls).toEqual(['check', 'check', 'check', 'check']);
+      // one call per check, and one more on each master that had not seen the plan yet (3 masters)
+      expect(calls.every((name) => name === 'check')).toBe(true);
+      expect(calls.length).toBeGreaterThanOrEqual(4);
+      expect(calls.length).toBeLessThanOrEqual(4 + 2);
       await limiter.close();
     } finally {
       c.disconnect();
@@ -166,6 +171,50 @@ describe('checks started together', () => {
   it.each([0, 1.5, 1001, Number.NaN])('rejects batch: %s', (batch) => {
     expect(() => createRedisStore({ client: () => client('redis'), batch })).toThrow(RateLimitConfigError);
     expect(() => createRedisStore({ client: () => client('redis'), batch })).toThrow(/batch: .* must be a whole number of checks from 1 \(no batching\) to 1000/);
+  });
+});
+
+describe('plans by id', () => {
+  const plans = { pro: { limits: [{ name: 'minute', limit: 3, window: '1 m' }, { name: 'hour', limit: 10, window: '1 h', algorithm: 'sliding-window' }] } } satisfies PlansConfig;
+
+  it('sends a plan by its id, and its definition again when the library answers that it does not know it', async () => {
+    const server = await startServer();
+    const c = new Redis(server.port, server.host);
+    try {
+      const sent: string[] = [];
+      const call = c.call.bind(c) as (...args: unknown[]) => Promise<unknown>;
+      (c as unknown as { call: unknown }).call = (...args: unknown[]) => {
+        if (args[0] === 'FCALL') sent.push((args as string[]).find((a) => /^[\w-]{16}(:|$)/.test(String(a)))!.includes(':') ? 'definition' : 'id');
+        return call(...args);
+      };
+      const limiter = createRateLimiter({ plans, store: createRedisStore({ client: c, prefix: prefix() }), controls: false, topConsumers: false, denyCache: false });
+      // the library is loaded on first use: it knows no plan yet
+      expect((await limiter.check('x', { plan: 'pro' })).remaining).toBe(2);
+      expect(sent).toEqual(['id', 'id', 'definition']); // function not found, load, unknown plan, definition
+      sent.length = 0;
+      expect((await limiter.check('x', { plan: 'pro' })).remaining).toBe(1);
+      expect(sent).toEqual(['id']);
+      // reloaded (a restart, a failover, a deploy): it forgets its plans, and learns them again
+      await c.call('FUNCTION', 'LOAD', 'REPLACE', scripts.library.source);
+      sent.length = 0;
+      const together = await Promise.all([limiter.check('x', { plan: 'pro' }), limiter.check('y', { plan: 'pro' })]);
+      expect(together.map((r) => r.remaining)).toEqual([0, 2]);
+      expect(sent).toEqual(['id', 'definition']);
+      await limiter.close();
+    } finally {
+      c.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('sends definitions with every check on the EVAL path, which keeps nothing between calls', async () => {
+    const store = createRedisStore({ client: client('redis'), prefix: prefix(), scripts: 'eval' });
+    const limiter = createRateLimiter({ plans, store, controls: false, topConsumers: false, denyCache: false });
+    const remaining = [];
+    for (let i = 0; i < 4; i++) remaining.push((await limiter.check('e', { plan: 'pro' })).remaining);
+    expect(remaining).toEqual([2, 1, 0, 0]);
+    expect(store.scripts).toBe('eval');
+    await limiter.close();
   });
 });
 

@@ -13,7 +13,6 @@
   (0 = rule off).
 ]]
 
-local ANOMALY_FIELDS = { '~a' }
 -- 13 values (written out: a function library's top level cannot call `string`)
 local ANOMALY_PATTERN = '^' .. '([^|]*)|([^|]*)|([^|]*)|([^|]*)|' .. '([^|]*)|([^|]*)|([^|]*)|([^|]*)|' .. '([^|]*)|([^|]*)|([^|]*)|([^|]*)|' .. '([^|]*)$'
 local ANOMALY_FORMAT = '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s'
@@ -75,12 +74,11 @@ local function sliding(ti, tc, tp, te, window, threshold, now, add, code, fired)
   return ti, tc, tp, te, changed, fired
 end
 
--- counts one call; returns nil, or a flat list of fired rules: code, value, threshold
-local function observe(fields, writes, spec, now, allowed, cost, pending)
+-- counts one call (`stored`: the field '~a' as read, or nil); returns nil, or a flat list of fired rules: code, value, threshold
+local function observe(stored, writes, spec, now, allowed, cost, pending)
   local r = parse_rules(spec)
   local bw, bt, dw, dt, factor, min_cost, min_hours = r[1], r[2], r[3], r[4], r[5], r[6], r[7]
   local b1, b2, b3, b4, d1, d2, d3, d4, h1, h2, h3, h4, h5
-  local stored = fields['~a']
   if stored then b1, b2, b3, b4, d1, d2, d3, d4, h1, h2, h3, h4, h5 = string.match(stored, ANOMALY_PATTERN) end
   local changed, moved, fired = false, false, nil
   if bw > 0 then b1, b2, b3, b4, changed, fired = sliding(b1, b2, b3, b4, bw, bt, now, 1 + pending, 1, fired) end

@@ -93,15 +93,16 @@ local function bucket_remaining(tat, limit, window, t)
 end
 
 -- Each limit is a table: name, code, limit, window, cost, and its loaded state.
--- load: brings state to now (rolled; expired log entries excluded, and removed when `trim`).
-local function load(l, fields, now, trim)
+-- load: brings state to now (rolled; expired log entries skipped); `values`: the HMGET of the
+-- plan's hash fields, l.i1..l.i3 the positions of this limit's.
+local function load(l, values, now)
   local code, window = l.code, l.window
   if code == LOG then
     log_load(l, now)
     return
   end
   -- the stored values, so persist() writes only what changed
-  local s1, s2, s3 = tonumber(fields[l.f1]), tonumber(fields[l.f2]), tonumber(fields[l.f3])
+  local s1, s2, s3 = tonumber(values[l.i1]), tonumber(values[l.i2]), tonumber(values[l.i3])
   l.s1, l.s2, l.s3 = s1, s2, s3
   if code == WINDOW then
     local index = math.floor(now / window)
@@ -209,46 +210,82 @@ local function reset_at(l, now, fits)
   return l.finish
 end
 
--- parses per-limit arguments from ARGV[first]: n, then per limit name, code, limit, window, cost.
--- Each limit's table is made with every field it will hold: Lua 5.1 then sizes it once.
+-- a limit's table, made with every field it will hold (Lua 5.1 then sizes it once); its hash
+-- fields f1..f3 (see the top of this file) are appended to `names`, their positions kept in i1..i3
+local function new_limit(name, code, limit, window, names)
+  local l = {
+    name = name, code = code, limit = limit, window = window, cost = 0,
+    key = false, need = 0, fits = false, count = 0, used = 0, remaining = 0, exists = false, live = false, newest = 0,
+    expiry = 0, dead = 0, freed = 0, oldest_at = false, oldest_cost = 0, pending = false, index = 0, current = 0, previous = 0, tat = 0, start = 0, finish = 0,
+    f1 = false, f2 = false, f3 = false, s1 = false, s2 = false, s3 = false, i1 = false, i2 = false, i3 = false,
+  }
+  if code == WINDOW then
+    l.f1, l.f2, l.f3 = name .. '.i', name .. '.c', name .. '.p'
+  elseif code == BUCKET then
+    l.f1 = name .. '.t'
+  elseif code ~= LOG then
+    l.f1, l.f2 = name .. '.s', name .. '.c'
+  end
+  local n = #names
+  if l.f1 then n = n + 1; names[n], l.i1 = l.f1, n end
+  if l.f2 then n = n + 1; names[n], l.i2 = l.f2, n end
+  if l.f3 then n = n + 1; names[n], l.i3 = l.f3, n end
+  return l
+end
+
+-- parses per-limit arguments from ARGV[first]: n, then per limit name, code, limit, window, cost
 local function read_limits(first, keys_from)
   local n = tonumber(ARGV[first])
-  local limits, by_name, fields = {}, {}, {}
+  local limits, by_name, names = {}, {}, {}
   local k = keys_from
   for i = 1, n do
     local base = first - 4 + 5 * i
-    local name, code = ARGV[base], tonumber(ARGV[base + 1])
-    -- f1..f3: the limit's hash fields (see the top of this file); s1..s3: their stored values
-    local l = {
-      name = name, code = code, limit = tonumber(ARGV[base + 2]), window = tonumber(ARGV[base + 3]), window_arg = ARGV[base + 3], cost = tonumber(ARGV[base + 4]),
-      key = false, need = 0, fits = false, count = 0, used = 0, remaining = 0, exists = false, live = false, newest = 0,
-      expiry = 0, dead = 0, freed = 0, oldest_at = false, oldest_cost = 0, pending = false, index = 0, current = 0, previous = 0, tat = 0, start = 0, finish = 0,
-      f1 = false, f2 = false, f3 = false, s1 = false, s2 = false, s3 = false,
-    }
-    if code == LOG then
+    local l = new_limit(ARGV[base], tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3]), names)
+    l.cost = tonumber(ARGV[base + 4])
+    if l.code == LOG then
       l.key = KEYS[k]
       k = k + 1
-    elseif code == WINDOW then
-      l.f1, l.f2, l.f3 = name .. '.i', name .. '.c', name .. '.p'
-    elseif code == BUCKET then
-      l.f1 = name .. '.t'
-    else
-      l.f1, l.f2 = name .. '.s', name .. '.c'
     end
-    if l.f1 then fields[#fields + 1] = l.f1 end
-    if l.f2 then fields[#fields + 1] = l.f2 end
-    if l.f3 then fields[#fields + 1] = l.f3 end
     limits[i] = l
-    by_name[name] = l
+    by_name[l.name] = l
   end
-  return limits, by_name, fields, k
+  return limits, by_name, names, k
 end
 
+local NO_VALUES = {}
+
+-- the values of hash fields `names`, by position
 local function read_fields(hash, names)
-  local fields = {}
-  if #names > 0 then
-    local values = redis.call('HMGET', hash, unpack(names))
-    for i, name in ipairs(names) do fields[name] = values[i] end
+  if #names == 0 then return NO_VALUES end
+  return redis.call('HMGET', hash, unpack(names))
+end
+
+--[[
+  Plans: a check names its plan by an id; the definition comes with it when the library may not
+  know it ("<id>:<definition>"), and is kept here, parsed, while the library stays loaded (an EVAL
+  script starts with none: its client always sends it). A definition is
+  "<state TTL ms>:<reservation TTL ms>:<anomaly rules or ''>:<name>,<code>,<limit>,<window ms>;..."
+]]
+local plans, plan_count = {}, 0
+
+local function learn_plan(arg)
+  local id, state_ttl, reservation_ttl, rules, spec = string.match(arg, '^([^:]+):(%d+):(%d+):([^:]*):(.+)$')
+  if not id then return nil end
+  local plan = plans[id]
+  if plan then return plan end
+  plan = { state_ttl = state_ttl, reservation_ttl = tonumber(reservation_ttl), rules = rules, limits = {}, n = 0, names = {}, anomaly_names = {}, counters = false }
+  local names = plan.names
+  for name, code, limit, window in string.gmatch(spec, '([%w_-]+),(%d+),(%d+),(%d+)') do
+    local l = new_limit(name, tonumber(code), tonumber(limit), tonumber(window), names)
+    plan.n = plan.n + 1
+    plan.limits[plan.n] = l
+    if l.code ~= LOG then plan.counters = true end
   end
-  return fields
+  for i, f in ipairs(names) do plan.anomaly_names[i] = f end
+  plan.anomaly_names[#names + 1] = '~a'
+  plan.anomaly_at = #names + 1
+  if plan_count >= 256 then plans, plan_count = {}, 0 end
+  plans[id] = plan
+  plan_count = plan_count + 1
+  return plan
 end
