@@ -16,6 +16,7 @@
 // and its logic).
 //
 //   INSTRUCTIONS_CHECKS=2000  checks counted per case
+//   INSTRUCTIONS_CASES=log,plan3  only these plans
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,7 +80,7 @@ export async function captureChecks(c: InstructionCase, count: number): Promise<
       // the first call of all: "plan unknown", so the store sends the definition, as it does once per library load
       if (calls === 1) return Promise.resolve(batch ? [] : 0);
       (round === 0 ? learn : steady).push(args.map(String));
-      return Promise.resolve(batch ? Array.from({ length: count }, one) : one());
+      return Promise.resolve(batch ? Array.from({ length: count }, one).flat() : one());
     },
   };
   const store = createRedisStore({ client: recorder as unknown as RedisClient, prefix: 'i', batch: BATCH });
@@ -232,7 +233,7 @@ async function main() {
     const flexible = await count(server, dir, [rlf.command('#0')], 1, rlfCase);
     rows.push({ name: 'rate-limiter-flexible RateLimiterRedis (1 per call)', c: flexible });
     process.stderr.write('rate-limiter-flexible: done\n');
-    for (const c of CASES) {
+    for (const c of CASES.filter((c) => !process.env.INSTRUCTIONS_CASES || process.env.INSTRUCTIONS_CASES.split(',').includes(c.plan))) {
       const single = await captureChecks(c, 1);
       rows.push({ name: `${c.name}, 1 per call`, c: await count(server, dir, single.steady, 1, c, CHECKS, single.learn) });
       const batched = await captureChecks(c, BATCH);

@@ -83,7 +83,8 @@ describe.each(['redis', 'cluster'] as const)('%s key layout', (kind) => {
     }
     // a log's TTL is renewed only when it would end within a window: at most two windows
     expect(await c.pttl(k.log('minute'))).toBeLessThanOrEqual(120_000);
-    expect(await c.pttl(k.state)).toBeLessThanOrEqual(31 * 86_400_000);
+    // the state hash's TTL is renewed only when it would end within the state TTL: to 1.25 times it
+    expect(await c.pttl(k.state)).toBeLessThanOrEqual(1.25 * 31 * 86_400_000);
     if (kind === 'cluster') {
       const slots = await Promise.all(keys.map((key) => (c as Cluster).nodes('master')[0]!.call('CLUSTER', 'KEYSLOT', key)));
       expect(new Set(slots).size).toBe(1);
@@ -158,10 +159,7 @@ describe('checks started together', () => {
       const calls = recordCalls(c);
       const results = await Promise.all(['a', 'b', 'c', 'd'].map((id) => limiter.check(id, { plan: 'pro' })));
       expect(results.every((r) => r.allowed)).toBe(true);
-      // one call per check, and one more on each master that had not seen the plan yet (3 masters)
-      expect(calls.every((name) => name === 'check')).toBe(true);
-      expect(calls.length).toBeGreaterThanOrEqual(4);
-      expect(calls.length).toBeLessThanOrEqual(4 + 2);
+      expect(calls).toEqual(['check', 'check', 'check', 'check']);
       await limiter.close();
     } finally {
       c.disconnect();
@@ -188,9 +186,9 @@ describe('plans by id', () => {
         return call(...args);
       };
       const limiter = createRateLimiter({ plans, store: createRedisStore({ client: c, prefix: prefix() }), controls: false, topConsumers: false, denyCache: false });
-      // the library is loaded on first use: it knows no plan yet
+      // a plan the store has not seen answered goes with its definition (here: function not found, load, again)
       expect((await limiter.check('x', { plan: 'pro' })).remaining).toBe(2);
-      expect(sent).toEqual(['id', 'id', 'definition']); // function not found, load, unknown plan, definition
+      expect(sent).toEqual(['definition', 'definition']);
       sent.length = 0;
       expect((await limiter.check('x', { plan: 'pro' })).remaining).toBe(1);
       expect(sent).toEqual(['id']);

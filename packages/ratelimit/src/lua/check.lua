@@ -18,19 +18,23 @@
            this call's cost in the cost-spike unit, and denials answered meanwhile from a deny
            cache, to count as calls and denials (both read only when the plan has anomaly rules)
            one cost per limit
-  Returns  per check, { allowed (0|1), now, reservation id (0 if none), reservation expiry,
-           anomalies fired k, then 3 per anomaly: rule (1 burst, 2 denial storm, 3 cost spike),
-           value, threshold, then per limit: fits (0|1), remaining, resetAt }; a check whose plan
-           the library does not know ends the list: it and the checks after it did not run
+  Returns  one flat list: per check, allowed (0|1), now, reservation id (0 if none), reservation
+           expiry, anomalies fired k, then 3 per anomaly: rule (1 burst, 2 denial storm, 3 cost
+           spike), value, threshold, then per limit: fits (0|1), remaining, resetAt. A check whose
+           plan the library does not know ends the list: it and the checks after it did not run
 ]]
 --- @include "sliding-log"
 --- @include "lib"
 --- @include "anomaly"
 
-local function check_one(keys, k, args, a, now)
+-- arguments read without tonumber (strtod, the costly part) when they take these common values
+local MODES = { ['0'] = 0, ['1'] = 1, ['2'] = 2 }
+local SMALL = { ['0'] = 0, ['1'] = 1 }
+
+local function check_one(keys, k, args, a, now, out)
   local plan = plans[args[a + 2]] or learn_plan(args[a + 2])
   if not plan then return nil end
-  local mode = tonumber(args[a + 1])
+  local mode = MODES[args[a + 1]]
   local rules = plan.rules
   local watching = rules ~= '' and mode ~= 0
   local hash
@@ -41,7 +45,8 @@ local function check_one(keys, k, args, a, now)
   local limits, n = plan.limits, plan.n
   for i = 1, n do
     local l = limits[i]
-    l.cost = tonumber(args[a + 4 + i])
+    local c = args[a + 4 + i]
+    l.cost = SMALL[c] or tonumber(c)
     if l.code == LOG then
       l.key = keys[k]
       k = k + 1
@@ -70,7 +75,8 @@ local function check_one(keys, k, args, a, now)
   local fired
   if mode ~= 0 then
     if allowed and mode == 2 then reservation = redis.call('HINCRBY', hash, 'seq', 1) end
-    local writes, parts = {}, nil
+    -- hash writes need the hash: a plan of logs alone, checked, makes no table for them
+    local writes, parts = hash and {} or NO_VALUES, nil
     for i = 1, n do
       local l = limits[i]
       local charged = allowed and l.cost > 0
@@ -95,48 +101,62 @@ local function check_one(keys, k, args, a, now)
       writes[#writes + 1] = 'r:' .. reservation
       writes[#writes + 1] = num(expires_at) .. '|' .. (parts and table.concat(parts, '|') or '')
       redis.call('ZADD', res, num(expires_at), num(reservation))
-      redis.call('PEXPIRE', res, plan.state_ttl)
+      redis.call('PEXPIRE', res, num(plan.state_ttl))
     elseif mode == 2 then
       k = k + 1
     end
-    if watching then fired = observe(values[plan.anomaly_at], writes, rules, now, allowed, tonumber(args[a + 3]), tonumber(args[a + 4])) end
+    if watching then fired = observe(values[plan.anomaly_at], writes, rules, now, allowed, SMALL[args[a + 3]] or tonumber(args[a + 3]), SMALL[args[a + 4]] or tonumber(args[a + 4])) end
     if #writes > 0 then
-      redis.call('HSET', hash, unpack(writes))
-      redis.call('PEXPIRE', hash, plan.state_ttl)
-    elseif reservation > 0 then
-      redis.call('PEXPIRE', hash, plan.state_ttl)
+      -- the hash's TTL: renewed (to a quarter more than needed) only when it would end too soon
+      local ttl = plan.state_ttl
+      local kept = values[plan.expiry_at]
+      if not kept or struct.unpack('>d', kept) < now + ttl then
+        local renew = ttl + math.floor(ttl / 4)
+        local w = #writes
+        writes[w + 1], writes[w + 2] = '~e', struct.pack('>d', now + renew)
+        redis.call('HSET', hash, unpack(writes))
+        redis.call('PEXPIRE', hash, num(renew))
+      else
+        redis.call('HSET', hash, unpack(writes))
+      end
     end
   end
 
-  local out = { allowed and 1 or 0, now, reservation, expires_at, fired and #fired / 3 or 0 }
+  -- the reply, appended to the call's one flat list (a table per check costs Redis a conversion)
+  local o = #out
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = allowed and 1 or 0, now, reservation, expires_at, fired and #fired / 3 or 0
+  o = o + 5
   if fired then
-    for _, v in ipairs(fired) do out[#out + 1] = v end
+    for _, v in ipairs(fired) do
+      o = o + 1
+      out[o] = v
+    end
   end
   for i = 1, n do
     local l = limits[i]
-    out[#out + 1] = l.fits and 1 or 0
-    out[#out + 1] = remaining(l, now)
-    out[#out + 1] = reset_at(l, now, l.fits)
+    out[o + 1], out[o + 2], out[o + 3] = l.fits and 1 or 0, remaining(l, now), reset_at(l, now, l.fits)
+    o = o + 3
   end
-  return out, k, a + 5 + n
+  return k, a + 5 + n
 end
 
-local function check_all(keys, args, one)
-  local out, k, a = {}, 1, 1
-  local clock
-  while a <= #args do
-    local t, now = args[a], nil
-    if t == '' then
-      clock = clock or server_now('')
-      now = clock
-    else
-      now = tonumber(t)
+local function check_all(keys, args)
+  local out, k, a, n = {}, 1, 1, #args
+  -- the clock is read once; checks sent with the same time parse it once
+  local clock, last, now
+  while a <= n do
+    local t = args[a]
+    if t ~= last then
+      if t == '' then
+        clock = clock or server_now('')
+        now = clock
+      else
+        now = tonumber(t)
+      end
+      last = t
     end
-    local reply
-    reply, k, a = check_one(keys, k, args, a, now)
-    if not reply then break end
-    out[#out + 1] = reply
+    k, a = check_one(keys, k, args, a, now, out)
+    if not k then break end
   end
-  if one then return out[1] or 0 end
   return out
 end

@@ -46,6 +46,8 @@ export interface CheckCall {
   readonly keys: string[];
   readonly args: (string | number)[];
   readonly plan: PlanArg;
+  /** How many limits: the length of its reply. */
+  readonly limits: number;
 }
 
 export const PLAN_AT = 2;
@@ -63,22 +65,31 @@ export function encodeCheck(request: StoreEvaluateRequest, k: IdentifierKeys): C
     args.push(request.costs[i]!);
   });
   if (mode === 2) keys.push(k.reservations);
-  return { keys, args, plan };
+  return { keys, args, plan, limits: request.limits.length };
 }
 
 const RULES: Record<number, AnomalyRule> = { 1: 'burst', 2: 'denial-storm', 3: 'cost-spike' };
 
-/** A check's reply; undefined when the library did not know its plan (it did not run). */
-export function decodeCheck(reply: unknown): EvaluateOutput | undefined {
-  if (!Array.isArray(reply)) return undefined;
+/**
+ * Decodes the check replies of one call (one flat list, see check.lua) for checks of `limits`
+ * limits each, into `outputs`; returns how many checks ran (the rest: plan unknown).
+ */
+export function decodeChecks(reply: unknown, limits: readonly number[], outputs: EvaluateOutput[]): number {
   const r = reply as number[];
-  const anomalies: EvaluateOutput['anomalies'][number][] = [];
-  let i = 5;
-  for (let n = 0; n < r[4]!; n++, i += 3) anomalies.push({ rule: RULES[r[i]!]!, value: r[i + 1]!, threshold: r[i + 2]! });
-  const limits: EvaluateOutput['limits'][number][] = [];
-  for (; i < r.length; i += 3) limits.push({ fits: r[i] === 1, remaining: r[i + 1]!, resetAt: r[i + 2]! });
-  const output: EvaluateOutput = { allowed: r[0] === 1, now: r[1]!, limits, anomalies };
-  return r[2] ? { ...output, reservation: { id: String(r[2]), expiresAt: r[3]! } } : output;
+  let i = 0;
+  let n = 0;
+  for (; n < limits.length && i < r.length; n++) {
+    const fired = r[i + 4]!;
+    const anomalies: EvaluateOutput['anomalies'][number][] = [];
+    let j = i + 5;
+    for (let f = 0; f < fired; f++, j += 3) anomalies.push({ rule: RULES[r[j]!]!, value: r[j + 1]!, threshold: r[j + 2]! });
+    const outcomes: EvaluateOutput['limits'][number][] = [];
+    for (let l = 0; l < limits[n]!; l++, j += 3) outcomes.push({ fits: r[j] === 1, remaining: r[j + 1]!, resetAt: r[j + 2]! });
+    const output: EvaluateOutput = { allowed: r[i] === 1, now: r[i + 1]!, limits: outcomes, anomalies };
+    outputs.push(r[i + 2] ? { ...output, reservation: { id: String(r[i + 2]), expiresAt: r[i + 3]! } } : output);
+    i = j;
+  }
+  return n;
 }
 
 /** KEYS and ARGV tail of settle.lua: log keys, then n and 5 args per limit. */

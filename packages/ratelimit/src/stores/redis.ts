@@ -5,7 +5,7 @@ import { Cluster, type Redis } from 'ioredis';
 
 import { type Duration, toMs } from '../duration';
 import { RateLimitConfigError, RateLimitStoreError } from '../errors';
-import { type CheckCall, decodeCheck, encodeCheck, limitArgs, PLAN_AT, parseReservation, SETTLE_STATUS } from '../lua/protocol';
+import { type CheckCall, decodeChecks, encodeCheck, limitArgs, PLAN_AT, parseReservation, SETTLE_STATUS } from '../lua/protocol';
 import * as scripts from '../lua/scripts.generated';
 import { DENIALS_KEPT, type EvaluateOutput } from '../model';
 import { AlgorithmCode, type CompiledLimit } from '../policy';
@@ -182,32 +182,41 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   }
   let queued: Queued[] = [];
 
+  // plans a server has answered for: sent by id alone. Others go with their definition, so a
+  // first use costs no extra round trip (and concurrent first uses keep their order). A cluster
+  // always sends definitions: its shards each have their own library, and a retry after "plan
+  // unknown" would let a check overtake one started before it.
+  const knownPlans = new Set<string>();
+
   /**
-   * Sends checks as one call (`check` for one, `checks` for several), each naming its plan by id;
-   * those from the first whose plan the library did not know (loaded since, or EVAL, which keeps
-   * nothing) go again with the definition.
+   * Sends checks as one call (`check` for one, `checks` for several), each naming its plan by id
+   * (by definition when not known to be known); those from the first whose plan the library did
+   * not know (reloaded since, another shard, or EVAL, which keeps nothing) go again with theirs.
    */
   function sendChecks(c: RedisClient & ScriptClient, calls: readonly Queued[], definitions: boolean): void {
     const keyList: string[] = [];
     const argList: (string | number)[] = [];
     for (const { call } of calls) {
       for (const key of call.keys) keyList.push(key);
-      for (let i = 0; i < call.args.length; i++) argList.push(i === PLAN_AT && definitions ? call.plan.full : call.args[i]!);
+      const full = definitions || c instanceof Cluster || !knownPlans.has(call.plan.id);
+      for (let i = 0; i < call.args.length; i++) argList.push(i === PLAN_AT && full ? call.plan.full : call.args[i]!);
     }
-    const one = calls.length === 1;
-    script(c, one ? 'check' : 'checks', [keyList.length, ...keyList, ...argList]).then(
+    script(c, calls.length === 1 ? 'check' : 'checks', [keyList.length, ...keyList, ...argList]).then(
       (reply) => {
-        const replies = one ? [reply] : (reply as unknown[]);
-        for (let i = 0; i < calls.length; i++) {
-          const output = decodeCheck(replies[i]);
-          if (output) {
-            calls[i]!.resolve(output);
-            continue;
-          }
-          if (definitions) calls[i]!.reject(new Error('the Redis library refused a plan definition'));
-          else sendChecks(c, calls.slice(i), true);
-          return;
+        const outputs: EvaluateOutput[] = [];
+        const ran = decodeChecks(
+          reply,
+          calls.map((q) => q.call.limits),
+          outputs,
+        );
+        for (let i = 0; i < ran; i++) {
+          if (used === 'functions') knownPlans.add(calls[i]!.call.plan.id);
+          calls[i]!.resolve(outputs[i]!);
         }
+        if (ran === calls.length) return;
+        knownPlans.delete(calls[ran]!.call.plan.id);
+        if (definitions) for (const q of calls.slice(ran)) q.reject(new Error('the Redis library refused a plan definition'));
+        else sendChecks(c, calls.slice(ran), true);
       },
       (error: unknown) => {
         for (const call of calls) call.reject(error);

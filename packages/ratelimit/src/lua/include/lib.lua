@@ -4,10 +4,14 @@
 
   A sliding-log limit is one list, see sliding-log.lua.
 
-  Per-identifier state hash fields, by limit name N:
-    N.i N.c N.p  sliding window: window index, current count, previous count
-    N.t  token bucket: theoretical arrival time (%.17g, so it round-trips exactly)
-    N.s N.c  fixed window: window start (ms), count
+  Per-identifier state hash fields, by limit name N, each one binary value of doubles (struct:
+  exact for integers below 2^53, and read without strtod, the costly part of tonumber):
+    N.w  sliding window: '>ddd' window index, current count, previous count
+    N.t  token bucket: '>d' theoretical arrival time
+    N.f  fixed window: '>dd' window start (ms), count
+    ~a   anomaly counters (see anomaly.lua)
+    ~e   '>d' the time (ms, in the calls' clock) the hash is kept alive until: its TTL is
+         renewed only when that comes within a state TTL
     seq  last reservation id (kept by reset, so ids are never reused)
     r:ID reservation record "expiresAt|name,ref,cost|..."
 ]]
@@ -94,26 +98,33 @@ end
 
 -- Each limit is a table: name, code, limit, window, cost, and its loaded state.
 -- load: brings state to now (rolled; expired log entries skipped); `values`: the HMGET of the
--- plan's hash fields, l.i1..l.i3 the positions of this limit's.
+-- plan's hash fields, l.i1 the position of this limit's.
 local function load(l, values, now)
   local code, window = l.code, l.window
   if code == LOG then
     log_load(l, now)
     return
   end
-  -- the stored values, so persist() writes only what changed
-  local s1, s2, s3 = tonumber(values[l.i1]), tonumber(values[l.i2]), tonumber(values[l.i3])
-  l.s1, l.s2, l.s3 = s1, s2, s3
+  -- the stored values (nil when unset), so persist() writes only what changed
+  local v = values[l.i1]
   if code == WINDOW then
+    local i, c, p
+    if v then i, c, p = struct.unpack('>ddd', v) end
+    l.s1, l.s2, l.s3 = i, c, p
     local index = math.floor(now / window)
-    local c, p = roll(s1, s2 or 0, s3 or 0, index)
+    c, p = roll(i, c or 0, p or 0, index)
     l.index, l.current, l.previous = index, c, p
   elseif code == BUCKET then
-    l.tat = s1 or now
+    local tat
+    if v then tat = struct.unpack('>d', v) end
+    l.tat = tat or now
   else
+    local s, c
+    if v then s, c = struct.unpack('>dd', v) end
+    l.s1, l.s2 = s, c
     local start, finish = fixed_bounds(code, now, window)
-    local c = s2 or 0
-    if s1 ~= start then c = 0 end
+    c = c or 0
+    if s ~= start then c = 0 end
     l.start, l.finish, l.count = start, finish, c
   end
 end
@@ -148,30 +159,21 @@ local function charge(l, now, reservation)
   return l.start
 end
 
--- a hash field and its value into `writes`, unless the value is the one stored
-local function put(writes, field, value, stored)
-  if value ~= stored then
-    writes[#writes + 1] = field
-    writes[#writes + 1] = num(value)
-  end
-end
-
--- writes a limit's state: log weights to its sorted set, the rest as the hash fields that changed
+-- writes a limit's state: a log to its list, the others' hash field into `writes` when it changed
 local function persist(l, writes, charged, now, trim)
   local code = l.code
   if code == LOG then
     log_persist(l, now, trim)
   elseif charged then
+    local n = #writes
     if code == WINDOW then
-      put(writes, l.f1, l.index, l.s1)
-      put(writes, l.f2, l.current, l.s2)
-      put(writes, l.f3, l.previous, l.s3)
+      if l.index ~= l.s1 or l.current ~= l.s2 or l.previous ~= l.s3 then
+        writes[n + 1], writes[n + 2] = l.f1, struct.pack('>ddd', l.index, l.current, l.previous)
+      end
     elseif code == BUCKET then
-      writes[#writes + 1] = l.f1
-      writes[#writes + 1] = string.format('%.17g', l.tat)
-    else
-      put(writes, l.f1, l.start, l.s1)
-      put(writes, l.f2, l.count, l.s2)
+      writes[n + 1], writes[n + 2] = l.f1, struct.pack('>d', l.tat)
+    elseif l.start ~= l.s1 or l.count ~= l.s2 then
+      writes[n + 1], writes[n + 2] = l.f1, struct.pack('>dd', l.start, l.count)
     end
   end
 end
@@ -211,25 +213,25 @@ local function reset_at(l, now, fits)
 end
 
 -- a limit's table, made with every field it will hold (Lua 5.1 then sizes it once); its hash
--- fields f1..f3 (see the top of this file) are appended to `names`, their positions kept in i1..i3
+-- field f1 (see the top of this file), if any, is appended to `names`, its position kept in i1
 local function new_limit(name, code, limit, window, names)
   local l = {
     name = name, code = code, limit = limit, window = window, cost = 0,
     key = false, need = 0, fits = false, count = 0, used = 0, remaining = 0, exists = false, live = false, newest = 0,
     expiry = 0, dead = 0, freed = 0, oldest_at = false, oldest_cost = 0, pending = false, index = 0, current = 0, previous = 0, tat = 0, start = 0, finish = 0,
-    f1 = false, f2 = false, f3 = false, s1 = false, s2 = false, s3 = false, i1 = false, i2 = false, i3 = false,
+    f1 = false, s1 = false, s2 = false, s3 = false, i1 = false,
   }
   if code == WINDOW then
-    l.f1, l.f2, l.f3 = name .. '.i', name .. '.c', name .. '.p'
+    l.f1 = name .. '.w'
   elseif code == BUCKET then
     l.f1 = name .. '.t'
   elseif code ~= LOG then
-    l.f1, l.f2 = name .. '.s', name .. '.c'
+    l.f1 = name .. '.f'
   end
-  local n = #names
-  if l.f1 then n = n + 1; names[n], l.i1 = l.f1, n end
-  if l.f2 then n = n + 1; names[n], l.i2 = l.f2, n end
-  if l.f3 then n = n + 1; names[n], l.i3 = l.f3, n end
+  if l.f1 then
+    local n = #names + 1
+    names[n], l.i1 = l.f1, n
+  end
   return l
 end
 
@@ -273,7 +275,10 @@ local function learn_plan(arg)
   if not id then return nil end
   local plan = plans[id]
   if plan then return plan end
-  plan = { state_ttl = state_ttl, reservation_ttl = tonumber(reservation_ttl), rules = rules, limits = {}, n = 0, names = {}, anomaly_names = {}, counters = false }
+  plan = {
+    state_ttl = tonumber(state_ttl), reservation_ttl = tonumber(reservation_ttl), rules = rules, limits = {}, n = 0, names = {}, anomaly_names = {},
+    counters = false, expiry_at = 0, anomaly_at = 0,
+  }
   local names = plan.names
   for name, code, limit, window in string.gmatch(spec, '([%w_-]+),(%d+),(%d+),(%d+)') do
     local l = new_limit(name, tonumber(code), tonumber(limit), tonumber(window), names)
@@ -281,11 +286,14 @@ local function learn_plan(arg)
     plan.limits[plan.n] = l
     if l.code ~= LOG then plan.counters = true end
   end
+  names[#names + 1] = '~e'
+  plan.expiry_at = #names
   for i, f in ipairs(names) do plan.anomaly_names[i] = f end
   plan.anomaly_names[#names + 1] = '~a'
   plan.anomaly_at = #names + 1
   if plan_count >= 256 then plans, plan_count = {}, 0 end
-  plans[id] = plan
+  -- by id, and by the whole argument for callers that always send it (EVAL, a cluster)
+  plans[id], plans[arg] = plan, plan
   plan_count = plan_count + 1
   return plan
 end

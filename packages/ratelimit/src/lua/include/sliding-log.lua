@@ -17,8 +17,8 @@
   the layout is the same at every length (a quicklist of listpacks: no conversion step).
 ]]
 
-local LOG_READ = 8 -- entries read with the header
-local LOG_TRIM = 4 -- expired entries removed together (fewer than LOG_READ: the first read finds a live one)
+local LOG_READ, LOG_READ_ARG = 4, '4' -- entries read with the header (numbers go to redis.call as text: see num())
+local LOG_TRIM = 2 -- expired entries removed together (fewer than LOG_READ: the first read finds a live one)
 local LOG_CHUNK = 128
 
 local function log_entry(e)
@@ -31,7 +31,7 @@ end
 -- the oldest live one (l.oldest_at, l.oldest_cost; false when none)
 local function log_load(l, now)
   local key, cutoff = l.key, now - l.window
-  local rows = redis.call('LRANGE', key, 0, LOG_READ)
+  local rows = redis.call('LRANGE', key, '0', LOG_READ_ARG)
   local exists = rows[1] ~= nil
   local stored, newest, expiry = 0, 0, 0
   if exists then stored, newest, expiry = struct.unpack('>dI6I6', rows[1]) end
@@ -41,7 +41,7 @@ local function log_load(l, now)
     local e = rows[i]
     if not e then
       if not full then break end
-      rows = redis.call('LRANGE', key, dead + 1, dead + LOG_CHUNK)
+      rows = redis.call('LRANGE', key, string.format('%d', dead + 1), string.format('%d', dead + LOG_CHUNK))
       full, i, e = #rows == LOG_CHUNK, 1, rows[1]
       if not e then break end
     end
@@ -99,19 +99,19 @@ local function log_persist(l, now, trim)
   end
   local header = log_header(used, newest, expiry)
   if cut then
-    redis.call('LTRIM', key, l.dead + 1, -1)
+    redis.call('LTRIM', key, string.format('%d', l.dead + 1), '-1')
     redis.call('LPUSH', key, header)
     if entry and ordered then redis.call('RPUSH', key, entry) end
   elseif not exists then
     redis.call('RPUSH', key, header, entry)
   else
-    redis.call('LSET', key, 0, header)
+    redis.call('LSET', key, '0', header)
     if entry and ordered then redis.call('RPUSH', key, entry) end
   end
   if not ordered then
     -- before the first entry younger than this one (the first element with those bytes is it)
     local pivot
-    for _, e in ipairs(redis.call('LRANGE', key, 1, -1)) do
+    for _, e in ipairs(redis.call('LRANGE', key, '1', '-1')) do
       if log_entry(e) > now then
         pivot = e
         break
@@ -129,7 +129,7 @@ local function log_reset_at(l, now, need)
   local cutoff, window = now - l.window, l.window
   local freed, from = 0, 1
   while true do
-    local rows = redis.call('LRANGE', l.key, from, from + LOG_CHUNK - 1)
+    local rows = redis.call('LRANGE', l.key, string.format('%d', from), string.format('%d', from + LOG_CHUNK - 1))
     if #rows == 0 then return now end
     for _, e in ipairs(rows) do
       local at, cost = log_entry(e)
@@ -150,13 +150,13 @@ local function log_settle(l, now, id, at, old, cost)
   local entry = struct.pack('>I6dd', at, old, id)
   local index = redis.call('LPOS', key, entry)
   if not index then return end
-  local used, newest, expiry = struct.unpack('>dI6I6', redis.call('LINDEX', key, 0))
+  local used, newest, expiry = struct.unpack('>dI6I6', redis.call('LINDEX', key, '0'))
   if cost > 0 then
     local settled
     if cost == 1 then settled = struct.pack('>I6', at) else settled = struct.pack('>I6d', at, cost) end
-    redis.call('LSET', key, index, settled)
+    redis.call('LSET', key, string.format('%d', index), settled)
   else
-    redis.call('LREM', key, 1, entry)
+    redis.call('LREM', key, '1', entry)
   end
-  redis.call('LSET', key, 0, log_header(used - old + cost, newest, expiry))
+  redis.call('LSET', key, '0', log_header(used - old + cost, newest, expiry))
 end
