@@ -26,10 +26,11 @@ import { promisify } from 'node:util';
 
 import { Redis } from 'ioredis';
 
-import { createRateLimiter, type RateLimiterOptions } from '../src/index';
+import { createRateLimiter, type PlansConfig, type RateLimiterOptions } from '../src/index';
 import * as scripts from '../src/lua/scripts.generated';
 import { createRedisStore, type RedisClient } from '../src/redis';
 import { type BenchPlan, benchPlans } from './ours';
+import { startPrivateRedis } from './private-redis';
 
 const run = promisify(execFile);
 const CHECKS = Number(process.env.INSTRUCTIONS_CHECKS ?? 2000);
@@ -109,7 +110,7 @@ function stream(commands: readonly Command[], perCommand: number, c: Instruction
 
 async function pipe(port: number, file: string): Promise<void> {
   const { stdout } = await run('sh', ['-c', `redis-cli -p ${port} --pipe < ${file}`], { maxBuffer: 1 << 26 });
-  if (!/errors: 0,/.test(stdout)) throw new Error(`redis-cli --pipe reported errors: ${stdout.slice(-300)}`);
+  if (!stdout.includes('errors: 0,')) throw new Error(`redis-cli --pipe reported errors: ${stdout.slice(-300)}`);
 }
 
 export interface Counted {
@@ -173,7 +174,7 @@ export async function count(server: { port: number; pid: number }, dir: string, 
     await redis.flushall();
     // what the store sends once per library load, then a check that must run (not "plan unknown")
     for (const command of learn) await redis.call(command[0]!, ...command.slice(1));
-    const probe = (await redis.call(commands[0]![0]!, ...commands[0]!.slice(1))) as unknown;
+    const probe = await redis.call(commands[0]![0]!, ...commands[0]!.slice(1));
     if (!Array.isArray(probe) || probe.length === 0) throw new Error(`${c.name}: the check did not run (${JSON.stringify(probe)})`);
     await redis.flushall();
   } finally {
@@ -217,6 +218,36 @@ async function flexibleCommand(): Promise<{ lua: string; command: (id: string) =
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
+/**
+ * Bytes of a sliding log by its length (MEMORY USAGE SAMPLES 0 of the log key, written through
+ * the store's own check path on a plain private redis-server), and per entry: the growth from
+ * one entry, divided by the entries added.
+ */
+export async function logMemory(lengths: readonly number[] = [1, 16, 64, 128, 129, 256, 1024, 4096, 16_384]): Promise<{ entries: number; bytes: number; perEntry: number }[]> {
+  const server = await startPrivateRedis();
+  const redis = new Redis(server.url);
+  try {
+    const plans = { log: { limits: [{ name: 'log', limit: 1_000_000, window: '1 h' }] } } satisfies PlansConfig;
+    let t = 1_700_000_000_000;
+    const store = createRedisStore({ client: redis, prefix: 'm', batch: 1 });
+    const limiter = createRateLimiter({ plans, store, controls: false, topConsumers: false, denyCache: false, logger: false, clock: () => t });
+    const out: { entries: number; bytes: number; perEntry: number }[] = [];
+    let one = 0;
+    for (const entries of lengths) {
+      const id = `len-${entries}`;
+      for (let i = 0; i < entries; i++, t++) await limiter.check(id, { plan: 'log' });
+      const bytes = Number(await redis.call('MEMORY', 'USAGE', store.keys(id).log('log'), 'SAMPLES', '0'));
+      if (entries === 1) one = bytes;
+      out.push({ entries, bytes, perEntry: entries === 1 ? 0 : (bytes - one) / (entries - 1) });
+    }
+    await limiter.close();
+    return out;
+  } finally {
+    redis.disconnect();
+    await server.stop();
+  }
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'airl-instructions-'));
   const server = await startCallgrind(dir);
@@ -246,6 +277,15 @@ async function main() {
       '| case | instructions / check | vs rate-limiter-flexible | framing | arguments in, reply out | Redis commands | Lua logic |',
       '|---|---:|---:|---:|---:|---:|---:|',
       ...rows.map(({ name, c }) => `| ${name} | ${fmt(c.total)} | ${(c.total / flexible.total).toFixed(2)}x | ${fmt(c.framing)} | ${fmt(c.args)} | ${fmt(c.commands)} | ${fmt(c.lua)} |`),
+    );
+    const memory = await logMemory();
+    out.push(
+      '',
+      'Memory of a sliding log (MEMORY USAGE of its key; per entry: growth from 1 entry / entries added):',
+      '',
+      '| entries | bytes | bytes per entry |',
+      '|---:|---:|---:|',
+      ...memory.map((m) => `| ${fmt(m.entries)} | ${fmt(m.bytes)} | ${m.entries === 1 ? '' : m.perEntry.toFixed(1)} |`),
     );
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {

@@ -29,7 +29,7 @@ const planArgs = new WeakMap<readonly CompiledLimit[], Map<string, PlanArg>>();
 /** The plan argument of a check (see learn_plan in src/lua/include/lib.lua). */
 export function planArg(limits: readonly CompiledLimit[], stateTtlMs: number, reservationTtlMs: number, rules: string): PlanArg {
   let byRest = planArgs.get(limits);
-  if (!byRest) planArgs.set(limits, (byRest = new Map()));
+  if (!byRest) planArgs.set(limits, (byRest = new Map<string, PlanArg>()));
   const rest = `${stateTtlMs}:${reservationTtlMs}:${rules}:`;
   let arg = byRest.get(rest);
   if (!arg) {
