@@ -37,6 +37,11 @@ local function check_one(keys, k, args, a, now, out)
   local mode = MODES[args[a + 1]]
   local rules = plan.rules
   local watching = rules ~= '' and mode ~= 0
+  if plan.log1 and mode == 1 and not watching then
+    local c = args[a + 5]
+    local l = plan.limits[1]
+    if log_check(keys[k], l.limit, l.window, SMALL[c] or tonumber(c), now, out) then return k + 1, a + 6 end
+  end
   local hash
   if plan.counters or watching or mode == 2 then
     hash = keys[k]

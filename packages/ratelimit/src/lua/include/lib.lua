@@ -277,7 +277,7 @@ local function learn_plan(arg)
   if plan then return plan end
   plan = {
     state_ttl = tonumber(state_ttl), reservation_ttl = tonumber(reservation_ttl), rules = rules, limits = {}, n = 0, names = {}, anomaly_names = {},
-    counters = false, expiry_at = 0, anomaly_at = 0,
+    counters = false, expiry_at = 0, anomaly_at = 0, log1 = false,
   }
   local names = plan.names
   for name, code, limit, window in string.gmatch(spec, '([%w_-]+),(%d+),(%d+),(%d+)') do
@@ -286,6 +286,8 @@ local function learn_plan(arg)
     plan.limits[plan.n] = l
     if l.code ~= LOG then plan.counters = true end
   end
+  -- one sliding-log limit: check.lua's short path (log_check)
+  plan.log1 = plan.n == 1 and plan.limits[1].code == LOG
   names[#names + 1] = '~e'
   plan.expiry_at = #names
   for i, f in ipairs(names) do plan.anomaly_names[i] = f end

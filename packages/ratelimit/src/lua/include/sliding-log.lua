@@ -78,19 +78,16 @@ end
 
 -- writes what changed: expired entries once LOG_TRIM have piled up (with `trim`), the header, the
 -- entry charged, and the TTL when it would end within a window of the newest entry
-local function log_persist(l, now, trim)
-  local key, entry, window = l.key, l.pending, l.window
-  local cut = trim and l.dead > 0 and (l.dead >= LOG_TRIM or not l.live)
+local function log_write(key, window, now, entry, trim, dead, live, exists, expiry, used, newest, freed)
+  local cut = trim and dead > 0 and (dead >= LOG_TRIM or not live)
   if not entry and not cut then return end
-  local exists, expiry = l.exists, l.expiry
-  if cut and not l.live then
+  if cut and not live then
     -- nothing live is left: start afresh
     redis.call('DEL', key)
     if not entry then return end
     exists, expiry, cut = false, 0, false
   end
-  local used, newest = l.used, l.newest
-  if exists and not cut then used = used + l.freed end
+  if exists and not cut then used = used + freed end
   if not exists then newest = 0 end
   local ordered, renew = true, false
   if entry then
@@ -99,7 +96,7 @@ local function log_persist(l, now, trim)
   end
   local header = log_header(used, newest, expiry)
   if cut then
-    redis.call('LTRIM', key, string.format('%d', l.dead + 1), '-1')
+    redis.call('LTRIM', key, string.format('%d', dead + 1), '-1')
     redis.call('LPUSH', key, header)
     if entry and ordered then redis.call('RPUSH', key, entry) end
   elseif not exists then
@@ -122,14 +119,17 @@ local function log_persist(l, now, trim)
   if renew then redis.call('PEXPIRE', key, string.format('%d', expiry - now)) end
 end
 
--- when capacity returns: the time the entry that frees `need` leaves the window
-local function log_reset_at(l, now, need)
-  -- usually the oldest entry frees enough
-  if l.oldest_at and l.oldest_cost >= need then return l.oldest_at + l.window end
-  local cutoff, window = now - l.window, l.window
+local function log_persist(l, now, trim)
+  log_write(l.key, l.window, now, l.pending, trim, l.dead, l.live, l.exists, l.expiry, l.used, l.newest, l.freed)
+end
+
+-- when capacity returns: the time the entry that frees `need` leaves the window, walking from
+-- the oldest (past the first, which the caller has tried)
+local function log_walk(key, window, now, need)
+  local cutoff = now - window
   local freed, from = 0, 1
   while true do
-    local rows = redis.call('LRANGE', l.key, string.format('%d', from), string.format('%d', from + LOG_CHUNK - 1))
+    local rows = redis.call('LRANGE', key, string.format('%d', from), string.format('%d', from + LOG_CHUNK - 1))
     if #rows == 0 then return now end
     for _, e in ipairs(rows) do
       local at, cost = log_entry(e)
@@ -140,6 +140,65 @@ local function log_reset_at(l, now, need)
     end
     from = from + LOG_CHUNK
   end
+end
+
+local function log_reset_at(l, now, need)
+  -- usually the oldest entry frees enough
+  if l.oldest_at and l.oldest_cost >= need then return l.oldest_at + l.window end
+  return log_walk(l.key, l.window, now, need)
+end
+
+--[[
+  A plan of one sliding-log limit, checked (mode 1) without anomaly rules: the steps of check.lua
+  and the functions above, with locals only (every table access costs Redis about as much as an
+  arithmetic step). Appends the reply to `out`; returns false, having written nothing, when the
+  entries read are all expired (the general path then reads on).
+]]
+local function log_check(key, limit, window, cost, now, out)
+  local cutoff = now - window
+  local rows = redis.call('LRANGE', key, '0', LOG_READ_ARG)
+  local header = rows[1]
+  local used, newest, expiry = 0, 0, 0
+  if header then used, newest, expiry = struct.unpack('>dI6I6', header) end
+  local dead, freed, i = 0, 0, 2
+  local e = rows[2]
+  local at, c = false, 0
+  while e do
+    if #e == 6 then
+      at, c = struct.unpack('>I6', e), 1
+    else
+      at, c = struct.unpack('>I6d', e)
+    end
+    if at > cutoff then break end
+    dead, freed, i, at = dead + 1, freed + c, i + 1, false
+    e = rows[i]
+  end
+  if not at and dead == LOG_READ then return false end
+  local live = at ~= false
+  local usage = used - freed
+  local need = cost
+  if need < 1 then need = 1 end
+  local remaining = limit - usage
+  if remaining < 0 then remaining = 0 end
+  local fits = need <= remaining
+  local entry = false
+  if fits and cost > 0 then
+    if cost == 1 then entry = struct.pack('>I6', now) else entry = struct.pack('>I6d', now, cost) end
+    if not at or now < at then at, c = now, cost end
+    usage = usage + cost
+    remaining = limit - usage
+    if remaining < 0 then remaining = 0 end
+  end
+  log_write(key, window, now, entry, true, dead, live, header ~= nil, expiry, usage, newest, freed)
+  local reset = now
+  if not (fits and remaining >= limit) then
+    local wanted = usage + need - limit
+    if fits then wanted = usage - (limit - remaining - 1) end
+    if at and c >= wanted then reset = at + window else reset = log_walk(key, window, now, wanted) end
+  end
+  local o = #out
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7], out[o + 8] = fits and 1 or 0, now, 0, 0, 0, fits and 1 or 0, remaining, reset
+  return true
 end
 
 -- settles a reserved entry (time `at`, reserved `old`) to `cost`; one gone from the window, or
