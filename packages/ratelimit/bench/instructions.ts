@@ -20,6 +20,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -135,7 +136,14 @@ async function annotate(file: string): Promise<Map<string, number>> {
 }
 
 export async function startCallgrind(dir: string): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = await new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
   const child = spawn(
     'valgrind',
     ['--tool=callgrind', '--instr-atstart=no', '--toggle-collect=readQueryFromClient', '--toggle-collect=writeToClient', `--callgrind-out-file=${dir}/callgrind.out`, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
@@ -143,7 +151,7 @@ export async function startCallgrind(dir: string): Promise<{ port: number; pid: 
   );
   const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => undefined);
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 300_000;
   for (;;) {
     try {
       await probe.connect();

@@ -37,8 +37,8 @@ export interface Case {
 // a log's steady calls: read the header and the oldest entries, rewrite the header, append
 const logCalls = (key: string) => `
       local key, now = ${key}, tonumber(ARGV[1])
-      local head = redis.call('LRANGE', key, '0', '4')
-      redis.call('LSET', key, '0', head[1] or 'h')
+      local head = redis.call('LRANGE', key, '0', '3')
+      if head[1] then redis.call('LSET', key, '0', head[1]) else redis.call('RPUSH', key, 'h') end
       redis.call('RPUSH', key, struct.pack('>I6', now))`;
 const PLAN3_FIELDS = "'per-hour.w', 'tokens-per-day.w', '~e'";
 const ANOMALY_FIELD = "'~a'";

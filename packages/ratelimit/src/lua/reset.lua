@@ -5,7 +5,7 @@
   KEYS[1]  state hash          <prefix>:{<id>}
   KEYS[2]  reservation index   <prefix>:{<id>}:res
   KEYS[3]  recent denials      <prefix>:{<id>}:dn
-  KEYS[4..] the sorted sets of the sliding-log limits to reset
+  KEYS[4..] the lists of the sliding-log limits to reset
   ARGV[1]  'all' or 'some'
   ARGV[2]  TTL of the state hash (ms)
   ARGV[3..] with 'some': the names of the limits to reset

@@ -61,7 +61,7 @@ export interface RedisStore extends Store {
    * (the connection doctor reports it).
    */
   readonly scripts: 'auto' | 'functions' | 'eval';
-  /** Keys of one identifier: its state hash, its reservation index, and the sorted set of a limit. */
+  /** Keys of one identifier: its state hash, its reservation index, and the list of a sliding-log limit. */
   keys(identifier: string): { state: string; reservations: string; denials: string; log(limit: string): string };
 }
 

@@ -17,7 +17,7 @@
   the layout is the same at every length (a quicklist of listpacks: no conversion step).
 ]]
 
-local LOG_READ, LOG_READ_ARG = 4, '4' -- entries read with the header (numbers go to redis.call as text: see num())
+local LOG_READ, LOG_READ_ARG = 3, '3' -- entries read with the header (numbers go to redis.call as text: see num())
 local LOG_TRIM = 2 -- expired entries removed together (fewer than LOG_READ: the first read finds a live one)
 local LOG_CHUNK = 128
 
