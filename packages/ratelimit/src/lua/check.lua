@@ -139,7 +139,8 @@ local function check_one(keys, k, args, a, now, out)
   end
   for i = 1, n do
     local l = limits[i]
-    out[o + 1], out[o + 2], out[o + 3] = l.fits and 1 or 0, remaining(l, now), reset_at(l, now, l.fits)
+    local fits, rem = l.fits, remaining(l, now)
+    out[o + 1], out[o + 2], out[o + 3] = fits and 1 or 0, rem, reset_at(l, now, fits, rem)
     o = o + 3
   end
   return k, a + 5 + n

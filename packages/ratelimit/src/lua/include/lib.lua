@@ -179,9 +179,9 @@ local function persist(l, writes, charged, now, trim)
 end
 
 -- when capacity returns (see LimitOutcome.resetAt in src/algorithms/types.ts)
-local function reset_at(l, now, fits)
+-- (`rem`: remaining(l, now), which the caller has)
+local function reset_at(l, now, fits, rem)
   local code, limit, cost = l.code, l.limit, l.need
-  local rem = remaining(l, now)
   if fits and rem >= limit then return now end
   if code == LOG then
     local used = l.used
