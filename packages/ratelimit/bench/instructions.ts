@@ -11,7 +11,7 @@
 // check per command or BATCH per command as the store batches them.
 //
 // Breakdown (callgrind_annotate --inclusive): framing = reading, parsing and dispatching the
-// command and writing its reply; arguments = handing KEYS and ARGV to Lua and its reply back;
+// command and writing its reply; Lua call = handing KEYS and ARGV to Lua, its reply back, and the collector;
 // commands = the redis.call()s (scriptCall); Lua = the script's own work (decoding its arguments
 // and its logic).
 //
@@ -282,7 +282,7 @@ async function main() {
     out.push(
       `Instructions per check inside redis-server (callgrind; ${fmt(CHECKS)} checks counted per row, after a warm-up to the steady state):`,
       '',
-      '| case | instructions / check | vs rate-limiter-flexible | framing | arguments in, reply out | Redis commands | Lua logic |',
+      '| case | instructions / check | vs rate-limiter-flexible | framing | Lua call | Redis commands | Lua logic |',
       '|---|---:|---:|---:|---:|---:|---:|',
       ...rows.map(({ name, c }) => `| ${name} | ${fmt(c.total)} | ${(c.total / flexible.total).toFixed(2)}x | ${fmt(c.framing)} | ${fmt(c.args)} | ${fmt(c.commands)} | ${fmt(c.lua)} |`),
     );

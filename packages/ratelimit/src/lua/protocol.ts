@@ -71,20 +71,20 @@ export function encodeCheck(request: StoreEvaluateRequest, k: IdentifierKeys): C
 const RULES: Record<number, AnomalyRule> = { 1: 'burst', 2: 'denial-storm', 3: 'cost-spike' };
 
 /**
- * Decodes the check replies of one call (one flat list, see check.lua) for checks of `limits`
- * limits each, into `outputs`; returns how many checks ran (the rest: plan unknown).
+ * Decodes the check replies of one call (one flat list, see check.lua) for `checks`, in order,
+ * into `outputs`; returns how many checks ran (the rest: plan unknown).
  */
-export function decodeChecks(reply: unknown, limits: readonly number[], outputs: EvaluateOutput[]): number {
+export function decodeChecks(reply: unknown, checks: readonly { readonly call: Pick<CheckCall, 'limits'> }[], outputs: EvaluateOutput[]): number {
   const r = reply as number[];
   let i = 0;
   let n = 0;
-  for (; n < limits.length && i < r.length; n++) {
+  for (; n < checks.length && i < r.length; n++) {
     const fired = r[i + 4]!;
     const anomalies: EvaluateOutput['anomalies'][number][] = [];
     let j = i + 5;
     for (let f = 0; f < fired; f++, j += 3) anomalies.push({ rule: RULES[r[j]!]!, value: r[j + 1]!, threshold: r[j + 2]! });
     const outcomes: EvaluateOutput['limits'][number][] = [];
-    for (let l = 0; l < limits[n]!; l++, j += 3) outcomes.push({ fits: r[j] === 1, remaining: r[j + 1]!, resetAt: r[j + 2]! });
+    for (let l = 0; l < checks[n]!.call.limits; l++, j += 3) outcomes.push({ fits: r[j] === 1, remaining: r[j + 1]!, resetAt: r[j + 2]! });
     const output: EvaluateOutput = { allowed: r[i] === 1, now: r[i + 1]!, limits: outcomes, anomalies };
     outputs.push(r[i + 2] ? { ...output, reservation: { id: String(r[i + 2]), expiresAt: r[i + 3]! } } : output);
     i = j;

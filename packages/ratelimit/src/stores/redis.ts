@@ -194,21 +194,19 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
    * not know (reloaded since, another shard, or EVAL, which keeps nothing) go again with theirs.
    */
   function sendChecks(c: RedisClient & ScriptClient, calls: readonly Queued[], definitions: boolean): void {
-    const keyList: string[] = [];
-    const argList: (string | number)[] = [];
+    // one array for the command: numkeys, every check's keys, then every check's arguments
+    let keys = 0;
+    for (const { call } of calls) keys += call.keys.length;
+    const command: (string | number)[] = [keys];
+    for (const { call } of calls) for (const key of call.keys) command.push(key);
     for (const { call } of calls) {
-      for (const key of call.keys) keyList.push(key);
       const full = definitions || c instanceof Cluster || !knownPlans.has(call.plan.id);
-      for (let i = 0; i < call.args.length; i++) argList.push(i === PLAN_AT && full ? call.plan.full : call.args[i]!);
+      for (let i = 0; i < call.args.length; i++) command.push(i === PLAN_AT && full ? call.plan.full : call.args[i]!);
     }
-    script(c, calls.length === 1 ? 'check' : 'checks', [keyList.length, ...keyList, ...argList]).then(
+    script(c, calls.length === 1 ? 'check' : 'checks', command).then(
       (reply) => {
         const outputs: EvaluateOutput[] = [];
-        const ran = decodeChecks(
-          reply,
-          calls.map((q) => q.call.limits),
-          outputs,
-        );
+        const ran = decodeChecks(reply, calls, outputs);
         for (let i = 0; i < ran; i++) {
           if (used === 'functions') knownPlans.add(calls[i]!.call.plan.id);
           calls[i]!.resolve(outputs[i]!);
