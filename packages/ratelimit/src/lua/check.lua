@@ -41,6 +41,10 @@ local function check_one(keys, k, args, a, now, out)
     local c = args[a + 5]
     local l = plan.limits[1]
     if log_check(keys[k], l.limit, l.window, SMALL[c] or tonumber(c), now, out) then return k + 1, a + 6 end
+  elseif plan.window1 and mode == 1 and not watching then
+    local c = args[a + 5]
+    window_check(keys[k], plan.limits[1], SMALL[c] or tonumber(c), now, plan.state_ttl, out)
+    return k + 1, a + 6
   end
   local hash
   if plan.counters or watching or mode == 2 then

@@ -212,6 +212,56 @@ local function reset_at(l, now, fits, rem)
   return l.finish
 end
 
+--[[
+  A plan of one sliding-window limit, checked (mode 1) without anomaly rules: the steps of
+  check.lua (load, remaining, charge, persist, the hash's lazy TTL, reset_at) with locals only,
+  as log_check does for a log. Appends the reply to `out`.
+]]
+local function window_check(hash, l, cost, now, ttl, out)
+  local w, limit, field = l.window, l.limit, l.f1
+  local values = redis.call('HMGET', hash, field, '~e')
+  local v = values[1]
+  local i, c, p
+  if v then i, c, p = struct.unpack('>ddd', v) end
+  local s1, s2, s3 = i, c, p
+  local index = math.floor(now / w)
+  c, p = roll(i, c or 0, p or 0, index)
+  local rem = math.max(0, floor_div(limit * w - used_scaled(index, c, p, w, now), w))
+  local need = cost
+  if need < 1 then need = 1 end
+  local fits = need <= rem
+  if fits and cost > 0 then
+    c = c + cost
+    if index ~= s1 or c ~= s2 or p ~= s3 then
+      local packed = struct.pack('>ddd', index, c, p)
+      local kept = values[2]
+      if not kept or struct.unpack('>d', kept) < now + ttl then
+        local renew = ttl + math.floor(ttl / 4)
+        redis.call('HSET', hash, field, packed, '~e', struct.pack('>d', now + renew))
+        redis.call('PEXPIRE', hash, num(renew))
+      else
+        redis.call('HSET', hash, field, packed)
+      end
+    end
+    rem = math.max(0, floor_div(limit * w - used_scaled(index, c, p, w, now), w))
+  end
+  local reset = now
+  if not (fits and rem >= limit) then
+    local target = limit - need
+    if fits then target = limit - rem - 1 end
+    local start = index * w
+    local t
+    if c <= target then
+      if p == 0 then t = now else t = start + w - floor_div((target - c) * w, p) end
+    else
+      t = start + 2 * w - floor_div(target * w, c)
+    end
+    if t > now then reset = t end
+  end
+  local o = #out
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7], out[o + 8] = fits and 1 or 0, now, 0, 0, 0, fits and 1 or 0, rem, reset
+end
+
 -- a limit's table, made with every field it will hold (Lua 5.1 then sizes it once); its hash
 -- field f1 (see the top of this file), if any, is appended to `names`, its position kept in i1
 local function new_limit(name, code, limit, window, names)
@@ -277,7 +327,7 @@ local function learn_plan(arg)
   if plan then return plan end
   plan = {
     state_ttl = tonumber(state_ttl), reservation_ttl = tonumber(reservation_ttl), rules = rules, limits = {}, n = 0, names = {}, anomaly_names = {},
-    counters = false, expiry_at = 0, anomaly_at = 0, log1 = false,
+    counters = false, expiry_at = 0, anomaly_at = 0, log1 = false, window1 = false,
   }
   local names = plan.names
   for name, code, limit, window in string.gmatch(spec, '([%w_-]+),(%d+),(%d+),(%d+)') do
@@ -286,8 +336,9 @@ local function learn_plan(arg)
     plan.limits[plan.n] = l
     if l.code ~= LOG then plan.counters = true end
   end
-  -- one sliding-log limit: check.lua's short path (log_check)
+  -- one sliding-log or sliding-window limit: check.lua's short paths (log_check, window_check)
   plan.log1 = plan.n == 1 and plan.limits[1].code == LOG
+  plan.window1 = plan.n == 1 and plan.limits[1].code == WINDOW
   names[#names + 1] = '~e'
   plan.expiry_at = #names
   for i, f in ipairs(names) do plan.anomaly_names[i] = f end
