@@ -41,7 +41,7 @@ const logCalls = (key: string) => `
       if head[1] then redis.call('LSET', key, '0', head[1]) else redis.call('RPUSH', key, 'h') end
       redis.call('RPUSH', key, struct.pack('>I6', now))`;
 const PLAN3_FIELDS = "'per-hour.w', 'tokens-per-day.w', '~e'";
-const ANOMALY_FIELD = "'~a'";
+const ANOMALY_FIELD = "'~n'";
 const plan3Calls = (fields: string, writes: string) => `${logCalls('KEYS[2]')}
       local v = redis.call('HMGET', KEYS[1], ${fields})
       redis.call('HSET', KEYS[1], 'per-hour.w', struct.pack('>ddd', 1, 1, 0), 'tokens-per-day.w', struct.pack('>ddd', 1, 250, 0)${writes})
@@ -67,7 +67,7 @@ export const CASES: readonly Case[] = [
     options: { cost: 250, limiter: { anomalies: {} } },
     ids: 1000,
     warmupMs: 120_000,
-    callsOnly: plan3Calls(`${PLAN3_FIELDS}, ${ANOMALY_FIELD}`, ", '~a', v[4] or struct.pack('>ddddddddddddd', 1, 1, 0, 0, 1, 0, 0, 0, 1, 250, 0, 0, 0)"),
+    callsOnly: plan3Calls(`${PLAN3_FIELDS}, ${ANOMALY_FIELD}`, ", '~n', v[4] or struct.pack('>ddddddddddddd', 1, 1, 0, 0, 1, 0, 0, 0, 1, 250, 0, 0, 0)"),
   },
 ];
 

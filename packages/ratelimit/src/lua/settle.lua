@@ -35,7 +35,9 @@ for name, ref, old in string.gmatch(record, '|([^,|]+),([^,|]+),(%d+)') do
     old = tonumber(old)
     local cost, delta = l.cost, l.cost - tonumber(old)
     if l.code == LOG then
-      log_settle(l, now, tonumber(id), tonumber(ref), old, cost)
+      -- a reservation made by the sorted-set log of earlier versions names a member: nothing to find
+      local at = tonumber(ref)
+      if at then log_settle(l, now, tonumber(id), at, old, cost) end
     else
       ref = tonumber(ref)
       load(l, fields, now, false)

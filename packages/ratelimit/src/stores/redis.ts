@@ -21,7 +21,7 @@ export interface RedisStoreOptions {
    */
   client: RedisClient | (() => RedisClient);
   /**
-   * Prefix of every key; keys look like `<prefix>:{<identifier>}` and `<prefix>:{<identifier>}:l:<limit>`.
+   * Prefix of every key; keys look like `<prefix>:{<identifier>}` and `<prefix>:{<identifier>}:log:<limit>`.
    * Give each test run or app its own to keep their data apart.
    * @default 'ratelimit'
    */
@@ -243,7 +243,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 
   const keys = (identifier: string) => {
     const state = `${prefix}:{${encodeIdentifier(identifier)}}`;
-    return { state, reservations: `${state}:res`, denials: `${state}:dn`, log: (limit: string) => `${state}:l:${limit}` };
+    return { state, reservations: `${state}:res`, denials: `${state}:dn`, log: (limit: string) => `${state}:log:${limit}` };
   };
 
   /**

@@ -1,6 +1,6 @@
 --[[
   anomaly.lua: the anomaly counters, mirroring src/anomaly.ts operation for operation.
-  Included by check.lua. All the counters are one state hash field, '~a', read with the limits'
+  Included by check.lua. All the counters are one state hash field, '~n', read with the limits'
   fields and written back only when a value changed: 13 doubles (struct '>d' x 13, exact for
   integers below 2^53, read and written in one step, no text to parse or format):
     1-4    burst: window index (-1: unset), current, previous, episode end (ms)
@@ -52,7 +52,7 @@ local function sliding(i, c, p, e, window, threshold, now, add, code, fired)
   return index, c, p, e, changed, fired
 end
 
--- counts one call (`stored`: the field '~a' as read, or nil); returns nil, or a flat list of
+-- counts one call (`stored`: the field '~n' as read, or nil); returns nil, or a flat list of
 -- fired rules: code, value, threshold
 local function observe(stored, writes, spec, now, allowed, cost, pending)
   local r = parse_rules(spec)
@@ -105,7 +105,7 @@ local function observe(stored, writes, spec, now, allowed, cost, pending)
   end
   if changed then
     local w = #writes
-    writes[w + 1], writes[w + 2] = '~a', struct.pack(ANOMALY_FORMAT, b1, b2, b3, b4, d1, d2, d3, d4, h1, h2, h3, h4, h5)
+    writes[w + 1], writes[w + 2] = '~n', struct.pack(ANOMALY_FORMAT, b1, b2, b3, b4, d1, d2, d3, d4, h1, h2, h3, h4, h5)
   end
   return fired
 end

@@ -7,13 +7,16 @@
   Per-identifier state hash fields, by limit name N, each one binary value of doubles (struct:
   exact for integers below 2^53, and read without strtod, the costly part of tonumber):
     N.w  sliding window: '>ddd' window index, current count, previous count
-    N.t  token bucket: '>d' theoretical arrival time
+    N.b  token bucket: '>d' theoretical arrival time
     N.f  fixed window: '>dd' window start (ms), count
-    ~a   anomaly counters (see anomaly.lua)
+    ~n   anomaly counters (see anomaly.lua)
     ~e   '>d' the time (ms, in the calls' clock) the hash is kept alive until: its TTL is
          renewed only when that comes within a state TTL
     seq  last reservation id (kept by reset, so ids are never reused)
     r:ID reservation record "expiresAt|name,ref,cost|..."
+  The names differ from the text fields of earlier versions (N.i N.c N.p N.t N.s, ~a), and a log
+  is `...:log:N` where the sorted set was `...:l:N`: versions deployed side by side never read each
+  other's values; the old ones expire with their TTLs.
 ]]
 
 local LOG, WINDOW, BUCKET, FIXED, MONTH = 1, 2, 3, 4, 5
@@ -274,7 +277,7 @@ local function new_limit(name, code, limit, window, names)
   if code == WINDOW then
     l.f1 = name .. '.w'
   elseif code == BUCKET then
-    l.f1 = name .. '.t'
+    l.f1 = name .. '.b'
   elseif code ~= LOG then
     l.f1 = name .. '.f'
   end
@@ -342,7 +345,7 @@ local function learn_plan(arg)
   names[#names + 1] = '~e'
   plan.expiry_at = #names
   for i, f in ipairs(names) do plan.anomaly_names[i] = f end
-  plan.anomaly_names[#names + 1] = '~a'
+  plan.anomaly_names[#names + 1] = '~n'
   plan.anomaly_at = #names + 1
   if plan_count >= 256 then plans, plan_count = {}, 0 end
   -- by id, and by the whole argument for callers that always send it (EVAL, a cluster)
