@@ -8,7 +8,7 @@ import { RateLimitConfigError } from './errors';
 /**
  * How a limit counts.
  * - `sliding-log`: exact. Every charge is an entry that leaves the window exactly `window` after
- *   it was made. Memory grows with the limit (one sorted-set entry per call).
+ *   it was made. Memory grows with the limit (one list entry per call: 8 bytes on Redis).
  * - `sliding-window`: approximate, constant memory. Two fixed-window counters, the previous one
  *   weighted by how much of it still overlaps the sliding window.
  * - `token-bucket`: GCRA. Up to `limit` at once, refilling steadily so that a full bucket takes

@@ -4,10 +4,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { Cluster, Redis } from 'ioredis';
+import { startServer } from '@airl/vitest-config/redis';
 import { describe, expect, inject, it } from 'vitest';
 
 import { createMemoryStore, createRateLimiter, type PlansConfig, RateLimitConfigError } from '../src/index';
 import { renderScripts } from '../src/lua/render';
+import * as scripts from '../src/lua/scripts.generated';
 import { createRedisStore, encodeIdentifier, type RedisClient } from '../src/redis';
 import { client, makeRedisStore, manualClock, prefix } from './fixtures/stores';
 
@@ -79,20 +81,26 @@ describe.each(['redis', 'cluster'] as const)('%s key layout', (kind) => {
       const ttl = await c.pttl(key);
       expect(ttl, key).toBeGreaterThan(0);
     }
-    expect(await c.pttl(k.log('minute'))).toBeLessThanOrEqual(60_000);
-    expect(await c.pttl(k.state)).toBeLessThanOrEqual(31 * 86_400_000);
+    // a log's TTL is renewed only when it would end within a window: at most two windows
+    expect(await c.pttl(k.log('minute'))).toBeLessThanOrEqual(120_000);
+    // the state hash's TTL is renewed only when it would end within the state TTL: to 1.25 times it
+    expect(await c.pttl(k.state)).toBeLessThanOrEqual(1.25 * 31 * 86_400_000);
     if (kind === 'cluster') {
       const slots = await Promise.all(keys.map((key) => (c as Cluster).nodes('master')[0]!.call('CLUSTER', 'KEYSLOT', key)));
       expect(new Set(slots).size).toBe(1);
     }
-    // a checked entry is an integer (the time in ms, then k: one int64 in listpack encoding);
-    // a reserved one carries its reservation id
-    const members = await c.zrange(k.log('minute'), '0', '-1');
-    expect(members).toHaveLength(3);
-    expect(members).toContain(`r${r.reservation!.id}`);
-    const checked = members.find((m) => !m.startsWith('r') && !m.startsWith('#'))!;
-    expect(checked).toMatch(/^\d{14,16}$/);
-    expect(checked.startsWith(String(await c.zscore(k.log('minute'), checked)))).toBe(true);
+    // a list: a 20-byte header (used, newest time, kept-alive-until), then one entry per charge,
+    // oldest first: a checked entry of cost 1 is its time in 6 bytes; the reserved one carries its
+    // cost and reservation id (22 bytes)
+    const entries = await c.lrangeBuffer(k.log('minute'), 0, -1);
+    expect(entries.map((e) => e.length)).toEqual([20, 22, 6, 6]);
+    expect(entries[0]!.readDoubleBE(0)).toBe(3);
+    expect(entries[1]!.readDoubleBE(6)).toBe(1);
+    expect(entries[1]!.readDoubleBE(14)).toBe(Number(r.reservation!.id));
+    const at = entries[2]!.readUIntBE(0, 6);
+    expect(Math.abs(at - Date.now())).toBeLessThan(60_000);
+    expect(entries[3]!.readUIntBE(0, 6)).toBeGreaterThanOrEqual(at);
+    expect(entries[0]!.readUIntBE(8, 6)).toBe(entries[3]!.readUIntBE(0, 6));
     await limiter.settle(r.reservation!, { cost: 10 });
   });
 
@@ -161,6 +169,50 @@ describe('checks started together', () => {
   it.each([0, 1.5, 1001, Number.NaN])('rejects batch: %s', (batch) => {
     expect(() => createRedisStore({ client: () => client('redis'), batch })).toThrow(RateLimitConfigError);
     expect(() => createRedisStore({ client: () => client('redis'), batch })).toThrow(/batch: .* must be a whole number of checks from 1 \(no batching\) to 1000/);
+  });
+});
+
+describe('plans by id', () => {
+  const plans = { pro: { limits: [{ name: 'minute', limit: 3, window: '1 m' }, { name: 'hour', limit: 10, window: '1 h', algorithm: 'sliding-window' }] } } satisfies PlansConfig;
+
+  it('sends a plan by its id, and its definition again when the library answers that it does not know it', async () => {
+    const server = await startServer();
+    const c = new Redis(server.port, server.host);
+    try {
+      const sent: string[] = [];
+      const call = c.call.bind(c) as (...args: unknown[]) => Promise<unknown>;
+      (c as unknown as { call: unknown }).call = (...args: unknown[]) => {
+        if (args[0] === 'FCALL') sent.push((args as string[]).find((a) => /^[\w-]{16}(:|$)/.test(String(a)))!.includes(':') ? 'definition' : 'id');
+        return call(...args);
+      };
+      const limiter = createRateLimiter({ plans, store: createRedisStore({ client: c, prefix: prefix() }), controls: false, topConsumers: false, denyCache: false });
+      // a plan the store has not seen answered goes with its definition (here: function not found, load, again)
+      expect((await limiter.check('x', { plan: 'pro' })).remaining).toBe(2);
+      expect(sent).toEqual(['definition', 'definition']);
+      sent.length = 0;
+      expect((await limiter.check('x', { plan: 'pro' })).remaining).toBe(1);
+      expect(sent).toEqual(['id']);
+      // reloaded (a restart, a failover, a deploy): it forgets its plans, and learns them again
+      await c.call('FUNCTION', 'LOAD', 'REPLACE', scripts.library.source);
+      sent.length = 0;
+      const together = await Promise.all([limiter.check('x', { plan: 'pro' }), limiter.check('y', { plan: 'pro' })]);
+      expect(together.map((r) => r.remaining)).toEqual([0, 2]);
+      expect(sent).toEqual(['id', 'definition']);
+      await limiter.close();
+    } finally {
+      c.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('sends definitions with every check on the EVAL path, which keeps nothing between calls', async () => {
+    const store = createRedisStore({ client: client('redis'), prefix: prefix(), scripts: 'eval' });
+    const limiter = createRateLimiter({ plans, store, controls: false, topConsumers: false, denyCache: false });
+    const remaining = [];
+    for (let i = 0; i < 4; i++) remaining.push((await limiter.check('e', { plan: 'pro' })).remaining);
+    expect(remaining).toEqual([2, 1, 0, 0]);
+    expect(store.scripts).toBe('eval');
+    await limiter.close();
   });
 });
 

@@ -1,6 +1,6 @@
 // Exact sliding-window log: each charge is an entry { seq, at, cost } that counts during
-// [at, at + window). Mirrored by src/lua/include/sliding-log.lua on a sorted set
-// (score = at, member = seq, or "seq:cost" when cost != 1).
+// [at, at + window). Mirrored by src/lua/include/sliding-log.lua on a Redis list (entries in time
+// order, their costs summed in a header; a reserved entry carries its reservation id for `seq`).
 import type { LimitOutcome } from './types';
 
 export interface LogEntry {

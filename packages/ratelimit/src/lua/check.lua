@@ -1,91 +1,172 @@
 --[[
   check.lua: checks every limit of a plan; when all have room (and the mode charges), charges
-  them all. Denied calls write nothing but the removal of expired entries. One round trip.
+  them all. Denied calls write nothing but the lazy removal of expired log entries. Several
+  checks go in one call, run one after the other in the order given, exactly as if sent alone;
+  the server clock is read once for all of them.
 
-  Only the keys a call uses are declared: during a cluster slot migration, Redis refuses a
+  Only the keys a check uses are declared: during a cluster slot migration, Redis refuses a
   multi-key script (TRYAGAIN) when some declared keys are missing, and a sliding-log plan never
   writes the state hash on a plain check.
 
-  KEYS[1]  with ARGV[5] = 1: state hash <prefix>:{<id>} (needed by counters, buckets, reserve)
-  KEYS[..] one sorted set per sliding-log limit, in the order of those limits in ARGV
-  KEYS[last] with mode 2: reservation index <prefix>:{<id>}:res (reservation ids by expiry)
-  ARGV[1]  now (ms), or '' to use the server clock (TIME)
-  ARGV[2]  mode: 0 peek (read only), 1 check, 2 reserve
-  ARGV[3]  TTL of the state hash (ms): the longest any state can matter
-  ARGV[4]  reservation TTL (ms)
-  ARGV[5]  1 when KEYS[1] is the state hash, else 0 (it must be 1 with anomaly rules)
-  ARGV[6]  anomaly rules (see anomaly.lua), or '' for none
-  ARGV[7]  this call's cost in the cost-spike unit
-  ARGV[8]  denials answered meanwhile from a deny cache, to count as calls and denials
-  ARGV[9]  number of limits n, then 5 per limit: name, algorithm code, limit, window (ms), cost
-  Returns  { allowed (0|1), now, reservation id (0 if none), reservation expiry,
-             anomalies fired k, then 3 per anomaly: rule (1 burst, 2 denial storm, 3 cost spike),
-             value, threshold, then per limit: fits (0|1), remaining, resetAt }
+  Per check, in order (KEYS and ARGV are the checks' lists one after the other):
+  KEYS     the state hash <prefix>:{<id>} when the plan has a counter or bucket, the call
+           reserves, or it counts anomalies; then one list per sliding-log limit, in plan order
+           (see sliding-log.lua); then with mode 2 the reservation index <prefix>:{<id>}:res
+  ARGV     now (ms), or '' for the server clock (TIME, read once per call)
+           mode: 0 peek (read only), 1 check, 2 reserve
+           plan: its id, or "<id>:<definition>" (see learn_plan in lib.lua)
+           this call's cost in the cost-spike unit, and denials answered meanwhile from a deny
+           cache, to count as calls and denials (both read only when the plan has anomaly rules)
+           one cost per limit
+  Returns  one flat list: per check, allowed (0|1), now, reservation id (0 if none), reservation
+           expiry, anomalies fired k, then 3 per anomaly: rule (1 burst, 2 denial storm, 3 cost
+           spike), value, threshold, then per limit: fits (0|1), remaining, resetAt. A check whose
+           plan the library does not know ends the list: it and the checks after it did not run
 ]]
+--- @include "sliding-log"
 --- @include "lib"
 --- @include "anomaly"
 
-local has_hash = ARGV[5] == '1'
-local hash = has_hash and KEYS[1] or nil
-local now = server_now(ARGV[1])
-local mode = tonumber(ARGV[2])
-local rules = ARGV[6]
-local watching = rules ~= '' and mode ~= 0
-local limits, _, names, next_key = read_limits(9, has_hash and 2 or 1)
-if watching then
-  for _, f in ipairs(ANOMALY_FIELDS) do names[#names + 1] = f end
-end
-local fields = {}
-if hash then fields = read_fields(hash, names) end
+-- arguments read without tonumber (strtod, the costly part) when they take these common values
+local MODES = { ['0'] = 0, ['1'] = 1, ['2'] = 2 }
+local SMALL = { ['0'] = 0, ['1'] = 1 }
 
-local allowed = true
-for _, l in ipairs(limits) do
-  load(l, fields, now, mode ~= 0)
-  -- a used-up limit denies every call, even one that costs it nothing
-  l.need = math.max(l.cost, 1)
-  l.fits = l.need <= remaining(l, now)
-  if not l.fits then allowed = false end
-end
-
-local reservation, expires_at = 0, 0
-local fired
-if mode ~= 0 then
-  local charging = allowed
-  if charging and mode == 2 then reservation = redis.call('HINCRBY', hash, 'seq', 1) end
-  local writes, parts = {}, {}
-  for _, l in ipairs(limits) do
-    local charged = charging and l.cost > 0
-    if charged then
-      local ref = charge(l, now, reservation)
-      -- the reservation record (see settle.lua) names what each limit charged
-      if reservation > 0 then parts[#parts + 1] = l.name .. ',' .. (type(ref) == 'number' and num(ref) or ref) .. ',' .. num(l.cost) end
+local function check_one(keys, k, args, a, now, out)
+  local plan = plans[args[a + 2]] or learn_plan(args[a + 2])
+  if not plan then return nil end
+  local mode = MODES[args[a + 1]]
+  local rules = plan.rules
+  local watching = rules ~= '' and mode ~= 0
+  if plan.log1 and mode == 1 and not watching then
+    local c = args[a + 5]
+    local l = plan.limits[1]
+    if log_check(keys[k], l.limit, l.window, SMALL[c] or tonumber(c), now, out) then return k + 1, a + 6 end
+  elseif plan.window1 and mode == 1 and not watching then
+    local c = args[a + 5]
+    window_check(keys[k], plan.limits[1], SMALL[c] or tonumber(c), now, plan.state_ttl, out)
+    return k + 1, a + 6
+  end
+  local hash
+  if plan.counters or watching or mode == 2 then
+    hash = keys[k]
+    k = k + 1
+  end
+  local limits, n = plan.limits, plan.n
+  for i = 1, n do
+    local l = limits[i]
+    local c = args[a + 4 + i]
+    l.cost = SMALL[c] or tonumber(c)
+    if l.code == LOG then
+      l.key = keys[k]
+      k = k + 1
     end
-    persist(l, writes, charged)
   end
-  if reservation > 0 then
-    local res = KEYS[next_key]
-    local upto = num(now)
-    local expired = redis.call('ZRANGEBYSCORE', res, '-inf', upto)
-    for _, id in ipairs(expired) do redis.call('HDEL', hash, 'r:' .. id) end
-    if #expired > 0 then redis.call('ZREMRANGEBYSCORE', res, '-inf', upto) end
-    expires_at = now + tonumber(ARGV[4])
-    writes[#writes + 1] = 'r:' .. reservation
-    writes[#writes + 1] = num(expires_at) .. '|' .. table.concat(parts, '|')
-    redis.call('ZADD', res, num(expires_at), num(reservation))
-    redis.call('PEXPIRE', res, ARGV[3])
+  local values = NO_VALUES
+  if watching then
+    values = redis.call('HMGET', hash, unpack(plan.anomaly_names))
+  elseif hash then
+    values = read_fields(hash, plan.names)
   end
-  if watching then fired = observe(fields, writes, rules, now, allowed, tonumber(ARGV[7]), tonumber(ARGV[8])) end
-  if #writes > 0 then redis.call('HSET', hash, unpack(writes)) end
-  if #writes > 0 or reservation > 0 then redis.call('PEXPIRE', hash, ARGV[3]) end
+
+  local allowed = true
+  for i = 1, n do
+    local l = limits[i]
+    load(l, values, now)
+    -- a used-up limit denies every call, even one that costs it nothing
+    local need = l.cost
+    if need < 1 then need = 1 end
+    l.need = need
+    l.fits = need <= remaining(l, now)
+    if not l.fits then allowed = false end
+  end
+
+  local reservation, expires_at = 0, 0
+  local fired
+  if mode ~= 0 then
+    if allowed and mode == 2 then reservation = redis.call('HINCRBY', hash, 'seq', 1) end
+    -- hash writes need the hash: a plan of logs alone, checked, makes no table for them
+    local writes, parts = hash and {} or NO_VALUES, nil
+    for i = 1, n do
+      local l = limits[i]
+      local charged = allowed and l.cost > 0
+      if charged then
+        local ref = charge(l, now, reservation)
+        -- the reservation record (see settle.lua) names what each limit charged
+        if reservation > 0 then
+          parts = parts or {}
+          parts[#parts + 1] = l.name .. ',' .. num(ref) .. ',' .. num(l.cost)
+        end
+      end
+      persist(l, writes, charged, now, true)
+    end
+    if reservation > 0 then
+      local res = keys[k]
+      k = k + 1
+      local upto = num(now)
+      local expired = redis.call('ZRANGEBYSCORE', res, '-inf', upto)
+      for _, id in ipairs(expired) do redis.call('HDEL', hash, 'r:' .. id) end
+      if #expired > 0 then redis.call('ZREMRANGEBYSCORE', res, '-inf', upto) end
+      expires_at = now + plan.reservation_ttl
+      writes[#writes + 1] = 'r:' .. reservation
+      writes[#writes + 1] = num(expires_at) .. '|' .. (parts and table.concat(parts, '|') or '')
+      redis.call('ZADD', res, num(expires_at), num(reservation))
+      redis.call('PEXPIRE', res, num(plan.state_ttl))
+    elseif mode == 2 then
+      k = k + 1
+    end
+    if watching then fired = observe(values[plan.anomaly_at], writes, rules, now, allowed, SMALL[args[a + 3]] or tonumber(args[a + 3]), SMALL[args[a + 4]] or tonumber(args[a + 4])) end
+    if #writes > 0 then
+      -- the hash's TTL: renewed (to a quarter more than needed) only when it would end too soon
+      local ttl = plan.state_ttl
+      local kept = values[plan.expiry_at]
+      if not kept or struct.unpack('>d', kept) < now + ttl then
+        local renew = ttl + math.floor(ttl / 4)
+        local w = #writes
+        writes[w + 1], writes[w + 2] = '~e', struct.pack('>d', now + renew)
+        redis.call('HSET', hash, unpack(writes))
+        redis.call('PEXPIRE', hash, num(renew))
+      else
+        redis.call('HSET', hash, unpack(writes))
+      end
+    end
+  end
+
+  -- the reply, appended to the call's one flat list (a table per check costs Redis a conversion)
+  local o = #out
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = allowed and 1 or 0, now, reservation, expires_at, fired and #fired / 3 or 0
+  o = o + 5
+  if fired then
+    for _, v in ipairs(fired) do
+      o = o + 1
+      out[o] = v
+    end
+  end
+  for i = 1, n do
+    local l = limits[i]
+    local fits, rem = l.fits, remaining(l, now)
+    out[o + 1], out[o + 2], out[o + 3] = fits and 1 or 0, rem, reset_at(l, now, fits, rem)
+    o = o + 3
+  end
+  return k, a + 5 + n
 end
 
-local out = { allowed and 1 or 0, now, reservation, expires_at, fired and #fired / 3 or 0 }
-if fired then
-  for _, v in ipairs(fired) do out[#out + 1] = v end
+local function check_all(keys, args)
+  local out, k, a, n = {}, 1, 1, #args
+  -- the clock is read once; checks sent with the same time parse it once
+  local clock, last, now
+  while a <= n do
+    local t = args[a]
+    if t ~= last then
+      if t == '' then
+        clock = clock or server_now('')
+        now = clock
+      else
+        now = tonumber(t)
+      end
+      last = t
+    end
+    k, a = check_one(keys, k, args, a, now, out)
+    if not k then break end
+  end
+  return out
 end
-for _, l in ipairs(limits) do
-  out[#out + 1] = l.fits and 1 or 0
-  out[#out + 1] = remaining(l, now)
-  out[#out + 1] = reset_at(l, now, l.fits)
-end
-return out

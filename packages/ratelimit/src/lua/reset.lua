@@ -5,7 +5,7 @@
   KEYS[1]  state hash          <prefix>:{<id>}
   KEYS[2]  reservation index   <prefix>:{<id>}:res
   KEYS[3]  recent denials      <prefix>:{<id>}:dn
-  KEYS[4..] the sorted sets of the sliding-log limits to reset
+  KEYS[4..] the lists of the sliding-log limits to reset
   ARGV[1]  'all' or 'some'
   ARGV[2]  TTL of the state hash (ms)
   ARGV[3..] with 'some': the names of the limits to reset
@@ -24,7 +24,7 @@ end
 for i = 4, #KEYS do redis.call('DEL', KEYS[i]) end
 local fields = {}
 for i = 3, #ARGV do
-  for _, suffix in ipairs({ '.x', '.i', '.c', '.p', '.t', '.s' }) do fields[#fields + 1] = ARGV[i] .. suffix end
+  for _, suffix in ipairs({ '.w', '.b', '.f' }) do fields[#fields + 1] = ARGV[i] .. suffix end
 end
 if #fields > 0 then redis.call('HDEL', KEYS[1], unpack(fields)) end
 return 1

@@ -3,7 +3,7 @@
   is charged even past the limit: the work was done. A reservation settles once.
 
   KEYS[1]  state hash          <prefix>:{<id>}
-  KEYS[2..] one sorted set per sliding-log limit, in the order of those limits in ARGV
+  KEYS[2..] one list per sliding-log limit, in the order of those limits in ARGV
   KEYS[last] reservation index <prefix>:{<id>}:res
   ARGV[1]  now (ms), or '' to use the server clock (TIME)
   ARGV[2]  "reservation id|expiry": a record with another expiry is another reservation
@@ -12,6 +12,7 @@
            new cost (-1: keep what was reserved)
   Returns  { status (1 settled, 2 expired, 0 unknown), now }
 ]]
+--- @include "sliding-log"
 --- @include "lib"
 
 local hash = KEYS[1]
@@ -34,18 +35,9 @@ for name, ref, old in string.gmatch(record, '|([^,|]+),([^,|]+),(%d+)') do
     old = tonumber(old)
     local cost, delta = l.cost, l.cost - tonumber(old)
     if l.code == LOG then
-      local score = redis.call('ZSCORE', l.key, ref)
-      if score then
-        local x = -(tonumber(redis.call('ZSCORE', l.key, '#x')) or 0)
-        redis.call('ZREM', l.key, ref)
-        x = x - (old - 1)
-        if cost > 0 then
-          -- a fresh member at the same time: renaming in place could collide with another entry
-          add_entry(l.key, tonumber(score), cost, redis.call('ZCARD', l.key))
-          x = x + cost - 1
-        end
-        write_weight(l.key, x)
-      end
+      -- a reservation made by the sorted-set log of earlier versions names a member: nothing to find
+      local at = tonumber(ref)
+      if at then log_settle(l, now, tonumber(id), at, old, cost) end
     else
       ref = tonumber(ref)
       load(l, fields, now, false)

@@ -9,9 +9,9 @@ import { Cluster, type Redis } from 'ioredis';
 
 import { type Duration, toMs } from '../duration';
 import { RateLimitConfigError, RateLimitStoreError } from '../errors';
-import { type AnomalyRule, rulesArg } from '../anomaly';
+import { type CheckCall, decodeChecks, encodeCheck, limitArgs, PLAN_AT, parseReservation, SETTLE_STATUS } from '../lua/protocol';
 import * as scripts from '../lua/scripts.generated';
-import { DENIALS_KEPT, type EvaluateOutput, type SettleStatus } from '../model';
+import { DENIALS_KEPT, type EvaluateOutput } from '../model';
 import { AlgorithmCode, type CompiledLimit } from '../policy';
 import type { Control, Store, StoreInspection, StreamEntry } from './types';
 
@@ -25,7 +25,7 @@ export interface RedisStoreOptions {
    */
   client: RedisClient | (() => RedisClient);
   /**
-   * Prefix of every key; keys look like `<prefix>:{<identifier>}` and `<prefix>:{<identifier>}:l:<limit>`.
+   * Prefix of every key; keys look like `<prefix>:{<identifier>}` and `<prefix>:{<identifier>}:log:<limit>`.
    * Give each test run or app its own to keep their data apart.
    * @default 'ratelimit'
    */
@@ -66,7 +66,7 @@ export interface RedisStore extends Store {
    * (the connection doctor reports it).
    */
   readonly scripts: 'auto' | 'functions' | 'eval';
-  /** Keys of one identifier: its state hash, its reservation index, and the sorted set of a limit. */
+  /** Keys of one identifier: its state hash, its reservation index, and the list of a sliding-log limit. */
   keys(identifier: string): { state: string; reservations: string; denials: string; log(limit: string): string };
 }
 
@@ -98,19 +98,6 @@ function parseControl(json: string | null | undefined): Control | undefined {
   }
 }
 
-/** Reservation record "expiresAt|name,ref,cost|..." as the scripts write it. */
-function parseReservation(id: string, record: string): StoreInspection['reservations'][number] {
-  const [expiresAt, ...parts] = record.split('|');
-  return {
-    id,
-    expiresAt: Number(expiresAt),
-    parts: parts.map((p) => {
-      const [limit, , cost] = p.split(',');
-      return { limit: limit!, cost: Number(cost) };
-    }),
-  };
-}
-
 /**
  * Encodes an identifier for use inside a hash tag: `%`, `{` and `}` are percent-encoded, so no
  * identifier can end the tag early, and two identifiers never share an encoding.
@@ -119,9 +106,6 @@ const ESCAPED = /[%{}]/;
 export function encodeIdentifier(identifier: string): string {
   return ESCAPED.test(identifier) ? identifier.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : identifier;
 }
-
-const STATUS: Record<number, SettleStatus> = { 0: 'unknown', 1: 'settled', 2: 'expired' };
-const RULES: Record<number, AnomalyRule> = { 1: 'burst', 2: 'denial-storm', 3: 'cost-spike' };
 
 /** Creates a store on Redis or Redis Cluster. */
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
@@ -196,37 +180,67 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   }
 
   // checks waiting for the end of this tick, to go to Redis together
-  let queued: { args: Args; resolve: (reply: unknown) => void; reject: (error: unknown) => void }[] = [];
+  interface Queued {
+    readonly call: CheckCall;
+    readonly resolve: (output: EvaluateOutput) => void;
+    readonly reject: (error: unknown) => void;
+  }
+  let queued: Queued[] = [];
+
+  // plans a server has answered for: sent by id alone. Others go with their definition, so a
+  // first use costs no extra round trip (and concurrent first uses keep their order). A cluster
+  // always sends definitions: its shards each have their own library, and a retry after "plan
+  // unknown" would let a check overtake one started before it.
+  const knownPlans = new Set<string>();
+
+  /**
+   * Sends checks as one call (`check` for one, `checks` for several), each naming its plan by id
+   * (by definition when not known to be known); those from the first whose plan the library did
+   * not know (reloaded since, another shard, or EVAL, which keeps nothing) go again with theirs.
+   */
+  function sendChecks(c: RedisClient & ScriptClient, calls: readonly Queued[], definitions: boolean): void {
+    // one array for the command: numkeys, every check's keys, then every check's arguments
+    let keys = 0;
+    for (const { call } of calls) keys += call.keys.length;
+    const command: (string | number)[] = [keys];
+    for (const { call } of calls) for (const key of call.keys) command.push(key);
+    for (const { call } of calls) {
+      const full = definitions || c instanceof Cluster || !knownPlans.has(call.plan.id);
+      for (let i = 0; i < call.args.length; i++) command.push(i === PLAN_AT && full ? call.plan.full : call.args[i]!);
+    }
+    script(c, calls.length === 1 ? 'check' : 'checks', command).then(
+      (reply) => {
+        const outputs: EvaluateOutput[] = [];
+        const ran = decodeChecks(reply, calls, outputs);
+        for (let i = 0; i < ran; i++) {
+          if (used === 'functions') knownPlans.add(calls[i]!.call.plan.id);
+          calls[i]!.resolve(outputs[i]!);
+        }
+        if (ran === calls.length) return;
+        knownPlans.delete(calls[ran]!.call.plan.id);
+        if (definitions) for (const q of calls.slice(ran)) q.reject(new Error('the Redis library refused a plan definition'));
+        else sendChecks(c, calls.slice(ran), true);
+      },
+      (error: unknown) => {
+        for (const call of calls) call.reject(error);
+      },
+    );
+  }
 
   const sendQueued = (c: RedisClient & ScriptClient) => {
     const all = queued;
     queued = [];
-    for (let from = 0; from < all.length; from += batchMax) {
-      const calls = all.slice(from, from + batchMax);
-      if (calls.length === 1) {
-        script(c, 'check', calls[0]!.args).then(calls[0]!.resolve, calls[0]!.reject);
-        continue;
-      }
-      const keyList: Args = [];
-      const argList: Args = [];
-      for (const { args } of calls) {
-        const n = args[0] as number;
-        for (let i = 1; i <= n; i++) keyList.push(args[i]!);
-        argList.push(n, args.length - 1 - n);
-        for (let i = n + 1; i < args.length; i++) argList.push(args[i]!);
-      }
-      script(c, 'checks', [keyList.length, ...keyList, ...argList]).then(
-        (replies) => calls.forEach((call, i) => call.resolve((replies as unknown[])[i])),
-        (error: unknown) => calls.forEach((call) => call.reject(error)),
-      );
-    }
+    for (let from = 0; from < all.length; from += batchMax) sendChecks(c, all.slice(from, from + batchMax), mode === 'eval');
   };
 
   /** A check.lua call, sent with the others of this tick (see `batch`). */
-  function check(c: RedisClient & ScriptClient, args: Args): Promise<unknown> {
-    if (batchMax === 1 || c instanceof Cluster) return script(c, 'check', args);
+  function check(c: RedisClient & ScriptClient, call: CheckCall): Promise<EvaluateOutput> {
     return new Promise((resolve, reject) => {
-      queued.push({ args, resolve, reject });
+      if (batchMax === 1 || c instanceof Cluster) {
+        sendChecks(c, [{ call, resolve, reject }], mode === 'eval');
+        return;
+      }
+      queued.push({ call, resolve, reject });
       // after the promise callbacks of this tick have run: their checks join this one
       if (queued.length === 1) process.nextTick(sendQueued, c);
     });
@@ -234,7 +248,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 
   const keys = (identifier: string) => {
     const state = `${prefix}:{${encodeIdentifier(identifier)}}`;
-    return { state, reservations: `${state}:res`, denials: `${state}:dn`, log: (limit: string) => `${state}:l:${limit}` };
+    return { state, reservations: `${state}:res`, denials: `${state}:dn`, log: (limit: string) => `${state}:log:${limit}` };
   };
 
   /**
@@ -307,17 +321,6 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     });
   }
 
-  /** KEYS and ARGV tail shared by check and settle: log keys, then n and 5 args per limit. */
-  function limitArgs(k: ReturnType<typeof keys>, limits: readonly CompiledLimit[], cost: (l: CompiledLimit, i: number) => number, withState: boolean) {
-    const keyList: string[] = withState ? [k.state] : [];
-    const args: (string | number)[] = [limits.length];
-    limits.forEach((l, i) => {
-      if (l.code === AlgorithmCode['sliding-log']) keyList.push(k.log(l.name));
-      args.push(l.name, l.code, l.limit, l.windowMs, cost(l, i));
-    });
-    return { keyList, args };
-  }
-
   /** Where the master serving a slot is (`host:port`), as the cluster client last learnt it. */
   const masterOf = (c: Cluster, slot: number): string | undefined => c.slots[slot]?.[0];
 
@@ -363,47 +366,20 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     keys,
     async evaluate(request) {
       const k = keys(request.identifier);
-      const mode = request.mode === 'peek' ? 0 : request.mode === 'check' ? 1 : 2;
-      const rules = request.anomaly && mode !== 0 ? rulesArg(request.anomaly.rules) : '';
-      // declare the state hash only when the script uses it (see check.lua)
-      const withState = mode === 2 || rules !== '' || request.limits.some((l) => l.code !== AlgorithmCode['sliding-log']);
-      const { keyList, args } = limitArgs(k, request.limits, (_, i) => request.costs[i]!, withState);
-      if (mode === 2) keyList.push(k.reservations);
-      const reply = await call('check', (c) =>
-        check(c, [
-          keyList.length,
-          ...keyList,
-          request.now ?? '',
-          mode,
-          request.stateTtlMs,
-          request.reservationTtlMs,
-          withState ? 1 : 0,
-          rules,
-          request.anomaly?.cost ?? 0,
-          request.anomaly?.pendingDenied ?? 0,
-          ...args,
-        ]),
-        request.deadline,
-      ) as number[];
-      const anomalies: EvaluateOutput['anomalies'][number][] = [];
-      let i = 5;
-      for (let n = 0; n < reply[4]!; n++, i += 3) anomalies.push({ rule: RULES[reply[i]!]!, value: reply[i + 1]!, threshold: reply[i + 2]! });
-      const limits: EvaluateOutput['limits'][number][] = [];
-      for (; i < reply.length; i += 3) limits.push({ fits: reply[i] === 1, remaining: reply[i + 1]!, resetAt: reply[i + 2]! });
-      const output: EvaluateOutput = { allowed: reply[0] === 1, now: reply[1]!, limits, anomalies };
+      const output = await call('check', (c) => check(c, encodeCheck(request, k)), request.deadline);
       // best effort, after the answer: never part of the call's time
-      if (!output.allowed && mode !== 0) void recordDenial(k, request.limits, limits, output.now, request.stateTtlMs);
-      return reply[2] ? { ...output, reservation: { id: String(reply[2]), expiresAt: reply[3]! } } : output;
+      if (!output.allowed && request.mode !== 'peek') void recordDenial(k, request.limits, output.limits, output.now, request.stateTtlMs);
+      return output;
     },
     async settle(request) {
       const k = keys(request.identifier);
-      const { keyList, args } = limitArgs(k, request.limits, (l) => request.costs.get(l.name) ?? -1, true);
+      const { keyList, args } = limitArgs(k, request.limits, (l) => request.costs.get(l.name) ?? -1);
       keyList.push(k.reservations);
       const reply = (await call('settle', (c) =>
         script(c, 'settle', [keyList.length, ...keyList, request.now ?? '', `${request.reservationId}|${request.expiresAt}`, request.stateTtlMs, ...args]),
         request.deadline,
       )) as number[];
-      return { status: STATUS[reply[0]!] ?? 'unknown', now: reply[1]! };
+      return { status: SETTLE_STATUS[reply[0]!] ?? 'unknown', now: reply[1]! };
     },
     async reset(request) {
       const k = keys(request.identifier);

@@ -2,20 +2,21 @@
   lib.lua: the algorithms' math, mirroring src/algorithms/*.ts operation for operation.
   Included by the scripts (see scripts/build-lua.ts); not a script of its own.
 
-  A sliding-log limit is one sorted set: score = time (ms), member = the time as 13 digits
-  (zero-padded) followed by k < 1000 (unique: the first 13 digits are the time, the rest k) or
-  "<time>-<k>" past 1000 entries in one ms, or "r<reservation id>" for a
-  reserved entry (ids are never reused, so a stale reservation finds nothing), then ":<cost>"
-  when cost ~= 1;
-  plus, when some cost ~= 1, the member '#x' whose score is -(sum of cost - 1), so
-  used = entries + x without reading them all.
+  A sliding-log limit is one list, see sliding-log.lua.
 
-  Per-identifier state hash fields, by limit name N:
-    N.i N.c N.p  sliding window: window index, current count, previous count
-    N.t  token bucket: theoretical arrival time (%.17g, so it round-trips exactly)
-    N.s N.c  fixed window: window start (ms), count
+  Per-identifier state hash fields, by limit name N, each one binary value of doubles (struct:
+  exact for integers below 2^53, and read without strtod, the costly part of tonumber):
+    N.w  sliding window: '>ddd' window index, current count, previous count
+    N.b  token bucket: '>d' theoretical arrival time
+    N.f  fixed window: '>dd' window start (ms), count
+    ~n   anomaly counters (see anomaly.lua)
+    ~e   '>d' the time (ms, in the calls' clock) the hash is kept alive until: its TTL is
+         renewed only when that comes within a state TTL
     seq  last reservation id (kept by reset, so ids are never reused)
     r:ID reservation record "expiresAt|name,ref,cost|..."
+  The names differ from the text fields of earlier versions (N.i N.c N.p N.t N.s, ~a), and a log
+  is `...:log:N` where the sorted set was `...:l:N`: versions deployed side by side never read each
+  other's values; the old ones expire with their TTLs.
 ]]
 
 local LOG, WINDOW, BUCKET, FIXED, MONTH = 1, 2, 3, 4, 5
@@ -39,26 +40,6 @@ local function server_now(arg)
   if arg ~= '' then return tonumber(arg) end
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
--- the lower bound of a log's live entries, for ZRANGEBYSCORE / ZCOUNT: entries have times >= 0,
--- the weight sentinel a negative score, which a clock near 0 must not take for an entry
-local function live_from(cutoff)
-  if cutoff < 0 then return '0' end
-  return '(' .. num(cutoff)
-end
-
--- the time of a log entry: its first 13 digits, or its score for a reservation ('r...')
-local function entry_time(key, m)
-  local b = string.byte(m)
-  if b >= 48 and b <= 57 then return tonumber(string.sub(m, 1, 13)) end
-  return tonumber(redis.call('ZSCORE', key, m))
-end
-
-local function member_cost(m)
-  local c = string.match(m, ':(%d+)$')
-  if c then return tonumber(c) end
-  return 1
 end
 
 local function days_from_civil(y, m)
@@ -119,60 +100,34 @@ local function bucket_remaining(tat, limit, window, t)
 end
 
 -- Each limit is a table: name, code, limit, window, cost, and its loaded state.
--- load: brings state to now (rolled; expired log entries excluded, and removed when `trim`).
-local function load(l, fields, now, trim)
+-- load: brings state to now (rolled; expired log entries skipped); `values`: the HMGET of the
+-- plan's hash fields, l.i1 the position of this limit's.
+local function load(l, values, now)
   local code, window = l.code, l.window
   if code == LOG then
-    local key = l.key
-    local cutoff = now - window
-    l.cutoff = cutoff
-    -- one read gives the weight sentinel (lowest score), the two oldest entries, and small
-    -- counts; their times are in the members (scores would cost Redis a %.17g each)
-    local head = redis.call('ZRANGE', key, '0', '2')
-    local x, i, sentinel = 0, 1, 0
-    if head[1] == '#x' then
-      x, i, sentinel = -tonumber(redis.call('ZSCORE', key, '#x')), 2, 1
-    end
-    l.x_stored = x
-    local oldest_at = head[i] and entry_time(key, head[i])
-    local count
-    if oldest_at and oldest_at <= cutoff then
-      local upto = num(cutoff)
-      if x > 0 then
-        for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, '0', upto)) do x = x - (member_cost(m) - 1) end
-      end
-      if trim then
-        redis.call('ZREMRANGEBYSCORE', key, '0', upto)
-        count = redis.call('ZCARD', key) - sentinel
-      else
-        count = redis.call('ZCOUNT', key, live_from(cutoff), '+inf')
-      end
-      -- in steady traffic one entry leaves per call: the next one is the new oldest
-      local next_at = head[i + 1] and entry_time(key, head[i + 1])
-      if next_at and next_at > cutoff then l.oldest, l.oldest_at = head[i + 1], next_at end
-    else
-      if oldest_at then l.oldest, l.oldest_at = head[i], oldest_at end
-      if #head < 3 then count = #head - sentinel else count = redis.call('ZCARD', key) - sentinel end
-    end
-    if count == 0 then x = 0 end
-    l.count, l.x = count, x
-    l.used = count + x
-    l.remaining = math.max(0, l.limit - l.used)
+    log_load(l, now)
     return
   end
-  -- the stored values, so persist() writes only what changed
-  local s1, s2, s3 = tonumber(fields[l.f1]), tonumber(fields[l.f2]), tonumber(fields[l.f3])
-  l.s1, l.s2, l.s3 = s1, s2, s3
+  -- the stored values (nil when unset), so persist() writes only what changed
+  local v = values[l.i1]
   if code == WINDOW then
+    local i, c, p
+    if v then i, c, p = struct.unpack('>ddd', v) end
+    l.s1, l.s2, l.s3 = i, c, p
     local index = math.floor(now / window)
-    local c, p = roll(s1, s2 or 0, s3 or 0, index)
+    c, p = roll(i, c or 0, p or 0, index)
     l.index, l.current, l.previous = index, c, p
   elseif code == BUCKET then
-    l.tat = s1 or now
+    local tat
+    if v then tat = struct.unpack('>d', v) end
+    l.tat = tat or now
   else
+    local s, c
+    if v then s, c = struct.unpack('>dd', v) end
+    l.s1, l.s2 = s, c
     local start, finish = fixed_bounds(code, now, window)
-    local c = s2 or 0
-    if s1 ~= start then c = 0 end
+    c = c or 0
+    if s ~= start then c = 0 end
     l.start, l.finish, l.count = start, finish, c
   end
 end
@@ -190,46 +145,12 @@ local function remaining(l, now)
   return math.max(0, l.limit - l.count)
 end
 
--- adds a log entry at `at`; `hint` (the live count) makes the first try unique in practice
-local function add_entry(key, at, cost, hint)
-  local suffix = ''
-  if cost ~= 1 then suffix = ':' .. num(cost) end
-  local time = string.format('%013d', at)
-  local k = hint % 1000
-  local member
-  for tries = 1, 1000 do
-    member = string.format('%s%d%s', time, k, suffix)
-    if redis.call('ZADD', key, 'NX', time, member) == 1 then return member end
-    k = (k + 1) % 1000
-  end
-  k = hint
-  repeat
-    k = k + 1
-    member = string.format('%s-%d%s', time, k, suffix)
-  until redis.call('ZADD', key, 'NX', time, member) == 1
-  return member
-end
-
 -- charges l.cost (> 0); returns the reservation reference. Hash writes happen in persist().
 -- `reservation`: the id of the reservation being made, or 0.
 local function charge(l, now, reservation)
   local code, cost = l.code, l.cost
   if code == LOG then
-    local member
-    if reservation > 0 then
-      member = 'r' .. num(reservation)
-      if cost ~= 1 then member = member .. ':' .. num(cost) end
-      redis.call('ZADD', l.key, num(now), member)
-    else
-      member = add_entry(l.key, now, cost, l.count)
-    end
-    redis.call('PEXPIRE', l.key, l.window_arg)
-    if l.count == 0 or (l.oldest and now < l.oldest_at) then l.oldest, l.oldest_at = member, now end
-    l.count = l.count + 1
-    l.used = l.used + cost
-    l.x = l.x + cost - 1
-    l.remaining = math.max(0, l.limit - l.used)
-    return member
+    return log_charge(l, now, reservation)
   elseif code == WINDOW then
     l.current = l.current + cost
     return l.index
@@ -241,65 +162,35 @@ local function charge(l, now, reservation)
   return l.start
 end
 
--- the weight sentinel of a log: member '#x', score -x; absent when x is 0
-local function write_weight(key, x)
-  if x > 0 then
-    redis.call('ZADD', key, num(-x), '#x')
-  else
-    redis.call('ZREM', key, '#x')
-  end
-end
-
--- a hash field and its value into `writes`, unless the value is the one stored
-local function put(writes, field, value, stored)
-  if value ~= stored then
-    writes[#writes + 1] = field
-    writes[#writes + 1] = num(value)
-  end
-end
-
--- writes a limit's state: log weights to its sorted set, the rest as the hash fields that changed
-local function persist(l, writes, charged)
+-- writes a limit's state: a log to its list, the others' hash field into `writes` when it changed
+local function persist(l, writes, charged, now, trim)
   local code = l.code
   if code == LOG then
-    if l.x ~= l.x_stored then write_weight(l.key, l.x) end
+    log_persist(l, now, trim)
   elseif charged then
+    local n = #writes
     if code == WINDOW then
-      put(writes, l.f1, l.index, l.s1)
-      put(writes, l.f2, l.current, l.s2)
-      put(writes, l.f3, l.previous, l.s3)
+      if l.index ~= l.s1 or l.current ~= l.s2 or l.previous ~= l.s3 then
+        writes[n + 1], writes[n + 2] = l.f1, struct.pack('>ddd', l.index, l.current, l.previous)
+      end
     elseif code == BUCKET then
-      writes[#writes + 1] = l.f1
-      writes[#writes + 1] = string.format('%.17g', l.tat)
-    else
-      put(writes, l.f1, l.start, l.s1)
-      put(writes, l.f2, l.count, l.s2)
+      writes[n + 1], writes[n + 2] = l.f1, struct.pack('>d', l.tat)
+    elseif l.start ~= l.s1 or l.count ~= l.s2 then
+      writes[n + 1], writes[n + 2] = l.f1, struct.pack('>dd', l.start, l.count)
     end
   end
 end
 
 -- when capacity returns (see LimitOutcome.resetAt in src/algorithms/types.ts)
-local function reset_at(l, now, fits)
+-- (`rem`: remaining(l, now), which the caller has)
+local function reset_at(l, now, fits, rem)
   local code, limit, cost = l.code, l.limit, l.need
-  local rem = remaining(l, now)
   if fits and rem >= limit then return now end
   if code == LOG then
     local used = l.used
     local need = used + cost - limit
     if fits then need = used - (limit - rem - 1) end
-    -- usually the oldest entry, already read, frees enough
-    if l.oldest and member_cost(l.oldest) >= need then return l.oldest_at + l.window end
-    local freed, offset = 0, 0
-    while true do
-      local batch = math.max(1, math.min(need - freed, 128))
-      local entries = redis.call('ZRANGEBYSCORE', l.key, live_from(l.cutoff), '+inf', 'WITHSCORES', 'LIMIT', num(offset), num(batch))
-      if #entries == 0 then return now end
-      for i = 1, #entries, 2 do
-        freed = freed + member_cost(entries[i])
-        if freed >= need then return tonumber(entries[i + 1]) + l.window end
-      end
-      offset = offset + batch
-    end
+    return log_reset_at(l, now, need)
   elseif code == WINDOW then
     local w = l.window
     local target = limit - cost
@@ -324,46 +215,141 @@ local function reset_at(l, now, fits)
   return l.finish
 end
 
--- parses per-limit arguments from ARGV[first]: n, then per limit name, code, limit, window, cost.
--- Each limit's table is made with every field it will hold: Lua 5.1 then sizes it once.
+--[[
+  A plan of one sliding-window limit, checked (mode 1) without anomaly rules: the steps of
+  check.lua (load, remaining, charge, persist, the hash's lazy TTL, reset_at) with locals only,
+  as log_check does for a log. Appends the reply to `out`.
+]]
+local function window_check(hash, l, cost, now, ttl, out)
+  local w, limit, field = l.window, l.limit, l.f1
+  local values = redis.call('HMGET', hash, field, '~e')
+  local v = values[1]
+  local i, c, p
+  if v then i, c, p = struct.unpack('>ddd', v) end
+  local s1, s2, s3 = i, c, p
+  local index = math.floor(now / w)
+  c, p = roll(i, c or 0, p or 0, index)
+  local rem = math.max(0, floor_div(limit * w - used_scaled(index, c, p, w, now), w))
+  local need = cost
+  if need < 1 then need = 1 end
+  local fits = need <= rem
+  if fits and cost > 0 then
+    c = c + cost
+    if index ~= s1 or c ~= s2 or p ~= s3 then
+      local packed = struct.pack('>ddd', index, c, p)
+      local kept = values[2]
+      if not kept or struct.unpack('>d', kept) < now + ttl then
+        local renew = ttl + math.floor(ttl / 4)
+        redis.call('HSET', hash, field, packed, '~e', struct.pack('>d', now + renew))
+        redis.call('PEXPIRE', hash, num(renew))
+      else
+        redis.call('HSET', hash, field, packed)
+      end
+    end
+    rem = math.max(0, floor_div(limit * w - used_scaled(index, c, p, w, now), w))
+  end
+  local reset = now
+  if not (fits and rem >= limit) then
+    local target = limit - need
+    if fits then target = limit - rem - 1 end
+    local start = index * w
+    local t
+    if c <= target then
+      if p == 0 then t = now else t = start + w - floor_div((target - c) * w, p) end
+    else
+      t = start + 2 * w - floor_div(target * w, c)
+    end
+    if t > now then reset = t end
+  end
+  local o = #out
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7], out[o + 8] = fits and 1 or 0, now, 0, 0, 0, fits and 1 or 0, rem, reset
+end
+
+-- a limit's table, made with every field it will hold (Lua 5.1 then sizes it once); its hash
+-- field f1 (see the top of this file), if any, is appended to `names`, its position kept in i1
+local function new_limit(name, code, limit, window, names)
+  local l = {
+    name = name, code = code, limit = limit, window = window, cost = 0,
+    key = false, need = 0, fits = false, count = 0, used = 0, remaining = 0, exists = false, live = false, newest = 0,
+    expiry = 0, dead = 0, freed = 0, oldest_at = false, oldest_cost = 0, pending = false, index = 0, current = 0, previous = 0, tat = 0, start = 0, finish = 0,
+    f1 = false, s1 = false, s2 = false, s3 = false, i1 = false,
+  }
+  if code == WINDOW then
+    l.f1 = name .. '.w'
+  elseif code == BUCKET then
+    l.f1 = name .. '.b'
+  elseif code ~= LOG then
+    l.f1 = name .. '.f'
+  end
+  if l.f1 then
+    local n = #names + 1
+    names[n], l.i1 = l.f1, n
+  end
+  return l
+end
+
+-- parses per-limit arguments from ARGV[first]: n, then per limit name, code, limit, window, cost
 local function read_limits(first, keys_from)
   local n = tonumber(ARGV[first])
-  local limits, by_name, fields = {}, {}, {}
+  local limits, by_name, names = {}, {}, {}
   local k = keys_from
   for i = 1, n do
     local base = first - 4 + 5 * i
-    local name, code = ARGV[base], tonumber(ARGV[base + 1])
-    -- f1..f3: the limit's hash fields (see the top of this file); s1..s3: their stored values
-    local l = {
-      name = name, code = code, limit = tonumber(ARGV[base + 2]), window = tonumber(ARGV[base + 3]), window_arg = ARGV[base + 3], cost = tonumber(ARGV[base + 4]),
-      key = false, need = 0, fits = false, cutoff = 0, x = 0, x_stored = 0, count = 0, used = 0, remaining = 0,
-      oldest = false, oldest_at = 0, index = 0, current = 0, previous = 0, tat = 0, start = 0, finish = 0,
-      f1 = false, f2 = false, f3 = false, s1 = false, s2 = false, s3 = false,
-    }
-    if code == LOG then
+    local l = new_limit(ARGV[base], tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3]), names)
+    l.cost = tonumber(ARGV[base + 4])
+    if l.code == LOG then
       l.key = KEYS[k]
       k = k + 1
-    elseif code == WINDOW then
-      l.f1, l.f2, l.f3 = name .. '.i', name .. '.c', name .. '.p'
-    elseif code == BUCKET then
-      l.f1 = name .. '.t'
-    else
-      l.f1, l.f2 = name .. '.s', name .. '.c'
     end
-    if l.f1 then fields[#fields + 1] = l.f1 end
-    if l.f2 then fields[#fields + 1] = l.f2 end
-    if l.f3 then fields[#fields + 1] = l.f3 end
     limits[i] = l
-    by_name[name] = l
+    by_name[l.name] = l
   end
-  return limits, by_name, fields, k
+  return limits, by_name, names, k
 end
 
+local NO_VALUES = {}
+
+-- the values of hash fields `names`, by position
 local function read_fields(hash, names)
-  local fields = {}
-  if #names > 0 then
-    local values = redis.call('HMGET', hash, unpack(names))
-    for i, name in ipairs(names) do fields[name] = values[i] end
+  if #names == 0 then return NO_VALUES end
+  return redis.call('HMGET', hash, unpack(names))
+end
+
+--[[
+  Plans: a check names its plan by an id; the definition comes with it when the library may not
+  know it ("<id>:<definition>"), and is kept here, parsed, while the library stays loaded (an EVAL
+  script starts with none: its client always sends it). A definition is
+  "<state TTL ms>:<reservation TTL ms>:<anomaly rules or ''>:<name>,<code>,<limit>,<window ms>;..."
+]]
+local plans, plan_count = {}, 0
+
+local function learn_plan(arg)
+  local id, state_ttl, reservation_ttl, rules, spec = string.match(arg, '^([^:]+):(%d+):(%d+):([^:]*):(.+)$')
+  if not id then return nil end
+  local plan = plans[id]
+  if plan then return plan end
+  plan = {
+    state_ttl = tonumber(state_ttl), reservation_ttl = tonumber(reservation_ttl), rules = rules, limits = {}, n = 0, names = {}, anomaly_names = {},
+    counters = false, expiry_at = 0, anomaly_at = 0, log1 = false, window1 = false,
+  }
+  local names = plan.names
+  for name, code, limit, window in string.gmatch(spec, '([%w_-]+),(%d+),(%d+),(%d+)') do
+    local l = new_limit(name, tonumber(code), tonumber(limit), tonumber(window), names)
+    plan.n = plan.n + 1
+    plan.limits[plan.n] = l
+    if l.code ~= LOG then plan.counters = true end
   end
-  return fields
+  -- one sliding-log or sliding-window limit: check.lua's short paths (log_check, window_check)
+  plan.log1 = plan.n == 1 and plan.limits[1].code == LOG
+  plan.window1 = plan.n == 1 and plan.limits[1].code == WINDOW
+  names[#names + 1] = '~e'
+  plan.expiry_at = #names
+  for i, f in ipairs(names) do plan.anomaly_names[i] = f end
+  plan.anomaly_names[#names + 1] = '~n'
+  plan.anomaly_at = #names + 1
+  if plan_count >= 256 then plans, plan_count = {}, 0 end
+  -- by id, and by the whole argument for callers that always send it (EVAL, a cluster)
+  plans[id], plans[arg] = plan, plan
+  plan_count = plan_count + 1
+  return plan
 end
