@@ -4,6 +4,9 @@ import os from 'node:os';
 
 import type { FaultResult } from './faults';
 
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+const anchor = (heading: string) => heading.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+
 export interface Machine {
   readonly cores: number;
   readonly cpu: string;
@@ -38,11 +41,11 @@ const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
 export function renderReport(results: readonly FaultResult[], m: Machine, o: { date: Date; durationMs: number; command: string }): string {
   const rows = results.map(
     (r) =>
-      `| [${r.title}](#${r.id}) | ${ms(r.worstMs)} (bound ${ms(r.boundMs)}): ${yes(r.worstMs <= r.boundMs)} | ${r.admitted} of ${r.admittedBound} ${r.admittedUnit}: ${yes(r.admitted <= r.admittedBound)} | ${ms(r.recoveryMs)} |`,
+      `| [${r.title}](#${anchor(r.title)}) | ${ms(r.worstMs)} (bound ${ms(r.boundMs)}): ${yes(r.worstMs <= r.boundMs)} | ${r.admitted} of ${r.admittedBound} ${r.admittedUnit}: ${yes(r.admitted <= r.admittedBound)} | ${ms(r.recoveryMs)} |`,
   );
   const sections = results.map((r) =>
     [
-      `### ${r.title} {#${r.id}}`,
+      `### ${r.title}`,
       '',
       `**Promise.** ${r.promise}`,
       '',
