@@ -23,7 +23,7 @@ describe('the fault report', () => {
     expect(m.cores).toBeGreaterThan(0);
     expect(m.redis).toMatch(/^\d+\.\d+/);
     const md = renderReport([result], m, { date: new Date('2026-01-02T03:04:00Z'), durationMs: 5000, command: 'npm run faults' });
-    expect(md).toContain('| [Server accepts and never answers](#hung) |');
+    expect(md).toContain('| [Server accepts and never answers](#server-accepts-and-never-answers) |');
     expect(md).toContain(`${result.admitted} of ${result.admittedBound} requests, while hung`);
     expect(md).toContain(`Machine: ${m.cores} cores`);
     expect(md).toContain(`Redis ${m.redis}`);
