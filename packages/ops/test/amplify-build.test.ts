@@ -19,7 +19,7 @@ const spec = parse(fs.readFileSync(path.join(root, 'amplify.yml'), 'utf8')) as {
 /** A few of the variables an Amplify console would hold, with values that must never be printed. */
 const consoleVariables = (appRoot: string): Record<string, string> => ({
   SESSION_SECRET: `session-${randomBytes(24).toString('hex')}`,
-  RATE_LIMIT_PREFIX: 'ratelimit',
+  RATE_LIMIT_PREFIX: `amplify-${randomBytes(4).toString('hex')}`,
   ...(appRoot === 'apps/web' ? { TEST_REDIS_TOKEN: `token-${randomBytes(16).toString('hex')}` } : { DEMO_ADMIN: 'true' }),
 });
 
