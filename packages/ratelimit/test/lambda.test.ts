@@ -9,18 +9,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dummyAws } from '@airl/vitest-config/lambda-endpoint';
 import { rawCommand, startServer } from '@airl/vitest-config/redis';
 
-import { createRateLimitAdmin, createRateLimiter, type PlansConfig, type RateLimitEvent, RateLimitConfigError, RateLimitStoreError } from '../src/index';
+import { createRateLimitAdmin, createRateLimiter, type RateLimitEvent, RateLimitConfigError, RateLimitStoreError } from '../src/index';
 import { createLambdaStore } from '../src/lambda';
 import { createLambdaStoreHandler } from '../src/lambda-handler';
 import { createRedisClient, createRedisStore } from '../src/redis';
 import { addFunction, invokeEndpoint, lambdaClient } from './fixtures/lambda';
 import { client, prefix } from './fixtures/stores';
+import { policyPlans } from './fixtures/plans';
 
-const plans = {
-  fallback: { limits: [{ name: 'minute', limit: 100, window: '1 m' }] },
-  open: { limits: [{ name: 'minute', limit: 100, window: '1 m' }], whenStoreFails: 'open' },
-  closed: { limits: [{ name: 'minute', limit: 100, window: '1 m' }], whenStoreFails: 'closed' },
-} satisfies PlansConfig;
+const plans = policyPlans(100);
 type Plan = keyof typeof plans;
 
 const cleanup: (() => Promise<unknown>)[] = [];

@@ -8,14 +8,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { rawCommand, type Server, startCluster, startServer } from '@airl/vitest-config/redis';
 
-import { createRateLimiter, type Logger, type PlansConfig, type RateLimitEvent, type RateLimitResult } from '../src/index';
+import { createRateLimiter, type Logger, type RateLimitEvent, type RateLimitResult } from '../src/index';
 import { createRedisClient, createRedisStore } from '../src/redis';
+import { policyPlans } from './fixtures/plans';
 
-const plans = {
-  fallback: { limits: [{ name: 'minute', limit: 100_000, window: '1 m' }] },
-  open: { limits: [{ name: 'minute', limit: 100_000, window: '1 m' }], whenStoreFails: 'open' },
-  closed: { limits: [{ name: 'minute', limit: 100_000, window: '1 m' }], whenStoreFails: 'closed' },
-} satisfies PlansConfig;
+const plans = policyPlans(100_000);
 type Plan = keyof typeof plans;
 const PLANS: Plan[] = ['fallback', 'open', 'closed'];
 const TIMEOUT_MS = 400;
