@@ -96,7 +96,26 @@ process.once('exit', () => {
  */
 export async function startServer({ port, args = [], name = 'redis', tls = false } = {}) {
   if (!has('redis-server')) throw new Error(INSTALL_HINT);
-  port ??= (await freePorts(1))[0];
+  return onFreePort(port, (p) => startServerOn(p, args, name, tls));
+}
+
+/**
+ * Runs `start` on `given`, or on a free port: a port found free can be taken before the server
+ * binds it (another test's server, an outgoing connection), and is then retried on a new one. A
+ * port the caller chose is tried once.
+ */
+async function onFreePort(given, start) {
+  for (let attempt = 1; ; attempt++) {
+    const port = given ?? (await freePorts(1))[0];
+    try {
+      return await start(port);
+    } catch (error) {
+      if (given !== undefined || attempt >= 3 || !/Address already in use/.test(String(error?.message))) throw error;
+    }
+  }
+}
+
+async function startServerOn(port, args, name, tls) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-${port}-`));
   const child = spawn(
     'redis-server',
@@ -184,22 +203,24 @@ export async function startTlsServer({ port, password, args = [], altNames } = {
   let server;
   try {
     const certs = makeTestCertificates(certDir, { altNames });
-    port ??= (await freePorts(1))[0];
-    server = await startServer({
-      port,
-      tls: true,
-      name: 'redis-tls',
-      args: [
-        '--tls-port', String(port),
-        '--tls-cert-file', certs.certFile,
-        '--tls-key-file', certs.keyFile,
-        '--tls-ca-cert-file', certs.caFile,
-        '--tls-auth-clients', 'no',
-        ...(password ? ['--requirepass', password] : []),
-        ...args,
-      ],
-    });
+    server = await onFreePort(port, (p) =>
+      startServerOn(
+        p,
+        [
+          '--tls-port', String(p),
+          '--tls-cert-file', certs.certFile,
+          '--tls-key-file', certs.keyFile,
+          '--tls-ca-cert-file', certs.caFile,
+          '--tls-auth-clients', 'no',
+          ...(password ? ['--requirepass', password] : []),
+          ...args,
+        ],
+        'redis-tls',
+        true,
+      ),
+    );
     const started = server;
+    port = started.port;
     return {
       ...started,
       ...certs,
