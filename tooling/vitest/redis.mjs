@@ -135,6 +135,15 @@ async function startServerOn(port, args, name, tls) {
       throw new Error(`redis-server on port ${port} exited with ${code}: ${stderr}`);
     }),
   ]);
+  if (tls) {
+    // a taken port is all a TLS server shows without a handshake: make sure it is this server's
+    await Promise.race([
+      sleep(200),
+      exited.then((code) => {
+        throw new Error(`redis-server on port ${port} exited with ${code}: ${stderr}`);
+      }),
+    ]);
+  }
   return {
     host: '127.0.0.1',
     port,
