@@ -85,15 +85,18 @@ export interface DirectoryOptions {
   maxEntries?: number;
 }
 
-const deadline = <T>(work: Promise<T>, ms: number): Promise<T> => {
+/** `work`, or the error `late()` makes once `ms` have passed (whichever comes first). */
+export function within<T>(work: Promise<T>, ms: number, late: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     work,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CreatorDirectoryError(`the creator directory did not answer within ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(late()), ms);
     }),
   ]).finally(() => clearTimeout(timer));
-};
+}
+
+const deadline = <T>(work: Promise<T>, ms: number): Promise<T> => within(work, ms, () => new CreatorDirectoryError(`the creator directory did not answer within ${ms} ms`));
 
 /**
  * Demo creators whose plans can be changed; kept in the Redis hash `key` (field: creator id,

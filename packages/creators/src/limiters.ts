@@ -6,7 +6,7 @@ import { createLambdaStore } from '@airl/ratelimit/lambda';
 import { createRedisClient, createRedisStore, type RedisClient, redisConfigFromEnv, RedisConnectionError, type RedisConnectionConfig } from '@airl/ratelimit/redis';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 
-import { type CreatorDirectory, createDemoDirectory } from './creators';
+import { type CreatorDirectory, createDemoDirectory, within } from './creators';
 import { AI_PLANS, AI_RESERVATION_TTL_MS, type CreatorPlan, isPlan, PLANS } from './plans';
 
 /** The engine's default prefix: admin finds the creators who used the web app under `ratelimit:{<id>}`. */
@@ -166,22 +166,14 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
       // no connection of its own to look at: the last readiness check says
       redisState: () => lambdaState,
       async readiness(timeoutMs = 500) {
-        let timer: NodeJS.Timeout | undefined;
         try {
           // one cheap read through the function: it answers only when it reaches Redis
-          await Promise.race([
-            store.control('readiness-probe'),
-            new Promise((_, reject) => {
-              timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
-            }),
-          ]);
+          await within(store.control('readiness-probe'), timeoutMs, () => new Error('timeout'));
           lambdaState = 'connected';
           return { ready: true };
         } catch (error) {
           lambdaState = 'unreachable';
           return { ready: false, problem: (error as Error).message === 'timeout' ? `limiter function: no answer within ${timeoutMs} ms` : 'limiter function or its Redis unreachable (see the server log)' };
-        } finally {
-          clearTimeout(timer);
         }
       },
       async close() {
@@ -223,19 +215,11 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
       return c.status === 'ready' ? 'connected' : 'unreachable';
     },
     async readiness(timeoutMs = 500) {
-      let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([
-          shared().ping(),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
-          }),
-        ]);
+        await within(shared().ping(), timeoutMs, () => new Error('timeout'));
         return { ready: true };
       } catch (error) {
         return { ready: false, problem: pingProblem(error, timeoutMs) };
-      } finally {
-        clearTimeout(timer);
       }
     },
     async close() {
