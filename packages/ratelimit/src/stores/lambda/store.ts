@@ -84,6 +84,8 @@ export function createLambdaStore(options: LambdaStoreOptions): LambdaStore {
    * first answer. A timeout changes nothing: it may be slowness (a cold start), not an outage.
    */
   let reachable: boolean | undefined;
+  /** The invocations' own timeouts, told apart from failures without reading messages. */
+  const timedOut = new WeakSet<Error>();
 
   /** One invocation: a deadline, and every way it can fail turned into a RateLimitStoreError. */
   async function invoke(ops: readonly Operation[]): Promise<unknown[]> {
@@ -92,7 +94,7 @@ export function createLambdaStore(options: LambdaStoreOptions): LambdaStore {
       reachable = !results.some((r) => r instanceof RateLimitStoreError);
       return results;
     } catch (error) {
-      if (!(error as Error).message.includes(' did not answer ')) reachable = false;
+      if (!timedOut.has(error as Error)) reachable = false;
       throw error;
     }
   }
@@ -112,7 +114,11 @@ export function createLambdaStore(options: LambdaStoreOptions): LambdaStore {
       payload = out.Payload;
     } catch (error) {
       if (error instanceof RateLimitStoreError) throw error;
-      if (abort.signal.aborted) throw new RateLimitStoreError(`Lambda function ${functionName} did not answer ${what} within ${timeoutMs} ms`, { cause: error });
+      if (abort.signal.aborted) {
+        const late = new RateLimitStoreError(`Lambda function ${functionName} did not answer ${what} within ${timeoutMs} ms`, { cause: error });
+        timedOut.add(late);
+        throw late;
+      }
       // the SDK's name says what went wrong (AccessDeniedException, ResourceNotFoundException...);
       // for a network failure, Node's code (ECONNREFUSED, ENOTFOUND...)
       const code = (error as { code?: unknown }).code;
