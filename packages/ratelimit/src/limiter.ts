@@ -728,6 +728,8 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     async close() {
       closed = true;
       clearInterval(beatTimer);
+      // the other instances' shares grow at once; best effort (the record expires anyway)
+      if (beatTimer) await store.leave?.(instanceId).catch(() => undefined);
       await usage?.close();
       await controls?.close();
       await fallback.close();

@@ -492,8 +492,6 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       const result = await limiter.peek('doctor', { plan: 'doctor' });
       const durationMs = Math.round((performance.now() - t) * 1000) / 1000;
       await limiter.close();
-      // the limiter marked itself alive (for the fallback's shares): leave nothing behind
-      await client.del(`${prefix}-${id}:presence`).catch(() => undefined);
       if (storeError) throw storeError;
       if (!result.allowed || result.remaining !== 1) throw new Error(`peek on an empty key answered allowed=${result.allowed}, remaining=${result.remaining}`);
       const via = store.scripts === 'auto' ? undefined : store.scripts;

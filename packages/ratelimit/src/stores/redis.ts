@@ -359,6 +359,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       const count = Number(replies?.[2]?.[1] ?? 1);
       return { instances: Math.max(1, count), now, at };
     },
+    async leave(instance) {
+      await call('presence', (c) => c.zrem(`${prefix}:presence`, instance));
+    },
     get scripts() {
       return used ?? mode;
     },

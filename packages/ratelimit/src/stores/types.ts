@@ -153,4 +153,6 @@ export interface Store {
    * `Date.now()` read `at`.
    */
   heartbeat?(instance: string, windowMs: number): Promise<{ instances: number; now: number; at: number }>;
+  /** Forgets an instance that stops, so the others count it out at once (the last one leaves no key). */
+  leave?(instance: string): Promise<void>;
 }
