@@ -2,6 +2,8 @@
 // reloads): configuration, the same limiters as the web app (same Redis, same prefix), the
 // engine's admin API over them, and the sign-in limiter. Nothing connects here: the Redis client
 // is made lazily and connects on the first call.
+import 'server-only';
+
 import { atMostEvery, createLimiters, type Limiters } from '@airl/creators/limiters';
 import { createEmfMetrics, type EmfMetrics } from '@airl/ops/emf';
 import { createMemoryStore, createRateLimitAdmin, type RateLimitAdmin, type RateLimiter } from '@airl/ratelimit';

@@ -1,6 +1,8 @@
 // The app's long-lived parts, made once per server process (and kept across `next dev` reloads):
 // configuration, limiters on one lazily connected Redis client, their CloudWatch metrics, and the
 // AI provider.
+import 'server-only';
+
 import { atMostEvery, createLimiters, type Limiters } from '@airl/creators/limiters';
 import { createEmfMetrics, type EmfMetrics } from '@airl/ops/emf';
 

@@ -1,5 +1,7 @@
 // tRPC for the app: the context (session creator, response headers), the error formatter that
 // carries rate limit data to the client, and the procedures every router builds on.
+import 'server-only';
+
 import type { DirectoryCreator } from '@airl/creators';
 import { rateLimitErrorFormatter, type RateLimitMeta } from '@airl/ratelimit/trpc';
 import { initTRPC, TRPCError } from '@trpc/server';

@@ -2,6 +2,8 @@
 // hourly requests, daily tokens and monthly budget (cents) in one atomic step: tokens and cents
 // are reserved before the model runs and settled with its real usage. Plus `quota`: where the
 // creator stands, without charging.
+import 'server-only';
+
 import { type CreatorPlan, MONTHLY_QUOTA_USD, quotaWarning, SPEND_LIMIT } from '@airl/creators';
 import type { Cost } from '@airl/ratelimit';
 import { formatWait, type RateLimitState, rateLimited } from '@airl/ratelimit/trpc';
