@@ -48,6 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.stop();
   await provider?.close();
+  await limiters.close();
   await redis.quit();
 });
 

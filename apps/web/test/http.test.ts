@@ -17,7 +17,10 @@ const appUrl = inject('appUrl');
 const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 });
 // the app's limiters, reached through the engine (same Redis, same prefix)
 const limiters = createLimiters({ client: redis, prefix: inject('appPrefix') });
-afterAll(() => redis.quit());
+afterAll(async () => {
+  await limiters.close();
+  await redis.quit();
+});
 
 type ClientError = TRPCClientError<AppRouter>;
 const secret = new TextEncoder().encode(TEST_SESSION_SECRET);

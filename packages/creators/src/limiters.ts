@@ -134,6 +134,23 @@ export interface CreateLimitersOptions extends Partial<LimitersConfig> {
   onClientError?: (error: Error) => void;
 }
 
+/**
+ * `fn`, called at most once per `everyMs`; the calls in between are dropped. For `onClientError`
+ * logs: during an outage the client reports every reconnect, and the log must not flood.
+ *
+ * @example
+ * createLimiters({ onClientError: atMostEvery(60_000, (e) => console.warn(`Redis: ${e.message}`)) })
+ */
+export function atMostEvery<A extends unknown[]>(everyMs: number, fn: (...args: A) => void, now: () => number = Date.now): (...args: A) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  return (...args) => {
+    const t = now();
+    if (t - last < everyMs) return;
+    last = t;
+    fn(...args);
+  };
+}
+
 /** Makes the AI and budget limiters, sharing one lazily connected Redis client. */
 export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
   const prefix = options.prefix ?? DEFAULT_PREFIX;

@@ -86,10 +86,14 @@ describe('createLimiters on Redis', () => {
     const p = prefix();
     const one = createLimiters({ client: redis, prefix: p });
     const two = createLimiters({ client: redis, prefix: p });
-    expect((await two.directory.get('creator-ava'))?.plan).toBe('starter');
-    await one.directory.setPlan('creator-ava', 'business');
-    expect((await two.directory.get('creator-ava'))?.plan).toBe('business');
-    expect(await two.directory.get('nobody')).toBeUndefined();
+    try {
+      expect((await two.directory.get('creator-ava'))?.plan).toBe('starter');
+      await one.directory.setPlan('creator-ava', 'business');
+      expect((await two.directory.get('creator-ava'))?.plan).toBe('business');
+      expect(await two.directory.get('nobody')).toBeUndefined();
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
   });
 
   it('through the limiter function (RATE_LIMIT_LAMBDA): the same keys in Redis, plans in this process', async () => {

@@ -2,6 +2,10 @@
 // ran (including those inside scripts), CPU time, memory. One INFO call per snapshot.
 import type { Redis } from 'ioredis';
 
+// @airl/ops depends on this package, so the bench (dev only, never built or shipped) cannot
+// depend on it back without a package cycle: it takes the one INFO parser by path
+import { parseInfo } from '../../ops/src/doctor/info';
+
 export interface RedisSnapshot {
   /** `cmdstat_<name>` calls, by command name (lowercase; subcommands as `script|load`). */
   readonly calls: ReadonlyMap<string, number>;
@@ -15,31 +19,28 @@ export interface RedisSnapshot {
   readonly runId: string;
 }
 
-/** Parses `INFO commandstats stats cpu memory`. */
-export function parseInfo(info: string): RedisSnapshot {
+/** Reads `INFO server commandstats stats cpu memory` (fields parsed as the connection doctor does). */
+export function parseSnapshot(info: string): RedisSnapshot {
+  const fields = parseInfo(info);
   const calls = new Map<string, number>();
-  const fields = new Map<string, string>();
-  for (const line of info.split(/\r?\n/)) {
-    const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
-    if (m) calls.set(m[1]!, Number(m[2]));
-    else {
-      const i = line.indexOf(':');
-      if (i > 0) fields.set(line.slice(0, i), line.slice(i + 1));
-    }
+  for (const [name, value] of Object.entries(fields)) {
+    const m = /^cmdstat_(.+)$/.exec(name);
+    const n = m && /^calls=(\d+)/.exec(value);
+    if (n) calls.set(m[1]!, Number(n[1]));
   }
-  const num = (name: string) => Number(fields.get(name) ?? Number.NaN);
+  const num = (name: string) => Number(fields[name] ?? Number.NaN);
   return {
     calls,
     totalCommands: num('total_commands_processed'),
     cpuSeconds: num('used_cpu_user') + num('used_cpu_sys'),
     usedMemory: num('used_memory'),
     maxMemory: num('maxmemory'),
-    runId: fields.get('run_id') ?? '',
+    runId: fields.run_id ?? '',
   };
 }
 
 export async function snapshot(redis: Redis): Promise<RedisSnapshot> {
-  return parseInfo((await redis.call('INFO', 'server', 'commandstats', 'stats', 'cpu', 'memory')) as string);
+  return parseSnapshot((await redis.call('INFO', 'server', 'commandstats', 'stats', 'cpu', 'memory')) as string);
 }
 
 export interface RedisDelta {

@@ -18,7 +18,7 @@ import { minimalLog } from '../bench/peers/minimal-log';
 import { multiZset } from '../bench/peers/multi-zset';
 import { flexible } from '../bench/peers/rate-limiter-flexible';
 import { upstash, upstashAdapter, withoutShebang } from '../bench/peers/upstash';
-import { delta, parseInfo, snapshot } from '../bench/redis-info';
+import { delta, parseSnapshot, snapshot } from '../bench/redis-info';
 import { CASES, floorLibrary, sendChecks } from '../bench/script-cost';
 
 const url = inject('redisUrl');
@@ -173,13 +173,13 @@ describe('INFO deltas', () => {
     `# Server\r\nrun_id:${run}\r\n# Stats\r\ntotal_commands_processed:${total}\r\n# CPU\r\nused_cpu_sys:${cpu}\r\nused_cpu_user:0\r\n# Commandstats\r\ncmdstat_evalsha:calls=${evalsha},usec=1\r\n`;
 
   it('counts what happened between two snapshots', () => {
-    expect(delta(parseInfo(info('a', 100, 10, 1)), parseInfo(info('a', 160, 30, 1.5)), ['evalsha'])).toEqual({ topLevel: 20, all: 60, cpuUs: 500_000 });
+    expect(delta(parseSnapshot(info('a', 100, 10, 1)), parseSnapshot(info('a', 160, 30, 1.5)), ['evalsha'])).toEqual({ topLevel: 20, all: 60, cpuUs: 500_000 });
   });
 
   it('says n/a instead of a wrong figure after another client reset the stats or Redis restarted', () => {
-    const reset = delta(parseInfo(info('a', 100, 10, 1)), parseInfo(info('a', 50, 5, 1.5)), ['evalsha']);
+    const reset = delta(parseSnapshot(info('a', 100, 10, 1)), parseSnapshot(info('a', 50, 5, 1.5)), ['evalsha']);
     expect([reset.topLevel, reset.all, reset.cpuUs]).toEqual([Number.NaN, Number.NaN, 500_000]);
-    const restarted = delta(parseInfo(info('a', 100, 10, 1)), parseInfo(info('b', 500, 50, 0.1)), ['evalsha']);
+    const restarted = delta(parseSnapshot(info('a', 100, 10, 1)), parseSnapshot(info('b', 500, 50, 0.1)), ['evalsha']);
     expect([restarted.topLevel, restarted.all, restarted.cpuUs]).toEqual([Number.NaN, Number.NaN, Number.NaN]);
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { createRateLimiter, DEFAULT_PLANS, RateLimitInputError, type PlansConfig } from '../src/index';
 import { makeLambdaStore } from './fixtures/lambda';
-import { makeStore as makeAnyStore, manualClock, STORE_KINDS, type StoreKind } from './fixtures/stores';
+import { closing, makeStore as makeAnyStore, manualClock, STORE_KINDS, type StoreKind } from './fixtures/stores';
 
 // the Lambda store runs the same suite: SDK -> local Invoke endpoint -> handler -> Redis
 const makeStore = (kind: StoreKind | 'lambda') => (kind === 'lambda' ? makeLambdaStore() : makeAnyStore(kind));
@@ -25,7 +25,7 @@ const multi = {
 describe.each([...STORE_KINDS, 'lambda' as const])('%s store', (kind) => {
   const setup = <P extends string>(plans?: Record<P, PlansConfig[string]>) => {
     const clock = manualClock();
-    const limiter = createRateLimiter<P>({ ...(plans && { plans }), store: makeStore(kind), clock });
+    const limiter = closing(createRateLimiter<P>({ ...(plans && { plans }), store: makeStore(kind), clock }));
     return { clock, limiter };
   };
 
@@ -200,7 +200,7 @@ describe.each([...STORE_KINDS, 'lambda' as const])('%s store', (kind) => {
 
     it('a reservation never settled expires by itself, keeping its estimate charged', async () => {
       const clock = manualClock();
-      const limiter = createRateLimiter({ plans, store: makeStore(kind), clock, reservationTtl: '5 m' });
+      await using limiter = closing(createRateLimiter({ plans, store: makeStore(kind), clock, reservationTtl: '5 m' }));
       const r = await limiter.reserve('c', { plan: 'pro', cost: 300 });
       clock.advance(5 * MIN);
       expect(await limiter.settle(r.reservation!, { cost: 10 })).toEqual({ status: 'expired' });

@@ -9,7 +9,7 @@ import { afterEach, describe, expect } from 'vitest';
 
 import { createRateLimiter } from '../src/index';
 import { checkCreatorRateLimit, type CreatorPlan, getRateLimitStatus, RateLimitError, setLegacyRateLimiter } from '../src/legacy';
-import { makeRedisStore, manualClock } from './fixtures/stores';
+import { closing, makeRedisStore, manualClock } from './fixtures/stores';
 
 const LIMITS: Record<CreatorPlan, number> = { starter: 50, pro: 100, business: 500 };
 const HOUR = 3_600_000;
@@ -18,7 +18,7 @@ const creatorId = fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.intege
 
 function useRedis() {
   const clock = manualClock();
-  setLegacyRateLimiter(createRateLimiter<CreatorPlan>({ store: makeRedisStore('redis'), clock }));
+  setLegacyRateLimiter(closing(createRateLimiter<CreatorPlan>({ store: makeRedisStore('redis'), clock })));
   return clock;
 }
 afterEach(() => setLegacyRateLimiter(undefined));

@@ -4,7 +4,7 @@ import { fc, it } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 
 import { createRateLimiter, type PlansConfig } from '../src/index';
-import { makeStore, manualClock, STORE_KINDS } from './fixtures/stores';
+import { closing, makeStore, manualClock, STORE_KINDS } from './fixtures/stores';
 
 const W = 10 * 60_000;
 const plans = {
@@ -25,7 +25,7 @@ const call = fc.record({ dt: step, cost: fc.integer({ min: 1, max: 40 }), id: fc
 describe.each(STORE_KINDS)('%s store', (kind) => {
   const limiterFor = () => {
     const clock = manualClock();
-    return { clock, limiter: createRateLimiter({ plans, store: makeStore(kind), clock }) };
+    return { clock, limiter: closing(createRateLimiter({ plans, store: makeStore(kind), clock })) };
   };
 
   it.prop([fc.array(call, { maxLength: 60, size: 'max' }), fc.constantFrom<Plan>('small', 'big')], { numRuns: 60 })(

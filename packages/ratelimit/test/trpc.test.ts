@@ -18,7 +18,7 @@ import {
   type RateLimitMeta,
   type RateLimitState,
 } from '../src/trpc';
-import { makeRedisStore, manualClock } from './fixtures/stores';
+import { closing, makeRedisStore, manualClock } from './fixtures/stores';
 
 type Plan = 'starter' | 'pro';
 interface Context {
@@ -32,25 +32,25 @@ const HOUR = 3_600_000;
 const t = initTRPC.context<Context>().meta<RateLimitMeta>().create({ errorFormatter: rateLimitErrorFormatter });
 
 function requestLimiter(clock = manualClock()) {
-  return createRateLimiter<Plan>({
+  return closing(createRateLimiter<Plan>({
     plans: {
       starter: { limits: [{ name: 'hourly', limit: 3, window: '1 h' }] },
       pro: { limits: [{ name: 'hourly', limit: 10, window: '1 h' }] },
     },
     store: makeRedisStore('redis'),
     clock,
-  });
+  }));
 }
 
 function tokenLimiter(clock = manualClock()) {
-  return createRateLimiter<Plan>({
+  return closing(createRateLimiter<Plan>({
     plans: {
       starter: { limits: [{ name: 'hourly', limit: 5, window: '1 h' }, { name: 'tokens', limit: 1000, window: '1 d', unit: 'tokens' }] },
       pro: { limits: [{ name: 'hourly', limit: 50, window: '1 h' }, { name: 'tokens', limit: 10_000, window: '1 d', unit: 'tokens' }] },
     },
     store: makeRedisStore('redis'),
     clock,
-  });
+  }));
 }
 
 const rejection = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
@@ -246,14 +246,14 @@ describe('reserve mode (token-weighted AI calls)', () => {
   it('refunds the first group when a later one denies (a quota after a rate limit)', async () => {
     const clock = manualClock();
     const limiter = tokenLimiter(clock);
-    const spend = createRateLimiter<Plan>({
+    const spend = closing(createRateLimiter<Plan>({
       plans: {
         starter: { limits: [{ name: 'monthly-spend', limit: 10, window: 'month', algorithm: 'fixed-window', unit: 'cents' }] },
         pro: { limits: [{ name: 'monthly-spend', limit: 50, window: 'month', algorithm: 'fixed-window', unit: 'cents' }] },
       },
       store: makeRedisStore('redis'),
       clock,
-    });
+    }));
     const procedure = t.procedure
       .use(rateLimited<Context, Plan>({ limiter, group: 'ai', plan: ({ ctx }) => ctx.plan, reserve: { estimate: { tokens: 100 } } }))
       .use(
@@ -470,11 +470,11 @@ describe('rate limit headers of two limit groups on one procedure', () => {
   it('keep limits that share a name apart, each with its own state', async () => {
     const clock = manualClock();
     const a = requestLimiter(clock);
-    const b = createRateLimiter<Plan>({
+    const b = closing(createRateLimiter<Plan>({
       plans: { starter: { limits: [{ name: 'hourly', limit: 7, window: '1 h' }, { name: 'tokens', limit: 900, window: '1 d', unit: 'tokens' }] }, pro: { limits: [{ name: 'hourly', limit: 9, window: '1 h' }] } },
       store: makeRedisStore('redis'),
       clock,
-    });
+    }));
     const router = t.router({
       both: t.procedure
         .use(rateLimited<Context, Plan>({ limiter: a, group: 'ai', plan: ({ ctx }) => ctx.plan }))

@@ -1,6 +1,8 @@
 // What the admin actions do once the caller is known to be a signed-in admin: validate the form,
 // call the engine's admin API (which audits every action and announces it to every instance),
 // and say what happened in words.
+import 'server-only';
+
 import { isPlan, isRedisFailure, PLANS } from '@airl/creators';
 import type { Duration, RateLimitAdmin } from '@airl/ratelimit';
 import { z } from 'zod';

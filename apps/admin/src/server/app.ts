@@ -2,7 +2,9 @@
 // reloads): configuration, the same limiters as the web app (same Redis, same prefix), the
 // engine's admin API over them, and the sign-in limiter. Nothing connects here: the Redis client
 // is made lazily and connects on the first call.
-import { createLimiters, type Limiters } from '@airl/creators/limiters';
+import 'server-only';
+
+import { atMostEvery, createLimiters, type Limiters } from '@airl/creators/limiters';
 import { createEmfMetrics, type EmfMetrics } from '@airl/ops/emf';
 import { createMemoryStore, createRateLimitAdmin, type RateLimitAdmin, type RateLimiter } from '@airl/ratelimit';
 import { createRedisStore, type RedisClient } from '@airl/ratelimit/redis';
@@ -64,19 +66,12 @@ const holder = globalThis as { __airlAdminApp?: AdminApp };
 
 /** The app; the first call validates the configuration (throws `ConfigError`). Nothing connects here. */
 export function getApp(): AdminApp {
-  holder.__airlAdminApp ??= createAdminApp(loadConfig(), { onClientError: throttledWarning() });
+  holder.__airlAdminApp ??= createAdminApp(loadConfig(), { onClientError: clientErrorLog() });
   return holder.__airlAdminApp;
 }
 
 /** Logs Redis connection errors, at most one a minute: an outage must not flood the log. */
-function throttledWarning() {
-  let last = 0;
-  return (error: Error) => {
-    if (Date.now() - last < 60_000) return;
-    last = Date.now();
-    console.warn(`Redis connection error (admin pages fail until it recovers): ${error.message}`);
-  };
-}
+const clientErrorLog = () => atMostEvery(60_000, (error: Error) => console.warn(`Redis connection error (admin pages fail until it recovers): ${error.message}`));
 
 /** One line about where the data is, for the start-up log and the pages. */
 export function storageNotice(app: AdminApp): string {

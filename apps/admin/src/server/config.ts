@@ -1,5 +1,7 @@
 // The admin app's configuration, read from the environment once and validated as a whole: every
 // mistake is reported at start with the variable to fix, instead of on the first request.
+import 'server-only';
+
 import { shownValue } from '@airl/ratelimit';
 import { ConfigError, type Env, envFlag, readLimiters, readSessionSecret } from '@airl/creators/config';
 import type { LimitersConfig } from '@airl/creators/limiters';

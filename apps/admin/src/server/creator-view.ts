@@ -1,6 +1,8 @@
 // Everything the creator page shows, assembled from the engine's inspection API and the creator
 // directory (the base plan): the plan and where it came from, every limit, the monthly budget
 // against its quota, recent denials, outstanding reservations and the admins' recent actions.
+import 'server-only';
+
 import { type CreatorPlan, isPlan, MONTHLY_QUOTA_USD, quotaWarning, SPEND_LIMIT } from '@airl/creators';
 import type { Limiters } from '@airl/creators/limiters';
 import type { Anomaly, AuditEntry, IdentifierView, RateLimitAdmin } from '@airl/ratelimit';

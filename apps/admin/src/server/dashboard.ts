@@ -1,5 +1,7 @@
 // The dashboard's data: top consumers per period and unit from the engine's usage boards (no
 // keyspace scan), the overrides and blocks in force, and the latest entries of the anomaly stream.
+import 'server-only';
+
 import type { Anomaly, ControlInForce, Period, RateLimitAdmin } from '@airl/ratelimit';
 
 export const PERIODS = ['hour', 'day'] as const satisfies readonly Period[];

@@ -1,7 +1,9 @@
 // The app's long-lived parts, made once per server process (and kept across `next dev` reloads):
 // configuration, limiters on one lazily connected Redis client, their CloudWatch metrics, and the
 // AI provider.
-import { createLimiters, type Limiters } from '@airl/creators/limiters';
+import 'server-only';
+
+import { atMostEvery, createLimiters, type Limiters } from '@airl/creators/limiters';
 import { createEmfMetrics, type EmfMetrics } from '@airl/ops/emf';
 
 import { createLocalProvider, createOpenAICompatibleProvider, type AiProvider } from './ai/provider';
@@ -23,7 +25,7 @@ export function getApp(): App {
     const config = loadConfig();
     // one EMF line a minute on stdout: the limiter alarms of @airl/infra count these decisions
     const metrics = config.metrics ? createEmfMetrics() : undefined;
-    const limiters = createLimiters({ ...config.limiters, onClientError: throttledWarning(), ...(metrics && { onEvent: metrics.onEvent }) });
+    const limiters = createLimiters({ ...config.limiters, onClientError: clientErrorLog(), ...(metrics && { onEvent: metrics.onEvent }) });
     const provider = config.ai.kind === 'local' ? createLocalProvider() : createOpenAICompatibleProvider(config.ai);
     holder.__airlWebApp = { config, limiters, metrics, provider };
   }
@@ -31,14 +33,7 @@ export function getApp(): App {
 }
 
 /** Logs Redis connection errors, at most one a minute: an outage must not flood the log. */
-function throttledWarning() {
-  let last = 0;
-  return (error: Error) => {
-    if (Date.now() - last < 60_000) return;
-    last = Date.now();
-    console.warn(`Redis connection error (rate limited calls fail fast until it recovers): ${error.message}`);
-  };
-}
+const clientErrorLog = () => atMostEvery(60_000, (error: Error) => console.warn(`Redis connection error (rate limited calls fail fast until it recovers): ${error.message}`));
 
 /** One line about where limits are kept, for the start-up log and the page. */
 export function storageNotice(app: App): string {

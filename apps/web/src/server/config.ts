@@ -1,5 +1,7 @@
 // The app's configuration, read from the environment once and validated as a whole: every
 // mistake is reported at start with the variable to fix, instead of failing on the first request.
+import 'server-only';
+
 import { AI_RESERVATION_TTL_MS, type ModelPricing, DEFAULT_PRICING } from '@airl/creators';
 import { type Duration, shownValue, toMs } from '@airl/ratelimit';
 import { ConfigError, type Env, envFlag, readLimiters, readSessionSecret } from '@airl/creators/config';

@@ -1,6 +1,8 @@
 // GET /api/test-redis with the legacy response shape (PING, SET, GET, DEL, version, each step
 // retried with backoff), minus the legacy leaks: it needs a bearer token in production, and never
 // shows a password, user name or URL.
+import 'server-only';
+
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 
 import type { RedisClient } from '@airl/ratelimit/redis';

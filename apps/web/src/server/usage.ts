@@ -2,6 +2,8 @@
 // at 0, so a call settled above the limit (the work was done) would show as "limit used". A second
 // limiter on the same store reads the same usage (limits with the same name count the same usage)
 // through limits too large to reach, so `limit - remaining` there is what is recorded.
+import 'server-only';
+
 import { AI_PLANS, type CreatorPlan, PLANS } from '@airl/creators';
 import { createRateLimiter, type LimitConfig, type PlanConfig, type RateLimiter, toMs } from '@airl/ratelimit';
 

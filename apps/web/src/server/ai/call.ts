@@ -1,6 +1,8 @@
 // One model call as the creator sees it: bounded by a deadline (the upstream request cancelled at
 // it), every failure put in one of a few classes with a short message and a reference, the
 // details only in the server log, and the reported usage checked before anything is charged.
+import 'server-only';
+
 import { randomBytes } from 'node:crypto';
 
 import { type ModelPricing, costInCents } from '@airl/creators';

@@ -1,6 +1,8 @@
 // AI providers behind one interface: a deterministic local one (the default: no network, stable
 // answers for tests and demos, token usage counted like a real model) and any OpenAI-compatible
 // API through the Vercel AI SDK.
+import 'server-only';
+
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { generateText } from 'ai';
 

@@ -1,10 +1,13 @@
 // tRPC for the app: the context (session creator, response headers), the error formatter that
 // carries rate limit data to the client, and the procedures every router builds on.
+import 'server-only';
+
 import type { DirectoryCreator } from '@airl/creators';
 import { rateLimitErrorFormatter, type RateLimitMeta } from '@airl/ratelimit/trpc';
 import { initTRPC, TRPCError } from '@trpc/server';
 
 import { AiCallError, type AiFailure } from '../ai/call';
+import type { Feature } from '../ai/provider';
 import { type App, getApp } from '../app';
 import { readSessionToken, sessionCookieFrom } from '../session';
 
@@ -35,7 +38,13 @@ export interface AiErrorData {
 /** What a creator reads when something failed on the server: never the error's own text (a client library's, a URL...). */
 export const INTERNAL_ERROR_MESSAGE = 'Something went wrong on our side. Please try again in a moment.';
 
-const t = initTRPC.context<Context>().meta<RateLimitMeta>().create({
+/** Per-procedure settings, in `.meta()`: the rate limits' (`rateLimit`) and the AI feature served. */
+export interface AppMeta extends RateLimitMeta {
+  /** The AI feature a procedure serves: the prompt its input builds, and so what it reserves. */
+  feature?: Feature;
+}
+
+const t = initTRPC.context<Context>().meta<AppMeta>().create({
   errorFormatter(opts) {
     const shape = rateLimitErrorFormatter(opts);
     const cause = opts.error.cause;
@@ -49,6 +58,7 @@ const t = initTRPC.context<Context>().meta<RateLimitMeta>().create({
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure;
+export const middleware = t.middleware;
 
 /** Procedures for a signed-in creator: `ctx.creator` is set. */
 export const creatorProcedure = t.procedure.use(({ ctx, next }) => {

@@ -2,7 +2,9 @@
 // hourly requests, daily tokens and monthly budget (cents) in one atomic step: tokens and cents
 // are reserved before the model runs and settled with its real usage. Plus `quota`: where the
 // creator stands, without charging.
-import { type CreatorPlan, MONTHLY_QUOTA_USD, quotaWarning, SPEND_LIMIT } from '@airl/creators';
+import 'server-only';
+
+import { type CreatorPlan, type DirectoryCreator, MONTHLY_QUOTA_USD, quotaWarning, SPEND_LIMIT } from '@airl/creators';
 import type { Cost } from '@airl/ratelimit';
 import { formatWait, type RateLimitState, rateLimited } from '@airl/ratelimit/trpc';
 import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
@@ -11,41 +13,49 @@ import { z } from 'zod';
 import { type AiFailure, AiCallError, callModel, chargeFor, estimateOf, failureMessage, logLine, newReference } from '../ai/call';
 import { type Feature, promptTokens, type TokenUsage } from '../ai/provider';
 import { recordedUsage } from '../usage';
-import { type Context, creatorProcedure, router } from './init';
+import { type Context, creatorProcedure, middleware, router } from './init';
 
 const MAX_OUTPUT_TOKENS = 400;
 
+/** What a feature asks the model. */
+interface Prompt {
+  readonly system: string;
+  readonly prompt: string;
+}
+
+/**
+ * A feature's input schema and its prompt. Middlewares see the input as `unknown`: `prompt`
+ * parses it again (already trimmed and defaulted by `.input()`, so the same value) to type it.
+ */
+function defineFeature<S extends z.ZodType>(name: Feature, input: S, build: (i: z.output<S>) => Prompt): FeatureSpec<S> {
+  return { name, input, prompt: (parsed) => build(input.parse(parsed)) };
+}
+
+interface FeatureSpec<S extends z.ZodType> {
+  readonly name: Feature;
+  readonly input: S;
+  readonly prompt: (parsed: unknown) => Prompt;
+}
+
 /** What each feature asks the model, from its input. */
-const PROMPTS = {
-  'fan-reply': {
-    input: z.object({ fanMessage: z.string().trim().min(1).max(2000), tone: z.enum(['friendly', 'flirty', 'professional']).default('friendly') }),
-    build: (i: { fanMessage: string; tone: string }) => ({
-      system: `You are a creator replying to a fan in a ${i.tone} tone. Keep it short and personal.`,
-      prompt: i.fanMessage,
-    }),
-  },
-  caption: {
-    input: z.object({ description: z.string().trim().min(1).max(2000), platform: z.enum(['instagram', 'tiktok', 'x']).default('instagram') }),
-    build: (i: { description: string; platform: string }) => ({
-      system: `Write a catchy ${i.platform} caption with two hashtags for the post described.`,
-      prompt: i.description,
-    }),
-  },
-  'performance-analysis': {
-    input: z.object({ metrics: z.string().trim().min(1).max(4000), period: z.enum(['week', 'month', 'quarter']).default('month') }),
-    build: (i: { metrics: string; period: string }) => ({
-      system: `Analyse this creator's performance over the last ${i.period} and give three concrete recommendations.`,
-      prompt: i.metrics,
-    }),
-  },
-  'sales-optimization': {
-    input: z.object({ catalog: z.string().trim().min(1).max(4000), goal: z.enum(['revenue', 'subscribers', 'retention']).default('revenue') }),
-    build: (i: { catalog: string; goal: string }) => ({
-      system: `Suggest three ways to improve ${i.goal} from this creator's catalogue and sales.`,
-      prompt: i.catalog,
-    }),
-  },
-} as const;
+const FEATURES = {
+  'fan-reply': defineFeature('fan-reply', z.object({ fanMessage: z.string().trim().min(1).max(2000), tone: z.enum(['friendly', 'flirty', 'professional']).default('friendly') }), (i) => ({
+    system: `You are a creator replying to a fan in a ${i.tone} tone. Keep it short and personal.`,
+    prompt: i.fanMessage,
+  })),
+  caption: defineFeature('caption', z.object({ description: z.string().trim().min(1).max(2000), platform: z.enum(['instagram', 'tiktok', 'x']).default('instagram') }), (i) => ({
+    system: `Write a catchy ${i.platform} caption with two hashtags for the post described.`,
+    prompt: i.description,
+  })),
+  'performance-analysis': defineFeature('performance-analysis', z.object({ metrics: z.string().trim().min(1).max(4000), period: z.enum(['week', 'month', 'quarter']).default('month') }), (i) => ({
+    system: `Analyse this creator's performance over the last ${i.period} and give three concrete recommendations.`,
+    prompt: i.metrics,
+  })),
+  'sales-optimization': defineFeature('sales-optimization', z.object({ catalog: z.string().trim().min(1).max(4000), goal: z.enum(['revenue', 'subscribers', 'retention']).default('revenue') }), (i) => ({
+    system: `Suggest three ways to improve ${i.goal} from this creator's catalogue and sales.`,
+    prompt: i.catalog,
+  })),
+} satisfies Record<Feature, FeatureSpec<z.ZodType>>;
 
 /** What an AI procedure answers: `usage` and `costCents` are what was charged. */
 export interface AiAnswer {
@@ -57,9 +67,10 @@ export interface AiAnswer {
   readonly usageEstimated: boolean;
 }
 
-const planOf = ({ ctx }: { ctx: Context }): CreatorPlan => ctx.creator!.plan;
-const promptOf = (feature: Feature, input: unknown) => (PROMPTS[feature].build as (i: unknown) => { system: string; prompt: string })(input);
-const estimateFor = (ctx: Context, p: { system: string; prompt: string }) => estimateOf(promptTokens(p.system, p.prompt), MAX_OUTPUT_TOKENS, ctx.app.config.pricing);
+/** What the AI procedures' middlewares and handler see: the creator and the prompt of the call. */
+type AiContext = Context & { readonly creator: DirectoryCreator; readonly prompt: Prompt };
+
+const estimateFor = (ctx: Context, p: Prompt) => estimateOf(promptTokens(p.system, p.prompt), MAX_OUTPUT_TOKENS, ctx.app.config.pricing);
 
 function renewsOn(resetAt: number) {
   return new Date(resetAt).toLocaleDateString('en-US', { month: 'long', day: 'numeric', timeZone: 'UTC' });
@@ -69,13 +80,13 @@ function renewsOn(resetAt: number) {
  * Tokens and cents: reserve the most the call can use; the procedure settles with what the model
  * reported (checked), or with no tokens and no cents when the call failed.
  */
-const aiLimit = rateLimited<Context, CreatorPlan>({
+const aiLimit = rateLimited<AiContext, CreatorPlan>({
   limiter: (ctx) => ctx.app.limiters.limiter,
   group: 'ai',
-  plan: planOf,
+  plan: ({ ctx }) => ctx.creator.plan,
   reserve: {
-    estimate: ({ ctx, input, path }) => {
-      const e = estimateFor(ctx, promptOf(featureOf(path), input));
+    estimate: ({ ctx }) => {
+      const e = estimateFor(ctx, ctx.prompt);
       return { tokens: e.tokens, cents: e.cents };
     },
   },
@@ -90,17 +101,11 @@ const aiLimit = rateLimited<Context, CreatorPlan>({
   },
 });
 
-const FEATURE_BY_PROCEDURE = {
-  fanReply: 'fan-reply',
-  caption: 'caption',
-  performanceAnalysis: 'performance-analysis',
-  salesOptimization: 'sales-optimization',
-} as const satisfies Record<string, Feature>;
-
-function featureOf(path: string): Feature {
-  const name = path.split('.').at(-1) as keyof typeof FEATURE_BY_PROCEDURE;
-  return FEATURE_BY_PROCEDURE[name];
-}
+/** The prompt of the feature named in the procedure's `.meta({ feature })`, built once from the input. */
+const withPrompt = middleware(({ meta, input, next }) => {
+  if (!meta?.feature) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'an AI procedure needs .meta({ feature })' });
+  return next({ ctx: { prompt: FEATURES[meta.feature].prompt(input) } });
+});
 
 const FAILURE_CODES: Record<AiFailure, TRPC_ERROR_CODE_KEY> = {
   unavailable: 'BAD_GATEWAY',
@@ -122,13 +127,16 @@ async function settle(state: RateLimitState, cost: Cost, log: Record<string, unk
   }
 }
 
-function aiProcedure<F extends Feature>(feature: F) {
+// generic in the schema, not the feature name: each procedure's input type stays its own (a
+// generic name would widen `.input()` to the union of every feature's input)
+function aiProcedure<S extends z.ZodType>({ name: feature, input }: FeatureSpec<S>) {
   return creatorProcedure
-    .input(PROMPTS[feature].input)
+    .meta({ feature })
+    .input(input)
+    .use(withPrompt)
     .use(aiLimit)
-    .mutation(async ({ ctx, input, signal }): Promise<AiAnswer> => {
-      const { app, creator } = ctx;
-      const prompt = promptOf(feature, input);
+    .mutation(async ({ ctx, signal }): Promise<AiAnswer> => {
+      const { app, creator, prompt } = ctx;
       const estimate = estimateFor(ctx, prompt);
       const reference = newReference();
       const context = { reference, feature, creator: creator.id };
@@ -156,10 +164,10 @@ function aiProcedure<F extends Feature>(feature: F) {
 
 export const appRouter = router({
   ai: router({
-    fanReply: aiProcedure('fan-reply'),
-    caption: aiProcedure('caption'),
-    performanceAnalysis: aiProcedure('performance-analysis'),
-    salesOptimization: aiProcedure('sales-optimization'),
+    fanReply: aiProcedure(FEATURES['fan-reply']),
+    caption: aiProcedure(FEATURES.caption),
+    performanceAnalysis: aiProcedure(FEATURES['performance-analysis']),
+    salesOptimization: aiProcedure(FEATURES['sales-optimization']),
     /** Where the creator stands on every limit and the monthly budget; charges nothing. */
     quota: creatorProcedure.query(async ({ ctx }) => {
       const status = await ctx.app.limiters.limiter.peek(ctx.creator.id, { plan: ctx.creator.plan });
