@@ -30,7 +30,7 @@ const LOG = AlgorithmCode['sliding-log'];
 // definitions by limits (compiled once per plan), then by TTLs and rules
 const planArgs = new WeakMap<readonly CompiledLimit[], Map<string, PlanArg>>();
 
-/** The plan argument of a check (see learn_plan in src/lua/include/lib.lua). */
+/** The plan argument of a check (see learn_plan in src/lua/include/plan.lua). */
 export function planArg(limits: readonly CompiledLimit[], stateTtlMs: number, reservationTtlMs: number, rules: string): PlanArg {
   let byRest = planArgs.get(limits);
   if (!byRest) planArgs.set(limits, (byRest = new Map<string, PlanArg>()));
