@@ -2,8 +2,9 @@
   sliding-window.lua: the sliding-window counter (src/algorithms/sliding-window.ts), in integers
   scaled by the window length, exactly as there, operation for operation: window_load,
   window_remaining, window_charge, window_outcome, window_adjust; window_persist writes, and
-  window_check is a whole check of a plan of one such limit. roll and used_scaled are also the
-  anomaly counters' (anomaly.lua), as rollWindow and usedScaled are in TypeScript.
+  window_check is a whole check of a plan of one such limit, written out straight. roll and
+  used_scaled are also the anomaly counters' (anomaly.lua), as rollWindow and usedScaled are in
+  TypeScript.
 
   State hash field N.w: '>ddd' window index, current count, previous count.
 ]]
@@ -89,39 +90,78 @@ local function window_persist(l, writes, now, trim)
 end
 
 --[[
-  A plan of one sliding-window limit, checked (mode 1) without anomaly rules: the steps of
-  check.lua (load, remaining, charge, persist, the hash's lazy TTL, outcome) with locals only,
-  as log_check does for a log. Appends the reply to `out`.
+  A plan of one sliding-window limit, checked (mode 1) without anomaly rules: the steps above
+  (window_load, window_remaining, window_charge, window_persist with the hash's lazy TTL, then
+  window_outcome) written out straight, with locals only and no function calls but the
+  commands and struct: every table read and Lua call costs Redis as much as a handful of
+  arithmetic steps. floor_div(a, b) is the three lines after each `floor(a / b)`. Appends the
+  reply to `out`.
 ]]
 local function window_check(hash, l, cost, now, ttl, out)
-  local w, limit, field = l.window, l.limit, l.f1
+  -- math.floor once: each use of a global's field is two table reads
+  local floor, w, limit, field = math.floor, l.window, l.limit, l.f1
   local values = redis.call('HMGET', hash, field, '~e')
   local v = values[1]
-  local i, c, p
-  if v then i, c, p = struct.unpack('>ddd', v) end
-  local s1, s2, s3 = i, c, p
-  local index = math.floor(now / w)
-  c, p = roll(i, c or 0, p or 0, index)
-  local rem = window_left(index, c, p, limit, w, now)
+  local index = floor(now / w)
+  local c, p = 0, 0
+  if v then
+    -- roll
+    local i
+    i, c, p = struct.unpack('>ddd', v)
+    if i ~= index then
+      if index == i + 1 then p = c else p = 0 end
+      c = 0
+    end
+  end
+  -- remaining: floor_div(limit x w - used_scaled, w), at least 0
+  local cover = w - (now - index * w)
+  local a = limit * w - (p * cover + c * w)
+  local rem = floor(a / w)
+  if rem * w > a then rem = rem - 1 elseif (rem + 1) * w <= a then rem = rem + 1 end
+  if rem < 0 then rem = 0 end
   local need = cost
   if need < 1 then need = 1 end
   local fits = need <= rem
   if fits and cost > 0 then
+    -- charge (the count grows, so the field changed), then the hash's TTL, renewed (to a quarter
+    -- more than needed) only when it would end too soon
     c = c + cost
-    if index ~= s1 or c ~= s2 or p ~= s3 then
-      local packed = struct.pack('>ddd', index, c, p)
-      local kept = values[2]
-      if not kept or struct.unpack('>d', kept) < now + ttl then
-        local renew = ttl + math.floor(ttl / 4)
-        redis.call('HSET', hash, field, packed, '~e', struct.pack('>d', now + renew))
-        redis.call('PEXPIRE', hash, num(renew))
-      else
-        redis.call('HSET', hash, field, packed)
-      end
+    local packed = struct.pack('>ddd', index, c, p)
+    local kept = values[2]
+    if not kept or struct.unpack('>d', kept) < now + ttl then
+      local renew = ttl + floor(ttl / 4)
+      redis.call('HSET', hash, field, packed, '~e', struct.pack('>d', now + renew))
+      redis.call('PEXPIRE', hash, num(renew))
+    else
+      redis.call('HSET', hash, field, packed)
     end
-    rem = window_left(index, c, p, limit, w, now)
+    a = limit * w - (p * cover + c * w)
+    rem = floor(a / w)
+    if rem * w > a then rem = rem - 1 elseif (rem + 1) * w <= a then rem = rem + 1 end
+    if rem < 0 then rem = 0 end
   end
-  local reset = window_reset_at(index, c, p, limit, w, now, need, fits, rem)
+  -- outcome: the earliest t at which used_scaled(t) <= target x w
+  local reset = now
+  if not (fits and rem >= limit) then
+    local target = limit - need
+    if fits then target = limit - rem - 1 end
+    local t, q
+    if c <= target then
+      if p ~= 0 then
+        a = (target - c) * w
+        q = floor(a / p)
+        if q * p > a then q = q - 1 elseif (q + 1) * p <= a then q = q + 1 end
+        t = index * w + w - q
+      end
+    else
+      a = target * w
+      q = floor(a / c)
+      if q * c > a then q = q - 1 elseif (q + 1) * c <= a then q = q + 1 end
+      t = index * w + 2 * w - q
+    end
+    if t and t > now then reset = t end
+  end
+  local f = fits and 1 or 0
   local o = #out
-  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7], out[o + 8] = fits and 1 or 0, now, 0, 0, 0, fits and 1 or 0, rem, reset
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7], out[o + 8] = f, now, 0, 0, 0, f, rem, reset
 end
