@@ -1,17 +1,12 @@
 // The pure model of one identifier's state: what check / peek / reserve / settle / reset do,
 // with time as an input. The memory store runs it as is; the Redis scripts mirror it, and the
 // model-based tests demand that both give the same answers.
-import { adjustBucket, type BucketState, chargeBucket, emptyBucket, outcomeBucket, remainingBucket } from './algorithms/token-bucket';
-import { adjustFixed, type FixedState, outcomeFixed, rollFixed, windowBounds } from './algorithms/fixed-window';
-import { adjustLog, chargeLog, emptyLog, type LogState, outcomeLog, trimLog, usedLog } from './algorithms/sliding-log';
-import { adjustWindow, emptyWindow, outcomeWindow, remainingWindow, rollWindow, type WindowState } from './algorithms/sliding-window';
-import type { LimitOutcome } from './algorithms/types';
+import { ALGORITHMS, type LimitState } from './algorithms';
+import type { Algorithm, LimitOutcome } from './algorithms/types';
 import { type AnomalyState, type CompiledRules, emptyAnomalyState, type Fired, observe } from './anomaly';
-import { AlgorithmCode, type CompiledLimit } from './policy';
+import type { CompiledLimit } from './policy';
 
 export type { LimitOutcome } from './algorithms/types';
-
-type LimitState = LogState | WindowState | BucketState | FixedState;
 
 /** What a reservation charged to one limit, to be settled later. */
 export interface ReservedPart {
@@ -87,75 +82,13 @@ export function emptyState(): IdentifierState {
   return { seq: 0, entry: 0, limits: new Map(), reservations: new Map(), denials: [], anomaly: emptyAnomalyState() };
 }
 
-/** Brings a limit's state to `now` (trimmed, rolled), creating it when absent. */
-function load(state: IdentifierState, limit: CompiledLimit, now: number): LimitState {
+/** A limit's algorithm, and its state brought to `now` (created when absent). */
+function load(state: IdentifierState, limit: CompiledLimit, now: number): { algorithm: Algorithm<LimitState>; s: LimitState } {
+  const algorithm = ALGORITHMS[limit.code];
   const existing = state.limits.get(limit.name);
-  let s: LimitState;
-  switch (limit.code) {
-    case AlgorithmCode['sliding-log']:
-      s = existing?.kind === 'log' ? existing : emptyLog();
-      trimLog(s, now, limit.windowMs);
-      break;
-    case AlgorithmCode['sliding-window']:
-      s = existing?.kind === 'window' ? existing : emptyWindow(now, limit.windowMs);
-      rollWindow(s, now, limit.windowMs);
-      break;
-    case AlgorithmCode['token-bucket']:
-      s = existing?.kind === 'bucket' ? existing : emptyBucket(now);
-      break;
-    default: {
-      const [start] = windowBounds(now, limit.windowMs, limit.code === AlgorithmCode.month);
-      s = existing?.kind === 'fixed' ? existing : { kind: 'fixed', start, count: 0 };
-      rollFixed(s, start);
-    }
-  }
+  const s = algorithm.load(existing?.kind === algorithm.kind ? existing : undefined, limit, now);
   state.limits.set(limit.name, s);
-  return s;
-}
-
-function remaining(s: LimitState, limit: CompiledLimit, now: number): number {
-  switch (s.kind) {
-    case 'log':
-      return Math.max(0, limit.limit - usedLog(s));
-    case 'window':
-      return remainingWindow(s, limit.limit, now, limit.windowMs);
-    case 'bucket':
-      return remainingBucket(s.tat, limit.limit, limit.windowMs, now);
-    case 'fixed':
-      return Math.max(0, limit.limit - s.count);
-  }
-}
-
-/** Charges `cost` and returns the reference a reservation needs to settle it. */
-function charge(state: IdentifierState, s: LimitState, limit: CompiledLimit, now: number, cost: number): number {
-  switch (s.kind) {
-    case 'log':
-      state.entry += 1;
-      chargeLog(s, now, state.entry, cost);
-      return state.entry;
-    case 'window':
-      s.current += cost;
-      return s.index;
-    case 'bucket':
-      chargeBucket(s, limit.limit, limit.windowMs, now, cost);
-      return 0;
-    case 'fixed':
-      s.count += cost;
-      return s.start;
-  }
-}
-
-function outcome(s: LimitState, limit: CompiledLimit, now: number, cost: number, fits: boolean): LimitOutcome {
-  switch (s.kind) {
-    case 'log':
-      return outcomeLog(s, limit.limit, limit.windowMs, now, cost, fits);
-    case 'window':
-      return outcomeWindow(s, limit.limit, limit.windowMs, now, cost, fits);
-    case 'bucket':
-      return outcomeBucket(s, limit.limit, limit.windowMs, now, cost, fits);
-    case 'fixed':
-      return outcomeFixed(s, limit.limit, windowBounds(now, limit.windowMs, limit.code === AlgorithmCode.month)[1], now, fits);
-  }
+  return { algorithm, s };
 }
 
 /** Drops reservations whose time is up; their reserved cost stays charged. */
@@ -173,15 +106,15 @@ export function evaluate(state: IdentifierState, input: EvaluateInput): Evaluate
   const states = limits.map((limit) => load(state, limit, now));
   // a used-up limit denies every call, even one that costs it nothing
   const needs = costs.map((c) => Math.max(c, 1));
-  const fits = states.map((s, i) => needs[i]! <= remaining(s, limits[i]!, now));
+  const fits = states.map(({ algorithm, s }, i) => needs[i]! <= algorithm.remaining(s, limits[i]!, now));
   const allowed = fits.every(Boolean);
   let reservation: EvaluateOutput['reservation'];
   if (allowed && mode !== 'peek') {
     const parts: ReservedPart[] = [];
-    states.forEach((s, i) => {
+    states.forEach(({ algorithm, s }, i) => {
       const cost = costs[i]!;
       if (cost === 0) return;
-      const ref = charge(state, s, limits[i]!, now, cost);
+      const ref = algorithm.charge(s, limits[i]!, now, cost, state);
       parts.push({ name: limits[i]!.name, ref, cost });
     });
     if (mode === 'reserve') {
@@ -194,7 +127,7 @@ export function evaluate(state: IdentifierState, input: EvaluateInput): Evaluate
     }
   }
   const anomalies = input.anomaly && mode !== 'peek' ? observe(state.anomaly, input.anomaly.rules, { now, allowed, ...input.anomaly }) : [];
-  const outcomes = states.map((s, i) => outcome(s, limits[i]!, now, needs[i]!, fits[i]!));
+  const outcomes = states.map(({ algorithm, s }, i) => algorithm.outcome(s, limits[i]!, now, needs[i]!, fits[i]!));
   if (!allowed && mode !== 'peek') {
     // the limit with the longest wait denied (the first of equals)
     let denier = -1;
@@ -217,22 +150,8 @@ export function settle(state: IdentifierState, input: SettleInput): SettleStatus
     const limit = input.limits.find((l) => l.name === part.name);
     const cost = input.costs.get(part.name);
     if (!limit || cost === undefined) continue;
-    const s = load(state, limit, now);
-    const delta = cost - part.cost;
-    switch (s.kind) {
-      case 'log':
-        adjustLog(s, part.ref, cost);
-        break;
-      case 'window':
-        adjustWindow(s, part.ref, delta);
-        break;
-      case 'bucket':
-        adjustBucket(s, limit.limit, limit.windowMs, now, delta);
-        break;
-      case 'fixed':
-        adjustFixed(s, part.ref, delta);
-        break;
-    }
+    const { algorithm, s } = load(state, limit, now);
+    algorithm.adjust(s, limit, now, part.ref, part.cost, cost);
   }
   return 'settled';
 }

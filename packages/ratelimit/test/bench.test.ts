@@ -70,7 +70,7 @@ describe('every benchmarked implementation', () => {
     } finally {
       await session.close();
     }
-    // a sliding-window limit's field: window index, current, previous as doubles (see lib.lua)
+    // a sliding-window limit's field: window index, current, previous as doubles (see sliding-window.lua)
     const tokens = await redis.hgetBuffer(`${impl.prefix}:{000000000001}`, 'tokens-per-day.w');
     expect(tokens?.readDoubleBE(8)).toBe(250);
   });

@@ -1,6 +1,6 @@
 // Fixed-window counter over windows of `windowMs`, or over calendar months in UTC.
-// Mirrored by src/lua/include/fixed-window.lua.
-import type { LimitOutcome } from './types';
+// Mirrored by src/lua/include/fixed-window.lua (fixed_load, fixed_remaining, ...).
+import type { Algorithm } from './types';
 
 export interface FixedState {
   readonly kind: 'fixed';
@@ -22,7 +22,7 @@ function daysFromCivil(year: number, month: number): number {
 }
 
 /** [start, end) in epoch ms of the UTC calendar month that contains `now`. */
-export function monthBounds(now: number): [number, number] {
+function monthBounds(now: number): [number, number] {
   const z = Math.floor(now / DAY) + 719468;
   const era = Math.floor(z / 146097);
   const doe = z - era * 146097;
@@ -35,25 +35,41 @@ export function monthBounds(now: number): [number, number] {
   return [daysFromCivil(year, month) * DAY, daysFromCivil(next[0]!, next[1]!) * DAY];
 }
 
-export function windowBounds(now: number, windowMs: number, calendarMonth: boolean): [number, number] {
+function windowBounds(now: number, windowMs: number, calendarMonth: boolean): [number, number] {
   if (calendarMonth) return monthBounds(now);
   const start = Math.floor(now / windowMs) * windowMs;
   return [start, start + windowMs];
 }
 
-export function rollFixed(state: FixedState, start: number): void {
-  if (state.start !== start) {
-    state.start = start;
-    state.count = 0;
-  }
+function fixed(calendarMonth: boolean): Algorithm<FixedState> {
+  return {
+    kind: 'fixed',
+    load(s, limit, now) {
+      const [start] = windowBounds(now, limit.windowMs, calendarMonth);
+      if (!s) return { kind: 'fixed', start, count: 0 };
+      if (s.start !== start) {
+        s.start = start;
+        s.count = 0;
+      }
+      return s;
+    },
+    remaining: (s, limit) => Math.max(0, limit.limit - s.count),
+    charge(s, _limit, _now, cost) {
+      s.count += cost;
+      return s.start;
+    },
+    outcome(s, limit, now, _need, fits) {
+      const remaining = Math.max(0, limit.limit - s.count);
+      return { fits, remaining, resetAt: fits && remaining >= limit.limit ? now : windowBounds(now, limit.windowMs, calendarMonth)[1] };
+    },
+    // `ref`: the start of the window charged
+    adjust(s, _limit, _now, ref, reserved, cost) {
+      if (s.start === ref) s.count = Math.max(0, s.count + cost - reserved);
+    },
+  };
 }
 
-export function outcomeFixed(state: FixedState, limit: number, end: number, now: number, fits: boolean): LimitOutcome {
-  const remaining = Math.max(0, limit - state.count);
-  return { fits, remaining, resetAt: fits && remaining >= limit ? now : end };
-}
-
-/** Settles a reserved charge made in the window starting at `start`. */
-export function adjustFixed(state: FixedState, start: number, delta: number): void {
-  if (state.start === start) state.count = Math.max(0, state.count + delta);
-}
+/** A fixed window of `windowMs`. */
+export const fixedWindow = fixed(false);
+/** A fixed window that is the UTC calendar month (code 5, "month"). */
+export const calendarMonth = fixed(true);

@@ -1,7 +1,8 @@
 // Exact sliding-window log: each charge is an entry { seq, at, cost } that counts during
-// [at, at + window). Mirrored by src/lua/include/sliding-log.lua on a Redis list (entries in time
-// order, their costs summed in a header; a reserved entry carries its reservation id for `seq`).
-import type { LimitOutcome } from './types';
+// [at, at + window). Mirrored by src/lua/include/sliding-log.lua (log_load, log_remaining, ...)
+// on a Redis list: entries in time order, their costs summed in a header, a reserved entry
+// carrying its reservation id so settle finds it.
+import type { Algorithm } from './types';
 
 export interface LogEntry {
   readonly seq: number;
@@ -15,64 +16,62 @@ export interface LogState {
   entries: LogEntry[];
 }
 
-export const member = (e: { seq: number; cost: number }) => (e.cost === 1 ? `${e.seq}` : `${e.seq}:${e.cost}`);
+const member = (e: { seq: number; cost: number }) => (e.cost === 1 ? `${e.seq}` : `${e.seq}:${e.cost}`);
 
-export function emptyLog(): LogState {
-  return { kind: 'log', entries: [] };
-}
+const used = (s: LogState) => s.entries.reduce((sum, e) => sum + e.cost, 0);
 
-/** Drops entries that have left the window ending at `now`. */
-export function trimLog(state: LogState, now: number, windowMs: number): void {
-  const cutoff = now - windowMs;
-  const first = state.entries.findIndex((e) => e.at > cutoff);
-  state.entries = first === -1 ? [] : state.entries.slice(first);
-}
-
-export function usedLog(state: LogState): number {
-  return state.entries.reduce((sum, e) => sum + e.cost, 0);
-}
-
-export function chargeLog(state: LogState, now: number, seq: number, cost: number): void {
-  const entry = { seq, at: now, cost };
+/** Inserts an entry in order (by time, then member), looking from the newest: charges come last. */
+function insert(s: LogState, entry: LogEntry): void {
   const key = member(entry);
-  let i = state.entries.length;
+  let i = s.entries.length;
   while (i > 0) {
-    const prev = state.entries[i - 1]!;
-    if (prev.at < now || (prev.at === now && member(prev) < key)) break;
+    const prev = s.entries[i - 1]!;
+    if (prev.at < entry.at || (prev.at === entry.at && member(prev) < key)) break;
     i--;
   }
-  state.entries.splice(i, 0, entry);
+  s.entries.splice(i, 0, entry);
 }
 
-/**
- * When capacity returns: the expiry of the entry that frees `need` units, walking from the oldest.
- * `need` is what must leave the window: `cost - free` for a call that did not fit, else enough to
- * raise `remaining` by one.
- */
-export function outcomeLog(state: LogState, limit: number, windowMs: number, now: number, cost: number, fits: boolean): LimitOutcome {
-  const used = usedLog(state);
-  const remaining = Math.max(0, limit - used);
-  if (fits && remaining >= limit) return { fits, remaining, resetAt: now };
-  const need = fits ? used - (limit - remaining - 1) : used + cost - limit;
-  let freed = 0;
-  for (const e of state.entries) {
-    freed += e.cost;
-    if (freed >= need) return { fits, remaining, resetAt: e.at + windowMs };
-  }
-  return { fits, remaining, resetAt: now };
-}
-
-/** Settles a reserved entry to a new cost; 0 removes it. Entries already gone change nothing. */
-export function adjustLog(state: LogState, seq: number, cost: number): void {
-  const i = state.entries.findIndex((e) => e.seq === seq);
-  if (i === -1) return;
-  const entry = state.entries[i]!;
-  state.entries.splice(i, 1);
-  if (cost > 0) {
-    const replacement = { seq, at: entry.at, cost };
-    const key = member(replacement);
-    let j = state.entries.findIndex((e) => e.at > entry.at || (e.at === entry.at && member(e) > key));
-    if (j === -1) j = state.entries.length;
-    state.entries.splice(j, 0, replacement);
-  }
-}
+export const slidingLog: Algorithm<LogState> = {
+  kind: 'log',
+  // drops entries that have left the window ending at `now`
+  load(s, limit, now) {
+    if (!s) return { kind: 'log', entries: [] };
+    const cutoff = now - limit.windowMs;
+    const first = s.entries.findIndex((e) => e.at > cutoff);
+    s.entries = first === -1 ? [] : s.entries.slice(first);
+    return s;
+  },
+  remaining: (s, limit) => Math.max(0, limit.limit - used(s)),
+  // the reference is the entry's id
+  charge(s, _limit, now, cost, ids) {
+    ids.entry += 1;
+    insert(s, { seq: ids.entry, at: now, cost });
+    return ids.entry;
+  },
+  /**
+   * When capacity returns: the expiry of the entry that frees `need` units, walking from the
+   * oldest. `need` is what must leave the window: `cost - free` for a call that did not fit,
+   * else enough to raise `remaining` by one.
+   */
+  outcome(s, { limit, windowMs }, now, cost, fits) {
+    const u = used(s);
+    const remaining = Math.max(0, limit - u);
+    if (fits && remaining >= limit) return { fits, remaining, resetAt: now };
+    const need = fits ? u - (limit - remaining - 1) : u + cost - limit;
+    let freed = 0;
+    for (const e of s.entries) {
+      freed += e.cost;
+      if (freed >= need) return { fits, remaining, resetAt: e.at + windowMs };
+    }
+    return { fits, remaining, resetAt: now };
+  },
+  // the entry keeps its time and takes the new cost; 0 removes it
+  adjust(s, _limit, _now, ref, _reserved, cost) {
+    const i = s.entries.findIndex((e) => e.seq === ref);
+    if (i === -1) return;
+    const entry = s.entries[i]!;
+    s.entries.splice(i, 1);
+    if (cost > 0) insert(s, { seq: ref, at: entry.at, cost });
+  },
+};

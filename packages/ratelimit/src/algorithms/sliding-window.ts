@@ -1,8 +1,9 @@
 // Sliding-window counter (approximate): fixed windows of `windowMs`; the previous window's count
 // is weighted by the share of it the sliding window still covers. All math is in integers scaled
-// by the window length, so it is exact and identical in Lua (src/lua/include/sliding-window.lua).
+// by the window length, so it is exact and identical in Lua: src/lua/include/sliding-window.lua
+// (window_load, window_remaining, ...).
 import { floorDiv } from './math';
-import type { LimitOutcome } from './types';
+import type { Algorithm } from './types';
 
 /** Two fixed-window counters: the current window's and the previous one's. */
 export interface WindowCounts {
@@ -14,10 +15,6 @@ export interface WindowCounts {
 
 export interface WindowState extends WindowCounts {
   readonly kind: 'window';
-}
-
-export function emptyWindow(now: number, windowMs: number): WindowState {
-  return { kind: 'window', index: Math.floor(now / windowMs), current: 0, previous: 0 };
 }
 
 /** Moves the counters to the window holding `now`. */
@@ -35,27 +32,39 @@ export function usedScaled(state: WindowCounts, now: number, windowMs: number): 
   return state.previous * (windowMs - elapsed) + state.current * windowMs;
 }
 
-export function remainingWindow(state: WindowState, limit: number, now: number, windowMs: number): number {
-  return Math.max(0, floorDiv(limit * windowMs - usedScaled(state, now, windowMs), windowMs));
-}
+const remaining = (s: WindowCounts, limit: number, windowMs: number, now: number) => Math.max(0, floorDiv(limit * windowMs - usedScaled(s, now, windowMs), windowMs));
 
-export function outcomeWindow(state: WindowState, limit: number, windowMs: number, now: number, cost: number, fits: boolean): LimitOutcome {
-  const remaining = remainingWindow(state, limit, now, windowMs);
-  if (fits && remaining >= limit) return { fits, remaining, resetAt: now };
-  // earliest t with usedScaled(t) <= target * windowMs
-  const target = fits ? limit - remaining - 1 : limit - cost;
-  const start = state.index * windowMs;
-  let resetAt: number;
-  if (state.current <= target) {
-    resetAt = state.previous === 0 ? now : start + windowMs - floorDiv((target - state.current) * windowMs, state.previous);
-  } else {
-    resetAt = start + 2 * windowMs - floorDiv(target * windowMs, state.current);
-  }
-  return { fits, remaining, resetAt: Math.max(resetAt, now) };
-}
-
-/** Settles a reserved charge made in window `index`. */
-export function adjustWindow(state: WindowState, index: number, delta: number): void {
-  if (index === state.index) state.current = Math.max(0, state.current + delta);
-  else if (index === state.index - 1) state.previous = Math.max(0, state.previous + delta);
-}
+export const slidingWindow: Algorithm<WindowState> = {
+  kind: 'window',
+  load(s, { windowMs }, now) {
+    if (!s) return { kind: 'window', index: Math.floor(now / windowMs), current: 0, previous: 0 };
+    rollWindow(s, now, windowMs);
+    return s;
+  },
+  remaining: (s, { limit, windowMs }, now) => remaining(s, limit, windowMs, now),
+  // the reference is the window's index
+  charge(s, _limit, _now, cost) {
+    s.current += cost;
+    return s.index;
+  },
+  outcome(s, { limit, windowMs }, now, cost, fits) {
+    const left = remaining(s, limit, windowMs, now);
+    if (fits && left >= limit) return { fits, remaining: left, resetAt: now };
+    // earliest t with usedScaled(t) <= target * windowMs
+    const target = fits ? limit - left - 1 : limit - cost;
+    const start = s.index * windowMs;
+    let resetAt: number;
+    if (s.current <= target) {
+      resetAt = s.previous === 0 ? now : start + windowMs - floorDiv((target - s.current) * windowMs, s.previous);
+    } else {
+      resetAt = start + 2 * windowMs - floorDiv(target * windowMs, s.current);
+    }
+    return { fits, remaining: left, resetAt: Math.max(resetAt, now) };
+  },
+  // a charge in the current or the previous window; older ones have left
+  adjust(s, _limit, _now, ref, reserved, cost) {
+    const delta = cost - reserved;
+    if (ref === s.index) s.current = Math.max(0, s.current + delta);
+    else if (ref === s.index - 1) s.previous = Math.max(0, s.previous + delta);
+  },
+};

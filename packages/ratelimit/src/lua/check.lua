@@ -14,7 +14,7 @@
            (see sliding-log.lua); then with mode 2 the reservation index <prefix>:{<id>}:res
   ARGV     now (ms), or '' for the server clock (TIME, read once per call)
            mode: 0 peek (read only), 1 check, 2 reserve
-           plan: its id, or "<id>:<definition>" (see learn_plan in lib.lua)
+           plan: its id, or "<id>:<definition>" (see learn_plan in plan.lua)
            this call's cost in the cost-spike unit, and denials answered meanwhile from a deny
            cache, to count as calls and denials (both read only when the plan has anomaly rules)
            one cost per limit
@@ -23,8 +23,12 @@
            spike), value, threshold, then per limit: fits (0|1), remaining, resetAt. A check whose
            plan the library does not know ends the list: it and the checks after it did not run
 ]]
---- @include "sliding-log"
 --- @include "lib"
+--- @include "fixed-window"
+--- @include "sliding-window"
+--- @include "sliding-log"
+--- @include "token-bucket"
+--- @include "plan"
 --- @include "anomaly"
 
 -- arguments read without tonumber (strtod, the costly part) when they take these common values
@@ -142,9 +146,8 @@ local function check_one(keys, k, args, a, now, out)
     end
   end
   for i = 1, n do
-    local l = limits[i]
-    local fits, rem = l.fits, remaining(l, now)
-    out[o + 1], out[o + 2], out[o + 3] = fits and 1 or 0, rem, reset_at(l, now, fits, rem)
+    local fits, rem, reset = outcome(limits[i], now)
+    out[o + 1], out[o + 2], out[o + 3] = fits and 1 or 0, rem, reset
     o = o + 3
   end
   return k, a + 5 + n

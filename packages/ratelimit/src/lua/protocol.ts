@@ -1,11 +1,15 @@
-// The wire protocol of the Lua scripts (src/lua/*.lua, whose headers it must match): how a
-// check's keys and arguments are laid out and how replies decode. src/stores/redis.ts sends them.
+// The wire protocol of the Lua scripts (src/lua/*.lua, whose headers it must match): for each
+// script, how its keys and arguments are laid out (encode*) and how its reply reads (decode*),
+// with the codes both sides share. src/stores/redis.ts only sends what these build.
 import { createHash } from 'node:crypto';
 
 import { type AnomalyRule, rulesArg } from '../anomaly';
 import type { EvaluateOutput, SettleStatus } from '../model';
 import { AlgorithmCode, type CompiledLimit } from '../policy';
-import type { StoreEvaluateRequest, StoreInspection } from '../stores/types';
+import type { StoreEvaluateRequest, StoreInspection, StoreResetRequest, StoreSettleRequest } from '../stores/types';
+
+/** The arguments of one FCALL / EVALSHA after the function: numkeys, keys, then ARGV. */
+export type ScriptArgs = (string | number)[];
 
 /** The keys of one identifier the scripts use. */
 export interface IdentifierKeys {
@@ -26,7 +30,7 @@ const LOG = AlgorithmCode['sliding-log'];
 // definitions by limits (compiled once per plan), then by TTLs and rules
 const planArgs = new WeakMap<readonly CompiledLimit[], Map<string, PlanArg>>();
 
-/** The plan argument of a check (see learn_plan in src/lua/include/lib.lua). */
+/** The plan argument of a check (see learn_plan in src/lua/include/plan.lua). */
 export function planArg(limits: readonly CompiledLimit[], stateTtlMs: number, reservationTtlMs: number, rules: string): PlanArg {
   let byRest = planArgs.get(limits);
   if (!byRest) planArgs.set(limits, (byRest = new Map<string, PlanArg>()));
@@ -50,7 +54,8 @@ export interface CheckCall {
   readonly limits: number;
 }
 
-export const PLAN_AT = 2;
+/** Where a check's arguments hold its plan (see check.lua). */
+const PLAN_AT = 2;
 
 export function encodeCheck(request: StoreEvaluateRequest, k: IdentifierKeys): CheckCall {
   const mode = request.mode === 'peek' ? 0 : request.mode === 'check' ? 1 : 2;
@@ -92,21 +97,75 @@ export function decodeChecks(reply: unknown, checks: readonly { readonly call: P
   return n;
 }
 
-/** KEYS and ARGV tail of settle.lua: log keys, then n and 5 args per limit. */
-export function limitArgs(k: IdentifierKeys, limits: readonly CompiledLimit[], cost: (l: CompiledLimit) => number) {
-  const keyList: string[] = [k.state];
-  const args: (string | number)[] = [limits.length];
-  for (const l of limits) {
-    if (l.code === LOG) keyList.push(k.log(l.name));
-    args.push(l.name, l.code, l.limit, l.windowMs, cost(l));
+/**
+ * The arguments of check.lua (one check) or checks.lua (several): numkeys, every check's keys,
+ * then every check's arguments, each naming its plan by definition when `full` says so.
+ */
+export function encodeChecks(calls: readonly { readonly call: CheckCall }[], full: (plan: PlanArg) => boolean): ScriptArgs {
+  let keys = 0;
+  for (const { call } of calls) keys += call.keys.length;
+  const command: ScriptArgs = [keys];
+  for (const { call } of calls) for (const key of call.keys) command.push(key);
+  for (const { call } of calls) {
+    const definition = full(call.plan);
+    for (let i = 0; i < call.args.length; i++) command.push(i === PLAN_AT && definition ? call.plan.full : call.args[i]!);
   }
-  return { keyList, args };
+  return command;
 }
 
-export const SETTLE_STATUS: Record<number, SettleStatus> = { 0: 'unknown', 1: 'settled', 2: 'expired' };
+/** The arguments of settle.lua (see its header). */
+export function encodeSettle(request: StoreSettleRequest, k: IdentifierKeys): ScriptArgs {
+  const keys: string[] = [k.state];
+  const limits: ScriptArgs = [request.limits.length];
+  for (const l of request.limits) {
+    if (l.code === LOG) keys.push(k.log(l.name));
+    limits.push(l.name, l.code, l.limit, l.windowMs, request.costs.get(l.name) ?? -1);
+  }
+  keys.push(k.reservations);
+  return [keys.length, ...keys, request.now ?? '', `${request.reservationId}|${request.expiresAt}`, request.stateTtlMs, ...limits];
+}
+
+const SETTLE_STATUS: Record<number, SettleStatus> = { 0: 'unknown', 1: 'settled', 2: 'expired' };
+
+/** settle.lua's reply: { status code, now }. */
+export function decodeSettle(reply: unknown): { status: SettleStatus; now: number } {
+  const r = reply as number[];
+  return { status: SETTLE_STATUS[r[0]!] ?? 'unknown', now: r[1]! };
+}
+
+/** The arguments of reset.lua (see its header). */
+export function encodeReset(request: StoreResetRequest, k: IdentifierKeys): ScriptArgs {
+  const logKeys = request.limits.filter((l) => l.code === LOG).map((l) => k.log(l.name));
+  const names = request.all ? [] : request.limits.map((l) => l.name);
+  return [3 + logKeys.length, k.state, k.reservations, k.denials, ...logKeys, request.all ? 'all' : 'some', request.stateTtlMs, ...names];
+}
+
+/** The arguments of inspect.lua (see its header). */
+export function encodeInspect(k: IdentifierKeys, now: number | undefined): ScriptArgs {
+  return [2, k.state, k.denials, now ?? ''];
+}
+
+/** An entry of the recent-denials list ("at:limit", newest first) that inspect.lua reads. */
+export const denialEntry = (at: number, limit: string): string => `${at}:${limit}`;
+
+/** inspect.lua's reply: { now, "at:limit;..." newest first, then id, record per live reservation }. */
+export function decodeInspect(reply: unknown): StoreInspection {
+  const r = reply as (string | number)[];
+  const denials = String(r[1] || '')
+    .split(';')
+    .filter(Boolean)
+    .map((d) => {
+      const i = d.indexOf(':');
+      return { at: Number(d.slice(0, i)), limit: d.slice(i + 1) };
+    })
+    .reverse();
+  const reservations: StoreInspection['reservations'][number][] = [];
+  for (let i = 2; i < r.length; i += 2) reservations.push(parseReservation(String(r[i]), String(r[i + 1])));
+  return { now: Number(r[0]), denials, reservations: reservations.sort((a, b) => Number(a.id) - Number(b.id)) };
+}
 
 /** Reservation record "expiresAt|name,ref,cost|..." as the scripts write it. */
-export function parseReservation(id: string, record: string): StoreInspection['reservations'][number] {
+function parseReservation(id: string, record: string): StoreInspection['reservations'][number] {
   const [expiresAt, ...parts] = record.split('|');
   return {
     id,

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const SCRIPT_NAMES = ['check', 'checks', 'settle', 'reset', 'inspect'] as const;
-const INCLUDES = ['sliding-log', 'lib', 'anomaly'] as const;
+const INCLUDES = ['lib', 'fixed-window', 'sliding-window', 'sliding-log', 'token-bucket', 'plan', 'anomaly'] as const;
 
 const read = (name: string) => readFileSync(fileURLToPath(new URL(`./${name}.lua`, import.meta.url)), 'utf8');
 const INCLUDE_LINE = /^--- @include "([\w-]+)"$/gm;

@@ -12,8 +12,12 @@
            new cost (-1: keep what was reserved)
   Returns  { status (1 settled, 2 expired, 0 unknown), now }
 ]]
---- @include "sliding-log"
 --- @include "lib"
+--- @include "fixed-window"
+--- @include "sliding-window"
+--- @include "sliding-log"
+--- @include "token-bucket"
+--- @include "plan"
 
 local hash = KEYS[1]
 local now = server_now(ARGV[1])
@@ -29,34 +33,9 @@ if expires_at <= now then return { 2, now } end
 
 local fields = read_fields(hash, names)
 local writes = {}
-for name, ref, old in string.gmatch(record, '|([^,|]+),([^,|]+),(%d+)') do
+for name, ref, reserved in string.gmatch(record, '|([^,|]+),([^,|]+),(%d+)') do
   local l = by_name[name]
-  if l and l.cost >= 0 then
-    old = tonumber(old)
-    local cost, delta = l.cost, l.cost - tonumber(old)
-    if l.code == LOG then
-      -- a reservation made by the sorted-set log of earlier versions names a member: nothing to find
-      local at = tonumber(ref)
-      if at then log_settle(l, now, tonumber(id), at, old, cost) end
-    else
-      ref = tonumber(ref)
-      load(l, fields, now, false)
-      if l.code == WINDOW then
-        if ref == l.index then
-          l.current = math.max(0, l.current + delta)
-        elseif ref == l.index - 1 then
-          l.previous = math.max(0, l.previous + delta)
-        end
-      elseif l.code == BUCKET then
-        local tat = math.max(l.tat, now) + delta * (l.window / l.limit)
-        if delta < 0 then tat = math.max(tat, now) end
-        l.tat = tat
-      elseif ref == l.start then
-        l.count = math.max(0, l.count + delta)
-      end
-      persist(l, writes, true)
-    end
-  end
+  if l and l.cost >= 0 then adjust(l, fields, writes, now, ref, tonumber(reserved), tonumber(id)) end
 end
 if #writes > 0 then
   redis.call('HSET', hash, unpack(writes))

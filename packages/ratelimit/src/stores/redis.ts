@@ -9,11 +9,11 @@ import { Cluster, type Redis } from 'ioredis';
 
 import { type Duration, toMs } from '../duration';
 import { RateLimitConfigError, RateLimitStoreError } from '../errors';
-import { type CheckCall, decodeChecks, encodeCheck, limitArgs, PLAN_AT, parseReservation, SETTLE_STATUS } from '../lua/protocol';
+import { type CheckCall, decodeChecks, decodeInspect, decodeSettle, denialEntry, encodeCheck, encodeChecks, encodeInspect, encodeReset, encodeSettle, type ScriptArgs } from '../lua/protocol';
 import * as scripts from '../lua/scripts.generated';
 import { DENIALS_KEPT, type EvaluateOutput } from '../model';
-import { AlgorithmCode, type CompiledLimit } from '../policy';
-import type { Control, Store, StoreInspection, StreamEntry } from './types';
+import type { CompiledLimit } from '../policy';
+import type { Control, Store, StreamEntry } from './types';
 
 export type RedisClient = Redis | Cluster;
 
@@ -71,7 +71,7 @@ export interface RedisStore extends Store {
 }
 
 type ScriptName = keyof typeof scripts.library.functions;
-type Args = (string | number)[];
+type Args = ScriptArgs;
 
 interface ScriptClient {
   rlCheck(...args: Args): Promise<unknown>;
@@ -199,15 +199,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
    * not know (reloaded since, another shard, or EVAL, which keeps nothing) go again with theirs.
    */
   function sendChecks(c: RedisClient & ScriptClient, calls: readonly Queued[], definitions: boolean): void {
-    // one array for the command: numkeys, every check's keys, then every check's arguments
-    let keys = 0;
-    for (const { call } of calls) keys += call.keys.length;
-    const command: (string | number)[] = [keys];
-    for (const { call } of calls) for (const key of call.keys) command.push(key);
-    for (const { call } of calls) {
-      const full = definitions || c instanceof Cluster || !knownPlans.has(call.plan.id);
-      for (let i = 0; i < call.args.length; i++) command.push(i === PLAN_AT && full ? call.plan.full : call.args[i]!);
-    }
+    const command = encodeChecks(calls, (plan) => definitions || c instanceof Cluster || !knownPlans.has(plan.id));
     script(c, calls.length === 1 ? 'check' : 'checks', command).then(
       (reply) => {
         const outputs: EvaluateOutput[] = [];
@@ -263,7 +255,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     if (denier === -1) return;
     await get()
       .pipeline()
-      .lpush(k.denials, `${now}:${limits[denier]!.name}`)
+      .lpush(k.denials, denialEntry(now, limits[denier]!.name))
       .ltrim(k.denials, 0, DENIALS_KEPT - 1)
       .pexpire(k.denials, ttlMs)
       .exec()
@@ -375,37 +367,16 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       return output;
     },
     async settle(request) {
-      const k = keys(request.identifier);
-      const { keyList, args } = limitArgs(k, request.limits, (l) => request.costs.get(l.name) ?? -1);
-      keyList.push(k.reservations);
-      const reply = (await call('settle', (c) =>
-        script(c, 'settle', [keyList.length, ...keyList, request.now ?? '', `${request.reservationId}|${request.expiresAt}`, request.stateTtlMs, ...args]),
-        request.deadline,
-      )) as number[];
-      return { status: SETTLE_STATUS[reply[0]!] ?? 'unknown', now: reply[1]! };
+      const args = encodeSettle(request, keys(request.identifier));
+      return decodeSettle(await call('settle', (c) => script(c, 'settle', args), request.deadline));
     },
     async reset(request) {
-      const k = keys(request.identifier);
-      const logKeys = request.limits.filter((l) => l.code === AlgorithmCode['sliding-log']).map((l) => k.log(l.name));
-      const names = request.all ? [] : request.limits.map((l) => l.name);
-      await call('reset', (c) =>
-        script(c, 'reset', [3 + logKeys.length, k.state, k.reservations, k.denials, ...logKeys, request.all ? 'all' : 'some', request.stateTtlMs, ...names]),
-      );
+      const args = encodeReset(request, keys(request.identifier));
+      await call('reset', (c) => script(c, 'reset', args));
     },
     async inspect(identifier, now) {
-      const k = keys(identifier);
-      const reply = (await call('inspect', (c) => script(c, 'inspect', [2, k.state, k.denials, now ?? '']))) as (string | number)[];
-      const denials = String(reply[1] || '')
-        .split(';')
-        .filter(Boolean)
-        .map((d) => {
-          const i = d.indexOf(':');
-          return { at: Number(d.slice(0, i)), limit: d.slice(i + 1) };
-        })
-        .reverse();
-      const reservations: StoreInspection['reservations'][number][] = [];
-      for (let i = 2; i < reply.length; i += 2) reservations.push(parseReservation(String(reply[i]), String(reply[i + 1])));
-      return { now: Number(reply[0]), denials, reservations: reservations.sort((a, b) => Number(a.id) - Number(b.id)) };
+      const args = encodeInspect(keys(identifier), now);
+      return decodeInspect(await call('inspect', (c) => script(c, 'inspect', args)));
     },
     async controls() {
       const all = await call('read controls', (c) => c.hgetall(controlKey));

@@ -1,5 +1,7 @@
 --[[
-  sliding-log.lua: the exact sliding log (src/algorithms/sliding-log.ts) as one Redis list.
+  sliding-log.lua: the exact sliding log (src/algorithms/sliding-log.ts) as one Redis list,
+  operation for operation: log_load, log_remaining, log_charge, log_outcome, log_adjust;
+  log_persist writes, and log_check is a whole check of a plan of one such limit.
 
     element 0   header, struct '>dI6I6': the sum of the costs of every entry in the list (expired
                 ones not yet removed included), the newest entry's time, and the time until which
@@ -9,7 +11,7 @@
                 so settle finds exactly it (ids are never reused) and nothing else
 
   A check reads the header and the next few entries (one LRANGE): the first live entry is all
-  that decides in the usual case (see log_reset_at). A charge is one RPUSH at the tail (O(1):
+  that decides in the usual case (see log_outcome). A charge is one RPUSH at the tail (O(1):
   times only grow; an older time, from callers' clocks apart, is inserted in order). Expired
   entries are removed lazily, LOG_TRIM at a time, so most checks write only the header (LSET 0)
   and the entry. The key's TTL is renewed only when it would end within a window of the newest
@@ -27,9 +29,10 @@ local function log_entry(e)
   return at, cost
 end
 
--- loads a log limit: skips expired entries (counted in l.dead, their costs in l.freed) and keeps
--- the oldest live one (l.oldest_at, l.oldest_cost; false when none)
-local function log_load(l, now)
+-- loads a log limit (its list, not the hash's `values`): skips expired entries (counted in
+-- l.dead, their costs in l.freed) and keeps the oldest live one (l.oldest_at, l.oldest_cost;
+-- false when none)
+local function log_load(l, values, now)
   local key, cutoff = l.key, now - l.window
   local rows = redis.call('LRANGE', key, '0', LOG_READ_ARG)
   local exists = rows[1] ~= nil
@@ -56,7 +59,12 @@ local function log_load(l, now)
   l.remaining = math.max(0, l.limit - l.used)
 end
 
--- charges l.cost at now (the entry is written by log_persist); returns the reservation ref: the time
+local function log_remaining(l, now)
+  return l.remaining
+end
+
+-- charges l.cost at now (the entry is written by log_persist); the reference is the time (with
+-- the reservation id in the entry, settle finds exactly it)
 local function log_charge(l, now, reservation)
   local cost = l.cost
   if reservation > 0 then
@@ -119,7 +127,7 @@ local function log_write(key, window, now, entry, trim, dead, live, exists, expi
   if renew then redis.call('PEXPIRE', key, string.format('%d', expiry - now)) end
 end
 
-local function log_persist(l, now, trim)
+local function log_persist(l, writes, now, trim)
   log_write(l.key, l.window, now, l.pending, trim, l.dead, l.live, l.exists, l.expiry, l.used, l.newest, l.freed)
 end
 
@@ -142,10 +150,17 @@ local function log_walk(key, window, now, need)
   end
 end
 
-local function log_reset_at(l, now, need)
+-- fits, remaining, resetAt (see LimitOutcome in src/algorithms/types.ts): resetAt is when the
+-- entry that frees what must leave the window does
+local function log_outcome(l, now)
+  local fits, rem, limit = l.fits, l.remaining, l.limit
+  if fits and rem >= limit then return fits, rem, now end
+  local used = l.used
+  local need = used + l.need - limit
+  if fits then need = used - (limit - rem - 1) end
   -- usually the oldest entry frees enough
-  if l.oldest_at and l.oldest_cost >= need then return l.oldest_at + l.window end
-  return log_walk(l.key, l.window, now, need)
+  if l.oldest_at and l.oldest_cost >= need then return fits, rem, l.oldest_at + l.window end
+  return fits, rem, log_walk(l.key, l.window, now, need)
 end
 
 --[[
@@ -201,12 +216,12 @@ local function log_check(key, limit, window, cost, now, out)
   return true
 end
 
--- settles a reserved entry (time `at`, reserved `old`) to `cost`; one gone from the window, or
--- reset since, changes nothing
-local function log_settle(l, now, id, at, old, cost)
+-- a reserved entry (time `at`, `reserved` units, reservation `id`) becomes l.cost; 0 removes
+-- it. One gone from the window, or reset since, changes nothing
+local function log_adjust(l, now, at, reserved, id)
   if at <= now - l.window then return end
-  local key = l.key
-  local entry = struct.pack('>I6dd', at, old, id)
+  local key, cost = l.key, l.cost
+  local entry = struct.pack('>I6dd', at, reserved, id)
   local index = redis.call('LPOS', key, entry)
   if not index then return end
   local used, newest, expiry = struct.unpack('>dI6I6', redis.call('LINDEX', key, '0'))
@@ -217,5 +232,5 @@ local function log_settle(l, now, id, at, old, cost)
   else
     redis.call('LREM', key, '1', entry)
   end
-  redis.call('LSET', key, '0', log_header(used - old + cost, newest, expiry))
+  redis.call('LSET', key, '0', log_header(used - reserved + cost, newest, expiry))
 end

@@ -1,0 +1,166 @@
+--[[
+  plan.lua: a plan's limits as Lua tables, and the operations on one limit, each dispatched by
+  its algorithm code to that algorithm's include (as src/model.ts dispatches to the records of
+  src/algorithms/): load, remaining, charge, outcome, adjust, and persist, which writes.
+]]
+
+-- a limit's table, made with every field it will hold (Lua 5.1 then sizes it once); its hash
+-- field f1 (see lib.lua), if any, is appended to `names`, its position kept in i1
+local function new_limit(name, code, limit, window, names)
+  local l = {
+    name = name, code = code, limit = limit, window = window, cost = 0,
+    key = false, need = 0, fits = false, count = 0, used = 0, remaining = 0, exists = false, live = false, newest = 0,
+    expiry = 0, dead = 0, freed = 0, oldest_at = false, oldest_cost = 0, pending = false, index = 0, current = 0, previous = 0, tat = 0, start = 0, finish = 0,
+    f1 = false, s1 = false, s2 = false, s3 = false, i1 = false,
+  }
+  if code == WINDOW then
+    l.f1 = name .. '.w'
+  elseif code == BUCKET then
+    l.f1 = name .. '.b'
+  elseif code ~= LOG then
+    l.f1 = name .. '.f'
+  end
+  if l.f1 then
+    local n = #names + 1
+    names[n], l.i1 = l.f1, n
+  end
+  return l
+end
+
+-- parses per-limit arguments from ARGV[first]: n, then per limit name, code, limit, window, cost
+local function read_limits(first, keys_from)
+  local n = tonumber(ARGV[first])
+  local limits, by_name, names = {}, {}, {}
+  local k = keys_from
+  for i = 1, n do
+    local base = first - 4 + 5 * i
+    local l = new_limit(ARGV[base], tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3]), names)
+    l.cost = tonumber(ARGV[base + 4])
+    if l.code == LOG then
+      l.key = KEYS[k]
+      k = k + 1
+    end
+    limits[i] = l
+    by_name[l.name] = l
+  end
+  return limits, by_name, names, k
+end
+
+-- brings a limit to now. `values`: the HMGET of the plan's hash fields (l.i1 the position of this
+-- limit's field); a log reads its own list
+local function load(l, values, now)
+  local code = l.code
+  if code == LOG then
+    log_load(l, values, now)
+  elseif code == WINDOW then
+    window_load(l, values, now)
+  elseif code == BUCKET then
+    bucket_load(l, values, now)
+  else
+    fixed_load(l, values, now)
+  end
+end
+
+local function remaining(l, now)
+  local code = l.code
+  if code == LOG then return log_remaining(l, now) end
+  if code == WINDOW then return window_remaining(l, now) end
+  if code == BUCKET then return bucket_remaining(l, now) end
+  return fixed_remaining(l, now)
+end
+
+-- charges l.cost (> 0); returns the reservation reference. Writes happen in persist().
+-- `reservation`: the id of the reservation being made, or 0.
+local function charge(l, now, reservation)
+  local code = l.code
+  if code == LOG then return log_charge(l, now, reservation) end
+  if code == WINDOW then return window_charge(l, now, reservation) end
+  if code == BUCKET then return bucket_charge(l, now, reservation) end
+  return fixed_charge(l, now, reservation)
+end
+
+-- fits, remaining, resetAt of a loaded limit (l.fits and l.need set by the check)
+local function outcome(l, now)
+  local code = l.code
+  if code == LOG then return log_outcome(l, now) end
+  if code == WINDOW then return window_outcome(l, now) end
+  if code == BUCKET then return bucket_outcome(l, now) end
+  return fixed_outcome(l, now)
+end
+
+-- writes a limit's state: a log to its list (expired entries trimmed with `trim`), the others'
+-- hash field into `writes` when `charged` and it changed
+local function persist(l, writes, charged, now, trim)
+  local code = l.code
+  if code == LOG then
+    log_persist(l, writes, now, trim)
+  elseif charged then
+    if code == WINDOW then
+      window_persist(l, writes, now, trim)
+    elseif code == BUCKET then
+      bucket_persist(l, writes, now, trim)
+    else
+      fixed_persist(l, writes, now, trim)
+    end
+  end
+end
+
+-- settles what reservation `id` charged (`reserved` units, reference `ref` as text) to l.cost,
+-- and writes it: a log in its list, the others into `writes`
+local function adjust(l, values, writes, now, ref, reserved, id)
+  local code = l.code
+  ref = tonumber(ref)
+  if code == LOG then
+    -- a reservation made by the sorted-set log of earlier versions names a member: nothing to find
+    if ref then log_adjust(l, now, ref, reserved, id) end
+    return
+  end
+  load(l, values, now)
+  if code == WINDOW then
+    window_adjust(l, now, ref, reserved)
+  elseif code == BUCKET then
+    bucket_adjust(l, now, ref, reserved)
+  else
+    fixed_adjust(l, now, ref, reserved)
+  end
+  persist(l, writes, true, now, false)
+end
+
+--[[
+  Plans: a check names its plan by an id; the definition comes with it when the library may not
+  know it ("<id>:<definition>"), and is kept here, parsed, while the library stays loaded (an EVAL
+  script starts with none: its client always sends it). A definition is
+  "<state TTL ms>:<reservation TTL ms>:<anomaly rules or ''>:<name>,<code>,<limit>,<window ms>;..."
+]]
+local plans, plan_count = {}, 0
+
+local function learn_plan(arg)
+  local id, state_ttl, reservation_ttl, rules, spec = string.match(arg, '^([^:]+):(%d+):(%d+):([^:]*):(.+)$')
+  if not id then return nil end
+  local plan = plans[id]
+  if plan then return plan end
+  plan = {
+    state_ttl = tonumber(state_ttl), reservation_ttl = tonumber(reservation_ttl), rules = rules, limits = {}, n = 0, names = {}, anomaly_names = {},
+    counters = false, expiry_at = 0, anomaly_at = 0, log1 = false, window1 = false,
+  }
+  local names = plan.names
+  for name, code, limit, window in string.gmatch(spec, '([%w_-]+),(%d+),(%d+),(%d+)') do
+    local l = new_limit(name, tonumber(code), tonumber(limit), tonumber(window), names)
+    plan.n = plan.n + 1
+    plan.limits[plan.n] = l
+    if l.code ~= LOG then plan.counters = true end
+  end
+  -- one sliding-log or sliding-window limit: check.lua's short paths (log_check, window_check)
+  plan.log1 = plan.n == 1 and plan.limits[1].code == LOG
+  plan.window1 = plan.n == 1 and plan.limits[1].code == WINDOW
+  names[#names + 1] = '~e'
+  plan.expiry_at = #names
+  for i, f in ipairs(names) do plan.anomaly_names[i] = f end
+  plan.anomaly_names[#names + 1] = '~n'
+  plan.anomaly_at = #names + 1
+  if plan_count >= 256 then plans, plan_count = {}, 0 end
+  -- by id, and by the whole argument for callers that always send it (EVAL, a cluster)
+  plans[id], plans[arg] = plan, plan
+  plan_count = plan_count + 1
+  return plan
+end
