@@ -13,7 +13,7 @@ export {
   type ReserveResult,
   type SettleResult,
 } from './limiter';
-export type { FallbackBudget } from './failure/fallback';
+export type { FallbackBudget } from './limiter/types';
 export { DEFAULT_PLANS, type Algorithm, type CompiledLimit, type CompiledPlan, type FailureMode, type LimitConfig, type PlanConfig, type PlansConfig } from './policy';
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './stores/memory';
 export type { Control, Decision, Store, StoreEvaluateRequest, StoreInspection, StoreResetRequest, StoreSettleRequest, StreamEntry, StreamName } from './stores/types';

@@ -7,7 +7,8 @@ import { adjustLog, chargeLog, emptyLog, type LogState, outcomeLog, trimLog, use
 import { adjustWindow, emptyWindow, outcomeWindow, remainingWindow, rollWindow, type WindowState } from './algorithms/sliding-window';
 import type { LimitOutcome } from './algorithms/types';
 import { type AnomalyState, type CompiledRules, emptyAnomalyState, type Fired, observe } from './anomaly';
-import { AlgorithmCode, type CompiledLimit } from './policy';
+import { AlgorithmCode, type CompiledLimit } from './plan';
+import { decidingOutcome } from './result';
 
 export type { LimitOutcome } from './algorithms/types';
 
@@ -196,11 +197,7 @@ export function evaluate(state: IdentifierState, input: EvaluateInput): Evaluate
   const anomalies = input.anomaly && mode !== 'peek' ? observe(state.anomaly, input.anomaly.rules, { now, allowed, ...input.anomaly }) : [];
   const outcomes = states.map((s, i) => outcome(s, limits[i]!, now, needs[i]!, fits[i]!));
   if (!allowed && mode !== 'peek') {
-    // the limit with the longest wait denied (the first of equals)
-    let denier = -1;
-    outcomes.forEach((o, i) => {
-      if (!o.fits && (denier === -1 || o.resetAt > outcomes[denier]!.resetAt)) denier = i;
-    });
+    const denier = decidingOutcome(outcomes, limits, now);
     state.denials = [...state.denials, { at: now, limit: limits[denier]!.name }].slice(-DENIALS_KEPT);
   }
   return { allowed, now, limits: outcomes, anomalies, ...(reservation && { reservation }) };
