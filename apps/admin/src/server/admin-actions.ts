@@ -2,7 +2,8 @@
 // call the engine's admin API (which audits every action and announces it to every instance),
 // and say what happened in words.
 import { isPlan, isRedisFailure, PLANS } from '@airl/creators';
-import type { Duration, RateLimitAdmin } from '@airl/ratelimit';
+import type { Duration } from '@airl/ratelimit';
+import type { RateLimitAdmin } from '@airl/ratelimit/admin';
 import { z } from 'zod';
 
 import { formatTime } from '../lib/format';

@@ -1,6 +1,7 @@
 // The dashboard's data: top consumers per period and unit from the engine's usage boards (no
 // keyspace scan), the overrides and blocks in force, and the latest entries of the anomaly stream.
-import type { Anomaly, ControlInForce, Period, RateLimitAdmin } from '@airl/ratelimit';
+import type { Anomaly } from '@airl/ratelimit';
+import type { ControlInForce, Period, RateLimitAdmin } from '@airl/ratelimit/admin';
 
 export const PERIODS = ['hour', 'day'] as const satisfies readonly Period[];
 /** What the boards count: requests, model tokens and the budget's cents. */
