@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { createLimiters } from '@airl/creators/limiters';
-import { createRateLimitAdmin } from '@airl/ratelimit';
+import { createRateLimitAdmin } from '@airl/ratelimit/admin';
 import { type Browser, expect, type Page, request, type Request, test } from '@playwright/test';
 import { Redis } from 'ioredis';
 

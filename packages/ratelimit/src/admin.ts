@@ -11,6 +11,7 @@ import type { Control, Decision, StoreInspection } from './stores/types';
 import { boardName, type Period } from './usage';
 
 export type { AuditEntry } from './audit';
+export type { Period } from './usage';
 
 export interface RateLimitAdminOptions {
   /**

@@ -5,7 +5,7 @@ import { type Duration, toMs } from './duration';
 import { RateLimitConfigError } from './errors';
 import { floorDiv } from './algorithms/math';
 import { rollWindow, usedScaled, type WindowCounts } from './algorithms/sliding-window';
-import { type CompiledPlan, REQUESTS } from './policy';
+import { type PlanLimits, REQUESTS } from './plan';
 
 export type AnomalyRule = 'burst' | 'denial-storm' | 'cost-spike';
 
@@ -93,7 +93,7 @@ const wholePositive = (value: unknown, what: string): number => {
 };
 
 /** Resolves a plan's rules from the limiter's and the plan's settings. */
-export function compileRules(plan: CompiledPlan, base: AnomalyRules | undefined, own: AnomalyRules | undefined): CompiledRules {
+export function compileRules(plan: PlanLimits, base: AnomalyRules | undefined, own: AnomalyRules | undefined): CompiledRules {
   const at = `anomalies of plan '${plan.name}'`;
   const pick = <K extends keyof AnomalyRules>(k: K): AnomalyRules[K] => own?.[k] ?? base?.[k];
   const burstIn = pick('burst');

@@ -1,7 +1,7 @@
 // A call denied until a known time is denied again, without asking the store, until then: a
 // client retrying in a loop costs no Redis call. Entries go when an admin acts on the identifier
 // (any instance), when this instance resets or refunds it, and when their time is up.
-import type { RateLimitResult } from './limiter';
+import type { RateLimitResult } from './result';
 
 interface Entry {
   /** Local epoch ms until which the call is denied. */

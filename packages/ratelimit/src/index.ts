@@ -1,10 +1,13 @@
-// The public surface of `@airl/ratelimit`. Redis lives in `@airl/ratelimit/redis`, the old
-// functions in `@airl/ratelimit/legacy`.
+// The public surface of `@airl/ratelimit`: what an app needs to limit calls. Other entry points:
+// `./redis` (the Redis store), `./trpc` (the middleware and headers), `./http` (clientIp),
+// `./admin` (createRateLimitAdmin: views, resets, overrides), `./store` (for store authors),
+// `./legacy` (the old functions), `./lambda` and `./lambda-handler`.
 export {
   createRateLimiter,
   type CheckOptions,
   type Clock,
   type Cost,
+  type FallbackBudget,
   type LimitStatus,
   type RateLimiter,
   type RateLimiterOptions,
@@ -13,27 +16,22 @@ export {
   type ReserveResult,
   type SettleResult,
 } from './limiter';
-export type { FallbackBudget } from './failure/fallback';
 export { DEFAULT_PLANS, type Algorithm, type CompiledLimit, type CompiledPlan, type FailureMode, type LimitConfig, type PlanConfig, type PlansConfig } from './policy';
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './stores/memory';
-export type { Control, Decision, Store, StoreEvaluateRequest, StoreInspection, StoreResetRequest, StoreSettleRequest, StreamEntry, StreamName } from './stores/types';
+export type { Store } from './stores/types';
 export type { SettleStatus } from './model';
-export {
-  jsonLogger,
-  type AnomalyEvent,
-  type DecisionEvent,
-  type DecisionSource,
-  type FailureModeEvent,
-  type Logger,
-  type RateLimitEvent,
-  type RateLimitEventListener,
-  type StoreErrorEvent,
+export type {
+  AnomalyEvent,
+  DecisionEvent,
+  DecisionSource,
+  FailureModeEvent,
+  Logger,
+  RateLimitEvent,
+  RateLimitEventListener,
+  StoreErrorEvent,
 } from './events';
-export { createRateLimitAdmin, type AuditEntry, type ControlInForce, type IdentifierView, type RateLimitAdmin, type RateLimitAdminOptions } from './admin';
-export type { Period } from './usage';
 export type { Anomaly, AnomalyRule, AnomalyRules } from './anomaly';
 export { type Duration, formatWait, toMs } from './duration';
-export { clientIp, type TrustedProxyOptions } from './client-ip';
 export {
   RateLimitConfigError,
   RateLimiterError,

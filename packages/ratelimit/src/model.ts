@@ -4,7 +4,8 @@
 import { ALGORITHMS, type LimitState } from './algorithms';
 import type { Algorithm, LimitOutcome } from './algorithms/types';
 import { type AnomalyState, type CompiledRules, emptyAnomalyState, type Fired, observe } from './anomaly';
-import type { CompiledLimit } from './policy';
+import type { CompiledLimit } from './plan';
+import { decidingOutcome } from './result';
 
 export type { LimitOutcome } from './algorithms/types';
 
@@ -129,11 +130,7 @@ export function evaluate(state: IdentifierState, input: EvaluateInput): Evaluate
   const anomalies = input.anomaly && mode !== 'peek' ? observe(state.anomaly, input.anomaly.rules, { now, allowed, ...input.anomaly }) : [];
   const outcomes = states.map(({ algorithm, s }, i) => algorithm.outcome(s, limits[i]!, now, needs[i]!, fits[i]!));
   if (!allowed && mode !== 'peek') {
-    // the limit with the longest wait denied (the first of equals)
-    let denier = -1;
-    outcomes.forEach((o, i) => {
-      if (!o.fits && (denier === -1 || o.resetAt > outcomes[denier]!.resetAt)) denier = i;
-    });
+    const denier = decidingOutcome(outcomes, limits, now);
     state.denials = [...state.denials, { at: now, limit: limits[denier]!.name }].slice(-DENIALS_KEPT);
   }
   return { allowed, now, limits: outcomes, anomalies, ...(reservation && { reservation }) };

@@ -3,7 +3,8 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
-import { createMemoryStore, createRateLimitAdmin, createRateLimiter, type PlansConfig, RateLimitInputError, type Store } from '../src/index';
+import { createRateLimitAdmin } from '../src/admin';
+import { createMemoryStore, createRateLimiter, type PlansConfig, RateLimitInputError, type Store } from '../src/index';
 import { createRedisStore } from '../src/redis';
 import { prefix, STORE_KINDS, type StoreKind } from './fixtures/stores';
 

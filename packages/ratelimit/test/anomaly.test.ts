@@ -3,7 +3,8 @@
 import { fc, it as prop } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 
-import { type Anomaly, createRateLimitAdmin, createRateLimiter, type PlansConfig } from '../src/index';
+import { createRateLimitAdmin } from '../src/admin';
+import { type Anomaly, createRateLimiter, type PlansConfig } from '../src/index';
 import { makeLambdaStore } from './fixtures/lambda';
 import { makeStore as makeAnyStore, manualClock, STORE_KINDS, type StoreKind } from './fixtures/stores';
 

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { freePorts, runPrefix, type Server, startServer } from '@airl/vitest-config/redis';
 
-import { createRateLimitAdmin, createRateLimiter, type RateLimiter } from '../src/index';
+import { createRateLimitAdmin } from '../src/admin';
+import { createRateLimiter, type RateLimiter } from '../src/index';
 import { createRedisClient, createRedisStore } from '../src/redis';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

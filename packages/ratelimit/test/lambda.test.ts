@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dummyAws } from '@airl/vitest-config/lambda-endpoint';
 import { rawCommand, startServer } from '@airl/vitest-config/redis';
 
-import { createRateLimitAdmin, createRateLimiter, type RateLimitEvent, RateLimitConfigError, RateLimitStoreError } from '../src/index';
+import { createRateLimitAdmin } from '../src/admin';
+import { createRateLimiter, type RateLimitEvent, RateLimitConfigError, RateLimitStoreError } from '../src/index';
 import { createLambdaStore } from '../src/lambda';
 import { createLambdaStoreHandler } from '../src/lambda-handler';
 import { createRedisClient, createRedisStore } from '../src/redis';

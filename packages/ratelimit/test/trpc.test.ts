@@ -6,7 +6,8 @@ import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 
-import { createRateLimitAdmin, createRateLimiter, type RateLimiter, RateLimitConfigError } from '../src/index';
+import { createRateLimitAdmin } from '../src/admin';
+import { createRateLimiter, type RateLimiter, RateLimitConfigError } from '../src/index';
 import { createRedisStore } from '../src/redis';
 import {
   byClientIp,

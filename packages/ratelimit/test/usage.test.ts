@@ -2,7 +2,8 @@
 import { fc, it as prop } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 
-import { createRateLimitAdmin, createRateLimiter } from '../src/index';
+import { createRateLimitAdmin } from '../src/admin';
+import { createRateLimiter } from '../src/index';
 import { largest } from '../src/usage';
 import { makeStore, STORE_KINDS } from './fixtures/stores';
 

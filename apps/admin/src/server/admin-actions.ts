@@ -4,7 +4,8 @@
 import 'server-only';
 
 import { isPlan, isRedisFailure, PLANS } from '@airl/creators';
-import type { Duration, RateLimitAdmin } from '@airl/ratelimit';
+import type { Duration } from '@airl/ratelimit';
+import type { RateLimitAdmin } from '@airl/ratelimit/admin';
 import { z } from 'zod';
 
 import { formatTime } from '../lib/format';

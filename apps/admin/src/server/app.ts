@@ -6,7 +6,8 @@ import 'server-only';
 
 import { atMostEvery, createLimiters, type Limiters } from '@airl/creators/limiters';
 import { createEmfMetrics, type EmfMetrics } from '@airl/ops/emf';
-import { createMemoryStore, createRateLimitAdmin, type RateLimitAdmin, type RateLimiter } from '@airl/ratelimit';
+import { createMemoryStore, type RateLimiter } from '@airl/ratelimit';
+import { createRateLimitAdmin, type RateLimitAdmin } from '@airl/ratelimit/admin';
 import { createRedisStore, type RedisClient } from '@airl/ratelimit/redis';
 
 import { type AdminConfig, loadConfig } from './config';

@@ -2,7 +2,7 @@
 // the trusted proxies wrote, never the left-most). Without a declared proxy nothing can be
 // trusted: `next start` keeps an X-Forwarded-For the client sent itself, so every client then
 // shares one address.
-import { clientIp } from '@airl/ratelimit';
+import { clientIp } from '@airl/ratelimit/http';
 
 /** The address every client shares when none can be trusted. */
 export const UNKNOWN_ADDRESS = 'unknown';

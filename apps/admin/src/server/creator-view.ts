@@ -5,7 +5,8 @@ import 'server-only';
 
 import { type CreatorPlan, isPlan, MONTHLY_QUOTA_USD, quotaWarning, SPEND_LIMIT } from '@airl/creators';
 import type { Limiters } from '@airl/creators/limiters';
-import type { Anomaly, AuditEntry, IdentifierView, RateLimitAdmin } from '@airl/ratelimit';
+import type { Anomaly } from '@airl/ratelimit';
+import type { AuditEntry, IdentifierView, RateLimitAdmin } from '@airl/ratelimit/admin';
 
 export interface LimitRow {
   readonly name: string;

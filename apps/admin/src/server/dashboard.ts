@@ -2,7 +2,8 @@
 // keyspace scan), the overrides and blocks in force, and the latest entries of the anomaly stream.
 import 'server-only';
 
-import type { Anomaly, ControlInForce, Period, RateLimitAdmin } from '@airl/ratelimit';
+import type { Anomaly } from '@airl/ratelimit';
+import type { ControlInForce, Period, RateLimitAdmin } from '@airl/ratelimit/admin';
 
 export const PERIODS = ['hour', 'day'] as const satisfies readonly Period[];
 /** What the boards count: requests, model tokens and the budget's cents. */

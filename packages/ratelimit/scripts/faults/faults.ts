@@ -11,7 +11,8 @@ import { Redis } from 'ioredis';
 
 import { freePorts, startCluster, startServer } from '@airl/vitest-config/redis';
 
-import { createRateLimitAdmin, createRateLimiter, type Duration, type PlansConfig, type RateLimiter, type RateLimitResult } from '../../src/index';
+import { createRateLimitAdmin } from '../../src/admin';
+import { createRateLimiter, type Duration, type PlansConfig, type RateLimiter, type RateLimitResult } from '../../src/index';
 import { createRedisClient, createRedisStore, type RedisConnectionConfig } from '../../src/redis';
 
 /** What one fault measured. */

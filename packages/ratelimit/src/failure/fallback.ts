@@ -4,19 +4,12 @@
 // through the store's presence record while it was up, split it), so that N instances together
 // admit at most about the limit. A call whose outcome is unknown (it failed while the store was
 // not known to be down: it may have been applied) is counted as charged.
-import type { CheckOptions, Cost, RateLimiter, RateLimitResult, Reservation, SettleResult } from '../limiter';
+import type { CheckOptions, Cost, FallbackBudget, RateLimiter, RateLimitResult, Reservation, SettleResult } from '../limiter/types';
 import type { LimitOutcome, Mode } from '../model';
 import type { CompiledPlan, CompiledPolicy, FailureMode } from '../policy';
 import { refusal, shape } from '../result';
 import { createMemoryStore, type MemoryStore } from '../stores/memory';
 
-/**
- * How the in-memory fallback budgets each instance during an outage:
- * - `'shared'`: each instance starts from what it last knew of the identifier and gets
- *   `floor(remaining / N)` of each limit, N being the live instances it last counted;
- * - `'full'`: each instance gets every limit in full, from zero (N instances: up to N x the limit).
- */
-export type FallbackBudget = 'shared' | 'full';
 
 /** What a call that failed on a store not known to be down gets: it may be retried in this long. */
 export const SLOW_RETRY_MS = 1000;

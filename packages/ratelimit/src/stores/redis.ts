@@ -12,7 +12,8 @@ import { RateLimitConfigError, RateLimitStoreError } from '../errors';
 import { type CheckCall, decodeChecks, decodeInspect, decodeSettle, denialEntry, encodeCheck, encodeChecks, encodeInspect, encodeReset, encodeSettle, type ScriptArgs } from '../lua/protocol';
 import * as scripts from '../lua/scripts.generated';
 import { DENIALS_KEPT, type EvaluateOutput } from '../model';
-import type { CompiledLimit } from '../policy';
+import type { CompiledLimit } from '../plan';
+import { decidingOutcome } from '../result';
 import type { Control, Store, StreamEntry } from './types';
 
 export type RedisClient = Redis | Cluster;
@@ -248,11 +249,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
    * script must not declare a key it would only sometimes touch). Best effort.
    */
   async function recordDenial(k: ReturnType<typeof keys>, limits: readonly CompiledLimit[], outcomes: EvaluateOutput['limits'], now: number, ttlMs: number) {
-    let denier = -1;
-    outcomes.forEach((o, i) => {
-      if (!o.fits && (denier === -1 || o.resetAt > outcomes[denier]!.resetAt)) denier = i;
-    });
-    if (denier === -1) return;
+    const denier = decidingOutcome(outcomes, limits, now);
+    if (denier === -1 || outcomes[denier]!.fits) return;
     await get()
       .pipeline()
       .lpush(k.denials, denialEntry(now, limits[denier]!.name))

@@ -8,8 +8,8 @@
 //   (`content-bytes`, `concurrent-requests`) as they are, any other with a vendor prefix
 //   (`"airl-tokens"`), as the draft asks of implementation-specific values;
 // - `w` and `t` in whole seconds; `w` left out when the window is unknown (it must be > 0).
-import type { RateLimitResult } from '../limiter';
 import type { CompiledPlan } from '../policy';
+import { decidingIndex, type RateLimitResult } from '../result';
 
 /** One limit's state as the headers show it. */
 export interface HeaderLimitState {
@@ -112,17 +112,13 @@ export function formatRateLimitHeaders(states: Iterable<HeaderLimitState>, optio
     return `${sfString(policyName(s))};q=${s.limit}${window}${quotaUnit(s.unit, vendor)}`;
   });
   const current = list.map((s) => `${sfString(policyName(s))};r=${s.remaining};t=${seconds(s.resetAt - s.now)}`);
-  // the deciding limit: the denied one with the longest wait, else the one closest to empty
-  const denied = list.filter((s) => !s.allowed);
-  const decider = denied.length > 0
-    ? denied.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a))
-    : list.reduce((a, b) => (b.remaining / b.limit < a.remaining / a.limit ? b : a));
+  const decider = list[decidingIndex(list.map((s) => ({ fits: s.allowed, remaining: s.remaining, limit: s.limit, waitMs: s.retryAfterMs })))]!;
   const headers: Record<string, string> = {
     'RateLimit-Policy': policy.join(', '),
     RateLimit: current.join(', '),
     'X-RateLimit-Limit': String(decider.limit),
     'X-RateLimit-Remaining': String(decider.remaining),
   };
-  if (denied.length > 0) headers['Retry-After'] = String(Math.max(1, seconds(decider.retryAfterMs)));
+  if (!decider.allowed) headers['Retry-After'] = String(Math.max(1, seconds(decider.retryAfterMs)));
   return headers;
 }

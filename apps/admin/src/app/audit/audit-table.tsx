@@ -1,4 +1,4 @@
-import type { AuditEntry } from '@airl/ratelimit';
+import type { AuditEntry } from '@airl/ratelimit/admin';
 import Link from 'next/link';
 
 import { formatTime } from '~/lib/format';
