@@ -37,6 +37,8 @@ function useNow(): number {
 }
 
 interface Denial {
+  /** The feature whose call was denied: its card shows the message. */
+  feature: string;
   message: string;
   /** The limit (or `blocked`) that denied. */
   deniedBy: string;
@@ -56,27 +58,27 @@ const FEATURES = [
 /** Converts a store-clock time to this browser's clock, from the last quota answer. */
 type ToLocal = (at: number) => number;
 
-function FeatureCard({ feature, quota, now, toLocal, onDone }: { feature: (typeof FEATURES)[number]; quota: Quota | undefined; now: number; toLocal: ToLocal; onDone: () => void }) {
+interface CardProps {
+  feature: (typeof FEATURES)[number];
+  blocked: boolean;
+  /** The creator's current denial (every feature shares the limits), shown on the card that met it. */
+  denial: Denial | undefined;
+  onDenied: (denial: Denial | undefined) => void;
+  now: number;
+  toLocal: ToLocal;
+  onDone: () => void;
+}
+
+function FeatureCard({ feature, blocked, denial: shared, onDenied, now, toLocal, onDone }: CardProps) {
   const max = MAX_INPUT_CHARS[feature.feature];
   const [text, setText] = useState<string>(feature.sample);
   const [busy, setBusy] = useState(false);
   const [answer, setAnswer] = useState<Answer | undefined>();
-  const [denial, setDenial] = useState<Denial | undefined>();
   const [failure, setFailure] = useState<string | undefined>();
-
-  // the denial is over when the page sees the limit give more than it had (a reset, a new plan)
-  // or the block lifted
-  useEffect(() => {
-    if (!denial || !quota) return;
-    const row = quota.limits.find((l) => l.name === denial.deniedBy);
-    const left = denial.deniedBy === 'monthly-spend' ? (quota.spend.remaining === null ? Infinity : Math.round(quota.spend.remaining * 100)) : (row?.remaining ?? 0);
-    const over = denial.deniedBy === 'blocked' ? quota.block === null : quota.block === null && left > denial.remaining;
-    if (over) setDenial(undefined);
-  }, [quota, denial]);
-
-  const waitUntil = denial?.until !== undefined ? toLocal(denial.until) : undefined;
-  const waiting = denial !== undefined && (waitUntil === undefined || waitUntil > now);
-  const blocked = quota?.block != null;
+  const denial = shared?.feature === feature.key ? shared : undefined;
+  const waitUntil = shared?.until !== undefined ? toLocal(shared.until) : undefined;
+  // every feature waits: they share the creator's limits
+  const waiting = shared !== undefined && (waitUntil === undefined || waitUntil > now);
 
   async function run() {
     setBusy(true);
@@ -85,12 +87,12 @@ function FeatureCard({ feature, quota, now, toLocal, onDone }: { feature: (typeo
       const input = { [feature.field]: text } as never;
       const result = await trpc.ai[feature.key].mutate(input);
       setAnswer(result);
-      setDenial(undefined);
+      onDenied(undefined);
     } catch (error) {
       const limit = isClientError(error) ? error.data?.rateLimit : null;
       if (limit) {
         const denied = limit.limits.find((l) => l.name === limit.deniedBy);
-        setDenial({ message: denialText(limit), deniedBy: limit.deniedBy, remaining: denied?.remaining ?? 0, until: limit.retryable ? limit.resetAt : undefined });
+        onDenied({ feature: feature.key, message: denialText(limit), deniedBy: limit.deniedBy, remaining: denied?.remaining ?? 0, until: limit.retryable ? limit.resetAt : undefined });
         setAnswer(undefined);
       } else {
         setFailure(error instanceof Error ? error.message : String(error));
@@ -168,6 +170,7 @@ function limitStatus(l: LimitRow, blocked: boolean, now: number, toLocal: ToLoca
 export function Dashboard({ signOut, children }: { signOut: () => Promise<void>; children?: ReactNode }) {
   const [quota, setQuota] = useState<{ data: Quota; receivedAt: number } | undefined>();
   const [error, setError] = useState<string | undefined>();
+  const [denial, setDenial] = useState<Denial | undefined>();
   const now = useNow();
 
   const refresh = useCallback(() => {
@@ -194,6 +197,17 @@ export function Dashboard({ signOut, children }: { signOut: () => Promise<void>;
       document.removeEventListener('visibilitychange', onVisible);
     };
   }, [refresh]);
+
+  // the denial is over when the page sees the limit give more than it had (a reset, a new plan)
+  // or the block lifted
+  useEffect(() => {
+    const q = quota?.data;
+    if (!denial || !q) return;
+    const row = q.limits.find((l) => l.name === denial.deniedBy);
+    const left = denial.deniedBy === 'monthly-spend' ? (q.spend.remaining === null ? Infinity : Math.round(q.spend.remaining * 100)) : (row?.remaining ?? 0);
+    const over = denial.deniedBy === 'blocked' ? q.block === null : q.block === null && left > denial.remaining;
+    if (over) setDenial(undefined);
+  }, [quota, denial]);
 
   // a store-clock moment on this browser's clock (the server's `now` is Redis time)
   const toLocal: ToLocal = (at) => (quota ? quota.receivedAt + (at - quota.data.now) : at);
@@ -245,7 +259,7 @@ export function Dashboard({ signOut, children }: { signOut: () => Promise<void>;
               <div className="row">
                 <strong>{LABELS[l.name] ?? l.name}</strong>
                 <span>
-                  <span data-testid="remaining">{formatCount(l.remaining)}</span> of {formatCount(l.limit)} available now · <span data-testid="used">{formatCount(l.used)}</span> used
+                  <span data-testid="remaining">{formatCount(l.remaining)}</span> of {formatCount(l.limit)} {block ? 'unused' : 'available now'} · <span data-testid="used">{formatCount(l.used)}</span> used
                 </span>
               </div>
               <div className="bar">
@@ -287,7 +301,7 @@ export function Dashboard({ signOut, children }: { signOut: () => Promise<void>;
       </div>
       <div className="grid">
         {FEATURES.map((f) => (
-          <FeatureCard key={f.key} feature={f} quota={q} now={now} toLocal={toLocal} onDone={refresh} />
+          <FeatureCard key={f.key} feature={f} blocked={block !== null} denial={denial} onDenied={setDenial} now={now} toLocal={toLocal} onDone={refresh} />
         ))}
       </div>
     </>
