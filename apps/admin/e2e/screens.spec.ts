@@ -34,6 +34,10 @@ test('the search finds a creator by id or by name, lists several, and says when 
   await expect(page.getByTestId('no-match')).toHaveText(/^Nobody matches “Ava2”/);
   await expect(page.getByTestId('creator-title')).toHaveCount(0);
   await shot(page, 'search-no-match');
+  // nor an empty page for an unknown creator typed into the address bar
+  await page.goto(`${adminUrl}/creators/Ava`);
+  await expect(page.getByTestId('no-match')).toHaveText(/^Nobody matches “Ava”/);
+  await expect(page.getByTestId('creator-title')).toHaveCount(0);
 
   await search(page, 'ava');
   await expect(page).toHaveURL(`${adminUrl}/creators/creator-ava`);

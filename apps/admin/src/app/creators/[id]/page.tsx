@@ -77,6 +77,18 @@ export default async function CreatorPage({ params, searchParams }: { params: Pr
       </Shell>
     );
   }
+  const untouched = view.limits.every((l) => l.used === 0) && view.spend.spentCents === 0 && view.denials.length === 0 && view.reservations.length === 0;
+  if (!view.known && untouched && !view.override && !view.block && view.audit.length === 0) {
+    // a typo or a name typed as an id: say so rather than show an empty creator
+    return (
+      <Shell admin={admin} search={id}>
+        <h1>Find a creator</h1>
+        <p className="notice" data-testid="no-match">
+          Nobody matches &ldquo;{view.id}&rdquo;: no creator has this id, and the limiter has no usage, override or block under it. Search by id or name in the box above.
+        </p>
+      </Shell>
+    );
+  }
   const hidden = <input type="hidden" name="creatorId" value={view.id} />;
   const compiled = app.limiters.limiter.plans.get(view.plan)?.limits ?? [];
   // the web app's words and rounding: unused, the wait as a clock, or when a daily counter is all back
