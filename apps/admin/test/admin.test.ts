@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { runAdminAction } from '~/server/admin-actions';
 import { creatorView } from '~/server/creator-view';
 import { dashboard } from '~/server/dashboard';
+import { searchCreators } from '~/server/search';
 
 import { adminApp, client, closeLater, eventually, freshPrefix, type Kind, KINDS } from './support/redis';
 
@@ -19,6 +20,9 @@ function apps(kind: Kind) {
   closeLater(() => web.close());
   return { admin, web, prefix };
 }
+
+/** What the app passes: the demo plans' rate limits. */
+const actionOptions = { rateLimits: ['burst', 'hourly', 'tokens'] };
 
 const form = (fields: Record<string, string>) => {
   const f = new FormData();
@@ -37,7 +41,7 @@ describe.each(KINDS)('on %s', (kind) => {
     expect(denied.deniedBy).toBe('burst');
 
     const view = await creatorView(admin, 'creator-ava');
-    expect(view).toMatchObject({ id: 'creator-ava', known: true, name: 'Ava (starter)', basePlan: 'starter', plan: 'starter', planSource: 'default', block: undefined });
+    expect(view).toMatchObject({ id: 'creator-ava', known: true, name: 'Ava', basePlan: 'starter', plan: 'starter', planSource: 'default', block: undefined });
     expect(view.limits.map((l) => [l.name, l.unit, l.used, l.remaining, l.limit])).toEqual([
       ['burst', 'requests', 5, 0, 5],
       ['hourly', 'requests', 5, 45, 50],
@@ -74,20 +78,29 @@ describe.each(KINDS)('on %s', (kind) => {
     // denied, and remembered by the web instance's deny cache
     expect((await web.limiter.check('creator-ben', { plan: 'starter' })).allowed).toBe(false);
 
-    expect(await runAdminAction(admin.admin, 'alice', 'reset', form({ creatorId: 'creator-ben', limit: 'burst', reason: 'ticket 1' }))).toEqual({ ok: true, message: "The 'burst' limit of creator-ben was reset." });
+    expect(await runAdminAction(admin.admin, 'alice', 'reset', form({ creatorId: 'creator-ben', limit: 'burst', reason: 'ticket 1' }), actionOptions)).toEqual({ ok: true, message: "The 'burst' limit of creator-ben was reset." });
     const one = await creatorView(admin, 'creator-ben');
     expect(one.limits.map((l) => [l.name, l.used])).toEqual([['burst', 0], ['hourly', 5], ['tokens', 50]]);
     // the reset announced itself: the web instance dropped its cached denial
     expect(await eventually(() => web.limiter.check('creator-ben', { plan: 'starter' }), (r) => r.allowed)).toMatchObject({ allowed: true });
 
-    expect(await runAdminAction(admin.admin, 'alice', 'reset', form({ creatorId: 'creator-ben', limit: 'all' }))).toEqual({ ok: true, message: 'Every limit of creator-ben was reset.' });
+    expect(await runAdminAction(admin.admin, 'alice', 'reset', form({ creatorId: 'creator-ben', limit: 'all' }), actionOptions)).toEqual({ ok: true, message: 'Every rate limit of creator-ben was reset; the monthly AI budget was not.' });
     const all = await creatorView(admin, 'creator-ben');
     expect(all.limits.map((l) => l.used)).toEqual([0, 0, 0]);
-    expect(all.spend.spentCents).toBe(0);
+    // spend is a separate act
+    expect(all.spend.spentCents).toBe(5);
     expect(all.audit.map((e) => [e.actor, e.action, e.details])).toEqual([
-      ['alice', 'reset', { limit: 'all' }],
+      ['alice', 'reset', { limit: 'tokens' }],
+      ['alice', 'reset', { limit: 'hourly' }],
+      ['alice', 'reset', { limit: 'burst' }],
       ['alice', 'reset', { limit: 'burst', reason: 'ticket 1' }],
     ]);
+
+    // the monthly spend: only with the box ticked
+    expect(await runAdminAction(admin.admin, 'alice', 'reset', form({ creatorId: 'creator-ben', limit: 'monthly-spend' }), actionOptions)).toEqual({ ok: false, message: 'Nothing was reset: tick the box to confirm that the monthly AI budget starts again from $0.00.' });
+    expect((await creatorView(admin, 'creator-ben')).spend.spentCents).toBe(5);
+    expect(await runAdminAction(admin.admin, 'alice', 'reset', form({ creatorId: 'creator-ben', limit: 'monthly-spend', confirm: 'yes' }), actionOptions)).toEqual({ ok: true, message: 'The monthly AI budget of creator-ben was reset: their spend this month starts again from $0.00.' });
+    expect((await creatorView(admin, 'creator-ben')).spend.spentCents).toBe(0);
   });
 
   it('overrides a plan and blocks for a while, lifts both, on every instance at once', async () => {
@@ -96,7 +109,7 @@ describe.each(KINDS)('on %s', (kind) => {
     for (let i = 0; i < 5; i++) await web.limiter.check('creator-dan', { plan: 'starter' });
     expect((await web.limiter.check('creator-dan', { plan: 'starter' })).allowed).toBe(false);
 
-    const override = await runAdminAction(admin.admin, 'alice', 'override', form({ creatorId: 'creator-dan', plan: 'pro', duration: '24 h', reason: 'ticket 42' }));
+    const override = await runAdminAction(admin.admin, 'alice', 'override', form({ creatorId: 'creator-dan', plan: 'pro', duration: '24 h', reason: 'ticket 42' }), actionOptions);
     expect(override).toMatchObject({ ok: true, message: expect.stringMatching(/^creator-dan is on the pro plan until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\.$/) as string });
     const upgraded = await eventually(() => web.limiter.check('creator-dan', { plan: 'starter' }), (r) => r.allowed);
     expect(upgraded).toMatchObject({ allowed: true, plan: 'pro' });
@@ -105,7 +118,7 @@ describe.each(KINDS)('on %s', (kind) => {
     expect(overridden.override!.until - overridden.now).toBeGreaterThan(23 * 3_600_000);
     expect(overridden.limits[0]).toMatchObject({ name: 'burst', limit: 20, used: 6 });
 
-    expect(await runAdminAction(admin.admin, 'bob', 'block', form({ creatorId: 'creator-dan', duration: '1 h', reason: 'abuse' }))).toMatchObject({ ok: true });
+    expect(await runAdminAction(admin.admin, 'bob', 'block', form({ creatorId: 'creator-dan', duration: '1 h', reason: 'abuse' }), actionOptions)).toMatchObject({ ok: true });
     expect(await eventually(() => web.limiter.check('creator-dan', { plan: 'starter' }), (r) => !r.allowed)).toMatchObject({ allowed: false, deniedBy: 'blocked' });
     expect((await creatorView(admin, 'creator-dan')).block).toMatchObject({ by: 'bob', reason: 'abuse' });
 
@@ -118,9 +131,9 @@ describe.each(KINDS)('on %s', (kind) => {
       },
     ]);
 
-    expect(await runAdminAction(admin.admin, 'bob', 'lift', form({ creatorId: 'creator-dan', what: 'block' }))).toEqual({ ok: true, message: 'The block of creator-dan was lifted.' });
+    expect(await runAdminAction(admin.admin, 'bob', 'lift', form({ creatorId: 'creator-dan', what: 'block' }), actionOptions)).toEqual({ ok: true, message: 'The block of creator-dan was lifted.' });
     expect(await eventually(() => web.limiter.check('creator-dan', { plan: 'starter' }), (r) => r.allowed)).toMatchObject({ allowed: true, plan: 'pro' });
-    expect(await runAdminAction(admin.admin, 'bob', 'lift', form({ creatorId: 'creator-dan' }))).toEqual({ ok: true, message: 'The plan override and block of creator-dan were lifted.' });
+    expect(await runAdminAction(admin.admin, 'bob', 'lift', form({ creatorId: 'creator-dan' }), actionOptions)).toEqual({ ok: true, message: 'The plan override and block of creator-dan were lifted.' });
     const back = await eventually(() => web.limiter.peek('creator-dan', { plan: 'starter' }), (r) => r.plan === 'starter');
     expect(back.plan).toBe('starter');
     expect(await creatorView(admin, 'creator-dan')).toMatchObject({ plan: 'starter', planSource: 'default', block: undefined });
@@ -139,6 +152,17 @@ describe.each(KINDS)('on %s', (kind) => {
     expect((await creatorView(admin, 'creator-dan')).audit.map((e) => e.action)).toEqual(['lift', 'lift', 'block', 'override']);
   });
 
+  it('finds creators by id or name, an unknown id only when the limiter has something on it, and nobody otherwise', async () => {
+    const { admin, web } = apps(kind);
+    expect(await searchCreators(admin, 'creator-ava')).toEqual([{ id: 'creator-ava', name: 'Ava' }]);
+    expect(await searchCreators(admin, 'ava')).toEqual([{ id: 'creator-ava', name: 'Ava' }]);
+    expect((await searchCreators(admin, 'E')).map((m) => m.id)).toEqual(['creator-ben', 'creator-chloe', 'creator-eve']);
+    // "Ava2" is nobody: no empty page for a typo
+    expect(await searchCreators(admin, 'Ava2')).toEqual([]);
+    await web.limiter.check('api-client-9', { plan: 'starter' });
+    expect(await searchCreators(admin, 'api-client-9')).toEqual([{ id: 'api-client-9', name: undefined }]);
+  });
+
   it('says what is wrong with a form, and changes nothing', async () => {
     const { admin } = apps(kind);
     const cases: [Parameters<typeof runAdminAction>[2], Record<string, string>, RegExp][] = [
@@ -151,7 +175,7 @@ describe.each(KINDS)('on %s', (kind) => {
       ['lift', { creatorId: 'creator-ava', what: 'everything' }, /override|block|both/],
     ];
     for (const [kindOf, fields, message] of cases) {
-      const result = await runAdminAction(admin.admin, 'alice', kindOf, form(fields));
+      const result = await runAdminAction(admin.admin, 'alice', kindOf, form(fields), actionOptions);
       expect(result.ok, `${kindOf} ${JSON.stringify(fields)}`).toBe(false);
       expect(result.message).toMatch(message);
     }

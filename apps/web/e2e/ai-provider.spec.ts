@@ -63,8 +63,8 @@ test('a failed call shows one short message with a reference; usage past the lim
 
   await field.fill('Sunset shoot [usage 100 25000]');
   await run.click();
-  await expect(card.getByTestId('answer')).toContainText('25100 tokens · 2501¢ charged');
-  await expect(tokens.getByTestId('used')).toHaveText('25100');
+  await expect(card.getByTestId('answer')).toContainText('25,100 tokens · 2501¢ charged');
+  await expect(tokens.getByTestId('used')).toHaveText('25,100');
   await expect(tokens.getByTestId('remaining')).toHaveText('0');
   await expect(page.getByTestId('budget')).toContainText('$25.01 of $10.00 used (250.1%)');
 });

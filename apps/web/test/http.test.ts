@@ -3,6 +3,7 @@
 // codes, rate limit headers, typed error data, batches, identity, the budget and /api/test-redis.
 import type { CreatorPlan } from '@airl/creators';
 import { createLimiters } from '@airl/creators/limiters';
+import { createRateLimitAdmin } from '@airl/ratelimit/admin';
 import type { RateLimitErrorData } from '@airl/ratelimit/trpc';
 import { createTRPCClient, httpBatchLink, httpLink, TRPCClientError } from '@trpc/client';
 import { Redis } from 'ioredis';
@@ -131,6 +132,39 @@ describe('AI procedures over HTTP', () => {
     const forgedToken = await createSessionToken('creator-ava', new TextEncoder().encode('another-secret-of-at-least-32-characters!!'));
     const forged = await rejection(client(`${SESSION_COOKIE}=${forgedToken}`, { batch: false }).trpc.ai.caption.mutate(caption));
     expect(forged?.data?.code).toBe('UNAUTHORIZED');
+  });
+});
+
+describe('what the page is told', () => {
+  it('refuses input over the length limit with a sentence to act on, not the schema issues as JSON', async () => {
+    const { trpc } = client(await creator('creator-dan', 'pro'), { batch: false });
+    const tooLong = await rejection(trpc.ai.caption.mutate({ description: 'x'.repeat(2001) }));
+    expect(tooLong?.data?.httpStatus).toBe(400);
+    expect(tooLong?.message).toBe('The text is too long: at most 2,000 characters. Shorten it and try again.');
+    const empty = await rejection(trpc.ai.performanceAnalysis.mutate({ metrics: '   ' }));
+    expect(empty?.message).toBe('Write something first: the text is empty.');
+    // nothing was charged
+    expect((await trpc.ai.quota.query()).limits.find((l) => l.name === 'hourly')?.used).toBe(0);
+  });
+
+  it('tells a blocked creator until when and why, with the real usage and the plan in force, not every limit used up', async () => {
+    const { trpc } = client(await creator('creator-ben', 'starter'), { batch: false });
+    await trpc.ai.caption.mutate(caption);
+    const admin = createRateLimitAdmin(limiters.limiter);
+    await admin.overridePlan('creator-ben', { actor: 'alice', plan: 'pro', for: '1 h' });
+    await admin.block('creator-ben', { actor: 'alice', for: '1 h', reason: 'ticket 9' });
+    try {
+      const quota = await trpc.ai.quota.query();
+      expect(quota.block?.reason).toBe('ticket 9');
+      expect(quota.block!.until - quota.now).toBeGreaterThan(3_500_000);
+      expect(quota).toMatchObject({ plan: 'pro', basePlan: 'starter' });
+      expect(quota.limits.find((l) => l.name === 'hourly')).toMatchObject({ used: 1, remaining: 99, limit: 100 });
+      expect(quota.spend.warning).toBeNull();
+      expect(quota.spend.percentUsed).toBeLessThan(1);
+    } finally {
+      await admin.lift('creator-ben', { actor: 'alice' });
+    }
+    expect((await trpc.ai.quota.query()).block).toBeNull();
   });
 });
 

@@ -9,13 +9,16 @@ export interface Creator {
   readonly plan: CreatorPlan;
 }
 
-/** Creators to sign in as while there is no real sign-in (development, demos, tests). */
+/**
+ * Creators to sign in as while there is no real sign-in (development, demos, tests). A name is
+ * only a name: the plan in force (an admin may override it) is shown beside it, never in it.
+ */
 export const DEMO_CREATORS: readonly Creator[] = [
-  { id: 'creator-ava', name: 'Ava (starter)', plan: 'starter' },
-  { id: 'creator-ben', name: 'Ben (starter)', plan: 'starter' },
-  { id: 'creator-chloe', name: 'Chloe (pro)', plan: 'pro' },
-  { id: 'creator-dan', name: 'Dan (pro)', plan: 'pro' },
-  { id: 'creator-eve', name: 'Eve (business)', plan: 'business' },
+  { id: 'creator-ava', name: 'Ava', plan: 'starter' },
+  { id: 'creator-ben', name: 'Ben', plan: 'starter' },
+  { id: 'creator-chloe', name: 'Chloe', plan: 'pro' },
+  { id: 'creator-dan', name: 'Dan', plan: 'pro' },
+  { id: 'creator-eve', name: 'Eve', plan: 'business' },
 ];
 
 export const demoCreator = (id: string): Creator | undefined => DEMO_CREATORS.find((c) => c.id === id);

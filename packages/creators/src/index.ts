@@ -28,3 +28,4 @@ export {
   isRedisFailure,
   type PlanSource,
 } from './creators';
+export { formatCount, formatCountdown, fullBy } from './display';

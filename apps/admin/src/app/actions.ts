@@ -9,6 +9,7 @@ import { redirect } from 'next/navigation';
 import { formatWait } from '~/lib/format';
 import { type AdminActionKind, runAdminAction } from '~/server/admin-actions';
 import { getApp } from '~/server/app';
+import { rateLimitNames } from '~/server/creator-view';
 import { clientAddress } from '~/server/client-address';
 import { requireAdminAction, requireSameOrigin, safeNext } from '~/server/guard';
 import { ADMIN_SESSION_COOKIE, createSessionToken, sessionCookieOptions } from '~/server/session';
@@ -50,7 +51,8 @@ export async function signOut(): Promise<void> {
 
 async function adminAction(kind: AdminActionKind, form: FormData): Promise<ActionState> {
   const session = await requireAdminAction();
-  const result = await runAdminAction(getApp().admin, session.name, kind, form);
+  const app = getApp();
+  const result = await runAdminAction(app.admin, session.name, kind, form, { rateLimits: rateLimitNames(app.limiters) });
   // the page re-renders with the new state in the same response
   if (result.ok) revalidatePath('/', 'layout');
   return result;

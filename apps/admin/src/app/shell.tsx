@@ -21,7 +21,7 @@ export function Shell({ admin, children, search = '' }: { admin: AdminSession; c
           <Link href="/audit">Audit log</Link>
         </nav>
         <form action="/creators" method="get" role="search">
-          <input type="search" name="id" aria-label="Creator id" placeholder="Creator id, e.g. creator-ava" defaultValue={search} required maxLength={256} />
+          <input type="search" name="id" aria-label="Creator id or name" placeholder="Creator id or name, e.g. Ava" defaultValue={search} required maxLength={256} />
           <button type="submit">Find</button>
         </form>
         <form action={signOut}>

@@ -3,7 +3,7 @@
 // and say what happened in words.
 import 'server-only';
 
-import { isPlan, isRedisFailure, PLANS } from '@airl/creators';
+import { isPlan, isRedisFailure, PLANS, SPEND_LIMIT } from '@airl/creators';
 import type { Duration } from '@airl/ratelimit';
 import type { RateLimitAdmin } from '@airl/ratelimit/admin';
 import { z } from 'zod';
@@ -31,7 +31,9 @@ const duration = z
   .transform((d) => d as Duration);
 
 const schemas = {
-  reset: z.object({ creatorId, limit: z.string().trim().max(64).optional(), reason }),
+  // `limit`: one limit's name, or 'all' (the default) for every rate limit; the monthly spend
+  // is reset only by name and with `confirm` ticked
+  reset: z.object({ creatorId, limit: z.string().trim().max(64).optional(), confirm: z.string().optional(), reason }),
   override: z.object({ creatorId, plan: z.string().refine(isPlan, { message: `The plan must be one of ${PLANS.join(', ')}.` }), duration, reason }),
   block: z.object({ creatorId, duration, reason }),
   lift: z.object({ creatorId, what: z.enum(['override', 'block', 'both']).default('both'), reason }),
@@ -46,8 +48,13 @@ function fields(form: FormData): Record<string, string> {
   return out;
 }
 
+export interface AdminActionOptions {
+  /** The rate limits' names (every limit of every plan but the monthly spend): what a plain reset resets. */
+  rateLimits: readonly string[];
+}
+
 /** Runs an admin action for `actor` (the signed-in admin) from a submitted form. */
-export async function runAdminAction(admin: RateLimitAdmin, actor: string, kind: AdminActionKind, form: FormData): Promise<ActionResult> {
+export async function runAdminAction(admin: RateLimitAdmin, actor: string, kind: AdminActionKind, form: FormData, options: AdminActionOptions): Promise<ActionResult> {
   const parsed = schemas[kind].safeParse(fields(form));
   if (!parsed.success) return { ok: false, message: parsed.error.issues.map((i) => i.message).join(' ') };
   try {
@@ -55,8 +62,19 @@ export async function runAdminAction(admin: RateLimitAdmin, actor: string, kind:
       case 'reset': {
         const input = parsed.data as z.infer<typeof schemas.reset>;
         const limit = input.limit && input.limit !== 'all' ? input.limit : undefined;
-        await admin.reset(input.creatorId, { actor, ...(limit && { limit }), ...(input.reason && { reason: input.reason }) });
-        return { ok: true, message: limit ? `The '${limit}' limit of ${input.creatorId} was reset.` : `Every limit of ${input.creatorId} was reset.` };
+        const common = { actor, ...(input.reason && { reason: input.reason }) };
+        if (limit === SPEND_LIMIT) {
+          if (input.confirm !== 'yes') return { ok: false, message: 'Nothing was reset: tick the box to confirm that the monthly AI budget starts again from $0.00.' };
+          await admin.reset(input.creatorId, { ...common, limit });
+          return { ok: true, message: `The monthly AI budget of ${input.creatorId} was reset: their spend this month starts again from $0.00.` };
+        }
+        if (limit) {
+          await admin.reset(input.creatorId, { ...common, limit });
+          return { ok: true, message: `The '${limit}' limit of ${input.creatorId} was reset.` };
+        }
+        // every rate limit, one by one (each is audited); the monthly spend is left alone
+        for (const name of options.rateLimits) await admin.reset(input.creatorId, { ...common, limit: name });
+        return { ok: true, message: `Every rate limit of ${input.creatorId} was reset; the monthly AI budget was not.` };
       }
       case 'override': {
         const input = parsed.data as z.infer<typeof schemas.override>;

@@ -110,3 +110,10 @@ export async function creatorView(app: { admin: RateLimitAdmin; limiters: Pick<L
 export function resettableLimits(limiters: Pick<Limiters, 'limiter'>, plan: CreatorPlan): string[] {
   return (limiters.limiter.plans.get(plan)?.limits ?? []).map((l) => l.name);
 }
+
+/** Every plan's rate limits: all limits but the monthly spend, which is reset only on purpose. */
+export function rateLimitNames(limiters: Pick<Limiters, 'limiter'>): string[] {
+  const names = new Set<string>();
+  for (const plan of limiters.limiter.plans.values()) for (const l of plan.limits) if (l.name !== SPEND_LIMIT) names.add(l.name);
+  return [...names];
+}

@@ -1,57 +1,84 @@
 'use client';
-// What a creator sees: each limit's used / remaining with a live countdown to its next refill, the
-// monthly AI budget, and the four AI features. A denial shows its message and a live retry time.
+// What a creator sees: who they are and the plan in force, each limit (how much is available now,
+// and when it comes back), the monthly AI budget, a block when an admin set one, and the four AI
+// features. The page asks the server where the creator stands every few seconds while it is
+// visible, so an admin's reset, block or override shows without a click. A denial shows one live
+// wait, the same one the limit it hit shows, and Generate stays off until that wait ends.
 import type { inferRouterOutputs } from '@trpc/server';
-import { useCallback, useEffect, useState } from 'react';
+import { type ReactNode, useCallback, useEffect, useState } from 'react';
+import { formatCount, formatCountdown } from '@airl/creators';
 
+import { MAX_INPUT_CHARS } from '~/lib/input-limits';
 import { isClientError, trpc } from '~/lib/trpc';
 import type { AppRouter } from '~/server/trpc/router';
 
 type Quota = inferRouterOutputs<AppRouter>['ai']['quota'];
 type Answer = inferRouterOutputs<AppRouter>['ai']['caption'];
 
-/** `1:05:09`, `4:02`, `0:07`. */
-export function formatCountdown(ms: number): string {
-  const s = Math.max(0, Math.ceil(ms / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+/** How often an open, visible page asks where the creator stands (an admin's action shows within this). */
+export const QUOTA_POLL_MS = 3000;
+
+/** `Dec 3, 00:00 UTC`: times in UTC, as the admin app writes them. */
+export function formatMoment(at: number): string {
+  return `${new Date(at).toLocaleString('en-US', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' })} UTC`;
 }
 
+const LABELS: Record<string, string> = { burst: 'Requests per minute', hourly: 'Requests per hour', tokens: 'Tokens per day' };
+const WHAT: Record<string, string> = { burst: 'per-minute limit', hourly: 'hourly limit', tokens: 'daily token limit' };
+
+/** One clock for the whole page, so every countdown on it shows the same second. */
 function useNow(): number {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), 1000);
+    const timer = setInterval(() => setNow(Date.now()), 250);
     return () => clearInterval(timer);
   }, []);
   return now;
 }
 
-const LABELS: Record<string, string> = { burst: 'Requests per minute', hourly: 'Requests per hour', tokens: 'Tokens per day' };
-
 interface Denial {
+  /** The feature whose call was denied: its card shows the message. */
+  feature: string;
   message: string;
-  /** Client-clock time at which the call would fit; undefined when waiting does not help before the budget renews. */
+  /** The limit (or `blocked`) that denied. */
+  deniedBy: string;
+  /** Its units left when it denied: the denial is over once the page sees more. */
+  remaining: number;
+  /** Store-clock time at which the call fits; undefined when waiting does not help before the budget renews. */
   until: number | undefined;
-  quota: boolean;
 }
 
 const FEATURES = [
-  { key: 'fanReply', title: 'Fan message reply', field: 'fanMessage', placeholder: 'Paste a fan message…', sample: 'Loved your last video, when is the next one?' },
-  { key: 'caption', title: 'Caption', field: 'description', placeholder: 'Describe the post…', sample: 'Sunset shoot on the beach with the new collection' },
-  { key: 'performanceAnalysis', title: 'Performance analysis', field: 'metrics', placeholder: 'Followers, likes, posts…', sample: 'Followers 12,400 (+3%), likes 48k, 22 posts, revenue $3,100' },
-  { key: 'salesOptimization', title: 'Sales optimisation', field: 'catalog', placeholder: 'Products, prices, sales…', sample: 'Photo set $9 (120 sold), video pack $25 (40 sold), 1:1 chat $50 (8 sold)' },
+  { key: 'fanReply', feature: 'fan-reply', title: 'Fan message reply', field: 'fanMessage', placeholder: 'Paste a fan message…', sample: 'Loved your last video, when is the next one?' },
+  { key: 'caption', feature: 'caption', title: 'Caption', field: 'description', placeholder: 'Describe the post…', sample: 'Sunset shoot on the beach with the new collection' },
+  { key: 'performanceAnalysis', feature: 'performance-analysis', title: 'Performance analysis', field: 'metrics', placeholder: 'Followers, likes, posts…', sample: 'Followers 12,400 (+3%), likes 48k, 22 posts, revenue $3,100' },
+  { key: 'salesOptimization', feature: 'sales-optimization', title: 'Sales optimisation', field: 'catalog', placeholder: 'Products, prices, sales…', sample: 'Photo set $9 (120 sold), video pack $25 (40 sold), 1:1 chat $50 (8 sold)' },
 ] as const;
 
-function FeatureCard({ feature, onDone }: { feature: (typeof FEATURES)[number]; onDone: () => void }) {
+/** Converts a store-clock time to this browser's clock, from the last quota answer. */
+type ToLocal = (at: number) => number;
+
+interface CardProps {
+  feature: (typeof FEATURES)[number];
+  blocked: boolean;
+  /** The creator's current denial (every feature shares the limits), shown on the card that met it. */
+  denial: Denial | undefined;
+  onDenied: (denial: Denial | undefined) => void;
+  now: number;
+  toLocal: ToLocal;
+  onDone: () => void;
+}
+
+function FeatureCard({ feature, blocked, denial: shared, onDenied, now, toLocal, onDone }: CardProps) {
+  const max = MAX_INPUT_CHARS[feature.feature];
   const [text, setText] = useState<string>(feature.sample);
   const [busy, setBusy] = useState(false);
   const [answer, setAnswer] = useState<Answer | undefined>();
-  const [denial, setDenial] = useState<Denial | undefined>();
   const [failure, setFailure] = useState<string | undefined>();
-  const now = useNow();
-  const waiting = denial?.until !== undefined && denial.until > now;
+  const denial = shared?.feature === feature.key ? shared : undefined;
+  const waitUntil = shared?.until !== undefined ? toLocal(shared.until) : undefined;
+  // every feature waits: they share the creator's limits
+  const waiting = shared !== undefined && (waitUntil === undefined || waitUntil > now);
 
   async function run() {
     setBusy(true);
@@ -60,11 +87,12 @@ function FeatureCard({ feature, onDone }: { feature: (typeof FEATURES)[number]; 
       const input = { [feature.field]: text } as never;
       const result = await trpc.ai[feature.key].mutate(input);
       setAnswer(result);
-      setDenial(undefined);
+      onDenied(undefined);
     } catch (error) {
       const limit = isClientError(error) ? error.data?.rateLimit : null;
-      if (limit && isClientError(error)) {
-        setDenial({ message: error.message, until: limit.retryable ? Date.now() + limit.retryAfterMs : undefined, quota: limit.reason === 'QUOTA_EXCEEDED' });
+      if (limit) {
+        const denied = limit.limits.find((l) => l.name === limit.deniedBy);
+        onDenied({ feature: feature.key, message: denialText(limit), deniedBy: limit.deniedBy, remaining: denied?.remaining ?? 0, until: limit.retryable ? limit.resetAt : undefined });
         setAnswer(undefined);
       } else {
         setFailure(error instanceof Error ? error.message : String(error));
@@ -78,9 +106,12 @@ function FeatureCard({ feature, onDone }: { feature: (typeof FEATURES)[number]; 
   return (
     <section className="card" data-testid={`feature-${feature.key}`}>
       <h2>{feature.title}</h2>
-      <textarea aria-label={feature.title} placeholder={feature.placeholder} value={text} onChange={(e) => setText(e.target.value)} />
+      <textarea aria-label={feature.title} placeholder={feature.placeholder} value={text} maxLength={max} onChange={(e) => setText(e.target.value)} />
+      <div className="muted counter" data-testid="counter">
+        {formatCount(text.length)} / {formatCount(max)} characters
+      </div>
       <p>
-        <button type="button" onClick={() => void run()} disabled={busy || !text.trim()} data-testid={`run-${feature.key}`}>
+        <button type="button" onClick={() => void run()} disabled={busy || !text.trim() || waiting || blocked} data-testid={`run-${feature.key}`}>
           {busy ? 'Working…' : 'Generate'}
         </button>
       </p>
@@ -88,17 +119,17 @@ function FeatureCard({ feature, onDone }: { feature: (typeof FEATURES)[number]; 
         <div className="ok" data-testid="answer">
           {answer.text}
           <div className="muted">
-            {answer.usage.totalTokens} tokens · {answer.costCents}¢ charged{answer.usageEstimated ? ' (estimated: the provider reported no valid usage)' : ''} · {answer.model}
+            {formatCount(answer.usage.totalTokens)} tokens · {answer.costCents}¢ charged{answer.usageEstimated ? ' (estimated: the provider reported no valid usage)' : ''} · {answer.model}
           </div>
         </div>
       )}
       {denial && (
         <div className="alert" role="alert" data-testid="denied">
           <div data-testid="denied-message">{denial.message}</div>
-          {denial.until !== undefined &&
-            (waiting ? (
+          {waitUntil !== undefined &&
+            (waitUntil > now ? (
               <div>
-                Try again in <strong data-testid="retry-countdown">{formatCountdown(denial.until - now)}</strong>
+                Try again in <strong data-testid="retry-countdown">{formatCountdown(waitUntil - now)}</strong>
               </div>
             ) : (
               <div>You can try again now.</div>
@@ -114,9 +145,32 @@ function FeatureCard({ feature, onDone }: { feature: (typeof FEATURES)[number]; 
   );
 }
 
-export function Dashboard() {
+/** The denial in words, without a wait: the page shows the wait once, as a live countdown. */
+function denialText(limit: { reason: string; deniedBy: string; limit: number }): string {
+  if (limit.reason === 'BLOCKED' || limit.deniedBy === 'blocked') return 'Your account is blocked: AI features are paused.';
+  if (limit.reason === 'QUOTA_EXCEEDED') return `Your monthly AI budget of $${(limit.limit / 100).toFixed(2)} is used up.`;
+  if (limit.deniedBy === 'tokens') return `You have reached your daily token limit of ${formatCount(limit.limit)}.`;
+  return `You have reached your ${WHAT[limit.deniedBy] ?? limit.deniedBy} of ${formatCount(limit.limit)} AI requests.`;
+}
+
+type LimitRow = Quota['limits'][number];
+
+/** One line a creator can act on: nothing used, when the next one comes back, or when all are back. */
+function limitStatus(l: LimitRow, blocked: boolean, now: number, toLocal: ToLocal): string {
+  if (blocked) return 'Paused while your account is blocked.';
+  if (l.used === 0) return `Unused: all ${formatCount(l.limit)} available.`;
+  // a sliding-window counter: its next unit moves with every call, the moment all are back does not
+  if (l.fullBy !== null) return `All ${formatCount(l.limit)} back by ${formatMoment(l.fullBy)}.`;
+  const wait = toLocal(l.resetAt) - now;
+  if (wait <= 0) return 'Coming back now…';
+  return `${l.remaining === 0 ? 'Next one' : 'One more'} back in ${formatCountdown(wait)}.`;
+}
+
+/** `children`: the server's notices, shown under the header. */
+export function Dashboard({ signOut, children }: { signOut: () => Promise<void>; children?: ReactNode }) {
   const [quota, setQuota] = useState<{ data: Quota; receivedAt: number } | undefined>();
   const [error, setError] = useState<string | undefined>();
+  const [denial, setDenial] = useState<Denial | undefined>();
   const now = useNow();
 
   const refresh = useCallback(() => {
@@ -129,71 +183,115 @@ export function Dashboard() {
       .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
   }, []);
 
+  // short polling of the quota while the page is visible: works on every store and behind any
+  // proxy, and also picks up what no announcement carries (a plan changed in the directory)
   useEffect(() => {
     refresh();
-    const timer = setInterval(refresh, 10_000);
-    return () => clearInterval(timer);
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') refresh();
+    }, QUOTA_POLL_MS);
+    const onVisible = () => document.visibilityState === 'visible' && refresh();
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisible);
+    };
   }, [refresh]);
 
-  // a limit's reset moment on this browser's clock (the server's `now` is Redis time)
-  const localTime = (at: number) => (quota ? quota.receivedAt + (at - quota.data.now) : at);
+  // the denial is over when the page sees the limit give more than it had (a reset, a new plan)
+  // or the block lifted
+  useEffect(() => {
+    const q = quota?.data;
+    if (!denial || !q) return;
+    const row = q.limits.find((l) => l.name === denial.deniedBy);
+    const left = denial.deniedBy === 'monthly-spend' ? (q.spend.remaining === null ? Infinity : Math.round(q.spend.remaining * 100)) : (row?.remaining ?? 0);
+    const over = denial.deniedBy === 'blocked' ? q.block === null : q.block === null && left > denial.remaining;
+    if (over) setDenial(undefined);
+  }, [quota, denial]);
+
+  // a store-clock moment on this browser's clock (the server's `now` is Redis time)
+  const toLocal: ToLocal = (at) => (quota ? quota.receivedAt + (at - quota.data.now) : at);
+  const q = quota?.data;
+  const block = q?.block ?? null;
 
   return (
     <>
+      <header className="top">
+        <h1>
+          Creator AI · {q?.creator.name ?? '…'}{' '}
+          <span className="badge" data-testid="plan">
+            {q?.plan ?? '…'}
+          </span>
+        </h1>
+        <form action={signOut}>
+          <span className="muted" data-testid="creator-id">
+            {q?.creator.id}
+          </span>{' '}
+          <button className="link" type="submit">
+            Sign out
+          </button>
+        </form>
+      </header>
+      {children}
+      {q && q.plan !== q.basePlan && (
+        <p className="muted" data-testid="plan-override">
+          An admin put you on the {q.plan} plan for now (your plan: {q.basePlan}).
+        </p>
+      )}
+      {block && (
+        <p className="alert" role="alert" data-testid="blocked">
+          Your account is blocked until {formatMoment(block.until)} ({block.reason ?? 'no reason given'}). AI features are paused until then; your usage below is unchanged.
+        </p>
+      )}
       <div className="grid" style={{ marginBottom: 16 }}>
         <section className="card" data-testid="limits">
           <h2>
-            Your limits <span className="muted">({quota?.data.plan ?? '…'} plan)</span>
+            Your limits <span className="muted">({q?.plan ?? '…'} plan)</span>
           </h2>
           {error && <p className="alert">{error}</p>}
-          {quota?.data.degraded && (
+          {q?.degraded && (
             <p className="notice" data-testid="quota-degraded">
               Usage service unreachable: this server applies your limits on its own for now, so these figures may lag.
             </p>
           )}
-          {quota?.data.limits.map((l) => {
-            const refill = localTime(l.resetAt) - now;
-            return (
-              <div className="limit" key={l.name} data-testid={`limit-${l.name}`}>
-                <div className="row">
-                  <strong>{LABELS[l.name] ?? l.name}</strong>
-                  <span>
-                    <span data-testid="used">{l.used}</span> used · <span data-testid="remaining">{l.remaining}</span> of {l.limit} left
-                  </span>
-                </div>
-                <div className="bar">
-                  <span style={{ width: `${Math.min(100, (l.used / l.limit) * 100)}%` }} />
-                </div>
-                <div className="muted" data-testid="reset">
-                  {l.used === 0 ? 'Full' : refill > 0 ? `Next ${l.unit === 'tokens' ? 'tokens come' : 'request comes'} back in ${formatCountdown(refill)}` : 'Refilling…'}
-                </div>
+          {q?.limits.map((l) => (
+            <div className="limit" key={l.name} data-testid={`limit-${l.name}`}>
+              <div className="row">
+                <strong>{LABELS[l.name] ?? l.name}</strong>
+                <span>
+                  <span data-testid="remaining">{formatCount(l.remaining)}</span> of {formatCount(l.limit)} {block ? 'unused' : 'available now'} · <span data-testid="used">{formatCount(l.used)}</span> used
+                </span>
               </div>
-            );
-          })}
+              <div className="bar">
+                <span style={{ width: `${Math.min(100, (l.used / l.limit) * 100)}%` }} />
+              </div>
+              <div className="muted" data-testid="reset">
+                {limitStatus(l, block !== null, now, toLocal)}
+              </div>
+            </div>
+          ))}
         </section>
         <section className="card" data-testid="budget">
           <h2>Monthly AI budget</h2>
-          {quota &&
-            (quota.data.spend.unlimited ? (
-              <p>
-                Unlimited · ${quota.data.spend.spent.toFixed(2)} spent this month
-              </p>
+          {q &&
+            (q.spend.unlimited ? (
+              <p data-testid="spent">Unlimited · ${q.spend.spent.toFixed(2)} spent this month</p>
             ) : (
               <>
-                <div className="row">
-                  ${quota.data.spend.spent.toFixed(2)} of ${quota.data.spend.limit?.toFixed(2)} used ({quota.data.spend.percentUsed}%)
+                <div className="row" data-testid="spent">
+                  ${q.spend.spent.toFixed(2)} of ${q.spend.limit?.toFixed(2)} used ({q.spend.percentUsed}%)
                 </div>
                 <div className="bar">
-                  <span style={{ width: `${Math.min(100, quota.data.spend.percentUsed)}%` }} />
+                  <span style={{ width: `${Math.min(100, q.spend.percentUsed)}%` }} />
                 </div>
-                {quota.data.spend.warning && (
-                  <p className={quota.data.spend.warning === 'critical' ? 'alert' : 'notice'} data-testid="budget-warning">
-                    {quota.data.spend.warning === 'critical' ? 'Over 95% of your monthly AI budget is used.' : 'Over 80% of your monthly AI budget is used.'}
+                {q.spend.warning && (
+                  <p className={q.spend.warning === 'critical' ? 'alert' : 'notice'} data-testid="budget-warning">
+                    {q.spend.warning === 'critical' ? 'Over 95% of your monthly AI budget is used.' : 'Over 80% of your monthly AI budget is used.'}
                   </p>
                 )}
               </>
             ))}
-          {quota && <p className="muted">Renews on {new Date(quota.data.spend.renewsAt).toLocaleDateString('en-US', { month: 'long', day: 'numeric', timeZone: 'UTC' })}</p>}
+          {q && <p className="muted">Renews on {new Date(q.spend.renewsAt).toLocaleDateString('en-US', { month: 'long', day: 'numeric', timeZone: 'UTC' })}</p>}
           <p>
             <button type="button" className="link" onClick={refresh} data-testid="refresh">
               Refresh
@@ -203,7 +301,7 @@ export function Dashboard() {
       </div>
       <div className="grid">
         {FEATURES.map((f) => (
-          <FeatureCard key={f.key} feature={f} onDone={refresh} />
+          <FeatureCard key={f.key} feature={f} blocked={block !== null} denial={denial} onDenied={setDenial} now={now} toLocal={toLocal} onDone={refresh} />
         ))}
       </div>
     </>

@@ -14,16 +14,7 @@ export default async function Home() {
   const app = getApp();
   return (
     <main>
-      <header className="top">
-        <h1>
-          Creator AI · {creator.name} <span className="badge" data-testid="plan">{creator.plan}</span>
-        </h1>
-        <form action={signOut}>
-          <button className="link" type="submit">
-            Sign out
-          </button>
-        </form>
-      </header>
+      <Dashboard signOut={signOut}>
       {creator.planSource !== 'directory' && (
         <p className="notice" data-testid="degraded-notice">
           Our usage service is unreachable right now: your AI features keep working within your plan&apos;s limits on this server
@@ -35,7 +26,7 @@ export default async function Home() {
           {storageNotice(app)}
         </p>
       )}
-      <Dashboard />
+      </Dashboard>
     </main>
   );
 }

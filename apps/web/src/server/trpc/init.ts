@@ -5,6 +5,7 @@ import 'server-only';
 import type { DirectoryCreator } from '@airl/creators';
 import { rateLimitErrorFormatter, type RateLimitMeta } from '@airl/ratelimit/trpc';
 import { initTRPC, TRPCError } from '@trpc/server';
+import { ZodError } from 'zod';
 
 import { AiCallError, type AiFailure } from '../ai/call';
 import type { Feature } from '../ai/provider';
@@ -38,6 +39,12 @@ export interface AiErrorData {
 /** What a creator reads when something failed on the server: never the error's own text (a client library's, a URL...). */
 export const INTERNAL_ERROR_MESSAGE = 'Something went wrong on our side. Please try again in a moment.';
 
+/** The messages of a schema's issues, or undefined when `cause` is not a validation error. */
+function inputProblems(cause: unknown): string | undefined {
+  if (!(cause instanceof ZodError)) return undefined;
+  return [...new Set(cause.issues.map((i) => i.message))].join(' ');
+}
+
 /** Per-procedure settings, in `.meta()`: the rate limits' (`rateLimit`) and the AI feature served. */
 export interface AppMeta extends RateLimitMeta {
   /** The AI feature a procedure serves: the prompt its input builds, and so what it reserves. */
@@ -50,7 +57,8 @@ const t = initTRPC.context<Context>().meta<AppMeta>().create({
     const cause = opts.error.cause;
     const ai: AiErrorData | null = cause instanceof AiCallError ? { failure: cause.failure, reference: cause.reference } : null;
     // the full error goes to the server log (the route's onError); the client gets a sentence
-    const message = opts.error.code === 'INTERNAL_SERVER_ERROR' && !ai ? INTERNAL_ERROR_MESSAGE : shape.message;
+    // input the schema refused: its own messages (written for people), not the issues as JSON
+    const message = opts.error.code === 'INTERNAL_SERVER_ERROR' && !ai ? INTERNAL_ERROR_MESSAGE : (inputProblems(cause) ?? shape.message);
     return { ...shape, message, data: { ...shape.data, ai } };
   },
 });

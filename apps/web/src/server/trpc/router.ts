@@ -4,7 +4,7 @@
 // creator stands, without charging.
 import 'server-only';
 
-import { type CreatorPlan, type DirectoryCreator, MONTHLY_QUOTA_USD, quotaWarning, SPEND_LIMIT } from '@airl/creators';
+import { type CreatorPlan, type DirectoryCreator, fullBy, isPlan, MONTHLY_QUOTA_USD, quotaWarning, SPEND_LIMIT } from '@airl/creators';
 import type { Cost } from '@airl/ratelimit';
 import { formatWait, type RateLimitState, rateLimited } from '@airl/ratelimit/trpc';
 import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
@@ -12,10 +12,20 @@ import { z } from 'zod';
 
 import { type AiFailure, AiCallError, callModel, chargeFor, estimateOf, failureMessage, logLine, newReference } from '../ai/call';
 import { type Feature, promptTokens, type TokenUsage } from '../ai/provider';
+import { MAX_INPUT_CHARS } from '../../lib/input-limits';
 import { recordedUsage } from '../usage';
 import { type Context, creatorProcedure, middleware, router } from './init';
 
 const MAX_OUTPUT_TOKENS = 400;
+
+/** A feature's text, with messages a creator can act on (the error formatter shows them as they are). */
+function promptText(max: number) {
+  return z
+    .string()
+    .trim()
+    .min(1, 'Write something first: the text is empty.')
+    .max(max, `The text is too long: at most ${max.toLocaleString('en-US')} characters. Shorten it and try again.`);
+}
 
 /** What a feature asks the model. */
 interface Prompt {
@@ -39,19 +49,19 @@ interface FeatureSpec<S extends z.ZodType> {
 
 /** What each feature asks the model, from its input. */
 const FEATURES = {
-  'fan-reply': defineFeature('fan-reply', z.object({ fanMessage: z.string().trim().min(1).max(2000), tone: z.enum(['friendly', 'flirty', 'professional']).default('friendly') }), (i) => ({
+  'fan-reply': defineFeature('fan-reply', z.object({ fanMessage: promptText(MAX_INPUT_CHARS['fan-reply']), tone: z.enum(['friendly', 'flirty', 'professional']).default('friendly') }), (i) => ({
     system: `You are a creator replying to a fan in a ${i.tone} tone. Keep it short and personal.`,
     prompt: i.fanMessage,
   })),
-  caption: defineFeature('caption', z.object({ description: z.string().trim().min(1).max(2000), platform: z.enum(['instagram', 'tiktok', 'x']).default('instagram') }), (i) => ({
+  caption: defineFeature('caption', z.object({ description: promptText(MAX_INPUT_CHARS.caption), platform: z.enum(['instagram', 'tiktok', 'x']).default('instagram') }), (i) => ({
     system: `Write a catchy ${i.platform} caption with two hashtags for the post described.`,
     prompt: i.description,
   })),
-  'performance-analysis': defineFeature('performance-analysis', z.object({ metrics: z.string().trim().min(1).max(4000), period: z.enum(['week', 'month', 'quarter']).default('month') }), (i) => ({
+  'performance-analysis': defineFeature('performance-analysis', z.object({ metrics: promptText(MAX_INPUT_CHARS['performance-analysis']), period: z.enum(['week', 'month', 'quarter']).default('month') }), (i) => ({
     system: `Analyse this creator's performance over the last ${i.period} and give three concrete recommendations.`,
     prompt: i.metrics,
   })),
-  'sales-optimization': defineFeature('sales-optimization', z.object({ catalog: z.string().trim().min(1).max(4000), goal: z.enum(['revenue', 'subscribers', 'retention']).default('revenue') }), (i) => ({
+  'sales-optimization': defineFeature('sales-optimization', z.object({ catalog: promptText(MAX_INPUT_CHARS['sales-optimization']), goal: z.enum(['revenue', 'subscribers', 'retention']).default('revenue') }), (i) => ({
     system: `Suggest three ways to improve ${i.goal} from this creator's catalogue and sales.`,
     prompt: i.catalog,
   })),
@@ -170,19 +180,37 @@ export const appRouter = router({
     salesOptimization: aiProcedure(FEATURES['sales-optimization']),
     /** Where the creator stands on every limit and the monthly budget; charges nothing. */
     quota: creatorProcedure.query(async ({ ctx }) => {
-      const status = await ctx.app.limiters.limiter.peek(ctx.creator.id, { plan: ctx.creator.plan });
+      const { limiter } = ctx.app.limiters;
+      const status = await limiter.peek(ctx.creator.id, { plan: ctx.creator.plan });
+      // a block answers before the override is applied, and with every limit at 0: read the
+      // control itself for the block's end and reason and the plan in force
+      const blocked = status.deniedBy === 'blocked';
+      const control = blocked ? await limiter.store.control(ctx.creator.id).catch(() => undefined) : undefined;
+      const block = blocked && control?.block && control.block.until > status.now ? control.block : undefined;
+      const overridden = control?.override && control.override.until > status.now && isPlan(control.override.plan) ? control.override.plan : undefined;
       // an admin's override applies: show the plan that counts
-      const plan = status.plan as CreatorPlan;
+      const plan = (blocked ? (overridden ?? ctx.creator.plan) : status.plan) as CreatorPlan;
+      const compiled = limiter.plans.get(plan)!.limits;
       // what is recorded, past the limit too (a call may settle above it: the work was done)
-      const recorded = await recordedUsage(ctx.app.limiters.limiter, ctx.creator.id, plan);
-      const usedOf = (l: { name: string; limit: number; remaining: number }) => Math.max(recorded?.get(l.name) ?? 0, l.limit - l.remaining);
-      const budget = status.limits.find((l) => l.name === SPEND_LIMIT)!;
+      const recorded = await recordedUsage(limiter, ctx.creator.id, plan);
+      const limits = compiled.map((c) => {
+        const l = status.limits.find((s) => s.name === c.name)!;
+        // while blocked the peek reports every limit as used up: the recorded usage is the truth
+        const used = blocked ? (recorded?.get(c.name) ?? 0) : Math.max(recorded?.get(c.name) ?? 0, l.limit - l.remaining);
+        const remaining = blocked ? Math.max(0, c.limit - used) : l.remaining;
+        return { name: c.name, unit: c.unit, limit: c.limit, used, remaining, resetAt: blocked ? status.now : l.resetAt, fullBy: fullBy(c, used, status.now) };
+      });
+      const budget = limits.find((l) => l.name === SPEND_LIMIT)!;
       const quotaUsd = MONTHLY_QUOTA_USD[plan];
-      const spentCents = usedOf(budget);
+      const spentCents = budget.used;
       const percentUsed = quotaUsd === null ? 0 : Math.round((spentCents / budget.limit) * 1000) / 10;
       return {
         creator: { id: ctx.creator.id, name: ctx.creator.name },
         plan,
+        /** The creator's own plan, when an admin's override applies instead. */
+        basePlan: ctx.creator.plan,
+        /** An admin's (or the anomaly detector's) block in force: every AI call is denied until `until`. */
+        block: blocked ? { until: block?.until ?? status.now + status.retryAfterMs, reason: block?.reason ?? null } : null,
         storage: ctx.app.limiters.storage,
         /**
          * Set while Redis is unreachable: the limits are applied by each plan's failure policy on
@@ -191,9 +219,7 @@ export const appRouter = router({
         degraded: status.degraded !== undefined || ctx.creator.planSource !== 'directory',
         provider: ctx.app.provider.kind,
         now: status.now,
-        limits: status.limits
-          .filter((l) => l.name !== SPEND_LIMIT)
-          .map((l) => ({ name: l.name, unit: l.unit, limit: l.limit, remaining: l.remaining, used: usedOf(l), resetAt: l.resetAt })),
+        limits: limits.filter((l) => l.name !== SPEND_LIMIT),
         // the legacy /api/ai/quota shape, in USD, plus what the page needs
         spend: {
           plan,

@@ -1,7 +1,7 @@
 // One creator, as an admin needs it when told "the AI says I'm rate limited": the plan and where
 // it comes from, every limit, the monthly budget against its quota, recent denials, outstanding
 // reservations, the actions (reset, override, block, lift) and the recent admin actions.
-import { isPlan, PLANS } from '@airl/creators';
+import { formatCount, formatCountdown, fullBy, isPlan, PLANS, SPEND_LIMIT } from '@airl/creators';
 import type { Anomaly } from '@airl/ratelimit';
 import Link from 'next/link';
 
@@ -77,12 +77,36 @@ export default async function CreatorPage({ params, searchParams }: { params: Pr
       </Shell>
     );
   }
+  const untouched = view.limits.every((l) => l.used === 0) && view.spend.spentCents === 0 && view.denials.length === 0 && view.reservations.length === 0;
+  if (!view.known && untouched && !view.override && !view.block && view.audit.length === 0) {
+    // a typo or a name typed as an id: say so rather than show an empty creator
+    return (
+      <Shell admin={admin} search={id}>
+        <h1>Find a creator</h1>
+        <p className="notice" data-testid="no-match">
+          Nobody matches &ldquo;{view.id}&rdquo;: no creator has this id, and the limiter has no usage, override or block under it. Search by id or name in the box above.
+        </p>
+      </Shell>
+    );
+  }
   const hidden = <input type="hidden" name="creatorId" value={view.id} />;
+  const compiled = app.limiters.limiter.plans.get(view.plan)?.limits ?? [];
+  // the web app's words and rounding: unused, the wait as a clock, or when a daily counter is all back
+  const capacity = (l: (typeof view.limits)[number]) => {
+    if (l.used === 0) return `unused: all ${formatCount(l.limit)} available`;
+    const config = compiled.find((c) => c.name === l.name);
+    const all = config ? fullBy(config, l.used, view.now) : null;
+    if (all !== null) return `all back by ${formatTime(all)}`;
+    return l.resetAt > view.now ? `next in ${formatCountdown(l.resetAt - view.now)}` : 'now';
+  };
   const { spend } = view;
   return (
     <Shell admin={admin} search={id}>
       <h1 data-testid="creator-title">
-        {view.name ?? view.id} <span className="muted">{view.id}</span>
+        {view.name ?? view.id} <span className="muted">{view.id}</span>{' '}
+        <span className="badge" data-testid="title-plan">
+          {view.plan}
+        </span>
       </h1>
       {!view.known && (
         <p className="notice" data-testid="unknown-creator">
@@ -150,7 +174,9 @@ export default async function CreatorPage({ params, searchParams }: { params: Pr
                     {l.remaining.toLocaleString('en-US')}
                   </td>
                   <td className="num">{formatAmount(l.limit, l.unit)}</td>
-                  <td className="muted">{l.used === 0 ? 'full' : l.resetAt > view.now ? `next ${relative(l.resetAt, view.now)}` : 'now'}</td>
+                  <td className="muted" data-testid="capacity">
+                    {capacity(l)}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -242,9 +268,23 @@ export default async function CreatorPage({ params, searchParams }: { params: Pr
       <section className="card actions" style={{ marginTop: 16 }}>
         <h2>Actions</h2>
         <p className="muted">Each one applies at once on every app instance and is written to the audit log.</p>
-        <ActionForm action={resetLimits} label="Reset" testId="action-reset" danger>
+        <ActionForm action={resetLimits} label="Reset rate limits" testId="action-reset" danger>
           {hidden}
-          <Choice label="Reset" name="limit" ariaLabel="Limit to reset" defaultValue="all" options={[['all', 'every limit'], ...resettableLimits(app.limiters, view.plan)]} />
+          <Choice
+            label="Reset"
+            name="limit"
+            ariaLabel="Limit to reset"
+            defaultValue="all"
+            options={[['all', 'every rate limit'], ...resettableLimits(app.limiters, view.plan).filter((l) => l !== SPEND_LIMIT)]}
+          />
+          <Reason />
+        </ActionForm>
+        <ActionForm action={resetLimits} label="Reset monthly spend" testId="action-reset-spend" danger>
+          {hidden}
+          <input type="hidden" name="limit" value={SPEND_LIMIT} />
+          <label>
+            <input type="checkbox" name="confirm" value="yes" required aria-label="Confirm the spend reset" /> Start this month&apos;s AI spend again from $0.00 ({formatUsd(spend.spentCents)} spent now). This is not part of resetting rate limits.
+          </label>
           <Reason />
         </ActionForm>
         <ActionForm action={overridePlan} label="Override plan" testId="action-override">

@@ -1,0 +1,26 @@
+// How both apps write waits, counts and "all back" moments, so a creator and an admin looking at
+// the same limit read the same thing.
+
+/** A wait as a clock, seconds rounded up: `1:05:09`, `4:02`, `0:07`. Both apps show waits this way. */
+export function formatCountdown(ms: number): string {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+/** A count with thousands separators: `20,000`. */
+export const formatCount = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * When a sliding-window counter is surely back to its full size (epoch ms, the clock of `now`),
+ * or null for other algorithms or when nothing is used. Usage counts in the fixed window it fell
+ * in and fades out over the next one, so all of it is gone two windows after the current one
+ * began (one window after, when all of it fell in the previous one: this is the bound). Unlike
+ * the engine's `resetAt` (when the next unit returns), it does not move with every call.
+ */
+export function fullBy(limit: { readonly algorithm: string; readonly windowMs: number }, used: number, now: number): number | null {
+  if (used === 0 || limit.algorithm !== 'sliding-window') return null;
+  return (Math.floor(now / limit.windowMs) + 2) * limit.windowMs;
+}
