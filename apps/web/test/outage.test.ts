@@ -110,10 +110,13 @@ describe('the creator app with Redis stopped', () => {
       back = await get('/api/health?ready');
     }
     expect(back.status).toBe(200);
-    let quota = await chloe.trpc.ai.quota.query();
+    // a fresh server has lost the sessions with everything else: chloe signs in again
+    expect(await chloe.trpc.ai.quota.query().then(() => 'open', (e: Error) => e.message)).toBe('Sign in to use the AI features.');
+    const again = trpcFor(sessionFrom(await postAction(app.url, '/sign-in', 'signIn', { creatorId: 'creator-chloe' }))!);
+    let quota = await again.trpc.ai.quota.query();
     for (let i = 0; i < 40 && quota.degraded; i++) {
       await new Promise((r) => setTimeout(r, 250));
-      quota = await chloe.trpc.ai.quota.query();
+      quota = await again.trpc.ai.quota.query();
     }
     // a fresh server: chloe's stored plan is gone, so her own (pro, by the demo list)
     expect(quota).toMatchObject({ plan: 'pro', degraded: false });

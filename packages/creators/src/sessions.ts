@@ -43,7 +43,8 @@ export interface SessionStoreOptions {
    */
   readonly idleMs?: number | undefined;
   /**
-   * How long a read may wait for Redis before the last copy this process saw answers (ms).
+   * How long a read of a session this process saw before may wait for Redis before that copy
+   * answers (ms). A session it never saw waits for the client's own timeout.
    * @default 300
    */
   readonly timeoutMs?: number;
@@ -138,10 +139,13 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
         return publicView(s);
       }
       let raw: string | null;
+      const last = local.get(id);
       try {
-        raw = await within(redis().get(key(id)), timeoutMs, () => new Error('session store timed out'));
+        // bounded only when there is a copy to answer with; else the client's own timeout applies
+        // (a first read on a cold connection must not be refused for being slow)
+        const get = redis().get(key(id));
+        raw = last ? await within(get, timeoutMs, () => new Error('session store timed out')) : await get;
       } catch {
-        const last = local.get(id);
         return last && alive(last, at) ? publicView(last) : undefined;
       }
       const s = raw ? parse(raw) : undefined;

@@ -29,8 +29,7 @@ export function getApp(): App {
     const metrics = config.metrics ? createEmfMetrics() : undefined;
     const limiters = createLimiters({ ...config.limiters, onClientError: throttledWarning(), ...(metrics && { onEvent: metrics.onEvent }) });
     const provider = config.ai.kind === 'local' ? createLocalProvider() : createOpenAICompatibleProvider(config.ai);
-    const client = limiters.client;
-    const sessions = createWebSessions(config.limiters.prefix, limiters.storage === 'redis' ? () => client()! : undefined);
+    const sessions = createWebSessions(config.limiters.prefix, limiters.storage === 'redis' ? () => limiters.client()! : undefined);
     holder.__airlWebApp = { config, limiters, metrics, provider, sessions };
   }
   return holder.__airlWebApp;
