@@ -31,8 +31,8 @@ export function Shell({ admin, children, search = '' }: { admin: AdminSession; c
           <button className="link" type="submit">
             Sign out
           </button>
-          <button className="link" type="submit" formAction={signOutEverywhere} title="Ends every session of this account, in every browser">
-            Sign out everywhere
+          <button className="link" type="submit" formAction={signOutEverywhere} title="Sign out everywhere: ends every session of this account, in every browser">
+            End every session
           </button>
         </form>
       </header>
