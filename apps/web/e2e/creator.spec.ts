@@ -67,5 +67,5 @@ test('the memory notice is absent on Redis, and signing out ends the session', a
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/sign-in$/);
   await page.goto(`${baseURL}/`);
-  await expect(page).toHaveURL(/\/sign-in$/);
+  await expect(page).toHaveURL(/\/sign-in\?from=%2F$/);
 });
