@@ -10,6 +10,8 @@ const config: NextConfig = {
   transpilePackages: ['@airl/ratelimit', '@airl/creators', '@airl/ops'],
   serverExternalPackages: ['ioredis'],
   poweredByHeader: false,
+  // forbidden(): a refused server action answers 403 instead of throwing (a 500)
+  experimental: { authInterrupts: true },
   // `pnpm lint` lints; Next.js 16 no longer lints in `next build`, 15 would do it twice
   eslint: { ignoreDuringBuilds: true },
   outputFileTracingRoot: root,

@@ -28,7 +28,7 @@ describe('loadConfig', () => {
 
   it('in development: memory, the demo admin, the development secret, no trusted proxy', () => {
     const config = loadConfig({ NODE_ENV: 'development' });
-    expect(config).toMatchObject({ production: false, demoAdmin: true, trustedProxyCount: undefined, limiters: { redis: undefined, prefix: 'ratelimit' } });
+    expect(config).toMatchObject({ production: false, demoAdmin: true, trustedProxyCount: 1, limiters: { redis: undefined, prefix: 'ratelimit' } });
     expect([...config.accounts.values()]).toEqual([{ name: DEMO_ADMIN.name, passwordHash: DEMO_ADMIN.passwordHash, demo: true }]);
     expect(config.notes).toEqual([expect.stringMatching(/^Demo admin account on \(admin \/ demo-password\)/), expect.stringMatching(/development secret/)]);
   });
@@ -57,7 +57,9 @@ describe('loadConfig', () => {
     const demo = loadConfig({ NODE_ENV: 'production', DEMO_ADMIN: 'true' });
     expect(demo.sessionSecret).toHaveLength(32);
     expect(demo.notes).toContainEqual(expect.stringMatching(/random secret/));
-    expect(demo.notes).toContainEqual(expect.stringMatching(/TRUSTED_PROXY_COUNT is not set/));
+    // one proxy by default (a load balancer, CloudFront, or Next.js itself); 0 trusts no address
+    expect(demo.trustedProxyCount).toBe(1);
+    expect(loadConfig({ NODE_ENV: 'production', DEMO_ADMIN: 'true', TRUSTED_PROXY_COUNT: '0' }).trustedProxyCount).toBe(0);
   });
 
   it('lists every mistake at once, each naming its variable, never echoing a hash', () => {
@@ -77,7 +79,7 @@ describe('loadConfig', () => {
       expect.stringMatching(/^ADMIN_USERS entry 4 \(bob\): the hash is not an argon2id hash .* In a \.env file write each \$ as \\\$/),
       "ADMIN_USERS entry 5: 'alice' is listed twice",
       expect.stringMatching(/^SESSION_SECRET must be at least 32 characters/),
-      "TRUSTED_PROXY_COUNT='one' must be the number of proxies in front of the app (1 to 10)",
+      "TRUSTED_PROXY_COUNT='one' must be the number of proxies in front of the app (0 to 10; 0 trusts no address)",
     ]);
     expect(list.join('\n')).not.toContain('plaintext-password');
     expect(problems({ DEMO_ADMIN: 'false' })).toEqual(['ADMIN_USERS is empty and DEMO_ADMIN=false: nobody could sign in']);

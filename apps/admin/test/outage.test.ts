@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runPrefix, type Server, startServer } from '@airl/vitest-config/redis';
 
-import { ADMIN_SESSION_COOKIE, createSessionToken } from '~/server/session';
+import { Redis } from 'ioredis';
+
+import { DEMO_ADMIN } from '~/server/accounts';
+import { ADMIN_SESSION_COOKIE, createAdminSessions, passwordFingerprint } from '~/server/session';
 
 import { ADMIN_DIR, type RunningApp, startNextApp } from './support/apps';
 
@@ -14,10 +17,12 @@ const LEAKS = /Command timed out|max retries|ECONNREFUSED|ECONNRESET|ioredis|Con
 
 let server: Server;
 let app: RunningApp;
+let prefix: string;
 
 beforeAll(async () => {
   server = await startServer();
-  app = await startNextApp(ADMIN_DIR, { REDIS_URL: `redis://127.0.0.1:${server.port}`, RATE_LIMIT_PREFIX: runPrefix(), DEMO_ADMIN: 'true', SESSION_SECRET: SECRET });
+  prefix = runPrefix();
+  app = await startNextApp(ADMIN_DIR, { REDIS_URL: `redis://127.0.0.1:${server.port}`, RATE_LIMIT_PREFIX: prefix, DEMO_ADMIN: 'true', SESSION_SECRET: SECRET });
 }, 180_000);
 afterAll(async () => {
   await app?.stop();
@@ -31,7 +36,10 @@ async function get(path: string, cookie?: string) {
 
 describe('the admin app with Redis stopped', () => {
   it('shows "Redis unreachable" on its pages, and health says degraded', { timeout: 180_000 }, async () => {
-    const cookie = `${ADMIN_SESSION_COOKIE}=${await createSessionToken('admin', new TextEncoder().encode(SECRET))}`;
+    // a session in the app's store; the page read below leaves the app its copy for the outage
+    const redis = new Redis(server.port, '127.0.0.1');
+    const cookie = `${ADMIN_SESSION_COOKIE}=${await createAdminSessions(prefix, () => redis).create(DEMO_ADMIN.name, passwordFingerprint(DEMO_ADMIN.passwordHash))}`;
+    await redis.quit();
     expect((await get('/', cookie)).status).toBe(200);
     expect((await get('/api/health?ready')).status).toBe(200);
 

@@ -8,10 +8,10 @@ const baseURL = process.env.E2E_BASE_URL!;
 
 test('a starter creator is limited, told when to retry, and gets capacity back after a reset', async ({ page }) => {
   await page.goto(`${baseURL}/`);
-  // not signed in: the demo sign-in page
-  await expect(page).toHaveURL(/\/sign-in$/);
+  // not signed in: the demo sign-in page, saying why
+  await expect(page).toHaveURL(/\/sign-in\?from=%2F$/);
+  await expect(page.getByTestId('please-sign-in')).toBeVisible();
   await page.getByLabel('Creator').selectOption('creator-ava');
-  await page.getByLabel('Plan').selectOption('starter');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(`${baseURL}/`);
   await expect(page.getByTestId('plan')).toHaveText('starter');
@@ -68,5 +68,5 @@ test('the memory notice is absent on Redis, and signing out ends the session', a
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/sign-in$/);
   await page.goto(`${baseURL}/`);
-  await expect(page).toHaveURL(/\/sign-in$/);
+  await expect(page).toHaveURL(/\/sign-in\?from=%2F$/);
 });

@@ -12,10 +12,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { estimateTokens, promptTokens } from '~/server/ai/provider';
-import { createSessionToken, SESSION_COOKIE } from '~/server/session';
 import type { AppRouter } from '~/server/trpc/router';
 
-import { type RunningApp, startApp, TEST_SESSION_SECRET } from './support/app-server';
+import { type RunningApp, sessionCookie, startApp } from './support/app-server';
 import { type FakeProvider, PROVIDER_SECRETS, startFakeProvider } from './support/fake-provider';
 
 const API_KEY = 'sk-test-0123456789abcdefSECRET';
@@ -53,7 +52,6 @@ afterAll(async () => {
 });
 
 type ClientError = TRPCClientError<AppRouter>;
-const secret = new TextEncoder().encode(TEST_SESSION_SECRET);
 
 /** A signed-in demo creator with no usage, and a client that keeps every raw response body. */
 async function creator(plan: CreatorPlan = 'starter', id = 'creator-ava') {
@@ -61,7 +59,7 @@ async function creator(plan: CreatorPlan = 'starter', id = 'creator-ava') {
   await limiters.directory.setPlan(id, plan);
   // where this creator's part of the server log starts
   const logFrom = app.output().length;
-  const cookie = `${SESSION_COOKIE}=${await createSessionToken(id, secret)}`;
+  const cookie = await sessionCookie(redis, prefix, id);
   const responses: { res: Response; body: string }[] = [];
   const trpc = createTRPCClient<AppRouter>({
     links: [
@@ -147,7 +145,7 @@ describe('a successful call is charged what the provider reported', () => {
     expect(after.limits.find((l) => l.name === 'tokens')).toMatchObject({ limit: 20_000, remaining: 0, used: 25_100 });
     expect(after.spend).toMatchObject({ limit: 10, spent: 25.01, remaining: 0, percentUsed: 250.1, warning: 'critical' });
     // the legacy endpoint says the same
-    const legacy = await fetch(`${app.url}/api/ai/quota`, { headers: { cookie: `${SESSION_COOKIE}=${await createSessionToken(c.id, secret)}` } });
+    const legacy = await fetch(`${app.url}/api/ai/quota`, { headers: { cookie: await sessionCookie(redis, prefix, c.id) } });
     expect(await legacy.json()).toMatchObject({ limit: 10, spent: 25.01, remaining: 0, percentUsed: 250.1 });
     // and the next call is denied
     const denied = await rejection(c.trpc.ai.caption.mutate({ description: 'again' }));
@@ -298,7 +296,7 @@ describe('an unreachable provider, and start-up checks', () => {
       await limiters.directory.setPlan(id, 'starter');
       const res = await fetch(`${other.url}/api/trpc/ai.caption`, {
         method: 'POST',
-        headers: { cookie: `${SESSION_COOKIE}=${await createSessionToken(id, secret)}`, 'content-type': 'application/json' },
+        headers: { cookie: await sessionCookie(redis, prefix, id), 'content-type': 'application/json' },
         body: JSON.stringify({ description: 'Nobody home' }),
       });
       const body = await res.text();

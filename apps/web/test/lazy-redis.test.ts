@@ -45,7 +45,7 @@ describe('GET /api/test-redis in development', () => {
   it('is open, and answers CONFIGURATION_ERROR (500) without a Redis', async () => {
     const config = loadConfig({ NODE_ENV: 'development' });
     const limiters = createLimiters({});
-    const res = await testRedis(req, { config, limiters, provider: undefined as never });
+    const res = await testRedis(req, { config, limiters });
     expect(res.status).toBe(500);
     expect(await res.json()).toMatchObject({ success: false, errorType: 'CONFIGURATION_ERROR', troubleshooting: { possibleCauses: expect.any(Array) as unknown[] } });
     await limiters.close();
@@ -54,7 +54,7 @@ describe('GET /api/test-redis in development', () => {
   it('answers success on a Redis, without a token', async () => {
     const config = loadConfig({ NODE_ENV: 'development', REDIS_URL: inject('redisUrl') });
     const limiters = createLimiters({ ...config.limiters, prefix: 'test-lazy' });
-    const res = await testRedis(req, { config, limiters, provider: undefined as never });
+    const res = await testRedis(req, { config, limiters });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ success: true, tests: { ping: { result: 'PONG' }, get: { value: 'success' } } });
     await limiters.close();
@@ -64,11 +64,27 @@ describe('GET /api/test-redis in development', () => {
     const config = loadConfig({ NODE_ENV: 'development', REDIS_URL: 'redis://127.0.0.1:1' });
     const errors: string[] = [];
     const limiters = createLimiters({ ...config.limiters, onClientError: (e) => errors.push(e.message) });
-    const res = await testRedis(req, { config, limiters, provider: undefined as never });
+    const res = await testRedis(req, { config, limiters });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('60');
     expect(await res.json()).toMatchObject({ success: false, errorType: 'CONNECTION_ERROR' });
     expect(errors[0]).toMatch(/ECONNREFUSED/);
+    await limiters.close();
+  });
+});
+
+describe('GET /api/test-redis in production', () => {
+  it('answers 403 FORBIDDEN when it is off, 401 UNAUTHORIZED without the right token: status and type agree', async () => {
+    const limiters = createLimiters({});
+    const off = await testRedis(new Request('http://app.test/api/test-redis'), { config: loadConfig({ NODE_ENV: 'production', DEMO_SIGN_IN: 'true' }), limiters });
+    expect(off.status).toBe(403);
+    expect(await off.json()).toMatchObject({ success: false, errorType: 'FORBIDDEN' });
+    const config = loadConfig({ NODE_ENV: 'production', DEMO_SIGN_IN: 'true', TEST_REDIS_TOKEN: 't'.repeat(20) });
+    for (const authorization of [undefined, 'Bearer wrong', `Bearer ${'t'.repeat(19)}`]) {
+      const res = await testRedis(new Request('http://app.test/api/test-redis', { headers: authorization ? { authorization } : {} }), { config, limiters });
+      expect(res.status, authorization).toBe(401);
+      expect(await res.json()).toMatchObject({ success: false, errorType: 'UNAUTHORIZED' });
+    }
     await limiters.close();
   });
 });

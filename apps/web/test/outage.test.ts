@@ -9,10 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runPrefix, type Server, startServer } from '@airl/vitest-config/redis';
 
-import { createSessionToken, SESSION_COOKIE } from '~/server/session';
 import type { AppRouter } from '~/server/trpc/router';
 
-import { type RunningApp, startApp, TEST_SESSION_SECRET } from './support/app-server';
+import { postAction, type RunningApp, sessionCookie, sessionFrom, startApp } from './support/app-server';
 
 /** Text of a client library, a connection error or Next.js's error page: none may reach a client. */
 const LEAKS = /Command timed out|max retries|ECONNREFUSED|ECONNRESET|ioredis|Connection is closed|Application error|Internal Server Error|127\.0\.0\.1:\d+/i;
@@ -20,7 +19,6 @@ const LEAKS = /Command timed out|max retries|ECONNREFUSED|ECONNRESET|ioredis|Con
 let server: Server;
 let app: RunningApp;
 const prefix = runPrefix();
-const secret = new TextEncoder().encode(TEST_SESSION_SECRET);
 
 beforeAll(async () => {
   server = await startServer();
@@ -30,8 +28,6 @@ afterAll(async () => {
   await app?.stop();
   await server?.stop();
 });
-
-const cookieFor = async (id: string) => `${SESSION_COOKIE}=${await createSessionToken(id, secret)}`;
 
 function trpcFor(cookie: string) {
   const bodies: string[] = [];
@@ -61,9 +57,14 @@ describe('the creator app with Redis stopped', () => {
     // Redis up: chloe's plan is pro (read once by the app), dan's is never read
     const setup = createLimiters({ redis: { host: '127.0.0.1', port: server.port, tls: false, username: undefined, password: undefined, cluster: false }, prefix });
     await setup.directory.setPlan('creator-chloe', 'pro');
+    const chloeCookie = await sessionCookie(setup.client()!, prefix, 'creator-chloe');
     await setup.close();
-    const chloe = trpcFor(await cookieFor('creator-chloe'));
-    const dan = trpcFor(await cookieFor('creator-dan'));
+    // dan signs in through the app (which keeps its copy of the session) without loading a page:
+    // his plan is never read
+    const danSignIn = await postAction(app.url, '/sign-in', 'signIn', { creatorId: 'creator-dan' });
+    expect(danSignIn.status).toBe(303);
+    const chloe = trpcFor(chloeCookie);
+    const dan = trpcFor(sessionFrom(danSignIn)!);
     expect(await chloe.trpc.ai.quota.query()).toMatchObject({ plan: 'pro', degraded: false });
     expect(JSON.parse((await get('/api/health')).text)).toMatchObject({ ok: true, storage: 'redis', redis: 'connected', degraded: false });
     const readyBefore = await get('/api/health?ready');
@@ -92,7 +93,7 @@ describe('the creator app with Redis stopped', () => {
     expect(ready.status).toBe(503);
     expect(JSON.parse(ready.text)).toMatchObject({ ok: true, ready: false, degraded: true, problem: expect.stringMatching(/^Redis unreachable/) as string });
 
-    const page = await get('/', await cookieFor('creator-chloe'));
+    const page = await get('/', chloeCookie);
     expect(page.status).toBe(200);
     expect(page.text).toContain('data-testid="degraded-notice"');
     expect(page.text).toContain('Our usage service is unreachable');
@@ -109,10 +110,13 @@ describe('the creator app with Redis stopped', () => {
       back = await get('/api/health?ready');
     }
     expect(back.status).toBe(200);
-    let quota = await chloe.trpc.ai.quota.query();
+    // a fresh server has lost the sessions with everything else: chloe signs in again
+    expect(await chloe.trpc.ai.quota.query().then(() => 'open', (e: Error) => e.message)).toBe('Sign in to use the AI features.');
+    const again = trpcFor(sessionFrom(await postAction(app.url, '/sign-in', 'signIn', { creatorId: 'creator-chloe' }))!);
+    let quota = await again.trpc.ai.quota.query();
     for (let i = 0; i < 40 && quota.degraded; i++) {
       await new Promise((r) => setTimeout(r, 250));
-      quota = await chloe.trpc.ai.quota.query();
+      quota = await again.trpc.ai.quota.query();
     }
     // a fresh server: chloe's stored plan is gone, so her own (pro, by the demo list)
     expect(quota).toMatchObject({ plan: 'pro', degraded: false });

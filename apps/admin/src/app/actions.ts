@@ -12,8 +12,8 @@ import { getApp } from '~/server/app';
 import { rateLimitNames } from '~/server/creator-view';
 import { clientAddress } from '~/server/client-address';
 import { requireAdminAction, requireSameOrigin, safeNext } from '~/server/guard';
-import { ADMIN_SESSION_COOKIE, createSessionToken, sessionCookieOptions } from '~/server/session';
-import { attemptSignIn } from '~/server/sign-in';
+import { ADMIN_SESSION_COOKIE, passwordFingerprint, sessionCookieOptions } from '~/server/session';
+import { attemptSignIn, KNOWN_DEVICE_COOKIE, KNOWN_DEVICE_TTL_S, knownDeviceToken, readKnownDevice } from '~/server/sign-in';
 
 import type { ActionState, SignInState } from './action-state';
 
@@ -26,10 +26,12 @@ export async function signIn(_previous: SignInState, form: FormData): Promise<Si
   await requireSameOrigin();
   const app = getApp();
   const h = await headers();
+  const jar = await cookies();
   const username = text(form, 'username');
+  const device = readKnownDevice(jar.get(KNOWN_DEVICE_COOKIE)?.value, app.config.sessionSecret);
   const outcome = await attemptSignIn(
     { limiter: app.signIn, accounts: app.config.accounts },
-    { username, password: text(form, 'password'), address: clientAddress(h, app.config.trustedProxyCount) },
+    { username, password: text(form, 'password'), address: clientAddress(h, app.config.trustedProxyCount), device },
   );
   if (!outcome.ok) {
     const error =
@@ -39,12 +41,26 @@ export async function signIn(_previous: SignInState, form: FormData): Promise<Si
     return { error, username: username.slice(0, 64) };
   }
   const secure = h.get('x-forwarded-proto') === 'https';
-  (await cookies()).set(ADMIN_SESSION_COOKIE, await createSessionToken(outcome.name, app.config.sessionSecret), sessionCookieOptions(secure));
+  jar.set(ADMIN_SESSION_COOKIE, await app.sessions.create(outcome.name, passwordFingerprint(outcome.passwordHash)), sessionCookieOptions(secure));
+  // this browser is now a known device of the account: others' guessing cannot keep it out
+  const deviceId = device?.name === outcome.name ? device.id : undefined;
+  jar.set(KNOWN_DEVICE_COOKIE, knownDeviceToken(outcome.name, app.config.sessionSecret, deviceId), { httpOnly: true, sameSite: 'strict', secure, path: '/', maxAge: KNOWN_DEVICE_TTL_S });
   redirect(safeNext(form.get('next')));
 }
 
 export async function signOut(): Promise<void> {
   await requireSameOrigin();
+  const jar = await cookies();
+  // ended on the server: a copy of the cookie no longer opens anything
+  await getApp().sessions.end(jar.get(ADMIN_SESSION_COOKIE)?.value);
+  jar.delete(ADMIN_SESSION_COOKIE);
+  redirect('/sign-in');
+}
+
+/** Ends every session of the signed-in admin, in every browser, this one included. */
+export async function signOutEverywhere(): Promise<void> {
+  const admin = await requireAdminAction();
+  await getApp().sessions.endAll(admin.name);
   (await cookies()).delete(ADMIN_SESSION_COOKIE);
   redirect('/sign-in');
 }

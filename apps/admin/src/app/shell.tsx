@@ -4,9 +4,9 @@ import Link from 'next/link';
 import type { ReactNode } from 'react';
 
 import { getApp, storageNotice } from '~/server/app';
-import type { AdminSession } from '~/server/session';
+import type { AdminSession } from '~/server/guard';
 
-import { signOut } from './actions';
+import { signOut, signOutEverywhere } from './actions';
 
 export function Shell({ admin, children, search = '' }: { admin: AdminSession; children: ReactNode; search?: string }) {
   const app = getApp();
@@ -30,6 +30,9 @@ export function Shell({ admin, children, search = '' }: { admin: AdminSession; c
           </span>
           <button className="link" type="submit">
             Sign out
+          </button>
+          <button className="link" type="submit" formAction={signOutEverywhere} title="Sign out everywhere: ends every session of this account, in every browser">
+            End every session
           </button>
         </form>
       </header>

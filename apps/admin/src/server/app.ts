@@ -10,7 +10,10 @@ import { createMemoryStore, type RateLimiter } from '@airl/ratelimit';
 import { createRateLimitAdmin, type RateLimitAdmin } from '@airl/ratelimit/admin';
 import { createRedisStore, type RedisClient } from '@airl/ratelimit/redis';
 
+import type { SessionStore } from '@airl/creators/sessions';
+
 import { type AdminConfig, loadConfig } from './config';
+import { createAdminSessions } from './session';
 import { createSignInLimiter, type SignInPlan } from './sign-in';
 
 export interface AdminApp {
@@ -20,6 +23,8 @@ export interface AdminApp {
   readonly admin: RateLimitAdmin;
   /** Failed sign-ins per account and per address (keys under `<prefix>-admin-sign-in`). */
   readonly signIn: RateLimiter<SignInPlan>;
+  /** Admin sessions (keys under `<prefix>-sessions:admin`; in memory without Redis or through Lambda). */
+  readonly sessions: SessionStore;
   /** The limiters' CloudWatch EMF metrics (the same series as the web app's); undefined when `config.metrics` is off. */
   readonly metrics: EmfMetrics | undefined;
   close(): Promise<void>;
@@ -48,11 +53,13 @@ export function createAdminApp(config: AdminConfig, options: CreateAdminAppOptio
   // the shared client, passed as an object: this store must not close it (the limiters' store does)
   const store = client ? createRedisStore({ client, prefix: `${config.limiters.prefix}-admin-sign-in` }) : createMemoryStore();
   const signIn = createSignInLimiter(store);
+  const sessions = createAdminSessions(config.limiters.prefix, client ? () => client : undefined);
   return {
     config,
     limiters,
     admin: createRateLimitAdmin(limiters.limiter),
     signIn,
+    sessions,
     metrics,
     async close() {
       await signIn.close();

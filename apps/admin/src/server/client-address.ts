@@ -1,13 +1,13 @@
 // The client's address for the sign-in limit, read the engine's way (the X-Forwarded-For entry
-// the trusted proxies wrote, never the left-most). Without a declared proxy nothing can be
-// trusted: `next start` keeps an X-Forwarded-For the client sent itself, so every client then
-// shares one address.
+// the trusted proxies wrote, never the left-most). With TRUSTED_PROXY_COUNT=0 nothing is trusted
+// and every client shares one address (the per-source limits then act as global ones; known
+// devices still get in).
 import { clientIp } from '@airl/ratelimit/http';
 
 /** The address every client shares when none can be trusted. */
 export const UNKNOWN_ADDRESS = 'unknown';
 
-export function clientAddress(headers: Headers, trustedProxyCount: number | undefined): string {
-  if (trustedProxyCount === undefined) return UNKNOWN_ADDRESS;
+export function clientAddress(headers: Headers, trustedProxyCount: number): string {
+  if (trustedProxyCount === 0) return UNKNOWN_ADDRESS;
   return clientIp(headers, { trustedProxyCount }) ?? UNKNOWN_ADDRESS;
 }

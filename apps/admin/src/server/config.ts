@@ -23,16 +23,38 @@ export interface AdminConfig {
   /** HMAC key of the session cookie. */
   readonly sessionSecret: Uint8Array;
   /**
-   * Proxies in front of the app that append to X-Forwarded-For; undefined: no client address can
-   * be trusted, and every client shares one address for the sign-in limit.
+   * Proxies in front of the app that append to X-Forwarded-For (`TRUSTED_PROXY_COUNT`); 0: no
+   * client address can be trusted, and every client shares one address for the sign-in limits.
+   * @default 1 (see {@link DEFAULT_TRUSTED_PROXY_COUNT})
    */
-  readonly trustedProxyCount: number | undefined;
+  readonly trustedProxyCount: number;
   /** Things to say at start that do not stop it (a random secret, the demo account...). */
   readonly notes: readonly string[];
 }
 
 // a fixed secret for development only, so sessions survive `next dev` restarts
 const DEV_SECRET = 'airl-admin-development-session-secret-not-for-production';
+
+/**
+ * One proxy: the load balancer of ECS, the CloudFront of Amplify Hosting, or, under `next start`
+ * with no proxy, Next.js itself (it fills X-Forwarded-For with the peer's address when the client
+ * sent none). A deployment behind a proxy then tells clients apart. The risk, documented in the
+ * README and docs/aws-deployment.md: an app reached directly, not through a proxy, reads an
+ * address the client may have written itself, so the per-source limits can be dodged; the
+ * per-account limit over all unknown sources still bounds the guessing.
+ */
+export const DEFAULT_TRUSTED_PROXY_COUNT = 1;
+
+function readTrustedProxyCount(env: Env, problems: string[]): number {
+  const raw = env.TRUSTED_PROXY_COUNT;
+  if (raw === undefined || raw === '') return DEFAULT_TRUSTED_PROXY_COUNT;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n > 10) {
+    problems.push(`${shownValue('TRUSTED_PROXY_COUNT', raw)} must be the number of proxies in front of the app (0 to 10; 0 trusts no address)`);
+    return DEFAULT_TRUSTED_PROXY_COUNT;
+  }
+  return n;
+}
 
 /** Reads and validates the configuration; throws {@link ConfigError} listing every mistake. */
 export function loadConfig(env: Env = process.env): AdminConfig {
@@ -62,14 +84,7 @@ export function loadConfig(env: Env = process.env): AdminConfig {
   const session = readSessionSecret(env, { production, demo: demoAdmin, devSecret: DEV_SECRET }, problems);
   if (session.note) notes.push(session.note);
 
-  let trustedProxyCount: number | undefined;
-  if (env.TRUSTED_PROXY_COUNT) {
-    const n = Number(env.TRUSTED_PROXY_COUNT);
-    if (!Number.isSafeInteger(n) || n < 1 || n > 10) problems.push(`${shownValue('TRUSTED_PROXY_COUNT', env.TRUSTED_PROXY_COUNT)} must be the number of proxies in front of the app (1 to 10)`);
-    else trustedProxyCount = n;
-  } else if (production) {
-    notes.push('TRUSTED_PROXY_COUNT is not set: client addresses cannot be trusted, so the per-address sign-in limit is shared by all clients');
-  }
+  const trustedProxyCount = readTrustedProxyCount(env, problems);
 
   if (problems.length > 0) throw new ConfigError(problems, 'apps/admin/.env.example');
   return { production, limiters, metrics, accounts, demoAdmin, sessionSecret: session.secret, trustedProxyCount, notes };

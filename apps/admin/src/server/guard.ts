@@ -1,18 +1,27 @@
 // The gate every page and server action goes through (Next.js recommends checking where the data
-// is used, not only in a proxy): a valid session cookie of a configured admin, and for anything
-// that changes state, a request from this app's own pages.
+// is used, not only in a proxy): a live server-side session of a configured admin whose password
+// has not changed since, and for anything that changes state, a request from this app's own
+// pages. Refused actions answer 403 (`forbidden()`), not an error's 500.
+import { checkSameOrigin } from '@airl/creators/same-origin';
 import { cookies, headers } from 'next/headers';
-import { redirect } from 'next/navigation';
+import { forbidden, redirect } from 'next/navigation';
 
 import { getApp } from './app';
-import { checkSameOrigin } from './csrf';
-import { ADMIN_SESSION_COOKIE, type AdminSession, readSessionToken } from './session';
+import { ADMIN_SESSION_COOKIE, passwordFingerprint } from './session';
 
-/** The signed-in admin, or undefined. An account removed from the configuration has no session. */
+export interface AdminSession {
+  readonly name: string;
+  /** Epoch ms. */
+  readonly expiresAt: number;
+}
+
+/** The signed-in admin, or undefined: no session, ended, expired, account removed or its password changed. */
 export async function currentAdmin(): Promise<AdminSession | undefined> {
   const app = getApp();
-  const session = await readSessionToken((await cookies()).get(ADMIN_SESSION_COOKIE)?.value, app.config.sessionSecret);
-  return session && app.config.accounts.has(session.name) ? session : undefined;
+  const session = await app.sessions.read((await cookies()).get(ADMIN_SESSION_COOKIE)?.value);
+  const account = session && app.config.accounts.get(session.subject);
+  if (!session || !account || session.credential !== passwordFingerprint(account.passwordHash)) return undefined;
+  return { name: account.name, expiresAt: session.expiresAt };
 }
 
 /** Where to go after signing in: a path of this app only (never `//host` or a URL). */
@@ -27,24 +36,19 @@ export async function requireAdmin(from: string): Promise<AdminSession> {
   return session;
 }
 
-/** Thrown when a state-changing request does not come from this app's pages. */
-export class CrossSiteRequestError extends Error {
-  override name = 'CrossSiteRequestError';
-}
-
-/** Refuses a request that did not come from this app's own pages (see checkSameOrigin). */
+/** Refuses (403) a request that did not come from this app's own pages (see checkSameOrigin). */
 export async function requireSameOrigin(): Promise<void> {
   const check = checkSameOrigin(await headers());
   if (!check.ok) {
     console.warn(`Refused a state-changing request: ${check.reason}`);
-    throw new CrossSiteRequestError(`Refused: ${check.reason}`);
+    forbidden();
   }
 }
 
-/** For server actions: same-origin first, then a signed-in admin (else to the sign-in page). */
+/** For server actions: same-origin first, then a signed-in admin; else 403 and nothing done. */
 export async function requireAdminAction(): Promise<AdminSession> {
   await requireSameOrigin();
   const session = await currentAdmin();
-  if (!session) redirect('/sign-in');
+  if (!session) forbidden();
   return session;
 }

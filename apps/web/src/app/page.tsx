@@ -10,7 +10,7 @@ export const dynamic = 'force-dynamic';
 
 export default async function Home() {
   const creator = await currentCreator();
-  if (!creator) redirect('/sign-in');
+  if (!creator) redirect('/sign-in?from=%2F');
   const app = getApp();
   return (
     <main>

@@ -4,10 +4,12 @@
 import 'server-only';
 
 import { atMostEvery, createLimiters, type Limiters } from '@airl/creators/limiters';
+import type { SessionStore } from '@airl/creators/sessions';
 import { createEmfMetrics, type EmfMetrics } from '@airl/ops/emf';
 
 import { createLocalProvider, createOpenAICompatibleProvider, type AiProvider } from './ai/provider';
 import { type AppConfig, loadConfig } from './config';
+import { createWebSessions } from './session';
 
 export interface App {
   readonly config: AppConfig;
@@ -15,6 +17,8 @@ export interface App {
   /** The limiters' CloudWatch EMF metrics; undefined when `config.metrics` is off. */
   readonly metrics?: EmfMetrics | undefined;
   readonly provider: AiProvider;
+  /** Creators' sessions (keys under `<prefix>-sessions:web`; in memory without Redis or through Lambda). */
+  readonly sessions: SessionStore;
 }
 
 const holder = globalThis as { __airlWebApp?: App };
@@ -27,7 +31,8 @@ export function getApp(): App {
     const metrics = config.metrics ? createEmfMetrics() : undefined;
     const limiters = createLimiters({ ...config.limiters, onClientError: clientErrorLog(), ...(metrics && { onEvent: metrics.onEvent }) });
     const provider = config.ai.kind === 'local' ? createLocalProvider() : createOpenAICompatibleProvider(config.ai);
-    holder.__airlWebApp = { config, limiters, metrics, provider };
+    const sessions = createWebSessions(config.limiters.prefix, limiters.storage === 'redis' ? () => limiters.client()! : undefined);
+    holder.__airlWebApp = { config, limiters, metrics, provider, sessions };
   }
   return holder.__airlWebApp;
 }

@@ -27,14 +27,15 @@ const TROUBLESHOOTING = {
 
 const CONNECTION_ERROR = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|Connection is closed|connect|timed? ?out|did not answer/i;
 
-function authorized(req: Request, app: App): { ok: true } | { ok: false; status: number; error: string } {
+// the status and the type always agree: 403 FORBIDDEN (off here), 401 UNAUTHORIZED (token missing or wrong)
+function authorized(req: Request, app: Pick<App, 'config'>): { ok: true } | { ok: false; status: 401 | 403; errorType: 'UNAUTHORIZED' | 'FORBIDDEN'; error: string } {
   if (!app.config.production) return { ok: true };
   const token = app.config.testRedisToken;
-  if (!token) return { ok: false, status: 403, error: 'Disabled in production: set TEST_REDIS_TOKEN and send it as a bearer token' };
+  if (!token) return { ok: false, status: 403, errorType: 'FORBIDDEN', error: 'Disabled in production: set TEST_REDIS_TOKEN and send it as a bearer token' };
   const given = /^Bearer\s+(.+)$/i.exec(req.headers.get('authorization') ?? '')?.[1] ?? '';
   const a = Buffer.from(given);
   const b = Buffer.from(token);
-  if (a.length !== b.length || !timingSafeEqual(a, b)) return { ok: false, status: 401, error: 'A valid bearer token is required' };
+  if (a.length !== b.length || !timingSafeEqual(a, b)) return { ok: false, status: 401, errorType: 'UNAUTHORIZED', error: 'A valid bearer token is required' };
   return { ok: true };
 }
 
@@ -55,10 +56,10 @@ async function timed<T>(step: () => Promise<T>, attempts = 3): Promise<{ value: 
 
 const headers = { 'Cache-Control': 'no-store' };
 
-export async function testRedis(req: Request, app: App): Promise<Response> {
+export async function testRedis(req: Request, app: Pick<App, 'config' | 'limiters'>): Promise<Response> {
   const meta = { timestamp: new Date().toISOString(), correlationId: randomUUID() };
   const auth = authorized(req, app);
-  if (!auth.ok) return Response.json({ success: false, error: auth.error, errorType: 'UNAUTHORIZED', meta }, { status: auth.status, headers });
+  if (!auth.ok) return Response.json({ success: false, error: auth.error, errorType: auth.errorType, meta }, { status: auth.status, headers });
 
   const config = app.config.limiters.redis;
   const client = app.limiters.client();

@@ -1,14 +1,20 @@
-import { DEMO_CREATORS, PLANS } from '@airl/creators';
+import { DEMO_CREATORS } from '@airl/creators';
 
-import { getApp } from '~/server/app';
+import { getApp, storageNotice } from '~/server/app';
 
 import { signIn } from '../actions';
 
 export const dynamic = 'force-dynamic';
 
-export default async function SignInPage({ searchParams }: { searchParams: Promise<{ unavailable?: string | string[] }> }) {
+const ERRORS: Record<string, string> = {
+  plan: 'A plan cannot be chosen at sign-in: each demo creator has their own, and an admin changes it (an override in the admin app).',
+  creator: 'Pick one of the demo creators.',
+};
+
+export default async function SignInPage({ searchParams }: { searchParams: Promise<{ from?: string | string[]; error?: string | string[] }> }) {
   const app = getApp();
-  const { unavailable } = await searchParams;
+  const { from, error: rawError } = await searchParams;
+  const error = ERRORS[String(rawError)];
   if (!app.config.demoSignIn) {
     return (
       <main>
@@ -20,10 +26,24 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
   return (
     <main>
       <h1>Sign in as a demo creator</h1>
-      <p className="muted">Development sign-in: pick a creator and the plan to give them. The plan is stored on the server and looked up on every request.</p>
-      {unavailable && (
-        <p className="alert" role="alert" data-testid="plan-unavailable">
-          Plans cannot be changed right now (Redis unreachable). Sign in with the creator&apos;s current plan, or try again in a moment.
+      {from !== undefined && (
+        <p className="notice" role="status" data-testid="please-sign-in">
+          Please sign in to continue.
+        </p>
+      )}
+      <p className="notice" data-testid="demo-notice">
+        This is a demo{app.config.production ? ' (production build with DEMO_SIGN_IN on)' : ''}: anyone who reaches this page can sign in as any demo
+        creator, so it listens on this machine only by default (BIND_HOST). Each creator keeps their own plan; the plan is looked up on the server on
+        every request.
+      </p>
+      {app.limiters.storage === 'memory' && (
+        <p className="notice" data-testid="memory-notice">
+          {storageNotice(app)}
+        </p>
+      )}
+      {error && (
+        <p className="alert" role="alert" data-testid="sign-in-error">
+          {error}
         </p>
       )}
       <form action={signIn} className="card" style={{ maxWidth: 420 }}>
@@ -32,15 +52,6 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
           {DEMO_CREATORS.map((c) => (
             <option key={c.id} value={c.id}>
               {c.name}
-            </option>
-          ))}
-        </select>
-        <label htmlFor="plan">Plan</label>
-        <select id="plan" name="plan" defaultValue="">
-          <option value="">the creator&apos;s current plan</option>
-          {PLANS.map((p) => (
-            <option key={p} value={p}>
-              {p}
             </option>
           ))}
         </select>

@@ -10,11 +10,11 @@ import { ZodError } from 'zod';
 import { AiCallError, type AiFailure } from '../ai/call';
 import type { Feature } from '../ai/provider';
 import { type App, getApp } from '../app';
-import { readSessionToken, sessionCookieFrom } from '../session';
+import { sessionCookieFrom } from '../session';
 
 export interface Context {
   readonly app: App;
-  /** The signed-in creator's id (from the signed cookie): what the limiters count under. */
+  /** The signed-in creator's id (from the server-side session): what the limiters count under. */
   readonly creatorId: string | null;
   /** The creator with the plan in force, looked up on the server. */
   readonly creator: DirectoryCreator | null;
@@ -24,7 +24,7 @@ export interface Context {
 
 export async function createContext({ req, resHeaders }: { req: Request; resHeaders: Headers }): Promise<Context> {
   const app = getApp();
-  const creatorId = (await readSessionToken(sessionCookieFrom(req.headers.get('cookie')), app.config.sessionSecret)) ?? null;
+  const creatorId = (await app.sessions.read(sessionCookieFrom(req.headers.get('cookie'))))?.subject ?? null;
   const creator = creatorId ? ((await app.limiters.directory.get(creatorId)) ?? null) : null;
   return { app, creatorId: creator ? creatorId : null, creator, req, resHeaders };
 }

@@ -1,6 +1,7 @@
-// Our own cross-site check for everything that changes state. Next.js already refuses a server
-// action whose Origin names another host, but lets a request without Origin through; browsers
-// send Origin on every POST, so here a missing or opaque ('null') Origin is refused too.
+// Entry point `@airl/creators/same-origin`: both apps' cross-site check for everything that
+// changes state (pure, so it runs in middleware too). Next.js already refuses a server action
+// whose Origin names another host (with a 500), but lets a request without Origin through;
+// browsers send Origin on every POST, so here a missing or opaque ('null') Origin is refused too.
 
 export type OriginCheck = { ok: true } | { ok: false; reason: string };
 

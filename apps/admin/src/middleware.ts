@@ -1,0 +1,14 @@
+// Every state-changing request (here: server actions, the only POSTs) from another site, with an
+// opaque or no Origin, is answered 403 before Next.js handles it (its own check answers 500).
+// Each action still checks again where it runs (`src/server/guard.ts`).
+import { checkSameOrigin } from '@airl/creators/same-origin';
+import { type NextRequest, NextResponse } from 'next/server';
+
+export function middleware(req: NextRequest) {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return NextResponse.next();
+  const check = checkSameOrigin(req.headers);
+  if (check.ok) return NextResponse.next();
+  return new NextResponse(`Forbidden: ${check.reason}.`, { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' } });
+}
+
+export const config = { matcher: '/((?!_next/static|_next/image).*)' };

@@ -1,0 +1,116 @@
+// Server-side sessions, the same scenario in memory and on Redis: a token opens its session until
+// it is ended, all of a subject's sessions end together, absolute and idle (sliding) expiry, a
+// token the store never issued opens nothing, and on Redis a copy this process read answers while
+// Redis is unreachable (one it ended does not).
+import { randomUUID } from 'node:crypto';
+
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+
+import { credentialFingerprint, createSessionStore, type SessionStoreOptions } from '../src/sessions';
+
+const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 });
+const prefix = `test-sessions-${randomUUID().slice(0, 8)}`;
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+});
+
+const stores = {
+  memory: (o: Omit<SessionStoreOptions, 'prefix'>) => createSessionStore({ ...o, prefix }),
+  redis: (o: Omit<SessionStoreOptions, 'prefix'>) => createSessionStore({ ...o, client: () => redis, prefix: `${prefix}:${randomUUID().slice(0, 6)}` }),
+};
+
+describe.each(Object.entries(stores))('sessions in %s', (kind, make) => {
+  it('a token opens its session until it is ended; a token never issued opens nothing', async () => {
+    const store = make({ maxAgeMs: 60_000 });
+    const token = await store.create('alice', 'fp');
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await store.read(token)).toMatchObject({ subject: 'alice', credential: 'fp' });
+    for (const bad of [undefined, '', 'A'.repeat(43), `${token}x`, 'not a token']) expect(await store.read(bad)).toBeUndefined();
+    await store.end(token);
+    expect(await store.read(token)).toBeUndefined();
+  });
+
+  it('ending all of a subject ends each of its sessions, and no one else', async () => {
+    const store = make({ maxAgeMs: 60_000 });
+    const a1 = await store.create('alice');
+    const a2 = await store.create('alice');
+    const b = await store.create('bob');
+    expect(await store.endAll('alice')).toBe(2);
+    expect(await store.read(a1)).toBeUndefined();
+    expect(await store.read(a2)).toBeUndefined();
+    expect(await store.read(b)).toMatchObject({ subject: 'bob' });
+  });
+
+  it('ends at its maximum age; a sliding session ends when unused for its idle time, and use pushes that back', async () => {
+    let now = 1_000_000;
+    const store = make({ maxAgeMs: 10 * 60_000, idleMs: 3 * 60_000, now: () => now });
+    const fixed = make({ maxAgeMs: 5 * 60_000, now: () => now });
+    const sliding = await store.create('ava');
+    const plain = await fixed.create('ben');
+    now += 2 * 60_000;
+    expect(await store.read(sliding)).toBeDefined(); // pushed back to now + 3 min
+    now += 2 * 60_000;
+    expect(await store.read(sliding)).toBeDefined();
+    expect(await fixed.read(plain)).toBeDefined();
+    now += 2 * 60_000; // 6 min from the start: past the fixed one's 5
+    expect(await fixed.read(plain)).toBeUndefined();
+    expect(await store.read(sliding)).toBeDefined();
+    now += 3 * 60_000 + 1; // unused past its idle time
+    expect(await store.read(sliding)).toBeUndefined();
+    // never past the maximum age, however much it is used
+    const busy = await store.create('ava');
+    for (let i = 0; i < 6; i++) {
+      now += 2 * 60_000;
+      if (i < 4) expect(await store.read(busy), `use ${i}`).toBeDefined();
+    }
+    expect(await store.read(busy)).toBeUndefined();
+  });
+
+  it(`keeps the session ${kind === 'redis' ? 'in Redis with a TTL, never the token itself' : 'in this process'}`, async () => {
+    const store = make({ maxAgeMs: 60_000 });
+    const token = await store.create('carol');
+    if (kind !== 'redis') return expect(await store.read(token)).toBeDefined();
+    const keys: string[] = [];
+    for (const k of await redis.keys(`${prefix}:*:session:*`)) if ((await redis.get(k))?.includes('"carol"')) keys.push(k);
+    expect(keys).toHaveLength(1);
+    for (const k of keys) {
+      expect(k).not.toContain(token);
+      expect(await redis.pttl(k)).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('sessions on an unreachable Redis', () => {
+  it('answer from the copy this process read, within the timeout; a session it ended stays ended; an unseen one is refused', async () => {
+    const shared = createSessionStore({ client: () => redis, prefix: `${prefix}:outage`, maxAgeMs: 60_000 });
+    const seen = await shared.create('dora');
+    const ended = await shared.create('dora');
+    const unseen = await shared.create('eli');
+    const dead = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    dead.on('error', () => undefined);
+    let client: Redis = redis;
+    const store = createSessionStore({ client: () => client, prefix: `${prefix}:outage`, maxAgeMs: 60_000, timeoutMs: 200 });
+    expect(await store.read(seen)).toMatchObject({ subject: 'dora' });
+    expect(await store.read(ended)).toMatchObject({ subject: 'dora' });
+    await store.end(ended);
+    client = dead;
+    const started = Date.now();
+    expect(await store.read(seen)).toMatchObject({ subject: 'dora' });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(await store.read(ended)).toBeUndefined();
+    expect(await store.read(unseen)).toBeUndefined();
+    dead.disconnect();
+  });
+});
+
+describe('credentialFingerprint', () => {
+  it('differs for different secrets and never contains the secret', () => {
+    const a = credentialFingerprint('$argon2id$v=19$m=19456,t=2,p=1$a$b');
+    expect(a).not.toBe(credentialFingerprint('$argon2id$v=19$m=19456,t=2,p=1$a$c'));
+    expect(a).not.toContain('argon2');
+    expect(a).toHaveLength(22);
+  });
+});
