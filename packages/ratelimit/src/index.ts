@@ -15,8 +15,9 @@ export {
 } from './limiter';
 export type { FallbackBudget } from './failure/fallback';
 export { DEFAULT_PLANS, type Algorithm, type CompiledLimit, type CompiledPlan, type FailureMode, type LimitConfig, type PlanConfig, type PlansConfig } from './policy';
+export { storeConcerns } from './stores/capabilities';
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './stores/memory';
-export type { Control, Decision, Store, StoreEvaluateRequest, StoreInspection, StoreResetRequest, StoreSettleRequest, StreamEntry, StreamName } from './stores/types';
+export type { Control, ControlStore, Decision, LimitingStore, Store, StoreConcern, StoreEvaluateRequest, StoreInspection, StoreResetRequest, StoreSettleRequest, StreamEntry, StreamName, StreamStore, UsageStore } from './stores/types';
 export type { SettleStatus } from './model';
 export {
   jsonLogger,

@@ -19,6 +19,7 @@ import { type Answer, createFallback, type FallbackBudget } from './failure/fall
 import type { EvaluateOutput, Mode, SettleStatus } from './model';
 import { type CompiledLimit, type CompiledPlan, compilePolicy, type CompiledPolicy, DEFAULT_PLANS, type FailureMode, type PlanConfig } from './policy';
 import { refusal, shape } from './result';
+import { requireConcerns } from './stores/capabilities';
 import { createMemoryStore } from './stores/memory';
 import type { Store } from './stores/types';
 import { createUsageRecorder } from './usage';
@@ -307,6 +308,8 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
   const policy = compilePolicy(options.plans ?? DEFAULT_PLANS);
   const ownsStore = options.store === undefined;
   const store = options.store ?? createMemoryStore();
+  // a JavaScript caller's partial store fails here, naming what it lacks
+  requireConcerns(store, ['limiting', 'controls', 'usage', 'streams'], 'createRateLimiter');
   const reservationTtlMs = toMs(options.reservationTtl ?? '10 m', 'reservationTtl');
   const stateTtlMs = Math.max(policy.maxTtlMs, reservationTtlMs);
   const maxLength = options.maxIdentifierLength ?? 256;
