@@ -9,7 +9,16 @@ import { nameConnectionFailures } from './connection-errors';
 import { RateLimitConfigError, shownValue } from './errors';
 
 export { RedisConnectionError } from './connection-errors';
-export { createRedisStore, encodeIdentifier, type RedisClient, type RedisStore, type RedisStoreOptions } from './stores/redis';
+export {
+  type AnyRedisClient,
+  createRedisStore,
+  encodeIdentifier,
+  type NodeRedisClient,
+  type RedisClient,
+  type RedisStore,
+  type RedisStoreClient,
+  type RedisStoreOptions,
+} from './stores/redis/index';
 
 /** Where Redis is, as read from the environment. Never logged whole: it may hold a password. */
 export interface RedisConnectionConfig {

@@ -1,5 +1,5 @@
 // The wire protocol of the Lua scripts (src/lua/*.lua, whose headers it must match): how a
-// check's keys and arguments are laid out and how replies decode. src/stores/redis.ts sends them.
+// check's keys and arguments are laid out and how replies decode. src/stores/redis/checks.ts and index.ts send them.
 import { createHash } from 'node:crypto';
 
 import { type AnomalyRule, rulesArg } from '../anomaly';
