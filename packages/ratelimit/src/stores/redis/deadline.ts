@@ -5,6 +5,18 @@ import { RateLimitStoreError } from '../../errors';
 
 export type Within = <T>(what: string, run: () => Promise<T>, deadline?: number) => Promise<T>;
 
+/** A client's failure as the limiter reports it; a MOVED reply names its fix. */
+function storeError(what: string, error: unknown): RateLimitStoreError {
+  const message = (error as Error).message;
+  if (message.startsWith('MOVED ')) {
+    return new RateLimitStoreError(
+      `Redis ${what} failed: the server runs in cluster mode (ElastiCache Serverless always does) and the client is not a cluster client: set REDIS_CLUSTER=true, or leave it unset and call detectClusterMode()`,
+      { cause: error },
+    );
+  }
+  return new RateLimitStoreError(`Redis ${what} failed: ${message}`, { cause: error });
+}
+
 export function deadlines(timeoutMs: number): { within: Within; stop(): void } {
   // deadlines are performance.now(): a wall clock step must not cut a call short or stretch it
   const inFlight = new Set<{ deadline: number; what: string; reject: (error: Error) => void }>();
@@ -42,7 +54,7 @@ export function deadlines(timeoutMs: number): { within: Within; stop(): void } {
       }
       const failed = (error: unknown) => {
         inFlight.delete(watched);
-        reject(error instanceof RateLimitStoreError ? error : new RateLimitStoreError(`Redis ${what} failed: ${(error as Error).message}`, { cause: error }));
+        reject(error instanceof RateLimitStoreError ? error : storeError(what, error));
       };
       try {
         run().then((value) => {

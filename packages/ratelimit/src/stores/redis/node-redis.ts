@@ -18,8 +18,9 @@ export function nodeRedisAdapter(c: NodeRedisClient, owned: boolean): RedisStore
   // a client made by the store reports failures through the limiter, not as an unhandled 'error'
   if (owned) c.on('error', noop);
   // node-redis sends nothing before connect(): a client given unconnected is connected on first use
+  // (calls made while it connects wait for it: isOpen is true from the start of connect())
   let opening: Promise<unknown> | undefined;
-  const open = () => (c.isOpen ? undefined : (opening ??= c.connect().finally(() => (opening = undefined))));
+  const open = () => opening ?? (c.isOpen ? undefined : (opening = c.connect().finally(() => (opening = undefined))));
   const send = async (key: string | undefined, args: readonly Arg[]): Promise<unknown> => {
     await open();
     return cluster ? asCluster().sendCommand(key, false, strings(args)) : (c as Client).sendCommand(strings(args));
