@@ -5,7 +5,7 @@ import { createClient, createCluster } from 'redis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
 import { createMemoryStore, createRateLimitAdmin, createRateLimiter, type PlansConfig, RateLimitInputError, type Store } from '../src/index';
-import { createRedisStore } from '../src/redis';
+import { createRedisStore, type NodeRedisClient } from '../src/redis';
 import { NODE_REDIS_KINDS, type NodeRedisKind, prefix, STORE_KINDS, type StoreKind } from './fixtures/stores';
 
 const plans = {
@@ -30,7 +30,7 @@ function instances(kind: StoreKind | NodeRedisKind) {
     if (kind === 'memory') return shared;
     if (kind === 'node-redis' || kind === 'node-redis-cluster') {
       const nodes = inject('clusterNodes').map((n) => ({ url: `redis://${n.host}:${n.port}` }));
-      const made = () => (kind === 'node-redis' ? createClient({ url: inject('redisUrl') }) : createCluster({ rootNodes: nodes }));
+      const made = (): NodeRedisClient => (kind === 'node-redis' ? createClient({ url: inject('redisUrl') }) : createCluster({ rootNodes: nodes }));
       // made by the store on first use, and closed by it
       const store = createRedisStore({ client: made, prefix: p });
       opened.push({ close: () => store.close() });

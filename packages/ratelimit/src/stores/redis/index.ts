@@ -81,6 +81,8 @@ export interface RedisStore<C extends AnyRedisClient = RedisClient> extends Limi
   readonly scripts: ScriptMode;
   /** Keys of one identifier: its state hash, its reservation index, and the list of a sliding-log limit. */
   keys(identifier: string): IdentifierKeyNames;
+  /** Stops the timeout sweeper and the subscriber; closes the client if the store made it. */
+  close(): Promise<void>;
 }
 
 /** Creates a store on Redis or Redis Cluster, through ioredis, node-redis or a {@link RedisStoreClient}. */
