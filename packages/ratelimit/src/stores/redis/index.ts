@@ -83,6 +83,10 @@ export interface RedisStore<C extends AnyRedisClient = RedisClient> extends Limi
   keys(identifier: string): IdentifierKeyNames;
   /** Stops the timeout sweeper and the subscriber; closes the client if the store made it. */
   close(): Promise<void>;
+  readonly timeoutMs: number;
+  shardOf(identifier: string): string;
+  shards(): ReadonlySet<string>;
+  connected(shard: string): boolean | undefined;
 }
 
 /** Creates a store on Redis or Redis Cluster, through ioredis, node-redis or a {@link RedisStoreClient}. */
