@@ -1,5 +1,5 @@
 // The ceiling: redis-benchmark sending this project's own check function by FCALL, with the keys
-// and arguments src/stores/redis.ts sends (captured from the store itself, not rewritten here),
+// and arguments src/stores/redis/ sends (captured from the store itself, not rewritten here),
 // the identifier replaced by `__rand_int__` so keys spread over the workload's identifiers.
 import { spawn } from 'node:child_process';
 
@@ -33,7 +33,7 @@ export async function checkCommand(prefix: string, spec: LimitSpec, plan: BenchP
   const limiter = createRateLimiter({ plans, store, controls: false, topConsumers: false, denyCache: false, logger: false, ...options.limiter });
   await limiter.check(RAND, options.cost === undefined ? { plan } : { plan, cost: options.cost });
   await limiter.close();
-  if (captured?.[0] !== 'FCALL') throw new Error('the store sent no FCALL: has src/stores/redis.ts changed how it calls its functions?');
+  if (captured?.[0] !== 'FCALL') throw new Error('the store sent no FCALL: has src/stores/redis/ changed how it calls its functions?');
   return captured.map(String);
 }
 

@@ -7,7 +7,7 @@
 // working size, one expired entry per check), then counts a fixed stream of checks sent through
 // `redis-cli --pipe` (Node is not in the loop), counting only inside readQueryFromClient and
 // writeToClient (not the idle event loop or background expiry). The commands are the store's own,
-// captured from src/stores/redis.ts with the time passed in (the limiter's `clock` option), one
+// captured from src/stores/redis/ with the time passed in (the limiter's `clock` option), one
 // check per command or BATCH per command as the store batches them.
 //
 // Breakdown (callgrind_annotate --inclusive): framing = reading, parsing and dispatching the
@@ -90,7 +90,7 @@ export async function captureChecks(c: InstructionCase, count: number): Promise<
   const check = c.cost === undefined ? { plan: c.plan } : { plan: c.plan, cost: c.cost };
   for (round = 0; round < 2; round++) await Promise.all(Array.from({ length: count }, (_, i) => limiter.check(`#${i}`, check)));
   await limiter.close();
-  if (steady.length === 0 || learn.length === 0) throw new Error('the store sent no FCALL: has src/stores/redis.ts changed how it calls its functions?');
+  if (steady.length === 0 || learn.length === 0) throw new Error('the store sent no FCALL: has src/stores/redis/ changed how it calls its functions?');
   return { learn, steady };
 }
 

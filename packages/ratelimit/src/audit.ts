@@ -1,7 +1,7 @@
 // The audit log: who did what to whom and when, in a capped stream for everyone and a small one per
 // identifier (so a creator's page reads only its own history). Written by the admin API and by
 // anomaly rules that block.
-import type { Store, StreamEntry } from './stores/types';
+import type { StreamEntry, StreamStore } from './stores/types';
 
 /** One line of the audit log. */
 export interface AuditEntry {
@@ -21,7 +21,7 @@ const PER_IDENTIFIER_TTL_MS = 90 * 86_400_000;
 const PER_IDENTIFIER_LENGTH = 100;
 
 export async function recordAudit(
-  store: Store,
+  store: StreamStore,
   entry: Omit<AuditEntry, 'id' | 'at' | 'details'> & { details: Readonly<Record<string, string | number | undefined>> },
   maxLength: number,
 ): Promise<void> {

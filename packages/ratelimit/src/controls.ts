@@ -1,7 +1,7 @@
 // Every instance's copy of the admins' controls (plan overrides, blocks): loaded on first use,
 // kept current by the store's announcements, and reloaded now and then in case one was missed.
 // The check path reads a Map; it never waits on Redis for this once loaded.
-import type { Control, Decision, Store } from './stores/types';
+import type { Control, ControlStore, Decision } from './stores/types';
 
 /** The parts of a control still in force at `now` (epoch ms), or undefined when none is. */
 export function liveControl(control: Control | undefined, now: number): Control | undefined {
@@ -12,7 +12,7 @@ export function liveControl(control: Control | undefined, now: number): Control 
 
 /** Writes one part of an identifier's control (or removes it), keeping the other part in force. */
 export async function updateControl(
-  store: Store,
+  store: ControlStore,
   identifier: string,
   change: { override?: (Decision & { plan: string }) | null; block?: Decision | null },
 ): Promise<Control | undefined> {
@@ -32,7 +32,7 @@ export interface ControlCache {
 }
 
 export interface ControlCacheOptions {
-  store: Store;
+  store: ControlStore;
   refreshMs: number;
   /** An identifier changed (undefined: anything may have changed). */
   onChange: (identifier: string | undefined) => void;

@@ -10,6 +10,7 @@ import { createBreakers } from './failure/breaker';
 import { createFallback } from './failure/fallback';
 import { compilePolicy, DEFAULT_PLANS, type PlanConfig } from './policy';
 import { shape } from './result';
+import { requireConcerns } from './stores/capabilities';
 import { createMemoryStore } from './stores/memory';
 import { createUsageRecorder } from './usage';
 import { type AnomalyOptions, createAnomalyRaiser, rulesByPlan } from './limiter/anomalies';
@@ -35,6 +36,8 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
   const settings = parseOptions(options);
   const ownsStore = options.store === undefined;
   const store = options.store ?? createMemoryStore();
+  // a JavaScript caller's partial store fails here, naming what it lacks
+  requireConcerns(store, ['limiting', 'controls', 'usage', 'streams'], 'createRateLimiter');
   const stateTtlMs = Math.max(policy.maxTtlMs, settings.reservationTtlMs);
   const report = createReporter(store.kind, options.onEvent, options.logger);
   const clock = createLocalClock(settings.clock);

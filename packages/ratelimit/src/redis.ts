@@ -9,7 +9,16 @@ import { nameConnectionFailures } from './connection-errors';
 import { RateLimitConfigError, shownValue } from './errors';
 
 export { RedisConnectionError } from './connection-errors';
-export { createRedisStore, encodeIdentifier, type RedisClient, type RedisStore, type RedisStoreOptions } from './stores/redis';
+export {
+  type AnyRedisClient,
+  createRedisStore,
+  encodeIdentifier,
+  type NodeRedisClient,
+  type RedisClient,
+  type RedisStore,
+  type RedisStoreClient,
+  type RedisStoreOptions,
+} from './stores/redis/index';
 
 /** Where Redis is, as read from the environment. Never logged whole: it may hold a password. */
 export interface RedisConnectionConfig {
@@ -21,6 +30,11 @@ export interface RedisConnectionConfig {
   readonly password: string | undefined;
   /** Cluster mode: `host` is a seed or the configuration endpoint. */
   readonly cluster: boolean;
+  /**
+   * Whether `cluster` was set (`REDIS_CLUSTER`) or assumed; {@link detectClusterMode} turns an
+   * assumed `false` into `true` on a server in cluster mode (ElastiCache Serverless always is).
+   */
+  readonly clusterSet?: boolean;
   /** A PEM file of the CA to trust, for servers whose certificate no public CA signed. */
   readonly caFile?: string | undefined;
 }
@@ -38,13 +52,15 @@ const truthy = (v: string | undefined, name: string): boolean | undefined => {
  * - `REDIS_URL`: `redis://[user:password@]host[:port]` or `rediss://` for TLS; or
  * - `ELASTICACHE_REDIS_HOST` / `REDIS_HOST` with `ELASTICACHE_REDIS_PORT` / `REDIS_PORT` (6379);
  * - `REDIS_TLS` (true/false), `REDIS_USERNAME`, `REDIS_PASSWORD` or `REDIS_AUTH_TOKEN`,
- *   `REDIS_CLUSTER` (true for cluster mode), `REDIS_TLS_CA_FILE` (PEM of a private CA; not needed
- *   for ElastiCache).
+ *   `REDIS_CLUSTER` (true for cluster mode; unset: see {@link detectClusterMode}), `REDIS_TLS_CA_FILE`
+ *   (PEM of a private CA; not needed for ElastiCache).
  *
  * Throws {@link RateLimitConfigError} naming the variable to fix.
  */
 export function redisConfigFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): RedisConnectionConfig | undefined {
-  const cluster = truthy(env.REDIS_CLUSTER, 'REDIS_CLUSTER') ?? false;
+  const clusterFlag = truthy(env.REDIS_CLUSTER, 'REDIS_CLUSTER');
+  const cluster = clusterFlag ?? false;
+  const clusterSet = clusterFlag !== undefined;
   const tlsFlag = truthy(env.REDIS_TLS, 'REDIS_TLS');
   const password = env.REDIS_PASSWORD || env.REDIS_AUTH_TOKEN || undefined;
   const username = env.REDIS_USERNAME || undefined;
@@ -73,6 +89,7 @@ export function redisConfigFromEnv(env: Readonly<Record<string, string | undefin
       username: url.username ? decodeURIComponent(url.username) : username,
       password: url.password ? decodeURIComponent(url.password) : password,
       cluster,
+      clusterSet,
       caFile,
     });
   }
@@ -83,7 +100,7 @@ export function redisConfigFromEnv(env: Readonly<Record<string, string | undefin
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new RateLimitConfigError(`${shownValue(env.ELASTICACHE_REDIS_PORT ? 'ELASTICACHE_REDIS_PORT' : 'REDIS_PORT', rawPort)} must be a port number (1-65535)`);
   }
-  return checked({ host, port, tls: tlsFlag ?? false, username, password, cluster, caFile });
+  return checked({ host, port, tls: tlsFlag ?? false, username, password, cluster, clusterSet, caFile });
 }
 
 /**
@@ -149,4 +166,43 @@ export function createRedisClient(config: RedisConnectionConfig, overrides: Redi
   const cluster = new Cluster([{ host: config.host, port: config.port }], clusterOptions);
   nameConnectionFailures(cluster, config);
   return cluster;
+}
+
+/**
+ * Asks the server whether it runs in cluster mode (`INFO cluster`: `cluster_enabled:1`), over one
+ * short-lived connection, and returns the config to connect with: with `REDIS_CLUSTER` unset, a
+ * cluster-mode server (ElastiCache Serverless always is one) gets `cluster: true`. Throws
+ * {@link RateLimitConfigError} when `REDIS_CLUSTER` says otherwise than the server, naming the fix.
+ * A server that cannot be reached leaves the config as it is (the limiter's failure policy answers
+ * until it can). Call it once at start-up, before {@link createRedisClient}.
+ */
+export async function detectClusterMode(config: RedisConnectionConfig, overrides: RedisOptions = {}): Promise<RedisConnectionConfig> {
+  const probe = new Redis({
+    ...safeClientOptions,
+    username: config.username,
+    password: config.password,
+    ...(config.tls && { tls: tlsOptions(config) }),
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    ...overrides,
+    host: config.host,
+    port: config.port,
+  });
+  probe.on('error', () => undefined);
+  let info: string;
+  try {
+    info = await probe.info('cluster');
+  } catch {
+    return config;
+  } finally {
+    probe.disconnect();
+  }
+  const enabled = /^cluster_enabled:1\b/m.test(info);
+  if (enabled === config.cluster) return config;
+  const where = `the Redis server at ${config.host}:${config.port}`;
+  if (enabled && !config.clusterSet) return { ...config, cluster: true };
+  if (enabled) {
+    throw new RateLimitConfigError(`REDIS_CLUSTER=false, but ${where} runs in cluster mode (ElastiCache Serverless always does): set REDIS_CLUSTER=true or unset it`);
+  }
+  throw new RateLimitConfigError(`REDIS_CLUSTER=true, but ${where} does not run in cluster mode: set REDIS_CLUSTER=false or unset it`);
 }

@@ -2,7 +2,7 @@
 // what it charged per board (unit and hour or day) and identifier, and every few seconds sends the
 // largest amounts of that window to the boards, which keep only their largest entries. Heavy
 // consumers are counted in full; usage spread thin over many identifiers may be undercounted.
-import type { Store } from './stores/types';
+import type { UsageStore } from './stores/types';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -53,7 +53,7 @@ export function largest(entries: [string, number][], k: number): [string, number
   return entries.slice(0, k);
 }
 
-export function createUsageRecorder(store: Store, options: UsageOptions, onError: (error: unknown) => void): UsageRecorder {
+export function createUsageRecorder(store: UsageStore, options: UsageOptions, onError: (error: unknown) => void): UsageRecorder {
   // what this instance charged per unit and identifier since the last flush, within one hour: the
   // hour's and the day's boards get the same amounts, so they are added up once
   interface Window {

@@ -1,12 +1,13 @@
 // The admin API on every store: what an admin sees of a creator, top consumers, and actions that
 // take effect at once on every app instance (two limiters with their own connections here).
 import { Cluster, Redis } from 'ioredis';
+import { createClient, createCluster } from 'redis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
 import { createRateLimitAdmin } from '../src/admin';
 import { createMemoryStore, createRateLimiter, type PlansConfig, RateLimitInputError, type Store } from '../src/index';
-import { createRedisStore } from '../src/redis';
-import { prefix, STORE_KINDS, type StoreKind } from './fixtures/stores';
+import { createRedisStore, type NodeRedisClient } from '../src/redis';
+import { NODE_REDIS_KINDS, type NodeRedisKind, prefix, STORE_KINDS, type StoreKind } from './fixtures/stores';
 
 const plans = {
   starter: { limits: [{ name: 'hourly', limit: 3, window: '1 h' }] },
@@ -24,10 +25,18 @@ afterAll(async () => {
 });
 
 /** Two app instances sharing one store (Redis: each with its own connections, as in production). */
-function instances(kind: StoreKind) {
+function instances(kind: StoreKind | NodeRedisKind) {
   const p = prefix();
   const storeFor = (): Store => {
     if (kind === 'memory') return shared;
+    if (kind === 'node-redis' || kind === 'node-redis-cluster') {
+      const nodes = inject('clusterNodes').map((n) => ({ url: `redis://${n.host}:${n.port}` }));
+      const made = (): NodeRedisClient => (kind === 'node-redis' ? createClient({ url: inject('redisUrl') }) : createCluster({ rootNodes: nodes }));
+      // made by the store on first use, and closed by it
+      const store = createRedisStore({ client: made, prefix: p });
+      opened.push({ close: () => store.close() });
+      return store;
+    }
     const client = kind === 'redis' ? new Redis(inject('redisUrl')) : new Cluster(inject('clusterNodes'));
     const store = createRedisStore({ client, prefix: p });
     opened.push({ close: () => store.close?.().then(() => client.quit()) ?? client.quit() });
@@ -54,7 +63,8 @@ async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean):
   }
 }
 
-describe.each(STORE_KINDS)('%s store', (kind) => {
+// and Redis through node-redis: controls and announcements over its pub/sub
+describe.each([...STORE_KINDS, ...NODE_REDIS_KINDS])('%s store', (kind) => {
   it('shows a creator: plan, usage per limit, reservations, recent denials', async () => {
     const { a, admin } = instances(kind);
     await a.check('c1', { plan: 'pro', cost: 100 });

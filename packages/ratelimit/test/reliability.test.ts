@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rawCommand, type Server, startCluster, startServer } from '@airl/vitest-config/redis';
 
 import { createRateLimiter, type Logger, type RateLimitEvent, type RateLimitResult } from '../src/index';
-import { createRedisClient, createRedisStore } from '../src/redis';
+import { createRedisClient, createRedisStore, type NodeRedisClient } from '../src/redis';
 import { policyPlans } from './fixtures/plans';
 
 const plans = policyPlans(100_000);
@@ -372,5 +372,53 @@ describe('a Redis Cluster losing one master', () => {
     expect(degradedVictims.length).toBeGreaterThan(0);
     expect(events.some((e) => e.type === 'failure-mode' && e.active && e.shard === victim)).toBe(true);
     expect(events.some((e) => e.type === 'failure-mode' && !e.active && e.shard === victim)).toBe(true);
+  });
+});
+
+describe('through node-redis', () => {
+  it('a stopped server: every call fails within the timeout, the breaker sees it down', async () => {
+    const { createClient } = await import('redis');
+    const server = await startServer();
+    const client = createClient({ url: `redis://${server.host}:${server.port}`, socket: { reconnectStrategy: () => 100 } });
+    client.on('error', () => undefined);
+    const store = createRedisStore({ client, timeout: '300 ms' });
+    try {
+      const limiter = createRateLimiter({ store, plans: { p: { limits: [{ name: 'm', limit: 5, window: '1 m' }] } }, logger: false, controls: false, topConsumers: false });
+      expect((await limiter.check('a', { plan: 'p' })).degraded).toBeUndefined();
+      expect(store.connected('')).toBe(true);
+      expect(store.shardOf('a')).toBe('');
+      await server.stop();
+      const started = performance.now();
+      const failed = await limiter.check('a', { plan: 'p' });
+      expect(performance.now() - started).toBeLessThan(1500);
+      expect(failed.degraded).toBe('fallback');
+      expect(store.connected('')).toBe(false);
+      await limiter.close();
+    } finally {
+      await store.close();
+      if (client.isOpen) client.destroy();
+    }
+  });
+
+  it('on a cluster, shardOf names the master serving the identifier, and each is connected', async () => {
+    const { createCluster } = await import('redis');
+    const cluster = await startCluster();
+    const client: NodeRedisClient = createCluster({ rootNodes: cluster.nodes.map((n) => ({ url: `redis://${n.host}:${n.port}` })) });
+    client.on('error', () => undefined);
+    const store = createRedisStore({ client });
+    try {
+      await store.control('warm-up');
+      const masters = new Set(cluster.nodes.map((n) => `${n.host}:${n.port}`));
+      for (const id of ['a', 'b', 'c', 'd']) {
+        const shard = store.shardOf(id);
+        expect(masters.has(shard)).toBe(true);
+        expect(store.connected(shard)).toBe(true);
+        expect(store.shards().has(shard)).toBe(true);
+      }
+    } finally {
+      await store.close();
+      if (client.isOpen) await client.close();
+      await cluster.stop();
+    }
   });
 });

@@ -8,6 +8,7 @@ import { startServer } from '@airl/vitest-config/redis';
 import { describe, expect, inject, it } from 'vitest';
 
 import { createMemoryStore, createRateLimiter, type PlansConfig, RateLimitConfigError } from '../src/index';
+import { type LimitingStore, storeConcerns } from '../src/store';
 import { renderScripts } from '../src/lua/render';
 import * as scripts from '../src/lua/scripts.generated';
 import { createRedisStore, encodeIdentifier, type RedisClient } from '../src/redis';
@@ -23,6 +24,31 @@ const plans = {
     ],
   },
 } satisfies PlansConfig;
+
+describe('store concerns', () => {
+  it('memory, Redis and Lambda stores implement every concern', async () => {
+    const { createLambdaStore } = await import('../src/lambda');
+    const all = ['limiting', 'controls', 'usage', 'streams'];
+    expect([...storeConcerns(createMemoryStore())]).toEqual(all);
+    expect([...storeConcerns(makeRedisStore('redis'))]).toEqual(all);
+    expect([...storeConcerns(createLambdaStore({ functionName: 'f', client: {} as never }))]).toEqual(all);
+  });
+
+  it('a store with only the limiting concern is refused by the limiter, naming what to implement', () => {
+    const memory = createMemoryStore();
+    const counting = {
+      kind: 'counting',
+      evaluate: (r: Parameters<typeof memory.evaluate>[0]) => memory.evaluate(r),
+      settle: (r: Parameters<typeof memory.settle>[0]) => memory.settle(r),
+      reset: (r: Parameters<typeof memory.reset>[0]) => memory.reset(r),
+      inspect: (id: string, now: number | undefined) => memory.inspect(id, now),
+    } satisfies LimitingStore;
+    expect([...storeConcerns(counting)]).toEqual(['limiting']);
+    const made = () => createRateLimiter({ store: counting as never });
+    expect(made).toThrow(RateLimitConfigError);
+    expect(made).toThrow(/'counting' store does not implement controls \(controls\(\), .*listen\(\)\); usage \(addUsage\(\), topUsage\(\)\); streams \(append\(\), read\(\)\)/);
+  });
+});
 
 describe('memory store', () => {
   it('drops identifiers once nothing about them can matter', async () => {

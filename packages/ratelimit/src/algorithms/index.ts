@@ -1,6 +1,6 @@
 // The algorithm of each code a compiled limit carries (AlgorithmCode in src/policy.ts; LOG,
 // WINDOW, BUCKET, FIXED, MONTH in src/lua/include/lib.lua), opposite each Lua include.
-import type { AlgorithmCode } from '../policy';
+import type { AlgorithmCode } from '../plan';
 import { calendarMonth, type FixedState, fixedWindow } from './fixed-window';
 import { type LogState, slidingLog } from './sliding-log';
 import { slidingWindow, type WindowState } from './sliding-window';

@@ -1,6 +1,6 @@
 // The wire protocol of the Lua scripts (src/lua/*.lua, whose headers it must match): for each
 // script, how its keys and arguments are laid out (encode*) and how its reply reads (decode*),
-// with the codes both sides share. src/stores/redis.ts only sends what these build.
+// with the codes both sides share. src/stores/redis/ only sends what these build.
 import { createHash } from 'node:crypto';
 
 import { type AnomalyRule, rulesArg } from '../anomaly';

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 
 import { type Duration, toMs } from '../duration';
 import { emptyState, evaluate, type IdentifierState, inspectState, reset, settle } from '../model';
-import type { Control, Store, StreamEntry, StreamName } from './types';
+import type { Control, ControlStore, LimitingStore, StreamStore, UsageStore, StreamEntry, StreamName } from './types';
 
 export interface MemoryStoreOptions {
   /**
@@ -15,7 +15,8 @@ export interface MemoryStoreOptions {
   sweepInterval?: Duration;
 }
 
-export interface MemoryStore extends Store {
+// every concern: limiting, controls, usage boards, streams
+export interface MemoryStore extends LimitingStore, ControlStore, UsageStore, StreamStore {
   readonly kind: 'memory';
   /** Identifiers with state kept. */
   readonly size: number;

@@ -88,11 +88,12 @@ export interface StreamEntry {
 export type StreamName = 'anomalies' | 'audit';
 
 /**
- * Where usage lives. The limiter validates every input before a store sees it; a store only has
- * to apply the model of src/model.ts atomically per identifier, and keep the few shared things
- * admins need (controls, usage boards, streams) without ever scanning the keyspace.
+ * Where usage lives: the part of a store every limiter needs. The limiter validates every input
+ * before a store sees it; a store only has to apply the model of src/model.ts atomically per
+ * identifier. The optional members let the limiter tell a failing part of the store from a slow
+ * one, share limits between instances during an outage, and correct a caller's clock.
  */
-export interface Store {
+export interface LimitingStore {
   /** `'memory'`, `'redis'`, ... for logs and diagnostics. */
   readonly kind: string;
   evaluate(request: StoreEvaluateRequest): Promise<EvaluateOutput>;
@@ -100,41 +101,8 @@ export interface Store {
   reset(request: StoreResetRequest): Promise<void>;
   inspect(identifier: string, now: number | undefined): Promise<StoreInspection>;
 
-  /** Every identifier with a control (only those an admin or a rule acted on). */
-  controls(): Promise<Map<string, Control>>;
-  control(identifier: string): Promise<Control | undefined>;
-  /** Writes, or with undefined removes, an identifier's control, and announces it. */
-  setControl(identifier: string, control: Control | undefined): Promise<void>;
-  /** Tells every instance that an identifier changed (its control, or its usage by a reset). */
-  announce(identifier: string): Promise<void>;
-  /**
-   * Calls `listener` with every identifier announced by any instance, or with undefined when
-   * announcements may have been missed (after a reconnect): then anything may have changed.
-   * Resolves once listening, with a function that stops.
-   */
-  listen(listener: (identifier: string | undefined) => void): Promise<() => Promise<void>>;
-
-  /**
-   * Adds amounts to usage boards (for example requests this hour); a board lives `ttlMs` and keeps
-   * its `maxEntries` largest entries.
-   */
-  addUsage(entries: readonly { board: string; identifier: string; amount: number; ttlMs: number }[], options: { maxEntries: number }): Promise<void>;
-  /** The identifiers with the largest amounts on a board, largest first. */
-  topUsage(board: string, count: number): Promise<{ identifier: string; amount: number }[]>;
-
-  /**
-   * Appends to a capped stream, the global one or an identifier's own (which expires `ttlMs`
-   * after its last entry); returns the entry's id.
-   */
-  append(stream: StreamName, fields: Readonly<Record<string, string>>, options: { maxLength: number; identifier?: string; ttlMs?: number }): Promise<string>;
-  /** The newest entries of a stream (the global one, or an identifier's own), newest first. */
-  read(stream: StreamName, count: number, identifier?: string): Promise<StreamEntry[]>;
-
   /** Releases what the store holds (timers, connections it opened). */
   close?(): Promise<void>;
-
-  // Optional: what lets the limiter tell a failing part of the store from a slow one, share
-  // limits between instances during an outage, and correct a caller's clock.
 
   /** The longest one call may take: the limiter's whole call gets this much. */
   readonly timeoutMs?: number;
@@ -156,3 +124,59 @@ export interface Store {
   /** Forgets an instance that stops, so the others count it out at once (the last one leaves no key). */
   leave?(instance: string): Promise<void>;
 }
+
+/** Admins' decisions shared by every instance, and the announcements that keep them in step. */
+export interface ControlStore {
+  /** Every identifier with a control (only those an admin or a rule acted on). */
+  controls(): Promise<Map<string, Control>>;
+  control(identifier: string): Promise<Control | undefined>;
+  /** Writes, or with undefined removes, an identifier's control, and announces it. */
+  setControl(identifier: string, control: Control | undefined): Promise<void>;
+  /** Tells every instance that an identifier changed (its control, or its usage by a reset). */
+  announce(identifier: string): Promise<void>;
+  /**
+   * Calls `listener` with every identifier announced by any instance, or with undefined when
+   * announcements may have been missed (after a reconnect): then anything may have changed.
+   * Resolves once listening, with a function that stops.
+   */
+  listen(listener: (identifier: string | undefined) => void): Promise<() => Promise<void>>;
+}
+
+/** Usage boards: the heaviest identifiers per board, for admins, without scanning the keyspace. */
+export interface UsageStore {
+  /**
+   * Adds amounts to usage boards (for example requests this hour); a board lives `ttlMs` and keeps
+   * its `maxEntries` largest entries.
+   */
+  addUsage(entries: readonly { board: string; identifier: string; amount: number; ttlMs: number }[], options: { maxEntries: number }): Promise<void>;
+  /** The identifiers with the largest amounts on a board, largest first. */
+  topUsage(board: string, count: number): Promise<{ identifier: string; amount: number }[]>;
+}
+
+/** Capped streams (anomalies, audit), global or per identifier. */
+export interface StreamStore {
+  /**
+   * Appends to a capped stream, the global one or an identifier's own (which expires `ttlMs`
+   * after its last entry); returns the entry's id.
+   */
+  append(stream: StreamName, fields: Readonly<Record<string, string>>, options: { maxLength: number; identifier?: string; ttlMs?: number }): Promise<string>;
+  /** The newest entries of a stream (the global one, or an identifier's own), newest first. */
+  read(stream: StreamName, count: number, identifier?: string): Promise<StreamEntry[]>;
+}
+
+/**
+ * A store with every concern: limiting, controls and announcements, usage boards and streams.
+ * What the limiter and the admin API take; a store for another purpose (a counter only, say)
+ * implements {@link LimitingStore} alone.
+ */
+export interface Store extends LimitingStore, ControlStore, UsageStore, StreamStore {}
+
+/** The concerns a store can implement, by name, with the members each one requires. */
+export const STORE_CONCERNS = {
+  limiting: ['evaluate', 'settle', 'reset', 'inspect'],
+  controls: ['controls', 'control', 'setControl', 'announce', 'listen'],
+  usage: ['addUsage', 'topUsage'],
+  streams: ['append', 'read'],
+} as const satisfies Record<string, readonly (keyof Store)[]>;
+
+export type StoreConcern = keyof typeof STORE_CONCERNS;

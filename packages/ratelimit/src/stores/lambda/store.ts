@@ -7,7 +7,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 
 import { type Duration, toMs } from '../../duration';
 import { RateLimitConfigError, RateLimitStoreError } from '../../errors';
-import type { Control, Store } from '../types';
+import type { Control, ControlStore, LimitingStore, StreamStore, UsageStore } from '../types';
 import { MAX_OPS, type Operation, type OperationName, response, type Value, values, WIRE_VERSION } from './wire';
 
 export interface LambdaStoreOptions {
@@ -47,7 +47,8 @@ export interface LambdaStoreOptions {
   listenInterval?: Duration | false;
 }
 
-export interface LambdaStore extends Store {
+// every concern: limiting, controls, usage boards, streams
+export interface LambdaStore extends LimitingStore, ControlStore, UsageStore, StreamStore {
   readonly kind: 'lambda';
   /** The function this store invokes. */
   readonly functionName: string;

@@ -1,0 +1,40 @@
+// Key naming: every key of an identifier shares one hash tag, so a check is one script on one
+// cluster slot; the shared keys (controls, boards, streams, presence) sit under the prefix.
+import { RateLimitConfigError } from '../../errors';
+
+/**
+ * Encodes an identifier for use inside a hash tag: `%`, `{` and `}` are percent-encoded, so no
+ * identifier can end the tag early, and two identifiers never share an encoding.
+ */
+const ESCAPED = /[%{}]/;
+export function encodeIdentifier(identifier: string): string {
+  return ESCAPED.test(identifier) ? identifier.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : identifier;
+}
+
+/** Keys of one identifier: its state hash, its reservation index, its last denials, and the list of a sliding-log limit. */
+export interface IdentifierKeyNames {
+  readonly state: string;
+  readonly reservations: string;
+  readonly denials: string;
+  log(limit: string): string;
+}
+
+export function keyNames(prefix: string) {
+  if (!/^[^{}\s]{1,64}$/.test(prefix)) {
+    throw new RateLimitConfigError(`prefix: '${prefix}' must be 1 to 64 characters without spaces, '{' or '}'`);
+  }
+  const identifier = (id: string): IdentifierKeyNames => {
+    const state = `${prefix}:{${encodeIdentifier(id)}}`;
+    return { state, reservations: `${state}:res`, denials: `${state}:dn`, log: (limit: string) => `${state}:log:${limit}` };
+  };
+  return {
+    identifier,
+    control: `${prefix}:control`,
+    channel: `${prefix}:control`,
+    presence: `${prefix}:presence`,
+    board: (board: string) => `${prefix}:board:${board}`,
+    stream: (stream: string, id?: string) => (id === undefined ? `${prefix}:stream:${stream}` : `${identifier(id).state}:stream:${stream}`),
+  };
+}
+
+export type KeyNames = ReturnType<typeof keyNames>;
