@@ -114,7 +114,7 @@ local function check_one(keys, k, args, a, now, out)
     elseif mode == 2 then
       k = k + 1
     end
-    if watching then fired = observe(values[plan.anomaly_at], writes, rules, now, allowed, SMALL[args[a + 3]] or tonumber(args[a + 3]), SMALL[args[a + 4]] or tonumber(args[a + 4])) end
+    if watching then fired = observe(values[plan.anomaly_at], writes, rules, now, allowed, SMALL[args[a + 3]] or tonumber(args[a + 3]), SMALL[args[a + 4]] or tonumber(args[a + 4]), 1) end
     if #writes > 0 then
       -- the hash's TTL: renewed (to a quarter more than needed) only when it would end too soon
       local ttl = plan.state_ttl
