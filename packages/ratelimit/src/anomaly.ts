@@ -292,3 +292,43 @@ export function observe(state: AnomalyState, rules: CompiledRules, call: Observe
   }
   return fired;
 }
+
+/** What a settle or refund changed in the cost-spike unit (the real cost minus the estimate). */
+export interface SettleAnomaly {
+  readonly rules: CompiledRules;
+  readonly cost: number;
+}
+
+/** Counts a settled reservation's difference from its estimate (after a settle that settled); returns what fired. */
+export function observeSettle(state: AnomalyState, anomaly: SettleAnomaly | undefined, now: number): Fired[] {
+  return anomaly ? observe(state, anomaly.rules, { now, allowed: true, cost: anomaly.cost, pendingDenied: 0, calls: 0 }) : [];
+}
+
+/** The settle argument for the anomaly rules: the difference from the estimate in the cost-spike unit, or none. */
+export function settleAnomaly(
+  rules: CompiledRules | undefined,
+  reserved: Readonly<Record<string, number>> | undefined,
+  settled: ReadonlyMap<string, number>,
+  limits: readonly { name: string; unit: string }[],
+): SettleAnomaly | undefined {
+  if (!rules) return undefined;
+  const unit = rules.costSpike?.unit;
+  const limit = unit === undefined ? undefined : limits.find((l) => l.unit === unit && settled.has(l.name));
+  const cost = limit ? settled.get(limit.name)! - (reserved?.[unit!] ?? 0) : 0;
+  return { rules, cost };
+}
+
+/** settle.lua's last two arguments: the rules and the difference from the estimate ('' when no rules). */
+export function settleAnomalyArgs(anomaly: SettleAnomaly | undefined): (string | number)[] {
+  const rules = anomaly ? rulesArg(anomaly.rules) : '';
+  return rules === '' ? [] : [rules, anomaly!.cost];
+}
+
+const RULE_CODES: Record<number, AnomalyRule> = { 1: 'burst', 2: 'denial-storm', 3: 'cost-spike' };
+
+/** Fired rules from a script reply: a count at `at`, then rule code, value, threshold per rule. */
+export function parseFired(reply: readonly number[], at: number): Fired[] {
+  const fired: Fired[] = [];
+  for (let f = 0, j = at + 1; f < (reply[at] ?? 0); f++, j += 3) fired.push({ rule: RULE_CODES[reply[j]!]!, value: reply[j + 1]!, threshold: reply[j + 2]! });
+  return fired;
+}

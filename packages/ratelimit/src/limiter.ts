@@ -4,7 +4,7 @@
 // it fails is in src/failure.
 import { randomUUID } from 'node:crypto';
 
-import { ANOMALY_DETECTOR, type Anomaly, anomalyFields, type AnomalyRules, compileRules, type CompiledRules, HOUR_MS } from './anomaly';
+import { ANOMALY_DETECTOR, type Anomaly, anomalyFields, type AnomalyRules, compileRules, type CompiledRules, HOUR_MS, settleAnomaly } from './anomaly';
 import { recordAudit } from './audit';
 import { createControlCache, liveControl, updateControl } from './controls';
 import { costRules, unitAmounts } from './costs';
@@ -659,9 +659,12 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     if (!ticket) return { status: 'store-unavailable' };
     const deadline = started + budgetMs;
     try {
-      const request = { identifier, reservationId: r.id, expiresAt: r.expiresAt, limits: plan.limits, costs: byName, now: await stamp(deadline), stateTtlMs, deadline };
-      const { status, now: at } = await store.settle(request);
+      const watched = rulesByPlan.get(plan.name);
+      const anomaly = settleAnomaly(watched, r.cost, byName, plan.limits);
+      const request = { identifier, reservationId: r.id, expiresAt: r.expiresAt, limits: plan.limits, costs: byName, now: await stamp(deadline), stateTtlMs, anomaly, deadline };
+      const { status, now: at, anomalies } = await store.settle(request);
       breakers.succeeded(ticket);
+      if (watched && anomalies && anomalies.length > 0) raise(identifier, plan.name, watched, anomalies, at);
       if (status === 'settled' && usage) {
         // boards count what was really used: add the difference from the estimate
         const reserved = r.cost ?? {};

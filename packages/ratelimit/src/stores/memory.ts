@@ -3,6 +3,7 @@
 // dropped once nothing in it can matter any more (checked on access and by an unref'd sweep).
 import { EventEmitter } from 'node:events';
 
+import { observeSettle } from '../anomaly';
 import { type Duration, toMs } from '../duration';
 import { emptyState, evaluate, type IdentifierState, inspectState, reset, settle } from '../model';
 import type { Control, Store, StreamEntry, StreamName } from './types';
@@ -86,10 +87,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     settle(request) {
       const now = observe(request.now);
       const entry = live(request.identifier, now);
-      if (!entry) return Promise.resolve({ status: 'unknown', now });
+      if (!entry) return Promise.resolve({ status: 'unknown', now, anomalies: [] });
       const status = settle(entry.state, { ...request, now });
       entry.expiresAt = Math.max(entry.expiresAt, now + request.stateTtlMs);
-      return Promise.resolve({ status, now });
+      const anomalies = status === 'settled' ? observeSettle(entry.state.anomaly, request.anomaly, now) : [];
+      return Promise.resolve({ status, now, anomalies });
     },
     reset(request) {
       const entry = entries.get(request.identifier);

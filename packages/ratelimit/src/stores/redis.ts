@@ -7,6 +7,7 @@
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, type Redis } from 'ioredis';
 
+import { parseFired, settleAnomalyArgs } from '../anomaly';
 import { type Duration, toMs } from '../duration';
 import { RateLimitConfigError, RateLimitStoreError } from '../errors';
 import { type CheckCall, decodeChecks, encodeCheck, limitArgs, PLAN_AT, parseReservation, SETTLE_STATUS } from '../lua/protocol';
@@ -379,10 +380,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       const { keyList, args } = limitArgs(k, request.limits, (l) => request.costs.get(l.name) ?? -1);
       keyList.push(k.reservations);
       const reply = (await call('settle', (c) =>
-        script(c, 'settle', [keyList.length, ...keyList, request.now ?? '', `${request.reservationId}|${request.expiresAt}`, request.stateTtlMs, ...args]),
+        script(c, 'settle', [keyList.length, ...keyList, request.now ?? '', `${request.reservationId}|${request.expiresAt}`, request.stateTtlMs, ...args, ...settleAnomalyArgs(request.anomaly)]),
         request.deadline,
       )) as number[];
-      return { status: SETTLE_STATUS[reply[0]!] ?? 'unknown', now: reply[1]! };
+      return { status: SETTLE_STATUS[reply[0]!] ?? 'unknown', now: reply[1]!, anomalies: parseFired(reply, 2) };
     },
     async reset(request) {
       const k = keys(request.identifier);
