@@ -332,3 +332,14 @@ export function parseFired(reply: readonly number[], at: number): Fired[] {
   for (let f = 0, j = at + 1; f < (reply[at] ?? 0); f++, j += 3) fired.push({ rule: RULE_CODES[reply[j]!]!, value: reply[j + 1]!, threshold: reply[j + 2]! });
   return fired;
 }
+
+/**
+ * How long an identifier's anomaly counters can matter after a call: a burst or storm window and
+ * a step; with a cost-spike rule, the state TTL (the normal hour outlives quiet spells, as the
+ * Redis hash holding it does).
+ */
+export function anomalyRetentionMs(rules: CompiledRules, stateTtlMs: number): number {
+  if (rules.costSpike) return stateTtlMs;
+  const longest = Math.max(rules.burst?.windowMs ?? 0, rules.denialStorm?.windowMs ?? 0);
+  return longest + Math.ceil(longest / STEPS);
+}

@@ -385,7 +385,8 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
   /** Local ms when a shard's open breaker lets a probe through. */
   const retryAtLocal = (shard: string) => localNow() + Math.max(0, breakers.retryAt(shard) - performance.now());
 
-  const denyCache = options.denyCache === false ? undefined : createDenyCache(options.denyCache?.maxEntries ?? 10_000);
+  const denyCache =
+    options.denyCache === false ? undefined : createDenyCache({ maxEntries: options.denyCache?.maxEntries ?? 10_000, now: localNow, report: (...a) => reportHits(...a) });
   const anomalyOptions = options.anomalies === false ? undefined : options.anomalies;
   const rulesByPlan = new Map<string, CompiledRules>();
   if (anomalyOptions) {
@@ -623,6 +624,22 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     })();
   }
 
+  /** Deny-cache hits handed over by its timer (or as their entry goes): a peek carries them to the anomaly counters. */
+  async function reportHits(planName: string, id: string, costs: readonly number[], hits: number): Promise<void> {
+    const rules = rulesByPlan.get(planName);
+    const plan = policy.plans.get(planName);
+    if (!rules || !plan) return;
+    const started = performance.now();
+    const deadline = started + budgetMs;
+    try {
+      const anomaly = { rules, cost: 0, pendingDenied: hits };
+      const output = await store.evaluate({ identifier: id, limits: plan.limits, costs, mode: 'peek', now: await stamp(deadline), reservationTtlMs, stateTtlMs, anomaly, deadline });
+      if (output.anomalies.length > 0) raise(id, planName, rules, output.anomalies, output.now);
+    } catch (error) {
+      reportStoreError('anomaly', error, started);
+    }
+  }
+
   function finish(mode: Mode, id: string, started: number, outcome: Outcome): Outcome {
     if (onEvent) {
       const { result } = outcome;
@@ -729,6 +746,8 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       }
     },
     async close() {
+      // hits answered locally reach the anomaly counters before the store goes
+      await denyCache?.close();
       closed = true;
       clearInterval(beatTimer);
       // the other instances' shares grow at once; best effort (the record expires anyway)

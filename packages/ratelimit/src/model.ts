@@ -50,7 +50,7 @@ export interface EvaluateInput {
   readonly mode: Mode;
   readonly now: number;
   readonly reservationTtlMs: number;
-  /** Anomaly rules to count this call against (not for peeks). */
+  /** Anomaly rules to count this call against; a peek counts only `pendingDenied` (deny-cache hits reported). */
   readonly anomaly?: {
     readonly rules: CompiledRules;
     /** This call's cost in the cost-spike unit. */
@@ -193,7 +193,9 @@ export function evaluate(state: IdentifierState, input: EvaluateInput): Evaluate
       reservation = { id, expiresAt };
     }
   }
-  const anomalies = input.anomaly && mode !== 'peek' ? observe(state.anomaly, input.anomaly.rules, { now, allowed, ...input.anomaly }) : [];
+  // a peek counts only the deny-cache hits it reports (see the deny cache's timer)
+  const anomaly = input.anomaly && (mode === 'peek' ? { now, allowed: false, cost: 0, pendingDenied: input.anomaly.pendingDenied, calls: 0 } : { now, allowed, ...input.anomaly });
+  const anomalies = input.anomaly ? observe(state.anomaly, input.anomaly.rules, anomaly!) : [];
   const outcomes = states.map((s, i) => outcome(s, limits[i]!, now, needs[i]!, fits[i]!));
   if (!allowed && mode !== 'peek') {
     // the limit with the longest wait denied (the first of equals)

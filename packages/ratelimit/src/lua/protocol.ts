@@ -54,7 +54,7 @@ export const PLAN_AT = 2;
 
 export function encodeCheck(request: StoreEvaluateRequest, k: IdentifierKeys): CheckCall {
   const mode = request.mode === 'peek' ? 0 : request.mode === 'check' ? 1 : 2;
-  const rules = request.anomaly && mode !== 0 ? rulesArg(request.anomaly.rules) : '';
+  const rules = request.anomaly ? rulesArg(request.anomaly.rules) : '';
   const plan = planArg(request.limits, request.stateTtlMs, request.reservationTtlMs, rules);
   const keys: string[] = [];
   // the state hash only when the script uses it (see check.lua)

@@ -3,10 +3,11 @@
 // dropped once nothing in it can matter any more (checked on access and by an unref'd sweep).
 import { EventEmitter } from 'node:events';
 
-import { observeSettle } from '../anomaly';
+import { anomalyRetentionMs, observeSettle } from '../anomaly';
 import { type Duration, toMs } from '../duration';
 import { emptyState, evaluate, type IdentifierState, inspectState, reset, settle } from '../model';
-import type { Control, Store, StreamEntry, StreamName } from './types';
+import type { CompiledLimit } from '../policy';
+import type { Control, Store, StoreEvaluateRequest, StreamEntry, StreamName } from './types';
 
 export interface MemoryStoreOptions {
   /**
@@ -29,6 +30,24 @@ export interface MemoryStore extends Store {
 interface Entry {
   state: IdentifierState;
   expiresAt: number;
+}
+
+const longestTtl = (limits: readonly CompiledLimit[]) => limits.reduce((t, l) => Math.max(t, l.ttlMs), 0);
+
+/**
+ * How long after this call the identifier's state can still matter (0: the call changed nothing
+ * to keep): the TTLs of the limits it charged, its anomaly counters'; and, as the Redis hash
+ * keeps them, the state TTL for reservations (their ids are never reused) and denials (admins
+ * see the last ones). An identifier that only checks within its limits is kept for its windows,
+ * not for `reservationTtl`.
+ */
+function retentionMs(request: StoreEvaluateRequest, allowed: boolean): number {
+  let keep = 0;
+  if (request.mode !== 'peek') {
+    keep = allowed && request.mode === 'check' ? longestTtl(request.limits.filter((_, i) => request.costs[i]! > 0)) : request.stateTtlMs;
+  }
+  if (request.anomaly) keep = Math.max(keep, anomalyRetentionMs(request.anomaly.rules, request.stateTtlMs));
+  return keep;
 }
 
 /** Creates an in-process store. */
@@ -78,9 +97,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const entry = live(request.identifier, now);
       const state = entry?.state ?? emptyState();
       const output = evaluate(state, { ...request, now });
-      if (output.allowed && request.mode !== 'peek') {
-        if (entry) entry.expiresAt = now + request.stateTtlMs;
-        else entries.set(request.identifier, { state, expiresAt: now + request.stateTtlMs });
+      const keepMs = retentionMs(request, output.allowed);
+      if (keepMs > 0) {
+        if (entry) entry.expiresAt = Math.max(entry.expiresAt, now + keepMs);
+        else entries.set(request.identifier, { state, expiresAt: now + keepMs });
       }
       return Promise.resolve(output);
     },
@@ -89,7 +109,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const entry = live(request.identifier, now);
       if (!entry) return Promise.resolve({ status: 'unknown', now, anomalies: [] });
       const status = settle(entry.state, { ...request, now });
-      entry.expiresAt = Math.max(entry.expiresAt, now + request.stateTtlMs);
+      if (status === 'settled') entry.expiresAt = Math.max(entry.expiresAt, now + longestTtl(request.limits.filter((l) => request.costs.has(l.name))));
       const anomalies = status === 'settled' ? observeSettle(entry.state.anomaly, request.anomaly, now) : [];
       return Promise.resolve({ status, now, anomalies });
     },
