@@ -233,8 +233,9 @@ export function stepCount(s: Stepped, windowMs: number, now: number, add: number
     for (let k = s.step + 1; k <= step && k <= s.step + slots; k++) s.counts[k % slots] = 0;
     s.step = step;
   }
-  // a call stamped a little in the past (another instance's clock) counts in its own step
-  if (add !== 0) s.counts[Math.max(step, s.step - STEPS) % slots]! += add;
+  // a call stamped in the past (another instance's clock, hits reported late) counts in its own
+  // step, or not at all once that step has left the ring
+  if (add !== 0 && step >= s.step - STEPS) s.counts[step % slots]! += add;
   return s.counts.reduce((a, b) => a + b, 0);
 }
 
@@ -343,3 +344,9 @@ export function anomalyRetentionMs(rules: CompiledRules, stateTtlMs: number): nu
   const longest = Math.max(rules.burst?.windowMs ?? 0, rules.denialStorm?.windowMs ?? 0);
   return longest + Math.ceil(longest / STEPS);
 }
+
+/**
+ * Each identifier's own anomaly history (the admin's creator view): its last 20 anomalies, kept
+ * 7 days after the last one. The shared `anomalies` stream is capped by `streamLength`.
+ */
+export const IDENTIFIER_HISTORY = { length: 20, ttlMs: 7 * 86_400_000 } as const;

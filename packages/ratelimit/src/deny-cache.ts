@@ -16,10 +16,12 @@ interface Entry {
   hits: number;
   /** When the first of those hits was answered (local ms). */
   firstHitAt: number;
+  /** When the last one was (local ms): reported late, hits count at this time. */
+  lastHitAt: number;
 }
 
 /** Hands hits answered locally to the store (anomaly detection); settles when they are counted. */
-export type ReportHits = (plan: string, identifier: string, costs: readonly number[], hits: number) => Promise<void>;
+export type ReportHits = (plan: string, identifier: string, costs: readonly number[], hits: number, lastHitAt: number) => Promise<void>;
 
 export interface DenyCacheOptions {
   maxEntries: number;
@@ -69,7 +71,7 @@ export function createDenyCache(options: DenyCacheOptions): DenyCache {
     const hits = entry.hits;
     entry.hits = 0;
     if (hits === 0 || !report) return;
-    const sent = report(plan, identifier, entry.costs, hits).catch(() => undefined);
+    const sent = report(plan, identifier, entry.costs, hits, entry.lastHitAt).catch(() => undefined);
     inFlight.add(sent);
     void sent.finally(() => inFlight.delete(sent));
   };
@@ -113,6 +115,7 @@ export function createDenyCache(options: DenyCacheOptions): DenyCache {
         }
       }
       entry.hits++;
+      entry.lastHitAt = t;
       const shift = t - (entry.until - entry.result.retryAfterMs);
       const wait = (ms: number) => Math.max(0, ms - shift);
       return {
@@ -137,7 +140,7 @@ export function createDenyCache(options: DenyCacheOptions): DenyCache {
       const old = plans.get(plan);
       if (old) send(plan, identifier, old);
       else size++;
-      plans.set(plan, { until: t + result.retryAfterMs, costs, result, hits: 0, firstHitAt: 0 });
+      plans.set(plan, { until: t + result.retryAfterMs, costs, result, hits: 0, firstHitAt: 0, lastHitAt: 0 });
       byIdentifier.set(identifier, plans);
       while (size > maxEntries) remove(byIdentifier.keys().next().value!);
     },

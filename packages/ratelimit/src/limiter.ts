@@ -4,7 +4,7 @@
 // it fails is in src/failure.
 import { randomUUID } from 'node:crypto';
 
-import { ANOMALY_DETECTOR, type Anomaly, anomalyFields, type AnomalyRules, compileRules, type CompiledRules, HOUR_MS, settleAnomaly } from './anomaly';
+import { ANOMALY_DETECTOR, type Anomaly, anomalyFields, type AnomalyRules, compileRules, type CompiledRules, HOUR_MS, IDENTIFIER_HISTORY, settleAnomaly } from './anomaly';
 import { recordAudit } from './audit';
 import { createControlCache, liveControl, updateControl } from './controls';
 import { costRules, unitAmounts } from './costs';
@@ -611,7 +611,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
         const fields = anomalyFields(anomaly);
         try {
           await store.append('anomalies', fields, { maxLength: anomalyOptions?.streamLength ?? 10_000 });
-          await store.append('anomalies', fields, { maxLength: 100, identifier: id, ttlMs: 90 * 86_400_000 });
+          await store.append('anomalies', fields, { maxLength: IDENTIFIER_HISTORY.length, identifier: id, ttlMs: IDENTIFIER_HISTORY.ttlMs });
           if (anomaly.blockedUntil !== undefined) {
             const reason = `anomaly: ${anomaly.rule}`;
             await updateControl(store, id, { block: { until: anomaly.blockedUntil, by: ANOMALY_DETECTOR, reason, at: Date.now() } });
@@ -624,8 +624,11 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     })();
   }
 
-  /** Deny-cache hits handed over by its timer (or as their entry goes): a peek carries them to the anomaly counters. */
-  async function reportHits(planName: string, id: string, costs: readonly number[], hits: number): Promise<void> {
+  /**
+   * Deny-cache hits handed over by its timer (or as their entry goes): a peek carries them to the
+   * anomaly counters, stamped with the last hit's time (the store's clock when that is the clock).
+   */
+  async function reportHits(planName: string, id: string, costs: readonly number[], hits: number, lastHitAt: number): Promise<void> {
     const rules = rulesByPlan.get(planName);
     const plan = policy.plans.get(planName);
     if (!rules || !plan) return;
@@ -633,7 +636,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     const deadline = started + budgetMs;
     try {
       const anomaly = { rules, cost: 0, pendingDenied: hits };
-      const output = await store.evaluate({ identifier: id, limits: plan.limits, costs, mode: 'peek', now: await stamp(deadline), reservationTtlMs, stateTtlMs, anomaly, deadline });
+      const output = await store.evaluate({ identifier: id, limits: plan.limits, costs, mode: 'peek', now: clock === 'store' ? undefined : lastHitAt, reservationTtlMs, stateTtlMs, anomaly, deadline });
       if (output.anomalies.length > 0) raise(id, planName, rules, output.anomalies, output.now);
     } catch (error) {
       reportStoreError('anomaly', error, started);

@@ -32,6 +32,9 @@ interface Entry {
   expiresAt: number;
 }
 
+/** Identifier histories (anomalies, audit) kept at most: the least recently written go first. */
+export const MAX_HISTORIES = 10_000;
+
 const longestTtl = (limits: readonly CompiledLimit[]) => limits.reduce((t, l) => Math.max(t, l.ttlMs), 0);
 
 /**
@@ -59,6 +62,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const streams = new Map<string, { entries: StreamEntry[]; expiresAt: number }>();
   const streamKey = (stream: StreamName, identifier?: string) => (identifier === undefined ? stream : `${stream}\0${identifier}`);
   let streamSeq = 0;
+  let histories = 0;
   // the latest `now` seen, with the real time it was seen: callers may run on a test clock
   let lastNow = Date.now();
   let seenAt = Date.now();
@@ -72,7 +76,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const sweep = (now = lastNow + (Date.now() - seenAt)) => {
     for (const [id, entry] of entries) if (entry.expiresAt <= now) entries.delete(id);
     for (const [name, board] of boards) if (board.expiresAt <= Date.now()) boards.delete(name);
-    for (const [name, stream] of streams) if (stream.expiresAt <= Date.now()) streams.delete(name);
+    for (const [name, stream] of streams) {
+      if (stream.expiresAt > Date.now()) continue;
+      streams.delete(name);
+      if (name.includes('\0')) histories--;
+    }
   };
   const timer = setInterval(sweep, toMs(options.sweepInterval ?? '1 m', 'sweepInterval'));
   timer.unref();
@@ -170,7 +178,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const id = `${Date.now()}-${++streamSeq}`;
       const key = streamKey(stream, identifier);
       const entries = [...(streams.get(key)?.entries ?? []), { id, fields: { ...fields } }].slice(-maxLength);
+      // re-inserted, so the least recently written identifier history goes first past the cap
+      if (streams.delete(key) && identifier !== undefined) histories--;
       streams.set(key, { entries, expiresAt: ttlMs === undefined ? Infinity : Date.now() + ttlMs });
+      if (identifier !== undefined && ++histories > MAX_HISTORIES) {
+        for (const k of streams.keys()) {
+          if (!k.includes('\0')) continue;
+          streams.delete(k);
+          histories--;
+          break;
+        }
+      }
       return Promise.resolve(id);
     },
     read(stream, count, identifier) {

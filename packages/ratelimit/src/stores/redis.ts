@@ -142,6 +142,27 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const boardKey = (board: string) => `${prefix}:board:${board}`;
   const streamKey = (stream: string, identifier?: string) =>
     identifier === undefined ? `${prefix}:stream:${stream}` : `${keys(identifier).state}:stream:${stream}`;
+  // one identifier's history: a capped list of JSON [id, fields] (a stream key costs about 4.8 KB
+  // even with one entry; a list with one entry about 0.3 KB), newest first
+  const historyKey = (stream: string, identifier: string) => `${keys(identifier).state}:hist:${stream}`;
+  let historySeq = 0;
+  async function appendHistory(stream: string, identifier: string, fields: Readonly<Record<string, string>>, maxLength: number, ttlMs: number | undefined) {
+    const id = `${Date.now()}-${++historySeq}`;
+    const key = historyKey(stream, identifier);
+    await call('append', async (c) => {
+      const tx = c.multi().lpush(key, JSON.stringify([id, fields])).ltrim(key, 0, maxLength - 1);
+      if (ttlMs !== undefined) tx.pexpire(key, ttlMs);
+      await tx.exec();
+    });
+    return id;
+  }
+  async function readHistory(stream: string, identifier: string, count: number): Promise<StreamEntry[]> {
+    const rows = await call('read', (c) => c.lrange(historyKey(stream, identifier), 0, count - 1));
+    return rows.map((row): StreamEntry => {
+      const [id, fields] = JSON.parse(row) as [string, Record<string, string>];
+      return { id, fields };
+    });
+  }
   let subscriber: RedisClient | undefined;
   const listeners = new Set<(identifier: string | undefined) => void>();
 
@@ -497,6 +518,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       return top;
     },
     async append(stream, fields, { maxLength, identifier, ttlMs }) {
+      if (identifier !== undefined) return appendHistory(stream, identifier, fields, maxLength, ttlMs);
       const key = streamKey(stream, identifier);
       const id = await call('append', async (c) => {
         const added = await c.xadd(key, 'MAXLEN', '~', maxLength, '*', ...Object.entries(fields).flat());
@@ -506,6 +528,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       return String(id);
     },
     async read(stream, count, identifier) {
+      if (identifier !== undefined) return readHistory(stream, identifier, count);
       const entries = await call('read', (c) => c.xrevrange(streamKey(stream, identifier), '+', '-', 'COUNT', count));
       return entries.map(([id, flat]): StreamEntry => {
         const fields: Record<string, string> = {};

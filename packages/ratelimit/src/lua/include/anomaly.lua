@@ -46,9 +46,8 @@ local function stepped(v, at, window, threshold, now, add, code, fired)
     last = step
   end
   v[at] = last
-  if add ~= 0 then
-    local s = math.max(step, last - STEPS)
-    v[at + 1 + s % slots] = v[at + 1 + s % slots] + add
+  if add ~= 0 and step >= last - STEPS then
+    v[at + 1 + step % slots] = v[at + 1 + step % slots] + add
   end
   local count = 0
   for i = at + 1, at + slots do count = count + v[i] end
