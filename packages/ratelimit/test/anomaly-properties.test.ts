@@ -197,3 +197,23 @@ describe('anomaly memory while identifiers churn', () => {
     await limiter.close();
   });
 });
+
+describe('burst thresholds from their reference', () => {
+  const thresholdOf = (plansConfig: PlansConfig, burst: AnomalyRules['burst'] = {}) => {
+    const seen: Anomaly[] = [];
+    return { seen, limiter: createRateLimiter({ plans: plansConfig, logger: false, anomalies: { burst, denialStorm: false, costSpike: false, onAnomaly: (a) => seen.push(a) } }) };
+  };
+  it.each([
+    // a per-minute limit first: its 5-minute allowance (50) sets the threshold, not its 10
+    ['a per-minute limit first', { p: { limits: [{ name: 'minute', limit: 10, window: '1 m' }, { name: 'hourly', limit: 200, window: '1 h' }] } }, {}, 100],
+    ['the tightest of several', { p: { limits: [{ name: 'hourly', limit: 50, window: '1 h' }, { name: 'minute', limit: 30, window: '1 m' }] } }, {}, 100],
+    ['a named reference', { p: { limits: [{ name: 'minute', limit: 10, window: '1 m' }, { name: 'daily', limit: 400, window: '1 d' }] } }, { reference: 'daily' }, 800],
+    ['an explicit rate', { p: { limits: [{ name: 'minute', limit: 10, window: '1 m' }] } }, { reference: { limit: 60, window: '1 h' }, multiple: 1.5 }, 90],
+  ] as const)('%s', async (_, plansConfig, burst, threshold) => {
+    const { limiter, seen } = thresholdOf(plansConfig, burst);
+    // threshold + 1 calls within a second: the burst rule raises with its threshold
+    for (let i = 0; i <= threshold; i++) await limiter.check('t', { plan: 'p' });
+    await limiter.close(); // the deny cache hands over the denials it answered
+    expect(seen.map((a) => [a.rule, a.threshold, a.value])).toEqual([['burst', threshold, threshold + 1]]);
+  });
+});
