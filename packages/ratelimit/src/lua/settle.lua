@@ -65,7 +65,7 @@ end
 local n = tonumber(ARGV[4])
 local spec = ARGV[5 + 5 * n] or ''
 local fired
-if spec ~= '' then fired = observe(redis.call('HGET', hash, '~n') or nil, writes, spec, now, true, tonumber(ARGV[6 + 5 * n]), 0, 0) end
+if spec ~= '' then fired = observe(redis.call('HGET', hash, '~s') or nil, writes, spec, now, true, tonumber(ARGV[6 + 5 * n]), 0, 0) end
 if #writes > 0 then
   redis.call('HSET', hash, unpack(writes))
   redis.call('PEXPIRE', hash, ARGV[3])

@@ -1,6 +1,6 @@
 --[[
   anomaly.lua: the anomaly counters, mirroring src/anomaly.ts operation for operation.
-  Included by check.lua and settle.lua. All the counters are one state hash field, '~n', read with
+  Included by check.lua and settle.lua. All the counters are one state hash field, '~s', read with
   the limits' fields and written back in one step: 31 doubles (struct '>d' x 31, exact for
   integers below 2^53, no text to parse or format):
     1-13   burst: step index (-1: unset), 11 exact counts by step (step s at slot s mod 11),
@@ -8,7 +8,8 @@
     14-26  denial storm: the same
     27-31  cost spike: hour index (-1: unset), this hour's cost, normal hour, active hours, episode end
   Rules arrive as "burstWindow|burstThreshold|stormWindow|stormThreshold|factor|minCost|minHours"
-  (0 = rule off). A step is a tenth of the rule's window.
+  (0 = rule off). A step is a tenth of the rule's window. Earlier versions kept 13 approximate
+  counters in '~n': versions deployed side by side never read each other's.
 ]]
 
 local ANOMALY_FORMAT = '>ddddddddddddddddddddddddddddddd' -- 31 doubles (no library calls at load time)
@@ -63,13 +64,13 @@ local function stepped(v, at, window, threshold, now, add, code, fired)
   return fired
 end
 
--- counts one call (`stored`: the field '~n' as read, or nil; `calls`: 1 for a check or reserve,
+-- counts one call (`stored`: the field '~s' as read, or nil; `calls`: 1 for a check or reserve,
 -- 0 for a settle); returns nil, or a flat list of fired rules: code, value, threshold
 local function observe(stored, writes, spec, now, allowed, cost, pending, calls)
   local r = parse_rules(spec)
   local bw, bt, dw, dt, factor, min_cost, min_hours = r[1], r[2], r[3], r[4], r[5], r[6], r[7]
   local v
-  if stored then
+  if stored and #stored == 248 then
     v = { struct.unpack(ANOMALY_FORMAT, stored) }
   else
     v = {}
@@ -108,6 +109,6 @@ local function observe(stored, writes, spec, now, allowed, cost, pending, calls)
     end
   end
   local w = #writes
-  writes[w + 1], writes[w + 2] = '~n', struct.pack(ANOMALY_FORMAT, unpack(v, 1, 31))
+  writes[w + 1], writes[w + 2] = '~s', struct.pack(ANOMALY_FORMAT, unpack(v, 1, 31))
   return fired
 end

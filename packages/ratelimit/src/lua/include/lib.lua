@@ -9,7 +9,7 @@
     N.w  sliding window: '>ddd' window index, current count, previous count
     N.b  token bucket: '>d' theoretical arrival time
     N.f  fixed window: '>dd' window start (ms), count
-    ~n   anomaly counters (see anomaly.lua)
+    ~s   anomaly counters (see anomaly.lua; '~n' held the approximate counters of earlier versions)
     ~e   '>d' the time (ms, in the calls' clock) the hash is kept alive until: its TTL is
          renewed only when that comes within a state TTL
     seq  last reservation id (kept by reset, so ids are never reused)
@@ -345,7 +345,7 @@ local function learn_plan(arg)
   names[#names + 1] = '~e'
   plan.expiry_at = #names
   for i, f in ipairs(names) do plan.anomaly_names[i] = f end
-  plan.anomaly_names[#names + 1] = '~n'
+  plan.anomaly_names[#names + 1] = '~s'
   plan.anomaly_at = #names + 1
   if plan_count >= 256 then plans, plan_count = {}, 0 end
   -- by id, and by the whole argument for callers that always send it (EVAL, a cluster)
