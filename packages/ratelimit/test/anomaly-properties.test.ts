@@ -94,6 +94,29 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     expect(results).toEqual([['cost-spike'], ['cost-spike']]);
   });
 
+  it('a cost spike across a clock hour is one episode; a creator back after idle hours with the same usage raises nothing', async () => {
+    const { clock, limiter, seen } = setup(makeStore(kind), { burst: false, denialStorm: false });
+    // three working hours of 1,000 tokens, then 6 idle hours, then three more: no alarm
+    for (const block of [0, 1]) {
+      for (let h = 0; h < 3; h++) {
+        for (let i = 0; i < 5; i++) {
+          clock.advance(12 * MIN);
+          await limiter.check('regular', { plan: 'starter', cost: 200 });
+        }
+      }
+      if (block === 0) clock.advance(6 * HOUR);
+    }
+    expect(seen).toEqual([]);
+    // a spike from :40 to :40 an hour later, 9,000 tokens every 10 minutes: one episode
+    clock.set(Math.ceil(clock() / HOUR) * HOUR + 40 * MIN);
+    for (let i = 0; i < 7; i++) {
+      await limiter.check('regular', { plan: 'starter', cost: 9000 });
+      clock.advance(10 * MIN);
+    }
+    expect(seen.map((a) => a.rule)).toEqual(['cost-spike']);
+    await limiter.close();
+  });
+
   it('refunds count: reserving big and refunding raises nothing', async () => {
     const { clock, limiter, seen } = setup(makeStore(kind), { burst: false, denialStorm: false });
     for (let h = 0; h < 4; h++) {
