@@ -186,10 +186,13 @@ describe.each(KINDS)('on %s', (kind) => {
     const { admin, web } = apps(kind);
     for (let i = 0; i < 3; i++) await web.limiter.check('creator-ava', { plan: 'pro', cost: { tokens: 1000, cents: 5 } });
     await web.limiter.check('creator-ben', { plan: 'pro', cost: { tokens: 9000, cents: 1 } });
-    // a burst: more than twice the starter's 5 per minute within 5 minutes (resets let them through)
-    for (let i = 0; i < 11; i++) {
+    // a burst: more than twice the starter's hourly limit (50) within 5 minutes (resets let them through)
+    for (let i = 0; i < 101; i++) {
       await web.limiter.check('creator-eve', { plan: 'starter' });
-      if (i % 5 === 4) await web.limiter.reset('creator-eve', { limit: 'burst' });
+      if (i % 5 === 4) {
+        await web.limiter.reset('creator-eve', { limit: 'burst' });
+        await web.limiter.reset('creator-eve', { limit: 'hourly' });
+      }
     }
     // the web instance writes its usage boards every few seconds; closing writes them now
     await web.close();
@@ -197,7 +200,7 @@ describe.each(KINDS)('on %s', (kind) => {
     const data = await dashboard(admin);
     for (const period of ['hour', 'day'] as const) {
       expect(data.top[period].requests).toEqual([
-        { identifier: 'creator-eve', amount: 11 },
+        { identifier: 'creator-eve', amount: 101 },
         { identifier: 'creator-ava', amount: 3 },
         { identifier: 'creator-ben', amount: 1 },
       ]);
@@ -211,7 +214,7 @@ describe.each(KINDS)('on %s', (kind) => {
       ]);
     }
     expect(data.controls).toEqual([]);
-    expect(data.anomalies).toEqual([expect.objectContaining({ rule: 'burst', identifier: 'creator-eve', plan: 'starter', threshold: 10, value: 11, windowMs: 300_000, blockedUntil: undefined })]);
+    expect(data.anomalies).toEqual([expect.objectContaining({ rule: 'burst', identifier: 'creator-eve', plan: 'starter', threshold: 100, value: 101, windowMs: 300_000, blockedUntil: undefined })]);
     expect(Math.abs(data.anomalies[0]!.at - Date.now())).toBeLessThan(60_000);
   });
 });

@@ -165,8 +165,9 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
   };
   const client = (): RedisClient | undefined => given ?? (config ? (made ??= make(config)) : undefined);
   const redisBacked = given !== undefined || config !== undefined;
-  // the old app watched for bursts; this one also for denial storms and cost spikes
-  const limiterOptions = { plans: AI_PLANS, anomalies: {}, reservationTtl: AI_RESERVATION_TTL_MS, ...(options.onEvent && { onEvent: options.onEvent }) };
+  // the old app watched for bursts (2 x the hourly limit within 5 minutes, its rule exactly);
+  // this one also for denial storms and cost spikes
+  const limiterOptions = { plans: AI_PLANS, anomalies: { burst: { reference: 'hourly' } }, reservationTtl: AI_RESERVATION_TTL_MS, ...(options.onEvent && { onEvent: options.onEvent }) };
 
   if (options.lambda && !given) {
     const { functionName, region } = options.lambda;

@@ -3,28 +3,39 @@
 // operation for operation, and the model-based tests hold both to the same answers.
 import { type Duration, toMs } from './duration';
 import { RateLimitConfigError } from './errors';
-import { floorDiv } from './algorithms/math';
-import { rollWindow, usedScaled, type WindowCounts } from './algorithms/sliding-window';
 import { type PlanLimits, REQUESTS } from './plan';
 
 export type AnomalyRule = 'burst' | 'denial-storm' | 'cost-spike';
 
+/** What a burst threshold is measured against: a limit of the plan by name, or an explicit rate. */
+export type BurstReference = string | { limit: number; window: Duration };
+
 /** Rule settings; each can be turned off with `false`. */
 export interface AnomalyRules {
   /**
-   * Calls (allowed or denied) in a short sliding window above a threshold. The default is the
-   * legacy rule: more than 2 x the plan's first `requests` limit within 5 minutes.
+   * Calls (allowed or denied) within `window` above `multiple` x the reference's allowance in
+   * that window (the most the reference lets through in it: `limit x max(1, window / its
+   * window)`). Counted exactly in tenths of `window`: a call counts while it is in the current
+   * tenth or the ten before it, so every burst within `window` is seen whole by its last call.
+   * The reference is a `requests` limit of the plan by name, or an explicit rate; by default the
+   * plan's `requests` limit with the smallest allowance (the rule is off for a plan with none).
+   * `threshold` sets the number of calls outright.
+   * @default { window: '5 m', multiple: 2, reference: the tightest requests limit }
    */
-  burst?: false | { window?: Duration; threshold?: number; multiple?: number; block?: Duration };
+  burst?: false | { window?: Duration; reference?: BurstReference; multiple?: number; threshold?: number; block?: Duration };
   /**
-   * Denied calls in a short sliding window: a client retrying in a loop.
+   * Denied calls (deny-cache answers included) within `window` above `threshold`, counted exactly
+   * in tenths of `window` like `burst`: a client retrying in a loop.
    * @default { window: '1 m', threshold: 30 }
    */
   denialStorm?: false | { window?: Duration; threshold?: number; block?: Duration };
   /**
-   * This hour's cost far above the identifier's own baseline (an average of its past hours,
-   * recent ones weighing most), once it has `minHours` of history. Counts the plan's cost unit
-   * (its one unit other than requests); off for plans that count only requests.
+   * This clock hour's cost (check, reserve and settle, refunds included) above `factor` x the
+   * identifier's normal hour and above `minCost`, once it has `minHours` active hours of history.
+   * The normal hour is the highest cost of its recent active hours, shrinking by a tenth per
+   * active hour: hours without cost change nothing, so a creator coming back after a quiet spell
+   * is compared to what it did when it was working. Counts the plan's cost unit (its one unit
+   * other than requests); off for plans that count only requests.
    * @default { factor: 5, minCost: a tenth of an hour's share of the smallest limit in that unit, minHours: 3 }
    */
   costSpike?: false | { factor?: number; minCost?: number; minHours?: number; block?: Duration };
@@ -80,8 +91,10 @@ export interface CompiledRules {
 }
 
 export const HOUR_MS = 3_600_000;
-/** Weight of the newest hour in the cost baseline. */
-export const BASELINE_WEIGHT = 0.3;
+/** Steps per window of the burst and denial-storm counters: a call counts for its step and the next `STEPS`. */
+export const STEPS = 10;
+/** What the normal hour (the cost baseline) keeps of itself per active hour. */
+export const BASELINE_KEEP = 0.9;
 
 const positive = (value: unknown, what: string): number => {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RateLimitConfigError(`${what}: ${String(value)} must be a number > 0`);
@@ -91,6 +104,31 @@ const wholePositive = (value: unknown, what: string): number => {
   if (!Number.isSafeInteger(value) || (value as number) <= 0) throw new RateLimitConfigError(`${what}: ${String(value)} must be a whole number > 0`);
   return value as number;
 };
+const settingsOf = (value: unknown, what: string, keys: readonly string[]) => {
+  if (value === undefined || value === false) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RateLimitConfigError(`${what}: must be false or an object of settings`);
+  const unknown = Object.keys(value).filter((k) => !keys.includes(k));
+  if (unknown.length > 0) throw new RateLimitConfigError(`${what}: unknown setting '${unknown[0]}'; the settings are: ${keys.join(', ')}`);
+};
+
+/** The most calls `reference` lets through within `windowMs`, and what it is, for messages. */
+function allowance(plan: PlanLimits, reference: BurstReference | undefined, windowMs: number, what: string): number | undefined {
+  const within = (limit: number, refMs: number) => limit * Math.max(1, windowMs / refMs);
+  if (reference === undefined) {
+    const requests = plan.limits.filter((l) => l.unit === REQUESTS);
+    return requests.length === 0 ? undefined : Math.min(...requests.map((l) => within(l.limit, l.windowMs)));
+  }
+  if (typeof reference === 'string') {
+    const limit = plan.limits.find((l) => l.name === reference);
+    if (!limit) throw new RateLimitConfigError(`${what}: plan '${plan.name}' has no limit '${reference}'; its limits are: ${plan.limits.map((l) => l.name).join(', ')}`);
+    if (limit.unit !== REQUESTS) {
+      throw new RateLimitConfigError(`${what}: limit '${reference}' counts ${limit.unit}, but a burst counts calls: name a requests limit or give { limit, window }`);
+    }
+    return within(limit.limit, limit.windowMs);
+  }
+  if (typeof reference !== 'object' || reference === null) throw new RateLimitConfigError(`${what}: must be a limit's name or { limit, window }`);
+  return within(wholePositive(reference.limit, `${what}.limit`), toMs(reference.window, `${what}.window`));
+}
 
 /** Resolves a plan's rules from the limiter's and the plan's settings. */
 export function compileRules(plan: PlanLimits, base: AnomalyRules | undefined, own: AnomalyRules | undefined): CompiledRules {
@@ -99,17 +137,23 @@ export function compileRules(plan: PlanLimits, base: AnomalyRules | undefined, o
   const burstIn = pick('burst');
   const stormIn = pick('denialStorm');
   const spikeIn = pick('costSpike');
+  settingsOf(burstIn, `${at}.burst`, ['window', 'reference', 'multiple', 'threshold', 'block']);
+  settingsOf(stormIn, `${at}.denialStorm`, ['window', 'threshold', 'block']);
+  settingsOf(spikeIn, `${at}.costSpike`, ['factor', 'minCost', 'minHours', 'block']);
   const block = (b: Duration | undefined, what: string) => (b === undefined ? 0 : toMs(b, `${at}.${what}.block`));
 
   let burst: CompiledRules['burst'];
-  const requests = plan.limits.find((l) => l.unit === REQUESTS);
-  if (burstIn !== false && (requests || burstIn?.threshold !== undefined)) {
+  if (burstIn !== false) {
+    const windowMs = toMs(burstIn?.window ?? '5 m', `${at}.burst.window`);
+    if (burstIn?.threshold !== undefined && (burstIn.reference !== undefined || burstIn.multiple !== undefined)) {
+      throw new RateLimitConfigError(`${at}.burst: give either threshold or reference and multiple, not both`);
+    }
     const multiple = positive(burstIn?.multiple ?? 2, `${at}.burst.multiple`);
-    burst = {
-      windowMs: toMs(burstIn?.window ?? '5 m', `${at}.burst.window`),
-      threshold: wholePositive(burstIn?.threshold ?? Math.ceil(multiple * requests!.limit), `${at}.burst.threshold`),
-      blockMs: block(burstIn?.block, 'burst'),
-    };
+    const most = burstIn?.threshold === undefined ? allowance(plan, burstIn?.reference, windowMs, `${at}.burst.reference`) : undefined;
+    const threshold = burstIn?.threshold ?? (most === undefined ? undefined : Math.floor(multiple * most));
+    if (threshold !== undefined) {
+      burst = { windowMs, threshold: wholePositive(threshold, `${at}.burst.threshold`), blockMs: block(burstIn?.block, 'burst') };
+    }
   }
   const denialStorm =
     stormIn === false
@@ -157,12 +201,20 @@ function formatRules(r: CompiledRules): string {
   ].join('|');
 }
 
-/** Counters of one identifier. */
-type Episodic = WindowCounts & { until: number };
+/**
+ * Exact counts per step (a tenth of the window) of the last `STEPS + 1` steps, in a ring
+ * (step s at slot s mod (STEPS + 1)), and when the episode ends.
+ */
+export interface Stepped {
+  step: number;
+  counts: number[];
+  until: number;
+}
 
 export interface AnomalyState {
-  burst: Episodic | undefined;
-  storm: Episodic | undefined;
+  burst: Stepped | undefined;
+  storm: Stepped | undefined;
+  /** This clock hour's cost, the normal hour, active hours seen, episode end. */
   spike: { hour: number; cost: number; baseline: number; hours: number; until: number } | undefined;
 }
 
@@ -173,58 +225,128 @@ export function emptyAnomalyState(): AnomalyState {
 /** What fired: rule, measured value, threshold. */
 export type Fired = { rule: AnomalyRule; value: number; threshold: number };
 
-/** Adds `add` to a sliding-window counter (the sliding-window algorithm's) and returns the count times the window. */
-function slide(s: Episodic | undefined, windowMs: number, now: number, add: number) {
-  const w = s ?? { index: Math.floor(now / windowMs), current: 0, previous: 0, until: 0 };
-  rollWindow(w, now, windowMs);
-  w.current += add;
-  return { w, scaled: usedScaled(w, now, windowMs) };
+/** Counts `add` at `now` and returns the calls in the current step and the `STEPS` before it. */
+export function stepCount(s: Stepped, windowMs: number, now: number, add: number): number {
+  const step = Math.floor((now * STEPS) / windowMs);
+  const slots = STEPS + 1;
+  if (step > s.step) {
+    for (let k = s.step + 1; k <= step && k <= s.step + slots; k++) s.counts[k % slots] = 0;
+    s.step = step;
+  }
+  // a call stamped in the past (another instance's clock, hits reported late) counts in its own
+  // step, or not at all once that step has left the ring
+  if (add !== 0 && step >= s.step - STEPS) s.counts[step % slots]! += add;
+  return s.counts.reduce((a, b) => a + b, 0);
+}
+
+/** A costly call, a settle's difference from its estimate, or deny-cache hits reported late. */
+export interface Observed {
+  now: number;
+  /** Whether the call was allowed (only allowed calls cost). */
+  allowed: boolean;
+  /** Cost in the cost-spike unit (negative for a settle below the estimate or a refund). */
+  cost: number;
+  /** Denials answered from a deny cache meanwhile, counted as calls and denials. */
+  pendingDenied: number;
+  /** Calls this counts itself: 1 for a check or reserve, 0 for a settle or a report of hits. */
+  calls?: number;
 }
 
 /**
  * Counts one call (and `pendingDenied` denials answered from a deny cache) and returns the rules
- * that fired: each once per episode (it fires when its value goes over the threshold after a
- * quiet period, and the episode lasts while it stays over).
+ * that fired: each once per episode (it fires when its value goes over the threshold, and the
+ * episode lasts until the value has stayed at or under it for a window, an hour for cost).
  */
-export function observe(
-  state: AnomalyState,
-  rules: CompiledRules,
-  call: { now: number; allowed: boolean; cost: number; pendingDenied: number },
-): Fired[] {
+export function observe(state: AnomalyState, rules: CompiledRules, call: Observed): Fired[] {
   const { now, allowed, cost, pendingDenied } = call;
+  const calls = call.calls ?? 1;
   const fired: Fired[] = [];
-  const sliding = (rule: 'burst' | 'denial-storm', r: { windowMs: number; threshold: number }, key: 'burst' | 'storm', add: number) => {
-    const { w, scaled } = slide(state[key], r.windowMs, now, add);
-    state[key] = w;
-    if (scaled > r.threshold * r.windowMs) {
-      if (now >= w.until) fired.push({ rule, value: floorDiv(scaled, r.windowMs), threshold: r.threshold });
-      w.until = now + r.windowMs;
+  const stepped = (rule: 'burst' | 'denial-storm', r: { windowMs: number; threshold: number }, key: 'burst' | 'storm', add: number) => {
+    const s = (state[key] ??= { step: Math.floor((now * STEPS) / r.windowMs), counts: new Array<number>(STEPS + 1).fill(0), until: 0 });
+    const count = stepCount(s, r.windowMs, now, add);
+    if (count > r.threshold) {
+      if (now >= s.until) fired.push({ rule, value: count, threshold: r.threshold });
+      s.until = now + r.windowMs;
     }
   };
-  if (rules.burst) sliding('burst', rules.burst, 'burst', 1 + pendingDenied);
-  if (rules.denialStorm) sliding('denial-storm', rules.denialStorm, 'storm', (allowed ? 0 : 1) + pendingDenied);
+  if (rules.burst) stepped('burst', rules.burst, 'burst', calls + pendingDenied);
+  if (rules.denialStorm) stepped('denial-storm', rules.denialStorm, 'storm', (allowed ? 0 : calls) + pendingDenied);
   if (rules.costSpike) {
     const r = rules.costSpike;
     const hour = Math.floor(now / HOUR_MS);
-    const s = state.spike ?? { hour, cost: 0, baseline: 0, hours: 0, until: 0 };
+    const s = (state.spike ??= { hour, cost: 0, baseline: 0, hours: 0, until: 0 });
     if (hour > s.hour) {
-      s.baseline = s.hours === 0 ? s.cost : s.baseline * (1 - BASELINE_WEIGHT) + s.cost * BASELINE_WEIGHT;
-      s.hours += 1;
-      // hours without calls cost nothing
-      for (let h = s.hour + 1; h < hour && h < s.hour + 48; h++) {
-        s.baseline = s.baseline * (1 - BASELINE_WEIGHT);
+      // only active hours count: an idle hour says nothing about a normal one
+      if (s.cost > 0) {
+        s.baseline = s.hours === 0 ? s.cost : Math.max(s.cost, s.baseline * BASELINE_KEEP);
         s.hours += 1;
       }
       s.cost = 0;
       s.hour = hour;
     }
-    if (allowed) s.cost += cost;
-    state.spike = s;
+    if (allowed && hour === s.hour) s.cost = Math.max(0, s.cost + cost);
     const threshold = Math.max(r.factor * s.baseline, r.minCost);
     if (s.hours >= r.minHours && s.cost > threshold) {
       if (now >= s.until) fired.push({ rule: 'cost-spike', value: s.cost, threshold: Math.floor(threshold) });
-      s.until = (hour + 1) * HOUR_MS;
+      s.until = now + HOUR_MS;
     }
   }
   return fired;
 }
+
+/** What a settle or refund changed in the cost-spike unit (the real cost minus the estimate). */
+export interface SettleAnomaly {
+  readonly rules: CompiledRules;
+  readonly cost: number;
+}
+
+/** Counts a settled reservation's difference from its estimate (after a settle that settled); returns what fired. */
+export function observeSettle(state: AnomalyState, anomaly: SettleAnomaly | undefined, now: number): Fired[] {
+  return anomaly ? observe(state, anomaly.rules, { now, allowed: true, cost: anomaly.cost, pendingDenied: 0, calls: 0 }) : [];
+}
+
+/** The settle argument for the anomaly rules: the difference from the estimate in the cost-spike unit, or none. */
+export function settleAnomaly(
+  rules: CompiledRules | undefined,
+  reserved: Readonly<Record<string, number>> | undefined,
+  settled: ReadonlyMap<string, number>,
+  limits: readonly { name: string; unit: string }[],
+): SettleAnomaly | undefined {
+  if (!rules) return undefined;
+  const unit = rules.costSpike?.unit;
+  const limit = unit === undefined ? undefined : limits.find((l) => l.unit === unit && settled.has(l.name));
+  const cost = limit ? settled.get(limit.name)! - (reserved?.[unit!] ?? 0) : 0;
+  return { rules, cost };
+}
+
+/** settle.lua's last two arguments: the rules and the difference from the estimate ('' when no rules). */
+export function settleAnomalyArgs(anomaly: SettleAnomaly | undefined): (string | number)[] {
+  const rules = anomaly ? rulesArg(anomaly.rules) : '';
+  return rules === '' ? [] : [rules, anomaly!.cost];
+}
+
+const RULE_CODES: Record<number, AnomalyRule> = { 1: 'burst', 2: 'denial-storm', 3: 'cost-spike' };
+
+/** Fired rules from a script reply: a count at `at`, then rule code, value, threshold per rule. */
+export function parseFired(reply: readonly number[], at: number): Fired[] {
+  const fired: Fired[] = [];
+  for (let f = 0, j = at + 1; f < (reply[at] ?? 0); f++, j += 3) fired.push({ rule: RULE_CODES[reply[j]!]!, value: reply[j + 1]!, threshold: reply[j + 2]! });
+  return fired;
+}
+
+/**
+ * How long an identifier's anomaly counters can matter after a call: a burst or storm window and
+ * a step; with a cost-spike rule, the state TTL (the normal hour outlives quiet spells, as the
+ * Redis hash holding it does).
+ */
+export function anomalyRetentionMs(rules: CompiledRules, stateTtlMs: number): number {
+  if (rules.costSpike) return stateTtlMs;
+  const longest = Math.max(rules.burst?.windowMs ?? 0, rules.denialStorm?.windowMs ?? 0);
+  return longest + Math.ceil(longest / STEPS);
+}
+
+/**
+ * Each identifier's own anomaly history (the admin's creator view): its last 20 anomalies, kept
+ * 7 days after the last one. The shared `anomalies` stream is capped by `streamLength`.
+ */
+export const IDENTIFIER_HISTORY = { length: 20, ttlMs: 7 * 86_400_000 } as const;

@@ -13,7 +13,7 @@ import { shape } from './result';
 import { requireConcerns } from './stores/capabilities';
 import { createMemoryStore } from './stores/memory';
 import { createUsageRecorder } from './usage';
-import { type AnomalyOptions, createAnomalyRaiser, rulesByPlan } from './limiter/anomalies';
+import { type AnomalyOptions, createAnomalyRaiser, createHitReporter, rulesByPlan } from './limiter/anomalies';
 import type { LimiterContext } from './limiter/context';
 import { createDecide } from './limiter/decide';
 import { createInputChecks } from './limiter/input';
@@ -91,7 +91,11 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     stateTtlMs,
   });
 
-  const denyCache = settings.denyCache === false ? undefined : createDenyCache(settings.denyCache.maxEntries);
+  // deny-cache hits reach the anomaly counters on a timer, through reportHits (made below)
+  const denyCache =
+    settings.denyCache === false
+      ? undefined
+      : createDenyCache({ maxEntries: settings.denyCache.maxEntries, now: clock.localNow, report: (...hit) => reportHits(...hit) });
   const anomalyOptions: AnomalyOptions | undefined = options.anomalies === false ? undefined : options.anomalies;
   const { controls: controlSettings, topConsumers } = settings;
   const ctx: LimiterContext = {
@@ -134,6 +138,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     retireShards,
     retryAtLocal: (shard) => clock.localNow() + Math.max(0, breakers.retryAt(shard) - performance.now()),
   };
+  const reportHits = createHitReporter(ctx);
   const decide = createDecide(ctx);
   const settleWith = createSettle(ctx);
 
@@ -173,6 +178,8 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       }
     },
     async close() {
+      // hits answered locally reach the anomaly counters before the store goes
+      await denyCache?.close();
       // the other instances' shares grow at once when this one leaves the presence record
       await ctx.presence.close();
       await ctx.anomalies.flush();

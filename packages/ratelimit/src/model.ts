@@ -46,7 +46,7 @@ export interface EvaluateInput {
   readonly mode: Mode;
   readonly now: number;
   readonly reservationTtlMs: number;
-  /** Anomaly rules to count this call against (not for peeks). */
+  /** Anomaly rules to count this call against; a peek counts only `pendingDenied` (deny-cache hits reported). */
   readonly anomaly?: {
     readonly rules: CompiledRules;
     /** This call's cost in the cost-spike unit. */
@@ -127,7 +127,9 @@ export function evaluate(state: IdentifierState, input: EvaluateInput): Evaluate
       reservation = { id, expiresAt };
     }
   }
-  const anomalies = input.anomaly && mode !== 'peek' ? observe(state.anomaly, input.anomaly.rules, { now, allowed, ...input.anomaly }) : [];
+  // a peek counts only the deny-cache hits it reports (see the deny cache's timer)
+  const anomaly = input.anomaly && (mode === 'peek' ? { now, allowed: false, cost: 0, pendingDenied: input.anomaly.pendingDenied, calls: 0 } : { now, allowed, ...input.anomaly });
+  const anomalies = input.anomaly ? observe(state.anomaly, input.anomaly.rules, anomaly!) : [];
   const outcomes = states.map(({ algorithm, s }, i) => algorithm.outcome(s, limits[i]!, now, needs[i]!, fits[i]!));
   if (!allowed && mode !== 'peek') {
     const denier = decidingOutcome(outcomes, limits, now);

@@ -3,7 +3,7 @@
 import { fc, it } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 
-import type { CompiledRules } from '../src/anomaly';
+import { type CompiledRules, observeSettle } from '../src/anomaly';
 import { emptyState, evaluate, type EvaluateOutput, inspectState, reset, settle } from '../src/model';
 import { compilePolicy, type CompiledLimit } from '../src/policy';
 import type { Store } from '../src/stores/types';
@@ -37,8 +37,8 @@ const RESERVATION_TTL = 25 * 60_000;
 type Op =
   | { op: 'advance'; ms: number }
   | { op: 'check' | 'peek' | 'reserve'; limits: number[]; costs: number[]; anomaly: { cost: number; pendingDenied: number } | undefined }
-  | { op: 'settle'; which: number; costs: (number | undefined)[] }
-  | { op: 'refund'; which: number }
+  | { op: 'settle'; which: number; costs: (number | undefined)[]; anomalyCost: number | undefined }
+  | { op: 'refund'; which: number; anomalyCost: number | undefined }
   | { op: 'reset'; limit: number | undefined }
   | { op: 'inspect' };
 
@@ -55,6 +55,7 @@ const anomalyArb = fc.option(
   fc.record({ cost: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 40 })), pendingDenied: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 6 }) }) }),
   { nil: undefined, freq: 3 },
 );
+const settleCostArb = fc.option(fc.integer({ min: -40, max: 40 }), { nil: undefined, freq: 3 });
 const evaluation = (op: 'check' | 'peek' | 'reserve') =>
   subset.chain((limits) => fc.tuple(costsFor(limits), anomalyArb).map(([costs, anomaly]): Op => ({ op, limits, costs, anomaly })));
 
@@ -78,8 +79,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: evaluation('check') },
   { weight: 1, arbitrary: evaluation('peek') },
   { weight: 2, arbitrary: evaluation('reserve') },
-  { weight: 2, arbitrary: fc.record({ which: fc.nat(), costs: fc.array(fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }), { minLength: LIMITS.length, maxLength: LIMITS.length }) }).map((r): Op => ({ op: 'settle', ...r })) },
-  { weight: 1, arbitrary: fc.nat().map((which): Op => ({ op: 'refund', which })) },
+  // with a difference from the estimate for the cost-spike rule, or none (no rules)
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({ which: fc.nat(), costs: fc.array(fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }), { minLength: LIMITS.length, maxLength: LIMITS.length }), anomalyCost: settleCostArb })
+      .map((r): Op => ({ op: 'settle', ...r })),
+  },
+  { weight: 1, arbitrary: fc.record({ which: fc.nat(), anomalyCost: settleCostArb }).map((r): Op => ({ op: 'refund', ...r })) },
   { weight: 1, arbitrary: fc.option(fc.integer({ min: 0, max: LIMITS.length - 1 }), { nil: undefined }).map((limit): Op => ({ op: 'reset', limit })) },
   { weight: 1, arbitrary: fc.constant<Op>({ op: 'inspect' }) },
 );
@@ -92,7 +99,10 @@ function modelStore(): CoreStore {
   return {
     kind: 'model',
     evaluate: (r) => Promise.resolve(evaluate(state, { ...r, now: r.now! })),
-    settle: (r) => Promise.resolve({ status: settle(state, { ...r, now: r.now! }), now: r.now! }),
+    settle: (r) => {
+      const status = settle(state, { ...r, now: r.now! });
+      return Promise.resolve({ status, now: r.now!, anomalies: status === 'settled' ? observeSettle(state.anomaly, r.anomaly, r.now!) : [] });
+    },
     reset: (r) => Promise.resolve(reset(state, r.all ? undefined : r.limits.map((l) => l.name))),
     inspect: (_, now) => Promise.resolve({ now: now!, ...inspectState(state, now!) }),
   };
@@ -127,7 +137,8 @@ async function run(store: CoreStore, ops: readonly Op[], start: number) {
           const c = op.op === 'refund' ? 0 : op.costs[i];
           if (c !== undefined) costs.set(l.name, c);
         });
-        trace.push(await store.settle({ identifier, reservationId: id, expiresAt, limits: LIMITS, costs, now, stateTtlMs: STATE_TTL }));
+        const anomaly = op.anomalyCost === undefined ? undefined : { rules: RULES, cost: op.anomalyCost };
+        trace.push(await store.settle({ identifier, reservationId: id, expiresAt, limits: LIMITS, costs, now, stateTtlMs: STATE_TTL, anomaly }));
         break;
       }
       case 'inspect':

@@ -2,18 +2,17 @@
 // `onAnomaly`), and its writes (the stream, the identifier's history, and a block with its audit
 // entry when the rule blocks) go to a bounded queue one background worker drains in order.
 // Write failures are reported as store errors ('anomaly'); close() waits for the queue.
-import { ANOMALY_DETECTOR, type Anomaly, anomalyFields, type AnomalyRules, compileRules, type CompiledRules, HOUR_MS } from '../anomaly';
+import { ANOMALY_DETECTOR, type Anomaly, anomalyFields, type AnomalyRules, compileRules, type CompiledRules, HOUR_MS, IDENTIFIER_HISTORY } from '../anomaly';
 import { recordAudit } from '../audit';
 import { updateControl } from '../controls';
 import type { EvaluateOutput } from '../model';
 import type { CompiledPolicy } from '../policy';
 import type { Store } from '../stores/types';
+import type { LimiterContext } from './context';
 import type { Reporter } from './report';
 
 /** Anomalies waiting for their writes; more are dropped (and logged): they fire once per episode. */
 const MAX_QUEUED = 1000;
-/** How long an identifier's own anomaly history is kept. */
-const HISTORY_TTL_MS = 90 * 86_400_000;
 
 export type AnomalyOptions = AnomalyRules & {
   onAnomaly?: (anomaly: Anomaly) => void;
@@ -48,7 +47,7 @@ export function createAnomalyRaiser(store: Store, options: AnomalyOptions | unde
     const fields = anomalyFields(anomaly);
     const id = anomaly.identifier;
     await store.append('anomalies', fields, { maxLength: options?.streamLength ?? 10_000 });
-    await store.append('anomalies', fields, { maxLength: 100, identifier: id, ttlMs: HISTORY_TTL_MS });
+    await store.append('anomalies', fields, { maxLength: IDENTIFIER_HISTORY.length, identifier: id, ttlMs: IDENTIFIER_HISTORY.ttlMs });
     if (anomaly.blockedUntil !== undefined) {
       const reason = `anomaly: ${anomaly.rule}`;
       await updateControl(store, id, { block: { until: anomaly.blockedUntil, by: ANOMALY_DETECTOR, reason, at: Date.now() } });
@@ -115,5 +114,27 @@ export function createAnomalyRaiser(store: Store, options: AnomalyOptions | unde
     async flush() {
       while (draining) await draining;
     },
+  };
+}
+
+/**
+ * Deny-cache hits handed over by its timer (or as their entry goes): a peek carries them to the
+ * anomaly counters, stamped with the last hit's time (the store's clock when that is the clock).
+ */
+export function createHitReporter(ctx: LimiterContext) {
+  return async function reportHits(planName: string, id: string, costs: readonly number[], hits: number, lastHitAt: number): Promise<void> {
+    const rules = ctx.anomalyRules.get(planName);
+    const plan = ctx.policy.plans.get(planName);
+    if (!rules || !plan) return;
+    const started = performance.now();
+    try {
+      const anomaly = { rules, cost: 0, pendingDenied: hits };
+      const now = ctx.settings.clock === 'store' ? undefined : lastHitAt;
+      const request = { identifier: id, limits: plan.limits, costs, mode: 'peek' as const, now, reservationTtlMs: ctx.settings.reservationTtlMs, stateTtlMs: ctx.stateTtlMs, anomaly };
+      const output = await ctx.store.evaluate({ ...request, deadline: started + ctx.budgetMs });
+      if (output.anomalies.length > 0) ctx.anomalies.raise(id, planName, rules, output.anomalies, output.now);
+    } catch (error) {
+      ctx.report.storeError('anomaly', error, started);
+    }
   };
 }

@@ -1,5 +1,6 @@
 // settle() and refund(): replace a reservation's estimate with the real cost (0 refunds), in the
 // store, or in the fallback when the fallback made it. The usage boards get the difference.
+import { settleAnomaly } from '../anomaly';
 import type { CompiledPlan } from '../policy';
 import type { LimiterContext } from './context';
 import type { Cost, SettleResult } from './types';
@@ -24,9 +25,13 @@ export function createSettle(ctx: LimiterContext) {
     const deadline = started + ctx.budgetMs;
     try {
       const now = await ctx.presence.stamp(deadline);
-      const request = { identifier, reservationId: r.id, expiresAt: r.expiresAt, limits: plan.limits, costs: byName, now, stateTtlMs: ctx.stateTtlMs, deadline };
-      const { status, now: at } = await store.settle(request);
+      // the difference from the estimate counts in the cost-spike rule, as a check's cost would
+      const watched = ctx.anomalyRules.get(plan.name);
+      const anomaly = settleAnomaly(watched, r.cost, byName, plan.limits);
+      const request = { identifier, reservationId: r.id, expiresAt: r.expiresAt, limits: plan.limits, costs: byName, now, stateTtlMs: ctx.stateTtlMs, anomaly, deadline };
+      const { status, now: at, anomalies } = await store.settle(request);
       breakers.succeeded(ticket);
+      if (watched && anomalies && anomalies.length > 0) ctx.anomalies.raise(identifier, plan.name, watched, anomalies, at);
       if (status === 'settled' && ctx.usage) {
         // boards count what was really used: add the difference from the estimate
         const reserved = (r.cost as Partial<typeof r.cost> | undefined) ?? {};

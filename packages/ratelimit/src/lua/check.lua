@@ -13,7 +13,8 @@
            reserves, or it counts anomalies; then one list per sliding-log limit, in plan order
            (see sliding-log.lua); then with mode 2 the reservation index <prefix>:{<id>}:res
   ARGV     now (ms), or '' for the server clock (TIME, read once per call)
-           mode: 0 peek (read only), 1 check, 2 reserve
+           mode: 0 peek (read only, but for anomaly counters when it carries rules: deny-cache hits
+           reported), 1 check, 2 reserve
            plan: its id, or "<id>:<definition>" (see learn_plan in plan.lua)
            this call's cost in the cost-spike unit, and denials answered meanwhile from a deny
            cache, to count as calls and denials (both read only when the plan has anomaly rules)
@@ -40,7 +41,8 @@ local function check_one(keys, k, args, a, now, out)
   if not plan then return nil end
   local mode = MODES[args[a + 1]]
   local rules = plan.rules
-  local watching = rules ~= '' and mode ~= 0
+  -- rules come with a peek only to count deny-cache hits it reports
+  local watching = rules ~= ''
   if plan.log1 and mode == 1 and not watching then
     local c = args[a + 5]
     local l = plan.limits[1]
@@ -86,13 +88,13 @@ local function check_one(keys, k, args, a, now, out)
 
   local reservation, expires_at = 0, 0
   local fired
-  if mode ~= 0 then
+  if mode ~= 0 or watching then
     if allowed and mode == 2 then reservation = redis.call('HINCRBY', hash, 'seq', 1) end
     -- hash writes need the hash: a plan of logs alone, checked, makes no table for them
     local writes, parts = hash and {} or NO_VALUES, nil
     for i = 1, n do
       local l = limits[i]
-      local charged = allowed and l.cost > 0
+      local charged = allowed and l.cost > 0 and mode ~= 0
       if charged then
         local ref = charge(l, now, reservation)
         -- the reservation record (see settle.lua) names what each limit charged
@@ -101,7 +103,7 @@ local function check_one(keys, k, args, a, now, out)
           parts[#parts + 1] = l.name .. ',' .. num(ref) .. ',' .. num(l.cost)
         end
       end
-      persist(l, writes, charged, now, true)
+      if mode ~= 0 then persist(l, writes, charged, now, true) end
     end
     if reservation > 0 then
       local res = keys[k]
@@ -118,7 +120,14 @@ local function check_one(keys, k, args, a, now, out)
     elseif mode == 2 then
       k = k + 1
     end
-    if watching then fired = observe(values[plan.anomaly_at], writes, rules, now, allowed, SMALL[args[a + 3]] or tonumber(args[a + 3]), SMALL[args[a + 4]] or tonumber(args[a + 4])) end
+    if watching then
+      local pending = SMALL[args[a + 4]] or tonumber(args[a + 4])
+      if mode == 0 then
+        fired = observe(values[plan.anomaly_at], writes, rules, now, false, 0, pending, 0)
+      else
+        fired = observe(values[plan.anomaly_at], writes, rules, now, allowed, SMALL[args[a + 3]] or tonumber(args[a + 3]), pending, 1)
+      end
+    end
     if #writes > 0 then
       -- the hash's TTL: renewed (to a quarter more than needed) only when it would end too soon
       local ttl = plan.state_ttl

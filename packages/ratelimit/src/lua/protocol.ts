@@ -3,7 +3,7 @@
 // with the codes both sides share. src/stores/redis/ only sends what these build.
 import { createHash } from 'node:crypto';
 
-import { type AnomalyRule, rulesArg } from '../anomaly';
+import { type AnomalyRule, type Fired, parseFired, rulesArg, settleAnomalyArgs } from '../anomaly';
 import type { EvaluateOutput, SettleStatus } from '../model';
 import { AlgorithmCode, type CompiledLimit } from '../policy';
 import type { StoreEvaluateRequest, StoreInspection, StoreResetRequest, StoreSettleRequest } from '../stores/types';
@@ -59,7 +59,7 @@ const PLAN_AT = 2;
 
 export function encodeCheck(request: StoreEvaluateRequest, k: IdentifierKeys): CheckCall {
   const mode = request.mode === 'peek' ? 0 : request.mode === 'check' ? 1 : 2;
-  const rules = request.anomaly && mode !== 0 ? rulesArg(request.anomaly.rules) : '';
+  const rules = request.anomaly ? rulesArg(request.anomaly.rules) : '';
   const plan = planArg(request.limits, request.stateTtlMs, request.reservationTtlMs, rules);
   const keys: string[] = [];
   // the state hash only when the script uses it (see check.lua)
@@ -122,15 +122,15 @@ export function encodeSettle(request: StoreSettleRequest, k: IdentifierKeys): Sc
     limits.push(l.name, l.code, l.limit, l.windowMs, request.costs.get(l.name) ?? -1);
   }
   keys.push(k.reservations);
-  return [keys.length, ...keys, request.now ?? '', `${request.reservationId}|${request.expiresAt}`, request.stateTtlMs, ...limits];
+  return [keys.length, ...keys, request.now ?? '', `${request.reservationId}|${request.expiresAt}`, request.stateTtlMs, ...limits, ...settleAnomalyArgs(request.anomaly)];
 }
 
 const SETTLE_STATUS: Record<number, SettleStatus> = { 0: 'unknown', 1: 'settled', 2: 'expired' };
 
 /** settle.lua's reply: { status code, now }. */
-export function decodeSettle(reply: unknown): { status: SettleStatus; now: number } {
+export function decodeSettle(reply: unknown): { status: SettleStatus; now: number; anomalies: Fired[] } {
   const r = reply as number[];
-  return { status: SETTLE_STATUS[r[0]!] ?? 'unknown', now: r[1]! };
+  return { status: SETTLE_STATUS[r[0]!] ?? 'unknown', now: r[1]!, anomalies: parseFired(r, 2) };
 }
 
 /** The arguments of reset.lua (see its header). */

@@ -10,7 +10,10 @@
   ARGV[3]  TTL of the state hash (ms)
   ARGV[4]  number of limits n, then 5 per limit: name, algorithm code, limit, window (ms),
            new cost (-1: keep what was reserved)
-  Returns  { status (1 settled, 2 expired, 0 unknown), now }
+  then     anomaly rules ('' or absent: none; see anomaly.lua) and the settle's difference from
+           the estimate in the cost-spike unit, counted by the cost-spike rule when it settles
+  Returns  { status (1 settled, 2 expired, 0 unknown), now, anomalies fired k, then 3 per
+           anomaly: rule, value, threshold (as check.lua) }
 ]]
 --- @include "lib"
 --- @include "fixed-window"
@@ -18,6 +21,7 @@
 --- @include "sliding-log"
 --- @include "token-bucket"
 --- @include "plan"
+--- @include "anomaly"
 
 local hash = KEYS[1]
 local now = server_now(ARGV[1])
@@ -37,8 +41,17 @@ for name, ref, reserved in string.gmatch(record, '|([^,|]+),([^,|]+),(%d+)') do
   local l = by_name[name]
   if l and l.cost >= 0 then adjust(l, fields, writes, now, ref, tonumber(reserved), tonumber(id)) end
 end
+local n = tonumber(ARGV[4])
+local spec = ARGV[5 + 5 * n] or ''
+local fired
+if spec ~= '' then fired = observe(redis.call('HGET', hash, '~s') or nil, writes, spec, now, true, tonumber(ARGV[6 + 5 * n]), 0, 0) end
 if #writes > 0 then
   redis.call('HSET', hash, unpack(writes))
   redis.call('PEXPIRE', hash, ARGV[3])
 end
-return { 1, now }
+local out = { 1, now, 0 }
+if fired then
+  out[3] = #fired / 3
+  for _, v in ipairs(fired) do out[#out + 1] = v end
+end
+return out

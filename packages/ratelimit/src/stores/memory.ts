@@ -3,9 +3,11 @@
 // dropped once nothing in it can matter any more (checked on access and by an unref'd sweep).
 import { EventEmitter } from 'node:events';
 
+import { anomalyRetentionMs, observeSettle } from '../anomaly';
 import { type Duration, toMs } from '../duration';
 import { emptyState, evaluate, type IdentifierState, inspectState, reset, settle } from '../model';
-import type { Control, ControlStore, LimitingStore, StreamStore, UsageStore, StreamEntry, StreamName } from './types';
+import type { CompiledLimit } from '../plan';
+import type { Control, ControlStore, LimitingStore, StoreEvaluateRequest, StreamStore, UsageStore, StreamEntry, StreamName } from './types';
 
 export interface MemoryStoreOptions {
   /**
@@ -31,6 +33,27 @@ interface Entry {
   expiresAt: number;
 }
 
+/** Identifier histories (anomalies, audit) kept at most: the least recently written go first. */
+export const MAX_HISTORIES = 10_000;
+
+const longestTtl = (limits: readonly CompiledLimit[]) => limits.reduce((t, l) => Math.max(t, l.ttlMs), 0);
+
+/**
+ * How long after this call the identifier's state can still matter (0: the call changed nothing
+ * to keep): the TTLs of the limits it charged, its anomaly counters'; and, as the Redis hash
+ * keeps them, the state TTL for reservations (their ids are never reused) and denials (admins
+ * see the last ones). An identifier that only checks within its limits is kept for its windows,
+ * not for `reservationTtl`.
+ */
+function retentionMs(request: StoreEvaluateRequest, allowed: boolean): number {
+  let keep = 0;
+  if (request.mode !== 'peek') {
+    keep = allowed && request.mode === 'check' ? longestTtl(request.limits.filter((_, i) => request.costs[i]! > 0)) : request.stateTtlMs;
+  }
+  if (request.anomaly) keep = Math.max(keep, anomalyRetentionMs(request.anomaly.rules, request.stateTtlMs));
+  return keep;
+}
+
 /** Creates an in-process store. */
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const entries = new Map<string, Entry>();
@@ -40,6 +63,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const streams = new Map<string, { entries: StreamEntry[]; expiresAt: number }>();
   const streamKey = (stream: StreamName, identifier?: string) => (identifier === undefined ? stream : `${stream}\0${identifier}`);
   let streamSeq = 0;
+  let histories = 0;
   // the latest `now` seen, with the real time it was seen: callers may run on a test clock
   let lastNow = Date.now();
   let seenAt = Date.now();
@@ -53,7 +77,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const sweep = (now = lastNow + (Date.now() - seenAt)) => {
     for (const [id, entry] of entries) if (entry.expiresAt <= now) entries.delete(id);
     for (const [name, board] of boards) if (board.expiresAt <= Date.now()) boards.delete(name);
-    for (const [name, stream] of streams) if (stream.expiresAt <= Date.now()) streams.delete(name);
+    for (const [name, stream] of streams) {
+      if (stream.expiresAt > Date.now()) continue;
+      streams.delete(name);
+      if (name.includes('\0')) histories--;
+    }
   };
   const timer = setInterval(sweep, toMs(options.sweepInterval ?? '1 m', 'sweepInterval'));
   timer.unref();
@@ -78,19 +106,21 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const entry = live(request.identifier, now);
       const state = entry?.state ?? emptyState();
       const output = evaluate(state, { ...request, now });
-      if (output.allowed && request.mode !== 'peek') {
-        if (entry) entry.expiresAt = now + request.stateTtlMs;
-        else entries.set(request.identifier, { state, expiresAt: now + request.stateTtlMs });
+      const keepMs = retentionMs(request, output.allowed);
+      if (keepMs > 0) {
+        if (entry) entry.expiresAt = Math.max(entry.expiresAt, now + keepMs);
+        else entries.set(request.identifier, { state, expiresAt: now + keepMs });
       }
       return Promise.resolve(output);
     },
     settle(request) {
       const now = observe(request.now);
       const entry = live(request.identifier, now);
-      if (!entry) return Promise.resolve({ status: 'unknown', now });
+      if (!entry) return Promise.resolve({ status: 'unknown', now, anomalies: [] });
       const status = settle(entry.state, { ...request, now });
-      entry.expiresAt = Math.max(entry.expiresAt, now + request.stateTtlMs);
-      return Promise.resolve({ status, now });
+      if (status === 'settled') entry.expiresAt = Math.max(entry.expiresAt, now + longestTtl(request.limits.filter((l) => request.costs.has(l.name))));
+      const anomalies = status === 'settled' ? observeSettle(entry.state.anomaly, request.anomaly, now) : [];
+      return Promise.resolve({ status, now, anomalies });
     },
     reset(request) {
       const entry = entries.get(request.identifier);
@@ -149,7 +179,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const id = `${Date.now()}-${++streamSeq}`;
       const key = streamKey(stream, identifier);
       const entries = [...(streams.get(key)?.entries ?? []), { id, fields: { ...fields } }].slice(-maxLength);
+      // re-inserted, so the least recently written identifier history goes first past the cap
+      if (streams.delete(key) && identifier !== undefined) histories--;
       streams.set(key, { entries, expiresAt: ttlMs === undefined ? Infinity : Date.now() + ttlMs });
+      if (identifier !== undefined && ++histories > MAX_HISTORIES) {
+        for (const k of streams.keys()) {
+          if (!k.includes('\0')) continue;
+          streams.delete(k);
+          histories--;
+          break;
+        }
+      }
       return Promise.resolve(id);
     },
     read(stream, count, identifier) {

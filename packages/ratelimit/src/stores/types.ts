@@ -1,4 +1,4 @@
-import type { CompiledRules } from '../anomaly';
+import type { CompiledRules, Fired, SettleAnomaly } from '../anomaly';
 import type { EvaluateOutput, Mode, SettleStatus } from '../model';
 import type { CompiledLimit } from '../policy';
 
@@ -30,6 +30,8 @@ export interface StoreSettleRequest {
   readonly costs: ReadonlyMap<string, number>;
   readonly now: number | undefined;
   readonly stateTtlMs: number;
+  /** Anomaly rules to count the settle's difference from the estimate against (cost spikes see settled cost). */
+  readonly anomaly?: SettleAnomaly | undefined;
   /** `performance.now()` by which the call must have answered. */
   readonly deadline?: number | undefined;
 }
@@ -97,7 +99,7 @@ export interface LimitingStore {
   /** `'memory'`, `'redis'`, ... for logs and diagnostics. */
   readonly kind: string;
   evaluate(request: StoreEvaluateRequest): Promise<EvaluateOutput>;
-  settle(request: StoreSettleRequest): Promise<{ status: SettleStatus; now: number }>;
+  settle(request: StoreSettleRequest): Promise<{ status: SettleStatus; now: number; anomalies?: readonly Fired[] }>;
   reset(request: StoreResetRequest): Promise<void>;
   inspect(identifier: string, now: number | undefined): Promise<StoreInspection>;
 

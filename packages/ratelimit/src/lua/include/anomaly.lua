@@ -1,18 +1,21 @@
 --[[
   anomaly.lua: the anomaly counters, mirroring src/anomaly.ts operation for operation.
-  Included by check.lua. All the counters are one state hash field, '~n', read with the limits'
-  fields and written back only when a value changed: 13 doubles (struct '>d' x 13, exact for
-  integers below 2^53, read and written in one step, no text to parse or format):
-    1-4    burst: window index (-1: unset), current, previous, episode end (ms)
-    5-8    denial storm: the same
-    9-13   cost spike: hour index (-1: unset), this hour's cost, baseline, hours seen, episode end
+  Included by check.lua and settle.lua. All the counters are one state hash field, '~s', read with
+  the limits' fields and written back in one step: 31 doubles (struct '>d' x 31, exact for
+  integers below 2^53, no text to parse or format):
+    1-13   burst: step index (-1: unset), 11 exact counts by step (step s at slot s mod 11),
+           episode end (ms)
+    14-26  denial storm: the same
+    27-31  cost spike: hour index (-1: unset), this hour's cost, normal hour, active hours, episode end
   Rules arrive as "burstWindow|burstThreshold|stormWindow|stormThreshold|factor|minCost|minHours"
-  (0 = rule off).
+  (0 = rule off). A step is a tenth of the rule's window. Earlier versions kept 13 approximate
+  counters in '~n': versions deployed side by side never read each other's.
 ]]
 
-local ANOMALY_FORMAT = '>ddddddddddddd'
+local ANOMALY_FORMAT = '>ddddddddddddddddddddddddddddddd' -- 31 doubles (no library calls at load time)
 local HOUR = 3600000
-local BASELINE_WEIGHT = 0.3
+local STEPS = 10
+local BASELINE_KEEP = 0.9
 
 -- rule specs as parsed, by their text: a library keeps them between calls (a few per app)
 local parsed_rules, parsed_count = {}, 0
@@ -28,84 +31,84 @@ local function parse_rules(spec)
   return r
 end
 
--- a sliding rule over the stored values (index (-1 unset), current, previous, episode end):
--- counts `add` (the sliding-window algorithm's counter) and fires, once per episode, past
--- `threshold` per window. Returns the new values, whether any changed, and `fired`.
-local function sliding(i, c, p, e, window, threshold, now, add, code, fired)
-  local index = math.floor(now / window)
-  local stored = i
-  if i < 0 then i = nil end
-  c, p = roll(i, c, p, index)
-  c = c + add
-  local changed = stored ~= index or add ~= 0
-  local scaled = used_scaled(index, c, p, window, now)
-  if scaled > threshold * window then
-    if now >= e then
+-- a stepped rule over v[at .. at + 12] (step, 11 counts, episode end): counts `add` and fires,
+-- once per episode, past `threshold` calls in the current step and the 10 before it
+local function stepped(v, at, window, threshold, now, add, code, fired)
+  local step = math.floor(now * STEPS / window)
+  local slots = STEPS + 1
+  local last = v[at]
+  if last < 0 then last = step end
+  if step > last then
+    local k = last + 1
+    while k <= step and k <= last + slots do
+      v[at + 1 + k % slots] = 0
+      k = k + 1
+    end
+    last = step
+  end
+  v[at] = last
+  if add ~= 0 and step >= last - STEPS then
+    v[at + 1 + step % slots] = v[at + 1 + step % slots] + add
+  end
+  local count = 0
+  for i = at + 1, at + slots do count = count + v[i] end
+  if count > threshold then
+    if now >= v[at + 12] then
       fired = fired or {}
       fired[#fired + 1] = code
-      fired[#fired + 1] = floor_div(scaled, window)
+      fired[#fired + 1] = count
       fired[#fired + 1] = threshold
     end
-    e = now + window
-    changed = true
+    v[at + 12] = now + window
   end
-  return index, c, p, e, changed, fired
+  return fired
 end
 
--- counts one call (`stored`: the field '~n' as read, or nil); returns nil, or a flat list of
--- fired rules: code, value, threshold
-local function observe(stored, writes, spec, now, allowed, cost, pending)
+-- counts one call (`stored`: the field '~s' as read, or nil; `calls`: 1 for a check or reserve,
+-- 0 for a settle); returns nil, or a flat list of fired rules: code, value, threshold
+local function observe(stored, writes, spec, now, allowed, cost, pending, calls)
   local r = parse_rules(spec)
   local bw, bt, dw, dt, factor, min_cost, min_hours = r[1], r[2], r[3], r[4], r[5], r[6], r[7]
-  local b1, b2, b3, b4, d1, d2, d3, d4, h1, h2, h3, h4, h5 = -1, 0, 0, 0, -1, 0, 0, 0, -1, 0, 0, 0, 0
-  if stored then b1, b2, b3, b4, d1, d2, d3, d4, h1, h2, h3, h4, h5 = struct.unpack(ANOMALY_FORMAT, stored) end
-  local changed, moved, fired = false, false, nil
-  if bw > 0 then b1, b2, b3, b4, changed, fired = sliding(b1, b2, b3, b4, bw, bt, now, 1 + pending, 1, fired) end
+  local v
+  if stored and #stored == 248 then
+    v = { struct.unpack(ANOMALY_FORMAT, stored) }
+  else
+    v = {}
+    for i = 1, 31 do v[i] = 0 end
+    v[1], v[14], v[27] = -1, -1, -1
+  end
+  local fired = nil
+  if bw > 0 then fired = stepped(v, 1, bw, bt, now, calls + pending, 1, fired) end
   if dw > 0 then
-    local denied = 1
+    local denied = calls
     if allowed then denied = 0 end
-    d1, d2, d3, d4, moved, fired = sliding(d1, d2, d3, d4, dw, dt, now, denied + pending, 2, fired)
-    changed = changed or moved
+    fired = stepped(v, 14, dw, dt, now, denied + pending, 2, fired)
   end
   if factor > 0 then
     local hour = math.floor(now / HOUR)
-    local h = hour
-    local c, b, n, e = 0, 0, 0, 0
-    if h1 >= 0 then h, c, b, n, e = h1, h2, h3, h4, h5 end
-    local e_stored = e
-    moved = h1 < 0 or hour > h
-    if hour > h then
-      if n == 0 then b = c else b = b * (1 - BASELINE_WEIGHT) + c * BASELINE_WEIGHT end
-      n = n + 1
-      local k = h + 1
-      while k < hour and k < h + 48 do
-        b = b * (1 - BASELINE_WEIGHT)
-        n = n + 1
-        k = k + 1
+    if v[27] < 0 then v[27] = hour end
+    if hour > v[27] then
+      -- only active hours count: an idle hour says nothing about a normal one
+      if v[28] > 0 then
+        if v[30] == 0 then v[29] = v[28] else v[29] = math.max(v[28], v[29] * BASELINE_KEEP) end
+        v[30] = v[30] + 1
       end
-      c = 0
-      h = hour
+      v[28] = 0
+      v[27] = hour
     end
-    local charged = allowed and cost ~= 0
-    if charged then c = c + cost end
-    local threshold = math.max(factor * b, min_cost)
-    if n >= min_hours and c > threshold then
-      if now >= e then
+    if allowed and hour == v[27] then v[28] = math.max(0, v[28] + cost) end
+    local threshold = math.max(factor * v[29], min_cost)
+    if v[30] >= min_hours and v[28] > threshold then
+      if now >= v[31] then
         fired = fired or {}
         fired[#fired + 1] = 3
-        fired[#fired + 1] = c
+        fired[#fired + 1] = v[28]
         fired[#fired + 1] = math.floor(threshold)
       end
-      e = (hour + 1) * HOUR
+      v[31] = now + HOUR
     end
-    if moved then h1, h3, h4 = h, b, n end
-    if moved or charged then h2 = c end
-    if e ~= e_stored then h5 = e end
-    changed = changed or moved or charged or e ~= e_stored
   end
-  if changed then
-    local w = #writes
-    writes[w + 1], writes[w + 2] = '~n', struct.pack(ANOMALY_FORMAT, b1, b2, b3, b4, d1, d2, d3, d4, h1, h2, h3, h4, h5)
-  end
+  local w = #writes
+  writes[w + 1], writes[w + 2] = '~s', struct.pack(ANOMALY_FORMAT, unpack(v, 1, 31))
   return fired
 end

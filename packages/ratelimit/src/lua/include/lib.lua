@@ -12,7 +12,7 @@
     N.w  sliding window (sliding-window.lua)
     N.b  token bucket (token-bucket.lua)
     N.f  fixed window (fixed-window.lua)
-    ~n   anomaly counters (see anomaly.lua)
+    ~s   anomaly counters (see anomaly.lua; '~n' held the approximate counters of earlier versions)
     ~e   '>d' the time (ms, in the calls' clock) the hash is kept alive until: its TTL is
          renewed only when that comes within a state TTL
     seq  last reservation id (kept by reset, so ids are never reused)

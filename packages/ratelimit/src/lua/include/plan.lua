@@ -156,7 +156,7 @@ local function learn_plan(arg)
   names[#names + 1] = '~e'
   plan.expiry_at = #names
   for i, f in ipairs(names) do plan.anomaly_names[i] = f end
-  plan.anomaly_names[#names + 1] = '~n'
+  plan.anomaly_names[#names + 1] = '~s'
   plan.anomaly_at = #names + 1
   if plan_count >= 256 then plans, plan_count = {}, 0 end
   -- by id, and by the whole argument for callers that always send it (EVAL, a cluster)

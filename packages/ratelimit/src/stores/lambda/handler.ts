@@ -33,7 +33,12 @@ async function run(store: Store, o: Operation): Promise<unknown> {
         anomaly: o.anomaly && { ...o.anomaly, rules: { burst: o.anomaly.rules.burst, denialStorm: o.anomaly.rules.denialStorm, costSpike: o.anomaly.rules.costSpike } },
       });
     case 'settle':
-      return store.settle({ ...o, costs: new Map(o.costs), now: o.now ?? undefined });
+      return store.settle({
+        ...o,
+        costs: new Map(o.costs),
+        now: o.now ?? undefined,
+        anomaly: o.anomaly && { ...o.anomaly, rules: { burst: o.anomaly.rules.burst, denialStorm: o.anomaly.rules.denialStorm, costSpike: o.anomaly.rules.costSpike } },
+      });
     case 'reset':
       await store.reset(o);
       return null;

@@ -198,7 +198,7 @@ export function createLambdaStore(options: LambdaStoreOptions): LambdaStore {
       const v = await call({ op: 'evaluate', ...r, limits: [...r.limits], costs: [...r.costs], now: r.now ?? null, anomaly: r.anomaly && { ...r.anomaly, rules: stripUndefined(r.anomaly.rules) } });
       return v.reservation ? v : { allowed: v.allowed, now: v.now, limits: v.limits, anomalies: v.anomalies };
     },
-    settle: (r) => call({ op: 'settle', identifier: r.identifier, reservationId: r.reservationId, expiresAt: r.expiresAt, limits: [...r.limits], costs: [...r.costs], now: r.now ?? null, stateTtlMs: r.stateTtlMs }),
+    settle: (r) => call({ op: 'settle', identifier: r.identifier, reservationId: r.reservationId, expiresAt: r.expiresAt, limits: [...r.limits], costs: [...r.costs], now: r.now ?? null, stateTtlMs: r.stateTtlMs, ...(r.anomaly && { anomaly: r.anomaly }) }),
     async reset(r) {
       await call({ op: 'reset', identifier: r.identifier, limits: [...r.limits], all: r.all, stateTtlMs: r.stateTtlMs });
     },

@@ -59,6 +59,7 @@ export const operation = z.discriminatedUnion('op', [
     costs: z.array(z.tuple([name, whole])).max(64),
     now: epochMs.nullable(),
     stateTtlMs: positive,
+    anomaly: z.strictObject({ rules, cost: z.number().int() }).optional(),
   }),
   z.strictObject({ op: z.literal('reset'), identifier, limits: z.array(limit).max(256), all: z.boolean(), stateTtlMs: positive }),
   z.strictObject({ op: z.literal('inspect'), identifier, now: epochMs.nullable() }),
@@ -110,7 +111,7 @@ export const values = {
     anomalies: z.array(fired),
     reservation: z.strictObject({ id: z.string(), expiresAt: z.number() }).optional(),
   }),
-  settle: z.strictObject({ status: z.enum(['settled', 'expired', 'unknown']), now: z.number() }),
+  settle: z.strictObject({ status: z.enum(['settled', 'expired', 'unknown']), now: z.number(), anomalies: z.array(fired).optional() }),
   reset: z.null(),
   inspect: z.strictObject({
     now: z.number(),

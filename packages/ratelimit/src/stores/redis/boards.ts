@@ -1,12 +1,14 @@
-// Usage boards (sorted sets keeping their largest entries), capped streams (anomalies, audit) and
+// Usage boards (sorted sets keeping their largest entries), capped streams (anomalies, audit; an
+// identifier's own history as a capped list) and
 // instance presence with the server's clock: the shared reads and writes admins and the limiter use.
-import type { StreamStore, UsageStore } from '../types';
+import type { StreamEntry, StreamStore, UsageStore } from '../types';
 import { scoredMembers, streamEntries } from './codec';
 import type { RedisStoreClient } from './client';
 import type { Within } from './deadline';
 import type { KeyNames } from './keys';
 
 export function redisBoards(client: () => RedisStoreClient, within: Within, keys: KeyNames): UsageStore & StreamStore {
+  let historySeq = 0;
   return {
     async addUsage(usage, { maxEntries }) {
       const byBoard = new Map<string, { identifier: string; amount: number; ttlMs: number }[]>();
@@ -35,7 +37,19 @@ export function redisBoards(client: () => RedisStoreClient, within: Within, keys
       return scoredMembers(await within('read usage', () => client().send(key, ['ZREVRANGE', key, 0, count - 1, 'WITHSCORES'])));
     },
     async append(stream, fields, { maxLength, identifier, ttlMs }) {
-      const key = keys.stream(stream, identifier);
+      if (identifier !== undefined) {
+        // newest first, JSON [id, fields]
+        const id = `${Date.now()}-${++historySeq}`;
+        const key = keys.history(stream, identifier);
+        const commands: (string | number)[][] = [
+          ['LPUSH', key, JSON.stringify([id, fields])],
+          ['LTRIM', key, 0, maxLength - 1],
+        ];
+        if (ttlMs !== undefined) commands.push(['PEXPIRE', key, ttlMs]);
+        await within('append', () => client().pipeline(key, commands));
+        return id;
+      }
+      const key = keys.stream(stream);
       const id = await within('append', async () => {
         const c = client();
         const added = await c.send(key, ['XADD', key, 'MAXLEN', '~', maxLength, '*', ...Object.entries(fields).flat()]);
@@ -45,7 +59,15 @@ export function redisBoards(client: () => RedisStoreClient, within: Within, keys
       return String(id);
     },
     async read(stream, count, identifier) {
-      const key = keys.stream(stream, identifier);
+      if (identifier !== undefined) {
+        const key = keys.history(stream, identifier);
+        const rows = (await within('read', () => client().send(key, ['LRANGE', key, 0, count - 1]))) as string[];
+        return rows.map((row): StreamEntry => {
+          const [id, fields] = JSON.parse(String(row)) as [string, Record<string, string>];
+          return { id, fields };
+        });
+      }
+      const key = keys.stream(stream);
       return streamEntries(await within('read', () => client().send(key, ['XREVRANGE', key, '+', '-', 'COUNT', count])));
     },
   };

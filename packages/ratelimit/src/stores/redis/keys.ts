@@ -33,7 +33,9 @@ export function keyNames(prefix: string) {
     channel: `${prefix}:control`,
     presence: `${prefix}:presence`,
     board: (board: string) => `${prefix}:board:${board}`,
-    stream: (stream: string, id?: string) => (id === undefined ? `${prefix}:stream:${stream}` : `${identifier(id).state}:stream:${stream}`),
+    stream: (stream: string) => `${prefix}:stream:${stream}`,
+    /** One identifier's own history of a stream: a capped list (a stream key costs about 4.8 KB even with one entry, a list about 0.3 KB). */
+    history: (stream: string, id: string) => `${identifier(id).state}:hist:${stream}`,
   };
 }
 
