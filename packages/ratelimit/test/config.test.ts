@@ -108,6 +108,7 @@ describe('redis connection from the environment', () => {
       username: 'app',
       password: 's3cr@t',
       cluster: false,
+      clusterSet: false,
       caFile: undefined,
     });
   });
@@ -119,6 +120,7 @@ describe('redis connection from the environment', () => {
       username: undefined,
       password: 't',
       cluster: true,
+      clusterSet: true,
       caFile: undefined,
     });
   });
