@@ -105,7 +105,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     async generate(request) {
       const result = await generateText({
         model: provider.chatModel(options.model),
-        system: request.system,
+        instructions: request.system,
         prompt: request.prompt,
         maxOutputTokens: request.maxOutputTokens,
         // one retry, inside the same deadline: the signal aborts the retry's wait and request too
