@@ -3,7 +3,7 @@
 // so that each app reports them all at start, with the variable to fix.
 import { randomBytes } from 'node:crypto';
 
-import { shownValue } from '@airl/ratelimit';
+import { parseFlag } from '@airl/ratelimit/redis';
 
 import { type LimitersConfig, limitersConfigFromEnv } from './limiters';
 
@@ -23,12 +23,12 @@ export class ConfigError extends Error {
 
 /** A true/false variable; undefined when unset (or wrong, with the mistake in `problems`). */
 export function envFlag(env: Env, name: string, problems: string[]): boolean | undefined {
-  const v = env[name];
-  if (v === undefined || v === '') return undefined;
-  if (/^(1|true|yes|on)$/i.test(v)) return true;
-  if (/^(0|false|no|off)$/i.test(v)) return false;
-  problems.push(`${shownValue(name, v)} must be true or false`);
-  return undefined;
+  try {
+    return parseFlag(name, env[name]);
+  } catch (error) {
+    problems.push((error as Error).message);
+    return undefined;
+  }
 }
 
 /** The limiters' Redis and prefix (`limitersConfigFromEnv`), and the Redis settings that contradict each other. */

@@ -4,6 +4,7 @@
 import { type Duration, toMs } from './duration';
 import { RateLimitConfigError } from './errors';
 import { type PlanLimits, REQUESTS } from './plan';
+import { DAY_MS, HOUR_MS } from './time';
 
 export type AnomalyRule = 'burst' | 'denial-storm' | 'cost-spike';
 
@@ -90,7 +91,6 @@ export interface CompiledRules {
   readonly costSpike: { unit: string; factor: number; minCost: number; minHours: number; blockMs: number } | undefined;
 }
 
-export const HOUR_MS = 3_600_000;
 /** Steps per window of the burst and denial-storm counters: a call counts for its step and the next `STEPS`. */
 export const STEPS = 10;
 /** What the normal hour (the cost baseline) keeps of itself per active hour. */
@@ -349,4 +349,4 @@ export function anomalyRetentionMs(rules: CompiledRules, stateTtlMs: number): nu
  * Each identifier's own anomaly history (the admin's creator view): its last 20 anomalies, kept
  * 7 days after the last one. The shared `anomalies` stream is capped by `streamLength`.
  */
-export const IDENTIFIER_HISTORY = { length: 20, ttlMs: 7 * 86_400_000 } as const;
+export const IDENTIFIER_HISTORY = { length: 20, ttlMs: 7 * DAY_MS } as const;

@@ -2,6 +2,7 @@
 // identifier (so a creator's page reads only its own history). Written by the admin API and by
 // anomaly rules that block.
 import type { StreamEntry, StreamStore } from './stores/types';
+import { DAY_MS } from './time';
 
 /** One line of the audit log. */
 export interface AuditEntry {
@@ -16,7 +17,7 @@ export interface AuditEntry {
 }
 
 /** How long an identifier's own audit entries are kept after its last one. */
-const PER_IDENTIFIER_TTL_MS = 90 * 86_400_000;
+const PER_IDENTIFIER_TTL_MS = 90 * DAY_MS;
 /** Entries an identifier's own stream keeps. */
 const PER_IDENTIFIER_LENGTH = 100;
 

@@ -1,4 +1,5 @@
 import { RateLimitConfigError } from './errors';
+import { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS, WEEK_MS } from './time';
 
 /** A unit people type: `ms`, `s`, `m`, `h`, `d`, `w`, or their long names. */
 export type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd' | 'w';
@@ -13,24 +14,24 @@ const UNIT_MS: Record<string, number> = {
   ms: 1,
   millisecond: 1,
   milliseconds: 1,
-  s: 1000,
-  sec: 1000,
-  second: 1000,
-  seconds: 1000,
-  m: 60_000,
-  min: 60_000,
-  minute: 60_000,
-  minutes: 60_000,
-  h: 3_600_000,
-  hr: 3_600_000,
-  hour: 3_600_000,
-  hours: 3_600_000,
-  d: 86_400_000,
-  day: 86_400_000,
-  days: 86_400_000,
-  w: 604_800_000,
-  week: 604_800_000,
-  weeks: 604_800_000,
+  s: SECOND_MS,
+  sec: SECOND_MS,
+  second: SECOND_MS,
+  seconds: SECOND_MS,
+  m: MINUTE_MS,
+  min: MINUTE_MS,
+  minute: MINUTE_MS,
+  minutes: MINUTE_MS,
+  h: HOUR_MS,
+  hr: HOUR_MS,
+  hour: HOUR_MS,
+  hours: HOUR_MS,
+  d: DAY_MS,
+  day: DAY_MS,
+  days: DAY_MS,
+  w: WEEK_MS,
+  week: WEEK_MS,
+  weeks: WEEK_MS,
 };
 
 /** Converts a {@link Duration} to whole milliseconds; throws {@link RateLimitConfigError} when it is not one. */
@@ -56,10 +57,10 @@ export function toMs(value: Duration, what = 'duration'): number {
 /** Formats milliseconds the way people read them: `'1 h'`, `'90 s'`, `'250 ms'`. */
 export function formatMs(ms: number): string {
   for (const [unit, size] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
+    ['d', DAY_MS],
+    ['h', HOUR_MS],
+    ['m', MINUTE_MS],
+    ['s', SECOND_MS],
   ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size} ${unit}`;
   }

@@ -5,6 +5,7 @@ import type { AnomalyRules } from './anomaly';
 import { type Duration, toMs } from './duration';
 import { RateLimitConfigError } from './errors';
 import { type Algorithm, AlgorithmCode, type CompiledLimit, type FailureMode, type PlanLimits, REQUESTS } from './plan';
+import { DAY_MS } from './time';
 
 export { type Algorithm, AlgorithmCode, type CompiledLimit, type FailureMode, type PlanLimits, REQUESTS } from './plan';
 
@@ -77,7 +78,7 @@ export interface CompiledPolicy {
   readonly maxTtlMs: number;
 }
 
-const MONTH_MS = 31 * 86_400_000;
+const MONTH_MS = 31 * DAY_MS;
 /** Exact integer math of the sliding-window counter needs limit x window well inside 2^53. */
 const MAX_WEIGHTED = 2 ** 52;
 

@@ -39,12 +39,17 @@ export interface RedisConnectionConfig {
   readonly caFile?: string | undefined;
 }
 
-const truthy = (v: string | undefined, name: string): boolean | undefined => {
+/**
+ * Reads an on/off environment variable: `1/true/yes/on` or `0/false/no/off` (any case); undefined
+ * when unset or empty. Throws {@link RateLimitConfigError} (naming the variable, never a value that
+ * may be secret) for anything else.
+ */
+export function parseFlag(name: string, v: string | undefined): boolean | undefined {
   if (v === undefined || v === '') return undefined;
   if (/^(1|true|yes|on)$/i.test(v)) return true;
   if (/^(0|false|no|off)$/i.test(v)) return false;
   throw new RateLimitConfigError(`${shownValue(name, v)} must be true or false`);
-};
+}
 
 /**
  * Reads the Redis connection from the environment; undefined when none is configured.
@@ -58,10 +63,10 @@ const truthy = (v: string | undefined, name: string): boolean | undefined => {
  * Throws {@link RateLimitConfigError} naming the variable to fix.
  */
 export function redisConfigFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): RedisConnectionConfig | undefined {
-  const clusterFlag = truthy(env.REDIS_CLUSTER, 'REDIS_CLUSTER');
+  const clusterFlag = parseFlag('REDIS_CLUSTER', env.REDIS_CLUSTER);
   const cluster = clusterFlag ?? false;
   const clusterSet = clusterFlag !== undefined;
-  const tlsFlag = truthy(env.REDIS_TLS, 'REDIS_TLS');
+  const tlsFlag = parseFlag('REDIS_TLS', env.REDIS_TLS);
   const password = env.REDIS_PASSWORD || env.REDIS_AUTH_TOKEN || undefined;
   const username = env.REDIS_USERNAME || undefined;
   const caFile = env.REDIS_TLS_CA_FILE || undefined;

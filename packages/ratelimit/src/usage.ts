@@ -3,9 +3,8 @@
 // largest amounts of that window to the boards, which keep only their largest entries. Heavy
 // consumers are counted in full; usage spread thin over many identifiers may be undercounted.
 import type { UsageStore } from './stores/types';
+import { DAY_MS as DAY, HOUR_MS as HOUR } from './time';
 
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
 
 export type Period = 'hour' | 'day';
 

@@ -1,6 +1,7 @@
 // Fixed-window counter over windows of `windowMs`, or over calendar months in UTC.
 // Mirrored by src/lua/include/fixed-window.lua (fixed_load, fixed_remaining, ...).
 import type { Algorithm } from './types';
+import { DAY_MS as DAY } from '../time';
 
 export interface FixedState {
   readonly kind: 'fixed';
@@ -9,7 +10,6 @@ export interface FixedState {
   count: number;
 }
 
-const DAY = 86_400_000;
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
 function daysFromCivil(year: number, month: number): number {

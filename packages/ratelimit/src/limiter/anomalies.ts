@@ -2,9 +2,10 @@
 // `onAnomaly`), and its writes (the stream, the identifier's history, and a block with its audit
 // entry when the rule blocks) go to a bounded queue one background worker drains in order.
 // Write failures are reported as store errors ('anomaly'); close() waits for the queue.
-import { ANOMALY_DETECTOR, type Anomaly, anomalyFields, type AnomalyRules, compileRules, type CompiledRules, HOUR_MS, IDENTIFIER_HISTORY } from '../anomaly';
+import { ANOMALY_DETECTOR, type Anomaly, anomalyFields, type AnomalyRules, compileRules, type CompiledRules, IDENTIFIER_HISTORY } from '../anomaly';
 import { recordAudit } from '../audit';
 import { updateControl } from '../controls';
+import { HOUR_MS } from '../time';
 import type { EvaluateOutput } from '../model';
 import type { CompiledPolicy } from '../policy';
 import type { Store } from '../stores/types';
