@@ -2,6 +2,8 @@
 // the trusted proxies wrote, never the left-most). With TRUSTED_PROXY_COUNT=0 nothing is trusted
 // and every client shares one address (the per-source limits then act as global ones; known
 // devices still get in).
+import 'server-only';
+
 import { clientIp } from '@airl/ratelimit/http';
 
 /** The address every client shares when none can be trusted. */

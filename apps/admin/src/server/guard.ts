@@ -2,6 +2,8 @@
 // is used, not only in a proxy): a live server-side session of a configured admin whose password
 // has not changed since, and for anything that changes state, a request from this app's own
 // pages. Refused actions answer 403 (`forbidden()`), not an error's 500.
+import 'server-only';
+
 import { checkSameOrigin } from '@airl/creators/same-origin';
 import { cookies, headers } from 'next/headers';
 import { forbidden, redirect } from 'next/navigation';

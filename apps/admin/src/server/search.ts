@@ -2,6 +2,8 @@
 // any part of their name; an id the directory does not know matches only when the limiter has
 // something on it (usage, a denial, a reservation, an override or a block), so a typo never opens
 // an empty page.
+import 'server-only';
+
 import { type Creator, DEMO_CREATORS } from '@airl/creators';
 import type { RateLimitAdmin } from '@airl/ratelimit/admin';
 

@@ -3,6 +3,8 @@
 // holds the admin's name and a fingerprint of their password hash. So signing out, "sign out
 // everywhere" and a changed password (a new hash in ADMIN_USERS) end sessions at once, and the
 // account must still be configured on every request.
+import 'server-only';
+
 import { credentialFingerprint, createSessionStore, type SessionClient, type SessionStore } from '@airl/creators/sessions';
 
 export const ADMIN_SESSION_COOKIE = 'airl_admin_session';

@@ -5,6 +5,8 @@
 // "known device" cookie for it: its attempts count only against that device, so no one else's
 // guessing can keep the real admin out. Each attempt is reserved before the password is checked
 // (atomic: parallel guesses cannot slip past) and refunded when it succeeds: only failures count.
+import 'server-only';
+
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 import { createRateLimiter, type PlansConfig, type RateLimiter, type Reservation, type Store } from '@airl/ratelimit';

@@ -1,5 +1,7 @@
 // The signed-in creator in server components and actions, from the server-side session; the plan is
 // looked up in the directory, never taken from the client.
+import 'server-only';
+
 import type { DirectoryCreator } from '@airl/creators';
 import { cookies } from 'next/headers';
 

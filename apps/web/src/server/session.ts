@@ -3,6 +3,8 @@
 // and holds only the creator id. The plan is looked up on the server on every request, never
 // read from the client. Signing out (or an admin's "sign out everywhere") deletes it: a copy of
 // the cookie opens nothing afterwards.
+import 'server-only';
+
 import { cookieFrom, createSessionStore, type SessionClient, type SessionStore } from '@airl/creators/sessions';
 
 export const SESSION_COOKIE = 'airl_session';
