@@ -33,6 +33,7 @@ export { createRateLimitAdmin, type AuditEntry, type ControlInForce, type Identi
 export type { Period } from './usage';
 export type { Anomaly, AnomalyRule, AnomalyRules } from './anomaly';
 export { type Duration, formatWait, toMs } from './duration';
+export { RateLimitWaitAbortedError, type WaitOptions } from './wait';
 export { clientIp, type TrustedProxyOptions } from './client-ip';
 export {
   RateLimitConfigError,

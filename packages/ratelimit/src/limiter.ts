@@ -22,6 +22,7 @@ import { refusal, shape } from './result';
 import { createMemoryStore } from './stores/memory';
 import type { Store } from './stores/types';
 import { createUsageRecorder } from './usage';
+import { createWaitLines, type WaitOptions } from './wait';
 
 /**
  * What a call costs. A number is charged in the plan's cost unit (its one unit other than
@@ -244,7 +245,8 @@ export interface SettleResult {
   readonly status: SettleStatus | 'store-unavailable';
 }
 
-export interface CheckOptions<P extends string = string> {
+/** `wait` and `signal` (see `WaitOptions`) apply to `check` and `reserve`; `peek` ignores them. */
+export interface CheckOptions<P extends string = string> extends WaitOptions {
   /** The identifier's plan (an admin's override, if any, applies instead). */
   plan: P;
   /**
@@ -679,18 +681,22 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     }
   }
 
+  const waitLines = createWaitLines();
   const limiter: RateLimiter<P> & { [internals]: LimiterInternals } = {
     plans: policy.plans as ReadonlyMap<P, CompiledPlan>,
     store,
-    async check(identifier, options) {
-      return (await run('check', identifier, options)).result;
+    // a denial that fits within `options.wait` waits in line (src/wait.ts)
+    check(identifier, options) {
+      return waitLines.run(`${String(identifier)}\0${String(options?.plan)}`, options, async () => (await run('check', identifier, options)).result);
     },
     async peek(identifier, options) {
       return (await run('peek', identifier, options)).result;
     },
-    async reserve(identifier, options) {
-      const { result, reservation } = await run('reserve', identifier, options);
-      return { ...result, reservation };
+    reserve(identifier, options) {
+      return waitLines.run(`${String(identifier)}\0${String(options?.plan)}`, options, async (): Promise<ReserveResult> => {
+        const { result, reservation } = await run('reserve', identifier, options);
+        return { ...result, reservation };
+      });
     },
     settle(reservation, options) {
       return settleWith(

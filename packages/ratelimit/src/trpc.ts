@@ -13,8 +13,9 @@ import {
 import { RateLimiterError, RateLimitInputError, RateLimitStoreError } from './errors';
 import type { Cost, RateLimiter, RateLimitResult, Reservation, SettleResult } from './limiter';
 import { checkTrustedProxies, clientIp, type TrustedProxyOptions } from './client-ip';
-import { formatWait } from './duration';
+import { type Duration, formatWait } from './duration';
 import { formatRateLimitHeaders, type HeaderLimitState, limitStates, mergeStates, type RateLimitHeaderOptions } from './trpc/headers';
+import { RateLimitWaitAbortedError } from './wait';
 
 export { clientIp, type TrustedProxyOptions } from './client-ip';
 export { formatWait } from './duration';
@@ -201,6 +202,14 @@ export interface RateLimitedOptions<TCtx, P extends string> {
     actual?: (opts: RateLimitCallOptions<TCtx> & { output: unknown }) => Cost | undefined;
   };
   /**
+   * Waits up to this long for room instead of denying at once (see `WaitOptions.wait`): for AI
+   * features a short wait is often better than an error. The wait ends when the client cancels
+   * the request (tRPC's `signal`); the call then fails with CLIENT_CLOSED_REQUEST and nothing is
+   * charged. A function of the call can choose per procedure (undefined: no wait).
+   * @default no wait
+   */
+  wait?: Duration | ((opts: RateLimitCallOptions<TCtx>) => Duration | undefined);
+  /**
    * The reason given to the client on denial, or a function of the result (for example
    * `QUOTA_EXCEEDED` when a monthly budget denied). Blocks always answer `BLOCKED`.
    * @default 'RATE_LIMITED'
@@ -292,6 +301,7 @@ export function byClientIp<TCtx extends RateLimitBaseContext>(options: TrustedPr
 
 function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
+  if (error instanceof RateLimitWaitAbortedError) return new TRPCError({ code: 'CLIENT_CLOSED_REQUEST', message: 'The request was cancelled while waiting for room.', cause: error });
   if (error instanceof RateLimitStoreError) return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'Rate limiting is unavailable; try again shortly.', cause: error });
   if (error instanceof RateLimitInputError && (error.code === 'INVALID_COST' || error.code === 'COST_OVER_LIMIT')) {
     return new TRPCError({ code: 'BAD_REQUEST', message: error.message, cause: error });
@@ -362,16 +372,18 @@ export function rateLimited<TCtx extends RateLimitBaseContext = RateLimitBaseCon
       if (who === undefined || who === null || who === '') throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to use this feature.' });
       identifier = String(who);
       plan = await options.plan(call);
+      const wait = typeof options.wait === 'function' ? options.wait(call) : options.wait;
+      const waiting = wait === undefined ? {} : { wait, ...(opts.signal && { signal: opts.signal }) };
       if (options.reserve) {
         const e = settings?.estimate ?? options.reserve.estimate;
         estimate = typeof e === 'function' ? await e(call) : e;
-        const reserved = await limiter.reserve(identifier, { plan, cost: estimate });
+        const reserved = await limiter.reserve(identifier, { plan, cost: estimate, ...waiting });
         result = reserved;
         reservation = reserved.reservation;
       } else {
         const c = settings?.cost ?? options.cost;
         const cost = typeof c === 'function' ? await c(call) : c;
-        result = await limiter.check(identifier, { plan, ...(cost !== undefined && { cost }) });
+        result = await limiter.check(identifier, { plan, ...(cost !== undefined && { cost }), ...waiting });
       }
     } catch (error) {
       throw toTRPCError(error);
