@@ -34,6 +34,7 @@ export type { Period } from './usage';
 export type { Anomaly, AnomalyRule, AnomalyRules } from './anomaly';
 export { type Duration, formatWait, toMs } from './duration';
 export { RateLimitWaitAbortedError, type WaitOptions } from './wait';
+export { sharedIdentifier, type SharedBudgetConfig, type SharedBudgetsConfig } from './shared';
 export { clientIp, type TrustedProxyOptions } from './client-ip';
 export {
   RateLimitConfigError,

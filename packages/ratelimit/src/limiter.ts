@@ -23,6 +23,7 @@ import { createMemoryStore } from './stores/memory';
 import type { Store } from './stores/types';
 import { createUsageRecorder } from './usage';
 import { createWaitLines, type WaitOptions } from './wait';
+import { type SharedBudgetsConfig, withSharedBudgets } from './shared';
 
 /**
  * What a call costs. A number is charged in the plan's cost unit (its one unit other than
@@ -159,6 +160,13 @@ export interface RateLimiterOptions<P extends string = string> {
     streamLength?: number;
   });
   /**
+   * Shared budgets, such as the AI provider's own limits, charged with every call of their plans
+   * on top of the plan's limits, all or nothing, with a fair share per identifier; see
+   * `SharedBudgetConfig` and the package README, "Shared budgets".
+   * @default none
+   */
+  shared?: SharedBudgetsConfig;
+  /**
    * Called with every decision, store failure, change of failure mode and anomaly (see
    * `RateLimitEvent`): wire it to metrics. Keep it quick; errors it throws are ignored.
    */
@@ -212,8 +220,13 @@ export interface RateLimitResult {
    * store not known to be down: see `whenStoreFails`). Undefined when allowed.
    */
   readonly deniedBy: string | undefined;
-  /** Every limit of the plan, in plan order. */
+  /** Every limit of the plan, in plan order (then its shared budgets' limits, when they were checked). */
   readonly limits: readonly LimitStatus[];
+  /**
+   * Set when a shared budget denied (its limit, or the identifier's fair share of it, named by
+   * `deniedBy`): a platform-wide limit, not the identifier's plan.
+   */
+  readonly sharedBudget?: string | undefined;
   /** The time the decision was made at (store clock, epoch ms). */
   readonly now: number;
   /** Set when the store was unavailable and the plan's failure policy answered instead. */
@@ -306,6 +319,10 @@ function definedOnly<T>(record: Readonly<Partial<Record<string, T>>> | undefined
 
 /** Creates a rate limiter. Throws {@link RateLimitConfigError} when the configuration is invalid. */
 export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>(options: RateLimiterOptions<P> = {}): RateLimiter<P> {
+  // shared budgets compose two limiters of this kind (src/shared.ts)
+  if (options.shared && Object.keys(options.shared).length > 0) {
+    return withSharedBudgets({ ...options, plans: options.plans ?? (DEFAULT_PLANS as Record<P, PlanConfig>), shared: undefined }, options.shared, createRateLimiter);
+  }
   const policy = compilePolicy(options.plans ?? DEFAULT_PLANS);
   const ownsStore = options.store === undefined;
   const store = options.store ?? createMemoryStore();

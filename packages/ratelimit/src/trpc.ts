@@ -75,6 +75,8 @@ export interface RateLimitErrorData {
   readonly unit: string;
   /** Every limit of the plan. */
   readonly limits: readonly RateLimitErrorLimit[];
+  /** Present when a shared budget denied: its name (a platform-wide limit, not the caller's plan). */
+  readonly sharedBudget?: string;
 }
 
 /** The `cause` of a rate-limit `TRPCError`. */
@@ -222,7 +224,9 @@ export interface RateLimitedOptions<TCtx, P extends string> {
   retryable?: boolean | ((result: RateLimitResult) => boolean);
   /**
    * The error message on denial.
-   * @default "Rate limit '<limit>' reached: try again in <wait>." (in whole seconds, minutes, hours)
+   * @default "Rate limit '<limit>' reached: try again in <wait>." (in whole seconds, minutes, hours);
+   * for a shared budget, "The platform-wide limit '<limit>' is reached (shared by every creator; not
+   * a limit of your plan): try again in <wait>."
    */
   message?: (result: RateLimitResult) => string;
   /**
@@ -246,7 +250,10 @@ export interface RateLimitedOptions<TCtx, P extends string> {
   quotaUnitVendor?: string;
 }
 
-const defaultMessage = (r: RateLimitResult) => `Rate limit '${r.deniedBy ?? ''}' reached: try again in ${formatWait(r.retryAfterMs)}.`;
+const defaultMessage = (r: RateLimitResult) =>
+  r.sharedBudget
+    ? `The platform-wide limit '${r.deniedBy ?? ''}' is reached (shared by every creator; not a limit of your plan): try again in ${formatWait(r.retryAfterMs)}.`
+    : `Rate limit '${r.deniedBy ?? ''}' reached: try again in ${formatWait(r.retryAfterMs)}.`;
 
 // the most restrictive state of each limit seen during one HTTP request (a batch shares its headers)
 const perResponse = new WeakMap<Headers, Map<string, HeaderLimitState>>();
@@ -414,6 +421,7 @@ export function rateLimited<TCtx extends RateLimitBaseContext = RateLimitBaseCon
           deniedBy: result.deniedBy ?? '',
           unit: denied?.unit ?? 'requests',
           limits: result.limits.map((l) => ({ name: l.name, unit: l.unit, limit: l.limit, remaining: l.remaining, resetAt: l.resetAt, retryAfterMs: l.retryAfterMs, allowed: l.allowed })),
+          ...(result.sharedBudget && { sharedBudget: result.sharedBudget }),
         }),
       });
     }
