@@ -133,11 +133,18 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
     [...creators.plans].map(([name, plan]) => [name, { ...plan, limits: [...plan.limits, ...(byPlan.get(name) ?? []).flatMap((b) => b.plan.limits)] }]),
   );
 
-  /** What a call costs the budget, in its units: a request is a request whoever makes it. Undefined: nothing. */
-  function budgetCost(budget: Budget, plan: CompiledPlan, cost: Cost | undefined): Cost | undefined {
-    const units = cost === undefined ? undefined : rules.byUnit(plan, cost, 1);
+  /**
+   * What a call costs the budget, in its units: a request is a request whoever makes it.
+   * Undefined: nothing. For a settle, only the units named, zeros included.
+   */
+  function budgetCost(budget: Budget, plan: CompiledPlan, cost: Cost | undefined, settling = false): Cost | undefined {
+    const units = cost === undefined ? undefined : rules.byUnit(plan, cost, settling ? 0 : 1);
     const out: Record<string, number> = {};
     for (const unit of budget.plan.units) {
+      if (settling) {
+        if (units?.has(unit)) out[unit] = units.get(unit)!;
+        continue;
+      }
       const amount = unit === REQUESTS ? (units?.get(REQUESTS) ?? 1) : (units?.get(unit) ?? (cost === undefined && !plan.units.includes(REQUESTS) && plan.units[0] === unit ? 1 : 0));
       if (amount > 0) out[unit] = amount;
     }
@@ -219,6 +226,8 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
     const shared = (reservation as SharedReservation).shared ?? [];
     const own: Reservation = { identifier: reservation.identifier, plan: reservation.plan, id: reservation.id, expiresAt: reservation.expiresAt, cost: reservation.cost };
     const plan = policy.plans.get(reservation.plan);
+    // room may come back: what this instance knew of full budgets is stale
+    exhausted.clear();
     const [mine] = await Promise.all([
       cost === undefined ? creators.refund(own) : creators.settle(own, { cost }),
       // a budget that cannot be settled keeps its estimate charged, like any reservation
@@ -226,8 +235,7 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
         const budget = budgets.find((b) => b.name === r.plan);
         if (!budget || !plan) return undefined;
         if (cost === undefined) return budget.limiter.refund(r);
-        const next = budgetCost(budget, plan, cost);
-        return next === undefined ? budget.limiter.refund(r) : budget.limiter.settle(r, { cost: next });
+        return budget.limiter.settle(r, { cost: budgetCost(budget, plan, cost, true) ?? r.cost });
       }),
     ]);
     return mine;

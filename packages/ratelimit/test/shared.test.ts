@@ -99,7 +99,7 @@ describe('rateLimited() and a shared budget', () => {
   it('tells the creator a platform-wide limit denied, not their plan', async () => {
     const limiter = createRateLimiter({ plans: PLANS, shared: SHARED, store: makeStore('redis'), logger: false, topConsumers: false });
     const t = initTRPC.context<{ creatorId: string }>().meta<RateLimitMeta>().create();
-    const limit = rateLimited<{ creatorId: string }, 'pro'>({ limiter, plan: () => 'pro', group: 'ai' });
+    const limit = rateLimited<{ creatorId: string }, 'starter' | 'pro'>({ limiter, plan: () => 'pro', group: 'ai' });
     const router = t.router({ ask: t.procedure.use(limit).mutation(() => 'ok') });
     const call = (creatorId: string) => t.createCallerFactory(router)({ creatorId }).ask();
     for (const id of ['a', 'a', 'a', 'a', 'a', 'b', 'b', 'b', 'b', 'b']) await call(id);
