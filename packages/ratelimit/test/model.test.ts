@@ -296,7 +296,7 @@ describe('a shared budget agrees with its model', () => {
           const which = (op as Extract<SharedOp, { which: number }>).which;
           const held = reservations.length > 0 ? reservations[which % reservations.length]! : undefined;
           if (!held) continue;
-          const status = op.op === 'settle' ? await limiter.settle(held.reservation, { cost: { tokens: (op).tokens } }) : await limiter.refund(held.reservation);
+          const status = op.op === 'settle' ? await limiter.settle(held.reservation, { cost: { tokens: op.tokens } }) : await limiter.refund(held.reservation);
           trace.push([op.op, status.status]);
           want.push([op.op, held.open ? 'settled' : 'unknown']);
           if (held.open) {
