@@ -35,6 +35,7 @@ export type { Anomaly, AnomalyRule, AnomalyRules } from './anomaly';
 export { type Duration, formatWait, toMs } from './duration';
 export { RateLimitWaitAbortedError, type WaitOptions } from './wait';
 export { sharedIdentifier, type SharedBudgetConfig, type SharedBudgetsConfig } from './shared';
+export { createPlanEditor, type LivePlans, type PlanEditor, type PlanEditorOptions, type PlanSizes } from './live-plans';
 export { clientIp, type TrustedProxyOptions } from './client-ip';
 export {
   RateLimitConfigError,

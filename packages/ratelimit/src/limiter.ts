@@ -24,6 +24,7 @@ import type { Store } from './stores/types';
 import { createUsageRecorder } from './usage';
 import { createWaitLines, type WaitOptions } from './wait';
 import { type SharedBudgetsConfig, withSharedBudgets } from './shared';
+import { withLivePlans } from './live-plans';
 
 /**
  * What a call costs. A number is charged in the plan's cost unit (its one unit other than
@@ -166,6 +167,14 @@ export interface RateLimiterOptions<P extends string = string> {
    * @default none
    */
   shared?: SharedBudgetsConfig;
+  /**
+   * Lets admins change plan sizes while the apps run (`createPlanEditor`): the stored sizes apply
+   * over these plans on every instance at once (announced like controls, reloaded every
+   * `refresh`); restoring the defaults brings back these plans. Usage is kept. Needs the memory
+   * or Redis store.
+   * @default false
+   */
+  livePlans?: boolean | { refresh?: Duration };
   /**
    * Called with every decision, store failure, change of failure mode and anomaly (see
    * `RateLimitEvent`): wire it to metrics. Keep it quick; errors it throws are ignored.
@@ -319,7 +328,11 @@ function definedOnly<T>(record: Readonly<Partial<Record<string, T>>> | undefined
 
 /** Creates a rate limiter. Throws {@link RateLimitConfigError} when the configuration is invalid. */
 export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>(options: RateLimiterOptions<P> = {}): RateLimiter<P> {
-  // shared budgets compose two limiters of this kind (src/shared.ts)
+  // live plans and shared budgets compose limiters of this kind (src/live-plans.ts, src/shared.ts)
+  if (options.livePlans) {
+    const refresh = (options.livePlans === true ? undefined : options.livePlans.refresh) ?? '30 s';
+    return withLivePlans({ ...options, plans: options.plans ?? (DEFAULT_PLANS as Record<P, PlanConfig>), store: options.store ?? createMemoryStore() }, refresh, createRateLimiter);
+  }
   if (options.shared && Object.keys(options.shared).length > 0) {
     return withSharedBudgets({ ...options, plans: options.plans ?? (DEFAULT_PLANS as Record<P, PlanConfig>), shared: undefined }, options.shared, createRateLimiter);
   }

@@ -34,6 +34,7 @@ interface Entry {
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const entries = new Map<string, Entry>();
   const controls = new Map<string, Control>();
+  const documents = new Map<string, string>();
   const announcements = new EventEmitter();
   const boards = new Map<string, { expiresAt: number; amounts: Map<string, number> }>();
   const streams = new Map<string, { entries: StreamEntry[]; expiresAt: number }>();
@@ -115,6 +116,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
     announce(identifier) {
       announcements.emit('change', identifier);
+      return Promise.resolve();
+    },
+    readDocument(name) {
+      return Promise.resolve(documents.get(name));
+    },
+    writeDocument(name, json) {
+      if (json === undefined) documents.delete(name);
+      else documents.set(name, json);
+      announcements.emit('change', name);
       return Promise.resolve();
     },
     listen(listener) {

@@ -429,6 +429,17 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async announce(identifier) {
       await call('announce', (c) => c.publish(channel, identifier));
     },
+    // documents (live plans): one hash, announced on the controls channel
+    async readDocument(name) {
+      return (await call('read a document', (c) => c.hget(`${prefix}:documents`, name))) ?? undefined;
+    },
+    async writeDocument(name, json) {
+      await call('write a document', async (c) => {
+        if (json === undefined) await c.hdel(`${prefix}:documents`, name);
+        else await c.hset(`${prefix}:documents`, name, json);
+        await c.publish(channel, name);
+      });
+    },
     async listen(listener) {
       listeners.add(listener);
       if (!subscriber) {

@@ -133,6 +133,13 @@ export interface Store {
   /** Releases what the store holds (timers, connections it opened). */
   close?(): Promise<void>;
 
+  // Optional: small shared documents (live plans, src/live-plans.ts), announced like controls.
+
+  /** A document's JSON text, or undefined when none is stored. */
+  readDocument?(name: string): Promise<string | undefined>;
+  /** Writes (or with undefined removes) a document, then announces `name` to every instance. */
+  writeDocument?(name: string, json: string | undefined): Promise<void>;
+
   // Optional: what lets the limiter tell a failing part of the store from a slow one, share
   // limits between instances during an outage, and correct a caller's clock.
 
