@@ -229,6 +229,8 @@ export function withLivePlans<P extends string>(
 export interface PlanEditor {
   /** The sizes in force (undefined: the code's plans), as stored. */
   current(): Promise<LivePlans | undefined>;
+  /** The code's plans and budgets: what `restoreDefaults` brings back. */
+  defaults(): { plans: Readonly<Record<string, PlanConfig>>; shared: SharedBudgetsConfig | undefined };
   /** The plans and budgets in force: the code's with the stored sizes applied. */
   effective(): Promise<{ plans: Record<string, PlanConfig>; shared: SharedBudgetsConfig | undefined }>;
   /**
@@ -262,6 +264,7 @@ export function createPlanEditor(limiter: RateLimiter, options: PlanEditorOption
   const read = async () => parseStored(await store.readDocument!(LIVE_PLANS));
   return {
     current: read,
+    defaults: () => ({ plans: handle.plans, shared: handle.shared }),
     async effective() {
       const stored = await read();
       return stored ? applySizes(handle.plans, handle.shared, stored.sizes) : { plans: { ...handle.plans }, shared: handle.shared };

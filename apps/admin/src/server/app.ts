@@ -4,7 +4,7 @@
 // is made lazily and connects on the first call.
 import { createLimiters, type Limiters } from '@airl/creators/limiters';
 import { createEmfMetrics, type EmfMetrics } from '@airl/ops/emf';
-import { createMemoryStore, createRateLimitAdmin, type RateLimitAdmin, type RateLimiter } from '@airl/ratelimit';
+import { createMemoryStore, createPlanEditor, createRateLimitAdmin, type PlanEditor, type RateLimitAdmin, type RateLimiter } from '@airl/ratelimit';
 import { createRedisStore, type RedisClient } from '@airl/ratelimit/redis';
 
 import { type AdminConfig, loadConfig } from './config';
@@ -15,6 +15,8 @@ export interface AdminApp {
   /** The web app's limiters: the admin API reads and changes the same keys. */
   readonly limiters: Limiters;
   readonly admin: RateLimitAdmin;
+  /** Changes plan sizes on every instance; undefined when the store cannot keep them (Lambda). */
+  readonly plans: PlanEditor | undefined;
   /** Failed sign-ins per account and per address (keys under `<prefix>-admin-sign-in`). */
   readonly signIn: RateLimiter<SignInPlan>;
   /** The limiters' CloudWatch EMF metrics (the same series as the web app's); undefined when `config.metrics` is off. */
@@ -49,6 +51,7 @@ export function createAdminApp(config: AdminConfig, options: CreateAdminAppOptio
     config,
     limiters,
     admin: createRateLimitAdmin(limiters.limiter),
+    plans: limiters.storage === 'lambda' ? undefined : createPlanEditor(limiters.limiter),
     signIn,
     metrics,
     async close() {
