@@ -2,6 +2,7 @@
 // instance at once through the store's announcements, keep usage, and restoring the defaults
 // brings the code's plans back. Two app instances and an admin's, each with its own store object
 // on one key prefix (memory: one store shared, as in one process).
+import { fc, it as prop } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 
 import { createMemoryStore, createPlanEditor, createRateLimitAdmin, createRateLimiter, RateLimitConfigError, type Store } from '../src/index';
@@ -82,5 +83,46 @@ describe.each(STORE_KINDS)('live plans on %s', (kind) => {
     expect((await web1.check('c1', { plan: 'starter' })).allowed).toBe(false);
     expect((await createRateLimitAdmin(adminLimiter).audit({ count: 1 }))[0]).toMatchObject({ actor: 'bob', action: 'restore-plans' });
     await Promise.all([web1.close(), web2.close(), web3.close(), adminLimiter.close()]);
+  });
+});
+
+describe.each(STORE_KINDS)('live plans against a model on %s', (kind) => {
+  // random checks, size changes, restores and time steps on one instance: every answer is the
+  // model's, where a call fits when what the creator used in the last minute plus one is within
+  // the size in force at that moment (usage kept across changes)
+  const op = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ op: fc.constant('check' as const), creator: fc.integer({ min: 0, max: 1 }) }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('size' as const), size: fc.integer({ min: 1, max: 6 }) }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('restore' as const) }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 30_000 }) }) },
+  );
+  prop.prop([fc.array(op, { minLength: 1, maxLength: 30 })], { numRuns: 25 })('same answers as the model', async (ops) => {
+    let now = 1_750_000_000_000;
+    const [store] = stores(kind, 1);
+    const limiter = createRateLimiter({ plans: PLANS, store: store!, clock: () => now, livePlans: true, logger: false, topConsumers: false, denyCache: false });
+    const editor = createPlanEditor(limiter);
+    const log: number[][] = [[], []];
+    let size: number = PLANS.starter.limits[0].limit;
+    const got: unknown[] = [];
+    const want: unknown[] = [];
+    for (const o of ops) {
+      if (o.op === 'advance') now += o.ms;
+      else if (o.op === 'size') {
+        await editor.update({ actor: 'model', sizes: { plans: { starter: { 'per-minute': o.size } } } });
+        size = o.size;
+      } else if (o.op === 'restore') {
+        await editor.restoreDefaults({ actor: 'model' });
+        size = PLANS.starter.limits[0].limit;
+      } else {
+        const used = log[o.creator]!.filter((at) => at > now - 60_000).length;
+        const fits = used + 1 <= size;
+        if (fits) log[o.creator]!.push(now);
+        const r = await limiter.check(`m${o.creator}`, { plan: 'starter' });
+        got.push([o.creator, r.allowed, r.limits[0]!.limit]);
+        want.push([o.creator, fits, size]);
+      }
+    }
+    await limiter.close();
+    expect(got).toEqual(want);
   });
 });
