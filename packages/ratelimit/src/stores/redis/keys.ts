@@ -32,6 +32,7 @@ export function keyNames(prefix: string) {
     control: `${prefix}:control`,
     channel: `${prefix}:control`,
     presence: `${prefix}:presence`,
+    documents: `${prefix}:documents`,
     board: (board: string) => `${prefix}:board:${board}`,
     stream: (stream: string, id?: string) => (id === undefined ? `${prefix}:stream:${stream}` : `${identifier(id).state}:stream:${stream}`),
   };
