@@ -12,14 +12,14 @@ const PRO_HOURLY = 100;
 test('a plan changed in the admin app is felt by the web app on its next call', async ({ browser }) => {
   const web = await (await browser.newContext()).newPage();
   await web.goto(`${webUrl}/sign-in`);
+  // Chloe is on the pro plan (the web app looks a creator's plan up on the server)
   await web.getByLabel('Creator').selectOption('creator-chloe');
-  await web.getByLabel('Plan').selectOption('pro');
   await web.getByRole('button', { name: 'Sign in' }).click();
   await expect(web).toHaveURL(`${webUrl}/`);
   const hourly = web.getByTestId('limit-hourly');
   await web.getByTestId('run-caption').click();
   await expect(hourly.getByTestId('remaining')).toHaveText(String(PRO_HOURLY - 1));
-  await expect(hourly).toContainText(`of ${PRO_HOURLY} left`);
+  await expect(hourly).toContainText(`of ${PRO_HOURLY} available now`);
 
   const admin = await (await browser.newContext({ extraHTTPHeaders: { 'x-forwarded-for': '203.0.113.40' } })).newPage();
   await admin.goto(`${adminUrl}/sign-in?next=/plans`);
@@ -39,7 +39,7 @@ test('a plan changed in the admin app is felt by the web app on its next call', 
     // the web app's next call: the new size, the call used before kept
     await web.getByTestId('run-caption').click();
     await expect(hourly.getByTestId('remaining')).toHaveText(String(130 - 2));
-    await expect(hourly).toContainText('of 130 left');
+    await expect(hourly).toContainText('of 130 available now');
 
     await admin.goto(`${adminUrl}/audit`);
     await expect(admin.getByTestId('audit')).toContainText('plan sizes changed');
@@ -50,5 +50,5 @@ test('a plan changed in the admin app is felt by the web app on its next call', 
   }
   await web.getByTestId('run-caption').click();
   await expect(hourly.getByTestId('remaining')).toHaveText(String(PRO_HOURLY - 3));
-  await expect(hourly).toContainText(`of ${PRO_HOURLY} left`);
+  await expect(hourly).toContainText(`of ${PRO_HOURLY} available now`);
 });
