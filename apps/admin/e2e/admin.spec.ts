@@ -203,7 +203,7 @@ test('every page refuses a request without a valid session', async () => {
     .filter((p) => p.endsWith('/page') && !/\/_(not-found|global-error)\//.test(p) && p !== '/sign-in/page')
     .map((p) => p.replace(/\/page$/, '') || '/');
   // every page of the build is checked: a new one lands here by itself
-  expect(pages.sort()).toEqual(['/', '/audit', '/creators', '/creators/[id]']);
+  expect(pages.sort()).toEqual(['/', '/audit', '/creators', '/creators/[id]', '/plans']);
   const api = await request.newContext();
   for (const route of pages) {
     const url = `${adminUrl}${route.replace('[id]', 'creator-ava')}`;
@@ -221,7 +221,7 @@ test('every server action refuses a request without a session, and one from anot
   const actions = JSON.parse(fs.readFileSync(path.join(ADMIN_DIR, '.next/server/server-reference-manifest.json'), 'utf8')) as { node: Record<string, { exportedName: string }> };
   const names = Object.fromEntries(Object.entries(actions.node).map(([id, a]) => [id, a.exportedName]));
   // every action of the build is checked below: a new one must be added here
-  expect(Object.values(names).sort()).toEqual(['blockCreator', 'liftControls', 'overridePlan', 'resetLimits', 'signIn', 'signOut', 'signOutEverywhere']);
+  expect(Object.values(names).sort()).toEqual(['blockCreator', 'liftControls', 'overridePlan', 'resetLimits', 'restorePlans', 'signIn', 'signOut', 'signOutEverywhere', 'updatePlans']);
 
   const page = await adminPage(browser, '203.0.113.30');
   const captured = new Map<string, { url: string; headers: Record<string, string>; body: Buffer }>();
@@ -242,6 +242,14 @@ test('every server action refuses a request without a session, and one from anot
     await expect(page.getByTestId(`${testId}-result`)).toHaveClass('ok');
     expect(captured.has(name)).toBe(true);
   }
+  // the plan editor's actions (each writes one audit entry, as the creator actions do)
+  const planButtons = { updatePlans: ['update-plans', 'Save plan sizes'], restorePlans: ['restore-plans', "Restore the code's plans"] } as const;
+  await page.goto(`${adminUrl}/plans`);
+  for (const [name, [testId, label]] of Object.entries(planButtons)) {
+    await capture(() => page.getByTestId(testId).getByRole('button', { name: label }).click());
+    await expect(page.getByTestId(`${testId}-result`)).toHaveClass('ok');
+    expect(captured.has(name)).toBe(true);
+  }
 
   const api = await request.newContext();
   const replay = async (name: string, { cookie, origin }: { cookie?: string; origin?: string }) => {
@@ -253,7 +261,7 @@ test('every server action refuses a request without a session, and one from anot
     return api.post(c.url, { headers, data: c.body, maxRedirects: 0, failOnStatusCode: false });
   };
 
-  for (const name of Object.keys(buttons)) {
+  for (const name of [...Object.keys(buttons), ...Object.keys(planButtons)]) {
     const before = await auditLength();
     // no session: 403, nothing done
     expect((await replay(name, { origin: adminUrl })).status(), name).toBe(403);

@@ -202,7 +202,8 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
   }
   if (!redisBacked) {
     const store = createMemoryStore();
-    const limiter = createRateLimiter<CreatorPlan>({ ...limiterOptions, store });
+    // plan sizes admins change in the admin app apply at once (the Lambda store cannot keep them)
+    const limiter = createRateLimiter<CreatorPlan>({ ...limiterOptions, store, livePlans: true });
     return {
       limiter,
       directory: createDemoDirectory(),
@@ -220,7 +221,7 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
   const shared = () => client()!;
   // a given client stays its owner's; one made here is the store's to close
   const store = createRedisStore({ client: given ?? shared, prefix });
-  const limiter = createRateLimiter<CreatorPlan>({ ...limiterOptions, store });
+  const limiter = createRateLimiter<CreatorPlan>({ ...limiterOptions, store, livePlans: true });
   return {
     limiter,
     directory: createDemoDirectory(shared, `${prefix}-creators`, { ...(options.degradedPlan && { degradedPlan: options.degradedPlan }) }),

@@ -35,6 +35,21 @@ export function benchPlans(spec: LimitSpec) {
 
 export type BenchPlan = keyof ReturnType<typeof benchPlans>;
 
+/**
+ * The provider's budget of the "creator plan + shared budget" row: sized so that no workload here
+ * reaches it or a creator's share of it (counters, constant memory), so every call pays the
+ * whole two-step charge (see the package README, "Shared budgets").
+ */
+export const SHARED_BENCH_BUDGET = {
+  provider: {
+    limits: [
+      { name: 'provider-requests', limit: 1_000_000_000, window: '1 m', algorithm: 'sliding-window' },
+      { name: 'provider-tokens', limit: 50_000_000_000, window: '1 m', unit: 'tokens', algorithm: 'sliding-window' },
+    ],
+    maxShare: 0.2,
+  },
+} as const satisfies RateLimiterOptions['shared'];
+
 export interface OursOptions extends ImplementationOptions {
   readonly plan: BenchPlan;
   /** Limiter options beyond the defaults (for example `{ denyCache: false }`). */

@@ -93,6 +93,7 @@ const SHORT: Readonly<Record<string, string>> = {
   'ours-window': 'this project: sliding-window counter',
   'ours-plan3': 'this project: three-limit plan',
   'ours-plan3-plain': 'this project: three-limit plan, no anomalies',
+  'ours-plan3-shared': 'this project: creator plan + shared budget',
   'ours-log-lean': 'this project: log, boards/controls off',
   rlf: 'rate-limiter-flexible',
   'rlf-block': 'rate-limiter-flexible + in-memory block',

@@ -21,7 +21,7 @@ import type { Implementation, LimitSpec } from './implementation';
 import { removeKeys } from './keys';
 import { measureMemory, type MemoryResult, sharedBytes, slope } from './memory';
 import { startPrivateRedis } from './private-redis';
-import { anomalyState, ours } from './ours';
+import { anomalyState, ours, SHARED_BENCH_BUDGET } from './ours';
 import { flexible } from './peers/rate-limiter-flexible';
 import { minimalLog } from './peers/minimal-log';
 import { multiZset } from './peers/multi-zset';
@@ -75,6 +75,17 @@ function lineup(spec: LimitSpec, tag: string, which: readonly string[]): Impleme
     // the same plan without anomaly counters: what detection costs a check
     'ours-plan3-plain': () =>
       ours({ id: 'ours-plan3-plain', label: 'this project: three-limit plan, anomaly counters off', prefix: p('ours-plan3-plain'), url: redisUrl, spec, plan: 'plan3', options: { anomalies: false } }),
+    // a creator's plan charged together with the provider's shared budget (two scripts, two slots)
+    'ours-plan3-shared': () =>
+      ours({
+        id: 'ours-plan3-shared',
+        label: `this project: creator plan + shared budget (three-limit plan, ${anomalyState}, provider budget with a 20% share)`,
+        prefix: p('ours-plan3-shared'),
+        url: redisUrl,
+        spec,
+        plan: 'plan3',
+        options: { shared: SHARED_BENCH_BUDGET },
+      }),
     rlf: () => flexible({ id: 'rlf', label: 'rate-limiter-flexible RateLimiterRedis (fixed window)', prefix: p('rlf'), url: redisUrl, spec }),
     'rlf-block': () =>
       flexible({ id: 'rlf-block', label: 'rate-limiter-flexible + inMemoryBlockOnConsumed', prefix: p('rlf-block'), url: redisUrl, spec, inMemoryBlock: true }),
@@ -324,7 +335,7 @@ async function main() {
       `redis-benchmark runs with -c ${steadyW.inFlight} (and -P 16) and -r ${steadyW.identifiers}.`,
     STEADY,
     steadyW,
-    lineup(STEADY, 'steady', ['ours-log', 'ours-window', 'ours-plan3', 'ours-plan3-plain', 'ours-log-lean', 'rlf', 'upstash', 'multi', 'minimal-log']),
+    lineup(STEADY, 'steady', ['ours-log', 'ours-window', 'ours-plan3', 'ours-plan3-plain', 'ours-plan3-shared', 'ours-log-lean', 'rlf', 'upstash', 'multi', 'minimal-log']),
     ceilings,
   );
 

@@ -12,6 +12,7 @@ import { boardName, type Period } from './usage';
 
 export type { AuditEntry } from './audit';
 export type { Period } from './usage';
+export { createPlanEditor, type LivePlans, type PlanEditor, type PlanEditorOptions, type PlanSizes } from './live-plans';
 
 export interface RateLimitAdminOptions {
   /**

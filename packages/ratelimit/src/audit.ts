@@ -10,7 +10,8 @@ export interface AuditEntry {
   /** Epoch ms. */
   readonly at: number;
   readonly actor: string;
-  readonly action: 'reset' | 'override' | 'block' | 'lift';
+  /** `plans` / `restore-plans`: live plan sizes set or removed (identifier `~plans`). */
+  readonly action: 'reset' | 'override' | 'block' | 'lift' | 'plans' | 'restore-plans';
   readonly identifier: string;
   /** What exactly: the limit reset, the plan and expiry, the reason. */
   readonly details: Readonly<Record<string, string | number>>;

@@ -10,7 +10,8 @@ export type RateLimiterErrorCode =
   | 'UNKNOWN_LIMIT'
   | 'INVALID_RESERVATION'
   | 'INVALID_ARGUMENT'
-  | 'STORE_UNAVAILABLE';
+  | 'STORE_UNAVAILABLE'
+  | 'WAIT_ABORTED';
 
 /** Base class of every error this library throws on purpose. */
 export class RateLimiterError extends Error {

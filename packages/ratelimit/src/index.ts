@@ -1,6 +1,6 @@
 // The public surface of `@airl/ratelimit`: what an app needs to limit calls. Other entry points:
 // `./redis` (the Redis store), `./trpc` (the middleware and headers), `./http` (clientIp),
-// `./admin` (createRateLimitAdmin: views, resets, overrides), `./store` (for store authors),
+// `./admin` (createRateLimitAdmin: views, resets, overrides; createPlanEditor: live plan sizes), `./store` (for store authors),
 // `./legacy` (the old functions), `./lambda` and `./lambda-handler`.
 export {
   createRateLimiter,
@@ -32,6 +32,8 @@ export type {
 } from './events';
 export type { Anomaly, AnomalyRule, AnomalyRules } from './anomaly';
 export { type Duration, formatWait, toMs } from './duration';
+export { RateLimitWaitAbortedError, type WaitOptions } from './wait';
+export { sharedIdentifier, type SharedBudgetConfig, type SharedBudgetsConfig } from './shared';
 export {
   RateLimitConfigError,
   RateLimiterError,

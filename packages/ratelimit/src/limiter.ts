@@ -22,7 +22,10 @@ import { parseOptions } from './limiter/options';
 import { createLocalClock, createPresence } from './limiter/presence';
 import { createReporter } from './limiter/report';
 import { createSettle } from './limiter/settle';
-import { internals, type LimiterInternals, type RateLimiter, type RateLimiterOptions } from './limiter/types';
+import { internals, type LimiterInternals, type RateLimiter, type RateLimiterOptions, type ReserveResult } from './limiter/types';
+import { withLivePlans } from './live-plans';
+import { withSharedBudgets } from './shared';
+import { createWaitLines } from './wait';
 
 export * from './limiter/types';
 
@@ -32,6 +35,14 @@ function definedOnly<T>(record: Readonly<Partial<Record<string, T>>> | undefined
 
 /** Creates a rate limiter. Throws {@link RateLimitConfigError} when the configuration is invalid. */
 export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>(options: RateLimiterOptions<P> = {}): RateLimiter<P> {
+  // live plans and shared budgets compose limiters of this kind (src/live-plans.ts, src/shared.ts)
+  if (options.livePlans) {
+    const refresh = (options.livePlans === true ? undefined : options.livePlans.refresh) ?? '30 s';
+    return withLivePlans({ ...options, plans: options.plans ?? (DEFAULT_PLANS as Record<P, PlanConfig>), store: options.store ?? createMemoryStore() }, refresh, createRateLimiter);
+  }
+  if (options.shared && Object.keys(options.shared).length > 0) {
+    return withSharedBudgets({ ...options, plans: options.plans ?? (DEFAULT_PLANS as Record<P, PlanConfig>), shared: undefined }, options.shared, createRateLimiter);
+  }
   const plans: Readonly<Record<string, PlanConfig>> = options.plans ?? DEFAULT_PLANS;
   const policy = compilePolicy(plans);
   const settings = parseOptions(options);
@@ -143,18 +154,22 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
   const decide = createDecide(ctx);
   const settleWith = createSettle(ctx);
 
+  const waitLines = createWaitLines();
   const limiter: RateLimiter<P> & { [internals]: LimiterInternals } = {
     plans: policy.plans as RateLimiter<P>['plans'],
     store,
-    async check(identifier, options) {
-      return (await decide('check', identifier, options)).result;
+    // a denial that fits within `options.wait` waits in line (src/wait.ts)
+    check(identifier, options) {
+      return waitLines.run(`${String(identifier)}\0${String(options?.plan)}`, options, async () => (await decide('check', identifier, options)).result);
     },
     async peek(identifier, options) {
       return (await decide('peek', identifier, options)).result;
     },
-    async reserve(identifier, options) {
-      const { result, reservation } = await decide('reserve', identifier, options);
-      return { ...result, reservation };
+    reserve(identifier, options) {
+      return waitLines.run(`${String(identifier)}\0${String(options?.plan)}`, options, async (): Promise<ReserveResult> => {
+        const { result, reservation } = await decide('reserve', identifier, options);
+        return { ...result, reservation };
+      });
     },
     settle(reservation, options) {
       const costs = (plan: Parameters<typeof ctx.costs.byUnit>[0]) => {

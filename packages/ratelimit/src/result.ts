@@ -47,6 +47,11 @@ export interface RateLimitResult {
   readonly deniedBy: string | undefined;
   /** Every limit of the plan, in plan order. */
   readonly limits: readonly LimitStatus[];
+  /**
+   * Set when a shared budget denied (its limit, or the identifier's fair share of it, named by
+   * `deniedBy`): a platform-wide limit, not the identifier's plan.
+   */
+  readonly sharedBudget?: string | undefined;
   /** The time the decision was made at (store clock, epoch ms). */
   readonly now: number;
   /** Set when the store was unavailable and the plan's failure policy answered instead. */

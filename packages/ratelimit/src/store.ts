@@ -4,6 +4,7 @@ export type {
   Control,
   ControlStore,
   Decision,
+  DocumentStore,
   LimitingStore,
   Store,
   StoreConcern,

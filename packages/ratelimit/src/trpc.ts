@@ -13,8 +13,9 @@ import {
 import { RateLimiterError, RateLimitInputError, RateLimitStoreError } from './errors';
 import type { Cost, RateLimiter, RateLimitResult, Reservation, SettleResult } from './limiter';
 import { checkTrustedProxies, clientIp, type TrustedProxyOptions } from './client-ip';
-import { formatWait } from './duration';
+import { type Duration, formatWait } from './duration';
 import { formatRateLimitHeaders, type HeaderLimitState, limitStates, mergeStates, type RateLimitHeaderOptions } from './trpc/headers';
+import { RateLimitWaitAbortedError } from './wait';
 
 export { clientIp, type TrustedProxyOptions } from './client-ip';
 export { formatWait } from './duration';
@@ -74,6 +75,8 @@ export interface RateLimitErrorData {
   readonly unit: string;
   /** Every limit of the plan. */
   readonly limits: readonly RateLimitErrorLimit[];
+  /** Present when a shared budget denied: its name (a platform-wide limit, not the caller's plan). */
+  readonly sharedBudget?: string;
 }
 
 /** The `cause` of a rate-limit `TRPCError`. */
@@ -201,6 +204,14 @@ export interface RateLimitedOptions<TCtx, P extends string> {
     actual?: (opts: RateLimitCallOptions<TCtx> & { output: unknown }) => Cost | undefined;
   };
   /**
+   * Waits up to this long for room instead of denying at once (see `WaitOptions.wait`): for AI
+   * features a short wait is often better than an error. The wait ends when the client cancels
+   * the request (tRPC's `signal`); the call then fails with CLIENT_CLOSED_REQUEST and nothing is
+   * charged. A function of the call can choose per procedure (undefined: no wait).
+   * @default no wait
+   */
+  wait?: Duration | ((opts: RateLimitCallOptions<TCtx>) => Duration | undefined);
+  /**
    * The reason given to the client on denial, or a function of the result (for example
    * `QUOTA_EXCEEDED` when a monthly budget denied). Blocks always answer `BLOCKED`.
    * @default 'RATE_LIMITED'
@@ -213,7 +224,9 @@ export interface RateLimitedOptions<TCtx, P extends string> {
   retryable?: boolean | ((result: RateLimitResult) => boolean);
   /**
    * The error message on denial.
-   * @default "Rate limit '<limit>' reached: try again in <wait>." (in whole seconds, minutes, hours)
+   * @default "Rate limit '<limit>' reached: try again in <wait>." (in whole seconds, minutes, hours);
+   * for a shared budget, "The platform-wide limit '<limit>' is reached (shared by every creator; not
+   * a limit of your plan): try again in <wait>."
    */
   message?: (result: RateLimitResult) => string;
   /**
@@ -237,7 +250,10 @@ export interface RateLimitedOptions<TCtx, P extends string> {
   quotaUnitVendor?: string;
 }
 
-const defaultMessage = (r: RateLimitResult) => `Rate limit '${r.deniedBy ?? ''}' reached: try again in ${formatWait(r.retryAfterMs)}.`;
+const defaultMessage = (r: RateLimitResult) =>
+  r.sharedBudget
+    ? `The platform-wide limit '${r.deniedBy ?? ''}' is reached (shared by every creator; not a limit of your plan): try again in ${formatWait(r.retryAfterMs)}.`
+    : `Rate limit '${r.deniedBy ?? ''}' reached: try again in ${formatWait(r.retryAfterMs)}.`;
 
 // the most restrictive state of each limit seen during one HTTP request (a batch shares its headers)
 const perResponse = new WeakMap<Headers, Map<string, HeaderLimitState>>();
@@ -292,6 +308,7 @@ export function byClientIp<TCtx extends RateLimitBaseContext>(options: TrustedPr
 
 function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
+  if (error instanceof RateLimitWaitAbortedError) return new TRPCError({ code: 'CLIENT_CLOSED_REQUEST', message: 'The request was cancelled while waiting for room.', cause: error });
   if (error instanceof RateLimitStoreError) return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'Rate limiting is unavailable; try again shortly.', cause: error });
   if (error instanceof RateLimitInputError && (error.code === 'INVALID_COST' || error.code === 'COST_OVER_LIMIT')) {
     return new TRPCError({ code: 'BAD_REQUEST', message: error.message, cause: error });
@@ -362,16 +379,18 @@ export function rateLimited<TCtx extends RateLimitBaseContext = RateLimitBaseCon
       if (who === undefined || who === null || who === '') throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to use this feature.' });
       identifier = String(who);
       plan = await options.plan(call);
+      const wait = typeof options.wait === 'function' ? options.wait(call) : options.wait;
+      const waiting = wait === undefined ? {} : { wait, ...(opts.signal && { signal: opts.signal }) };
       if (options.reserve) {
         const e = settings?.estimate ?? options.reserve.estimate;
         estimate = typeof e === 'function' ? await e(call) : e;
-        const reserved = await limiter.reserve(identifier, { plan, cost: estimate });
+        const reserved = await limiter.reserve(identifier, { plan, cost: estimate, ...waiting });
         result = reserved;
         reservation = reserved.reservation;
       } else {
         const c = settings?.cost ?? options.cost;
         const cost = typeof c === 'function' ? await c(call) : c;
-        result = await limiter.check(identifier, { plan, ...(cost !== undefined && { cost }) });
+        result = await limiter.check(identifier, { plan, ...(cost !== undefined && { cost }), ...waiting });
       }
     } catch (error) {
       throw toTRPCError(error);
@@ -402,6 +421,7 @@ export function rateLimited<TCtx extends RateLimitBaseContext = RateLimitBaseCon
           deniedBy: result.deniedBy ?? '',
           unit: denied?.unit ?? 'requests',
           limits: result.limits.map((l) => ({ name: l.name, unit: l.unit, limit: l.limit, remaining: l.remaining, resetAt: l.resetAt, retryAfterMs: l.retryAfterMs, allowed: l.allowed })),
+          ...(result.sharedBudget && { sharedBudget: result.sharedBudget }),
         }),
       });
     }

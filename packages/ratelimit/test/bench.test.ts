@@ -13,7 +13,7 @@ import { drive, identifiers, median, prng } from '../bench/harness';
 import type { Implementation, LimitSpec } from '../bench/implementation';
 import { countKeys, removeKeys } from '../bench/keys';
 import { measureMemory, slope } from '../bench/memory';
-import { ours } from '../bench/ours';
+import { ours, SHARED_BENCH_BUDGET } from '../bench/ours';
 import { minimalLog } from '../bench/peers/minimal-log';
 import { multiZset } from '../bench/peers/multi-zset';
 import { flexible } from '../bench/peers/rate-limiter-flexible';
@@ -73,6 +73,23 @@ describe('every benchmarked implementation', () => {
     // a sliding-window limit's field: window index, current, previous as doubles (see sliding-window.lua)
     const tokens = await redis.hgetBuffer(`${impl.prefix}:{000000000001}`, 'tokens-per-day.w');
     expect(tokens?.readDoubleBE(8)).toBe(250);
+  });
+});
+
+describe('the creator plan + shared budget row', () => {
+  it('charges the provider budget and the creator share with every call', async () => {
+    const impl = ours({ id: 'ours-plan3-shared', label: 'shared', prefix: `${run}:ours-plan3-shared`, url, spec, plan: 'plan3', options: { shared: SHARED_BENCH_BUDGET } });
+    const session = await impl.open();
+    try {
+      expect(await session.check('000000000001')).toBe(true);
+      expect(await session.check('000000000002')).toBe(true);
+    } finally {
+      await session.close();
+    }
+    const budget = await redis.hgetBuffer(`${impl.prefix}:{~shared~provider}`, 'provider-tokens.w');
+    expect(budget?.readDoubleBE(8)).toBe(500);
+    const share = await redis.hgetBuffer(`${impl.prefix}:{000000000001}`, 'provider-tokens-share.w');
+    expect(share?.readDoubleBE(8)).toBe(250);
   });
 });
 

@@ -4,6 +4,7 @@ import { fc, it } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 
 import { type CompiledRules, observeSettle } from '../src/anomaly';
+import { createRateLimiter, type Reservation, type ReserveResult } from '../src/index';
 import { emptyState, evaluate, type EvaluateOutput, inspectState, reset, settle } from '../src/model';
 import { compilePolicy, type CompiledLimit } from '../src/policy';
 import type { Store } from '../src/stores/types';
@@ -226,6 +227,130 @@ describe('checks sent together', () => {
           for (const r of requests) oneByOne.push(await model.evaluate(r));
           expect(together, kind).toEqual(oneByOne);
         }
+      }
+    },
+  );
+});
+
+describe('a shared budget agrees with its model', () => {
+  // Three creators on two plans, a provider budget with a fair share, through the limiter (the
+  // two-step charge across slots): random checks, reserves, settles, refunds and time steps,
+  // against a plain model of sliding logs where a call is allowed when every limit it touches
+  // has room. Windows of 1 minute, steps of up to 40 s: entries leave the windows during a run.
+  const WINDOW = 60_000;
+  const PLANS = {
+    small: { limits: [{ name: 'per-minute', limit: 3, window: '1 m' }] },
+    big: { limits: [{ name: 'per-minute', limit: 6, window: '1 m' }, { name: 'tokens', limit: 50, window: '1 m', unit: 'tokens' }] },
+  } as const;
+  const SHARED = {
+    provider: {
+      limits: [
+        { name: 'provider-requests', limit: 8, window: '1 m' },
+        { name: 'provider-tokens', limit: 60, window: '1 m', unit: 'tokens' },
+      ],
+      maxShare: 0.5,
+    },
+  } as const;
+  const CREATORS = [
+    ['c0', 'small'],
+    ['c1', 'big'],
+    ['c2', 'big'],
+  ] as const;
+  /** Limit name -> size, per plan, shares and budget included; budget limits are global. */
+  const SIZES: Record<string, Record<string, number>> = {
+    small: { 'per-minute': 3, 'provider-requests-share': 4, 'provider-tokens-share': 30 },
+    big: { 'per-minute': 6, tokens: 50, 'provider-requests-share': 4, 'provider-tokens-share': 30 },
+  };
+  const BUDGET: Record<string, number> = { 'provider-requests': 8, 'provider-tokens': 60 };
+  const unitOf = (name: string) => (name.includes('tokens') ? 'tokens' : 'requests');
+
+  type SharedOp =
+    | { op: 'advance'; ms: number }
+    | { op: 'check' | 'reserve'; creator: number; tokens: number }
+    | { op: 'settle'; which: number; tokens: number }
+    | { op: 'refund'; which: number };
+  const sharedOp: fc.Arbitrary<SharedOp> = fc.oneof(
+    { weight: 2, arbitrary: fc.integer({ min: 1, max: 40_000 }).map((ms): SharedOp => ({ op: 'advance', ms })) },
+    { weight: 4, arbitrary: fc.record({ op: fc.constantFrom('check' as const, 'reserve' as const), creator: fc.integer({ min: 0, max: 2 }), tokens: fc.integer({ min: 1, max: 25 }) }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('settle' as const), which: fc.nat(), tokens: fc.integer({ min: 0, max: 40 }) }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('refund' as const), which: fc.nat() }) },
+  );
+
+  /** The model: one log of { at, cost } per counter (creator's limit, or the budget's). */
+  function model() {
+    const logs = new Map<string, { at: number; cost: number }[]>();
+    const used = (key: string, now: number) => (logs.get(key) ?? []).filter((e) => e.at > now - WINDOW).reduce((s, e) => s + e.cost, 0);
+    const counters = (creator: number) => {
+      const [id, plan] = CREATORS[creator]!;
+      return [...Object.entries(SIZES[plan]!).map(([name, size]) => ({ key: `${id}:${name}`, name, size })), ...Object.entries(BUDGET).map(([name, size]) => ({ key: name, name, size }))];
+    };
+    return {
+      charge(creator: number, tokens: number, now: number) {
+        const touched = counters(creator).map((c) => ({ ...c, cost: unitOf(c.name) === 'tokens' ? tokens : 1 }));
+        if (!touched.every((c) => used(c.key, now) + c.cost <= c.size)) return undefined;
+        const entries = touched.map((c) => {
+          const entry = { at: now, cost: c.cost };
+          logs.set(c.key, [...(logs.get(c.key) ?? []), entry]);
+          return { unit: unitOf(c.name), entry };
+        });
+        return entries;
+      },
+      used,
+    };
+  }
+
+  const stores = Object.fromEntries(STORE_KINDS.map((k) => [k, () => makeStore(k)]));
+  it.prop([fc.array(sharedOp, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1_700_000_000_000, max: 1_800_000_000_000 })], { numRuns: 40 })(
+    'same answers and the same counts as the model',
+    async (ops, start) => {
+      for (const [kind, make] of Object.entries(stores)) {
+        let now = start;
+        const clock = () => now;
+        const limiter = createRateLimiter({ plans: PLANS, shared: SHARED, store: make(), clock, reservationTtl: '1 h', logger: false, topConsumers: false, denyCache: false });
+        const reference = model();
+        const reservations: { reservation: Reservation; entries: { unit: string; entry: { cost: number } }[]; open: boolean }[] = [];
+        const trace: unknown[] = [];
+        const want: unknown[] = [];
+        for (const op of ops) {
+          if (op.op === 'advance') {
+            now += op.ms;
+            continue;
+          }
+          if (op.op === 'check' || op.op === 'reserve') {
+            const [id, plan] = CREATORS[op.creator]!;
+            const expected = reference.charge(op.creator, op.tokens, now);
+            const got = await limiter[op.op](id, { plan, cost: { tokens: op.tokens } });
+            trace.push([op.op, id, got.allowed]);
+            want.push([op.op, id, expected !== undefined]);
+            if (op.op === 'reserve' && got.allowed && expected) reservations.push({ reservation: (got as ReserveResult).reservation!, entries: expected, open: true });
+            continue;
+          }
+          const which = (op as Extract<SharedOp, { which: number }>).which;
+          const held = reservations.length > 0 ? reservations[which % reservations.length]! : undefined;
+          if (!held) continue;
+          const status = op.op === 'settle' ? await limiter.settle(held.reservation, { cost: { tokens: op.tokens } }) : await limiter.refund(held.reservation);
+          trace.push([op.op, status.status]);
+          want.push([op.op, held.open ? 'settled' : 'unknown']);
+          if (held.open) {
+            for (const e of held.entries) {
+              if (op.op === 'refund') e.entry.cost = 0;
+              else if (e.unit === 'tokens') e.entry.cost = (op as Extract<SharedOp, { op: 'settle' }>).tokens;
+            }
+            held.open = false;
+          }
+        }
+        // and the counters: every creator's and the budget's, as the model has them
+        for (const [c, [id, plan]] of CREATORS.entries()) {
+          const state = await limiter.peek(id, { plan, cost: { tokens: 1 } });
+          for (const l of state.limits) {
+            trace.push([id, l.name, l.limit - l.remaining]);
+            // remaining never goes below 0, though a settle may charge past the limit
+            want.push([id, l.name, Math.min(l.limit, reference.used(l.name in BUDGET ? l.name : `${id}:${l.name}`, now))]);
+          }
+          void c;
+        }
+        await limiter.close();
+        expect(trace, kind).toEqual(want);
       }
     },
   );

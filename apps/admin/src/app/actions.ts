@@ -10,6 +10,7 @@ import { formatWait } from '~/lib/format';
 import { type AdminActionKind, runAdminAction } from '~/server/admin-actions';
 import { getApp } from '~/server/app';
 import { rateLimitNames } from '~/server/creator-view';
+import { runRestorePlans, runUpdatePlans } from '~/server/plan-actions';
 import { clientAddress } from '~/server/client-address';
 import { requireAdminAction, requireSameOrigin, safeNext } from '~/server/guard';
 import { ADMIN_SESSION_COOKIE, passwordFingerprint, sessionCookieOptions } from '~/server/session';
@@ -88,4 +89,22 @@ export async function blockCreator(_previous: ActionState, form: FormData): Prom
 
 export async function liftControls(_previous: ActionState, form: FormData): Promise<ActionState> {
   return adminAction('lift', form);
+}
+
+/** The plan editor's actions: unavailable when the store cannot keep live plans (Lambda). */
+async function planAction(run: (editor: NonNullable<ReturnType<typeof getApp>['plans']>, actor: string) => Promise<ActionState>): Promise<ActionState> {
+  const session = await requireAdminAction();
+  const editor = getApp().plans;
+  if (!editor) return { ok: false, message: 'Plans cannot be changed live on this deployment (the Lambda store keeps no plans).' };
+  const result = await run(editor, session.name);
+  if (result.ok) revalidatePath('/', 'layout');
+  return result;
+}
+
+export async function updatePlans(_previous: ActionState, form: FormData): Promise<ActionState> {
+  return planAction((editor, actor) => runUpdatePlans(editor, actor, form));
+}
+
+export async function restorePlans(_previous: ActionState, _form: FormData): Promise<ActionState> {
+  return planAction((editor, actor) => runRestorePlans(editor, actor));
 }

@@ -18,6 +18,7 @@ export function Shell({ admin, children, search = '' }: { admin: AdminSession; c
             AI limits admin
           </Link>
           <Link href="/">Dashboard</Link>
+          <Link href="/plans">Plans</Link>
           <Link href="/audit">Audit log</Link>
         </nav>
         <form action="/creators" method="get" role="search">

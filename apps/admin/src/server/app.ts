@@ -7,7 +7,7 @@ import 'server-only';
 import { atMostEvery, createLimiters, type Limiters } from '@airl/creators/limiters';
 import { createEmfMetrics, type EmfMetrics } from '@airl/ops/emf';
 import { createMemoryStore, type RateLimiter } from '@airl/ratelimit';
-import { createRateLimitAdmin, type RateLimitAdmin } from '@airl/ratelimit/admin';
+import { createPlanEditor, createRateLimitAdmin, type PlanEditor, type RateLimitAdmin } from '@airl/ratelimit/admin';
 import { createRedisStore, type RedisClient } from '@airl/ratelimit/redis';
 
 import type { SessionStore } from '@airl/creators/sessions';
@@ -21,6 +21,8 @@ export interface AdminApp {
   /** The web app's limiters: the admin API reads and changes the same keys. */
   readonly limiters: Limiters;
   readonly admin: RateLimitAdmin;
+  /** Changes plan sizes on every instance; undefined when the store cannot keep them (Lambda). */
+  readonly plans: PlanEditor | undefined;
   /** Failed sign-ins per account and per address (keys under `<prefix>-admin-sign-in`). */
   readonly signIn: RateLimiter<SignInPlan>;
   /** Admin sessions (keys under `<prefix>-sessions:admin`; in memory without Redis or through Lambda). */
@@ -58,6 +60,7 @@ export function createAdminApp(config: AdminConfig, options: CreateAdminAppOptio
     config,
     limiters,
     admin: createRateLimitAdmin(limiters.limiter),
+    plans: limiters.storage === 'lambda' ? undefined : createPlanEditor(limiters.limiter),
     signIn,
     sessions,
     metrics,

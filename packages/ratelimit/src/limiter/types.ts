@@ -6,7 +6,9 @@ import type { Logger, RateLimitEventListener } from '../events';
 import type { SettleStatus } from '../model';
 import type { CompiledPlan, CompiledPolicy, FailureMode, PlanConfig } from '../policy';
 import type { RateLimitResult } from '../result';
+import type { SharedBudgetsConfig } from '../shared-types';
 import type { Store } from '../stores/types';
+import type { WaitOptions } from '../wait';
 
 export type { LimitStatus, RateLimitResult } from '../result';
 
@@ -153,6 +155,21 @@ export interface RateLimiterOptions<P extends string = string> {
     streamLength?: number;
   });
   /**
+   * Shared budgets, such as the AI provider's own limits, charged with every call of their plans
+   * on top of the plan's limits, all or nothing, with a fair share per identifier; see
+   * `SharedBudgetConfig` and the package README, "Shared budgets".
+   * @default none
+   */
+  shared?: SharedBudgetsConfig;
+  /**
+   * Lets admins change plan sizes while the apps run (`createPlanEditor`): the stored sizes apply
+   * over these plans on every instance at once (announced like controls, reloaded every
+   * `refresh`); restoring the defaults brings back these plans. Usage is kept. Needs the memory
+   * or Redis store.
+   * @default false
+   */
+  livePlans?: boolean | { refresh?: Duration };
+  /**
    * Called with every decision, store failure, change of failure mode and anomaly (see
    * `RateLimitEvent`): wire it to metrics. Keep it quick; errors it throws are ignored.
    */
@@ -190,7 +207,8 @@ export interface SettleResult {
   readonly status: SettleStatus | 'store-unavailable';
 }
 
-export interface CheckOptions<P extends string = string> {
+/** `wait` and `signal` (see `WaitOptions`) apply to `check` and `reserve`; `peek` ignores them. */
+export interface CheckOptions<P extends string = string> extends WaitOptions {
   /** The identifier's plan (an admin's override, if any, applies instead). */
   plan: P;
   /**

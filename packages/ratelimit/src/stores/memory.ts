@@ -7,7 +7,7 @@ import { anomalyRetentionMs, observeSettle } from '../anomaly';
 import { type Duration, toMs } from '../duration';
 import { emptyState, evaluate, type IdentifierState, inspectState, reset, settle } from '../model';
 import type { CompiledLimit } from '../plan';
-import type { Control, ControlStore, LimitingStore, StoreEvaluateRequest, StreamStore, UsageStore, StreamEntry, StreamName } from './types';
+import type { Control, ControlStore, DocumentStore, LimitingStore, StoreEvaluateRequest, StreamStore, UsageStore, StreamEntry, StreamName } from './types';
 
 export interface MemoryStoreOptions {
   /**
@@ -18,7 +18,7 @@ export interface MemoryStoreOptions {
 }
 
 // every concern: limiting, controls, usage boards, streams
-export interface MemoryStore extends LimitingStore, ControlStore, UsageStore, StreamStore {
+export interface MemoryStore extends LimitingStore, ControlStore, UsageStore, StreamStore, DocumentStore {
   readonly kind: 'memory';
   /** Identifiers with state kept. */
   readonly size: number;
@@ -58,6 +58,7 @@ function retentionMs(request: StoreEvaluateRequest, allowed: boolean): number {
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const entries = new Map<string, Entry>();
   const controls = new Map<string, Control>();
+  const documents = new Map<string, string>();
   const announcements = new EventEmitter();
   const boards = new Map<string, { expiresAt: number; amounts: Map<string, number> }>();
   const streams = new Map<string, { entries: StreamEntry[]; expiresAt: number }>();
@@ -146,6 +147,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
     announce(identifier) {
       announcements.emit('change', identifier);
+      return Promise.resolve();
+    },
+    readDocument(name) {
+      return Promise.resolve(documents.get(name));
+    },
+    writeDocument(name, json) {
+      if (json === undefined) documents.delete(name);
+      else documents.set(name, json);
+      announcements.emit('change', name);
       return Promise.resolve();
     },
     listen(listener) {

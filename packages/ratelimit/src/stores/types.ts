@@ -167,11 +167,22 @@ export interface StreamStore {
 }
 
 /**
+ * Small shared documents (live plans, src/live-plans.ts), announced on the controls' channel so
+ * every instance reloads them. Optional: a store without it cannot keep live plans (Lambda).
+ */
+export interface DocumentStore {
+  /** A document's JSON text, or undefined when none is stored. */
+  readDocument(name: string): Promise<string | undefined>;
+  /** Writes (or with undefined removes) a document, then announces `name` to every instance. */
+  writeDocument(name: string, json: string | undefined): Promise<void>;
+}
+
+/**
  * A store with every concern: limiting, controls and announcements, usage boards and streams.
  * What the limiter and the admin API take; a store for another purpose (a counter only, say)
  * implements {@link LimitingStore} alone.
  */
-export interface Store extends LimitingStore, ControlStore, UsageStore, StreamStore {}
+export interface Store extends LimitingStore, ControlStore, UsageStore, StreamStore, Partial<DocumentStore> {}
 
 /** The concerns a store can implement, by name, with the members each one requires. */
 export const STORE_CONCERNS = {

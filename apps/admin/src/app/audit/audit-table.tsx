@@ -4,13 +4,21 @@ import Link from 'next/link';
 import { formatTime } from '~/lib/format';
 import { creatorHref } from '~/lib/links';
 
-const ACTIONS: Record<AuditEntry['action'], string> = { reset: 'reset', override: 'plan override', block: 'block', lift: 'lift' };
+const ACTIONS: Record<AuditEntry['action'], string> = {
+  reset: 'reset',
+  override: 'plan override',
+  block: 'block',
+  lift: 'lift',
+  plans: 'plan sizes changed',
+  'restore-plans': "code's plans restored",
+};
 
 function details(entry: AuditEntry): string {
   const d = entry.details;
   const parts: string[] = [];
   if (entry.action === 'reset') parts.push(d.limit === 'all' || d.limit === undefined ? 'every limit' : `limit ${d.limit}`);
   if (d.plan !== undefined) parts.push(`plan ${d.plan}`);
+  if (entry.action === 'plans' && typeof d.sizes === 'string') parts.push(`sizes ${d.sizes}`);
   if (typeof d.until === 'number') parts.push(`until ${formatTime(d.until)}`);
   if (d.what !== undefined) parts.push(d.what === 'both' ? 'override and block' : String(d.what));
   if (d.reason !== undefined) parts.push(`reason: ${d.reason}`);

@@ -12,12 +12,13 @@ import { decodeInspect, decodeSettle, denialEntry, encodeCheck, encodeInspect, e
 import { DENIALS_KEPT, type EvaluateOutput } from '../../model';
 import type { CompiledLimit } from '../../plan';
 import { decidingOutcome } from '../../result';
-import type { ControlStore, LimitingStore, StreamStore, UsageStore } from '../types';
+import type { ControlStore, DocumentStore, LimitingStore, StreamStore, UsageStore } from '../types';
 import { redisBoards, redisPresence } from './boards';
 import { checkSender } from './checks';
 import { adaptClient } from './adapt';
 import type { AnyRedisClient, IoRedisClient, RedisStoreClient } from './client';
 import { redisControls } from './controls';
+import { redisDocuments } from './documents';
 import { deadlines } from './deadline';
 import { type IdentifierKeyNames, keyNames } from './keys';
 import { type ScriptMode, scriptRunner } from './scripts';
@@ -70,8 +71,8 @@ export interface RedisStoreOptions<C extends AnyRedisClient = AnyRedisClient> {
   batch?: number;
 }
 
-// every concern: limiting, controls, usage boards, streams
-export interface RedisStore<C extends AnyRedisClient = RedisClient> extends LimitingStore, ControlStore, UsageStore, StreamStore {
+// every concern: limiting, controls, usage boards, streams, documents (live plans)
+export interface RedisStore<C extends AnyRedisClient = RedisClient> extends LimitingStore, ControlStore, UsageStore, StreamStore, DocumentStore {
   readonly kind: 'redis';
   /** The client as given (or made on first use). */
   client(): C;
@@ -167,6 +168,7 @@ export function createRedisStore<C extends AnyRedisClient = RedisClient>(options
       return decodeInspect(await within('inspect', () => runner.run(adapted(), 'inspect', args)));
     },
     ...controls.methods,
+    ...redisDocuments(adapted, within, keys),
     ...redisBoards(adapted, within, keys),
     async close() {
       timeouts.stop();

@@ -32,6 +32,7 @@ export function keyNames(prefix: string) {
     control: `${prefix}:control`,
     channel: `${prefix}:control`,
     presence: `${prefix}:presence`,
+    documents: `${prefix}:documents`,
     board: (board: string) => `${prefix}:board:${board}`,
     stream: (stream: string) => `${prefix}:stream:${stream}`,
     /** One identifier's own history of a stream: a capped list (a stream key costs about 4.8 KB even with one entry, a list about 0.3 KB). */

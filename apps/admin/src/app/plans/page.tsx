@@ -1,0 +1,56 @@
+// The plan editor: every limit of every plan with its size in force and the code's default; an
+// admin changes sizes (validated, audited, applied at once on every instance) or restores the
+// code's plans.
+import { formatTime } from '~/lib/format';
+import { getApp } from '~/server/app';
+import { requireAdmin } from '~/server/guard';
+import { planSizes } from '~/server/plan-actions';
+
+import { ActionForm } from '../action-form';
+import { restorePlans, updatePlans } from '../actions';
+import { Shell } from '../shell';
+import { load, Unavailable } from '../unavailable';
+
+export const dynamic = 'force-dynamic';
+
+export default async function PlansPage() {
+  const admin = await requireAdmin('/plans');
+  const editor = getApp().plans;
+  const { data, error } = editor ? await load(() => planSizes(editor)) : { data: undefined, error: undefined };
+  return (
+    <Shell admin={admin}>
+      <h1>Plans</h1>
+      <p className="muted">
+        Sizes of each plan&apos;s limits. A change applies at once to every app instance and keeps what creators used; names, windows and units stay as the code defines them.
+      </p>
+      {!editor && <p className="notice">Plans cannot be changed live on this deployment (the Lambda store keeps no plans).</p>}
+      {error && <Unavailable error={error} />}
+      {data && (
+        <section className="card" data-testid="plan-editor">
+          <p className="muted" data-testid="plans-source">
+            {data.changedBy ? `Changed by ${data.changedBy} at ${formatTime(data.changedAt!)}.` : "The code's plans apply."}
+          </p>
+          <ActionForm action={updatePlans} label="Save plan sizes" testId="update-plans">
+            {Object.entries(data.effective).map(([plan, limits]) => (
+              <fieldset key={plan} data-testid={`plan-${plan}`}>
+                <legend>{plan}</legend>
+                {Object.entries(limits).map(([limit, size]) => (
+                  <label key={limit}>
+                    {`${plan} ${limit}`}
+                    <input type="number" name={`size:${plan}:${limit}`} defaultValue={size} min={1} step={1} required />
+                    <span className="muted"> default {data.code[plan]?.[limit]}</span>
+                  </label>
+                ))}
+              </fieldset>
+            ))}
+            <label>
+              Reason
+              <input type="text" name="reason" maxLength={500} />
+            </label>
+          </ActionForm>
+          <ActionForm action={restorePlans} label="Restore the code's plans" testId="restore-plans" danger />
+        </section>
+      )}
+    </Shell>
+  );
+}

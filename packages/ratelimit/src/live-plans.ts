@@ -1,0 +1,289 @@
+// Plans changed while the apps run: an admin sets new sizes for a plan's limits (and the shared
+// budgets'); they are stored as data, validated like the code's plans, audited, and applied at
+// once on every instance through the controls channel. The code's plans stay the defaults, and
+// restoring them removes the stored sizes. Only sizes change (limit, maxShare): names, windows,
+// algorithms and units stay the code's, so usage is kept and every instance counts the same way.
+import { z } from 'zod';
+
+import { recordAudit } from './audit';
+import { type Duration, toMs } from './duration';
+import { RateLimitConfigError, RateLimitInputError } from './errors';
+import type { LimiterInternals, RateLimiter, RateLimiterOptions } from './limiter/types';
+import { internals } from './limiter/types';
+import { compilePolicy, type PlanConfig } from './policy';
+import { planShares } from './shared';
+import type { SharedBudgetsConfig } from './shared-types';
+import type { Store } from './stores/types';
+
+/** The name live plans are stored and announced under. */
+export const LIVE_PLANS = '~plans';
+
+/** New sizes over the code's plans: only what is named changes. */
+export interface PlanSizes {
+  /** By plan, by limit name: the new `limit`. */
+  readonly plans?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** By shared budget: new sizes of its limits (by name), and a new `maxShare`. */
+  readonly shared?: Readonly<Record<string, { readonly limits?: Readonly<Record<string, number>>; readonly maxShare?: number }>>;
+}
+
+/** What is stored: the sizes in force, who set them, when, why. */
+export interface LivePlans {
+  readonly sizes: PlanSizes;
+  readonly by: string;
+  /** Epoch ms. */
+  readonly at: number;
+  readonly reason: string | undefined;
+}
+
+const size = z.number().int({ message: 'must be a whole number' }).positive({ message: 'must be > 0' }).max(Number.MAX_SAFE_INTEGER);
+const sizesSchema = z.strictObject({
+  plans: z.record(z.string(), z.record(z.string(), size)).optional(),
+  shared: z
+    .record(z.string(), z.strictObject({ limits: z.record(z.string(), size).optional(), maxShare: z.number().gt(0, { message: 'must be > 0' }).max(1, { message: 'must be <= 1' }).optional() }))
+    .optional(),
+});
+const storedSchema = z.object({ sizes: sizesSchema, by: z.string(), at: z.number(), reason: z.string().optional() });
+
+/**
+ * The code's plans and budgets with new sizes applied, validated like code-defined plans.
+ * Throws {@link RateLimitConfigError} naming each problem; changes nothing.
+ */
+export function applySizes(
+  plans: Readonly<Record<string, PlanConfig>>,
+  shared: SharedBudgetsConfig | undefined,
+  input: unknown,
+): { plans: Record<string, PlanConfig>; shared: SharedBudgetsConfig | undefined } {
+  const parsed = sizesSchema.safeParse(input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || 'sizes'}: ${i.message}`);
+    throw new RateLimitConfigError(`invalid plan sizes: ${issues.join('; ')}`, issues);
+  }
+  const sizes = parsed.data;
+  const issues: string[] = [];
+  const nextPlans: Record<string, PlanConfig> = {};
+  for (const [name, plan] of Object.entries(plans)) nextPlans[name] = { ...plan, limits: plan.limits.map((l) => ({ ...l })) };
+  for (const [planName, limits] of Object.entries(sizes.plans ?? {})) {
+    const plan = nextPlans[planName];
+    if (!plan) {
+      issues.push(`plans.${planName}: no such plan; the plans are: ${Object.keys(plans).join(', ')}`);
+      continue;
+    }
+    for (const [limitName, limit] of Object.entries(limits)) {
+      const target = plan.limits.find((l) => l.name === limitName);
+      if (!target) issues.push(`plans.${planName}.${limitName}: plan '${planName}' has no such limit; its limits are: ${plan.limits.map((l) => l.name).join(', ')}`);
+      else (target as { limit: number }).limit = limit;
+    }
+  }
+  let nextShared: Record<string, SharedBudgetsConfig[string]> | undefined = shared && Object.fromEntries(Object.entries(shared).map(([n, b]) => [n, { ...b, limits: b.limits.map((l) => ({ ...l })) }]));
+  for (const [budgetName, change] of Object.entries(sizes.shared ?? {})) {
+    const budget = nextShared?.[budgetName];
+    if (!budget) {
+      issues.push(`shared.${budgetName}: no such shared budget${shared ? `; the budgets are: ${Object.keys(shared).join(', ')}` : ''}`);
+      continue;
+    }
+    for (const [limitName, limit] of Object.entries(change.limits ?? {})) {
+      const target = budget.limits.find((l) => l.name === limitName);
+      if (!target) issues.push(`shared.${budgetName}.${limitName}: budget '${budgetName}' has no such limit; its limits are: ${budget.limits.map((l) => l.name).join(', ')}`);
+      else (target as { limit: number }).limit = limit;
+    }
+    if (change.maxShare !== undefined) nextShared = { ...nextShared, [budgetName]: { ...budget, maxShare: change.maxShare } };
+  }
+  if (issues.length > 0) throw new RateLimitConfigError(`invalid plan sizes: ${issues.join('; ')}`, issues);
+  // the same validation as the code's plans (sizes too large for a sliding-window counter, ...)
+  compilePolicy(nextPlans);
+  if (nextShared) planShares(nextPlans, nextShared);
+  return { plans: nextPlans, shared: nextShared };
+}
+
+function parseStored(json: string | undefined): LivePlans | undefined {
+  if (json === undefined) return undefined;
+  try {
+    const parsed = storedSchema.safeParse(JSON.parse(json));
+    return parsed.success ? { ...parsed.data, reason: parsed.data.reason } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface LiveHandle {
+  readonly store: Store;
+  readonly plans: Readonly<Record<string, PlanConfig>>;
+  readonly shared: SharedBudgetsConfig | undefined;
+  /** The sizes in force on this instance (undefined: the code's). */
+  current(): LivePlans | undefined;
+  /** Reads the stored sizes and applies them here (the others hear the announcement). */
+  refresh(): Promise<void>;
+}
+const live = Symbol('live plans');
+
+/**
+ * A limiter whose plan sizes follow what admins store (see {@link createPlanEditor}). `make` is
+ * createRateLimiter. A change builds a new inner limiter on the same store (usage is kept: it
+ * belongs to identifiers and limit names) and retires the old one.
+ */
+export function withLivePlans<P extends string>(
+  options: RateLimiterOptions<P> & { plans: Readonly<Record<P, PlanConfig>>; store: Store },
+  refresh: Duration,
+  make: <Q extends string>(o: RateLimiterOptions<Q>) => RateLimiter<Q>,
+): RateLimiter<P> {
+  const { store } = options;
+  if (!store.readDocument || !store.writeDocument) throw new RateLimitConfigError(`livePlans: the ${store.kind} store cannot keep live plans; use the memory or Redis store`);
+  const refreshMs = toMs(refresh, 'livePlans.refresh');
+  const build = (plans: Readonly<Record<string, PlanConfig>>, shared: SharedBudgetsConfig | undefined) =>
+    make<P>({ ...options, livePlans: false, plans: plans, ...(shared && { shared }) });
+  let inForce: LivePlans | undefined;
+  let storedJson: string | undefined;
+  let current = build(options.plans, options.shared);
+  let closed = false;
+
+  async function reload() {
+    const json = await store.readDocument!(LIVE_PLANS);
+    if (json === storedJson || closed) return;
+    storedJson = json;
+    const stored = parseStored(json);
+    let next: RateLimiter<P>;
+    try {
+      const applied = stored ? applySizes(options.plans, options.shared, stored.sizes) : { plans: options.plans, shared: options.shared };
+      next = build(applied.plans, applied.shared);
+    } catch {
+      // sizes the code's plans no longer accept (the code changed since): the code's plans apply
+      next = build(options.plans, options.shared);
+      inForce = undefined;
+      swap(next);
+      return;
+    }
+    inForce = stored;
+    swap(next);
+  }
+  function swap(next: RateLimiter<P>) {
+    const old = current;
+    current = next;
+    // calls already in flight on the old one finish there; its timers stop
+    void old.close().catch(() => undefined);
+  }
+
+  let loading: Promise<void> | undefined;
+  let loaded = false;
+  let stop: (() => Promise<void>) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const reloadQuietly = () => reload().catch(() => undefined);
+  /** Listens first, then loads: a change made in between is not missed. Never rejects. */
+  function ready(): Promise<void> | undefined {
+    if (loaded || closed) return undefined;
+    loading ??= (async () => {
+      stop ??= await store.listen((name) => {
+        if (name === LIVE_PLANS || name === undefined) void reloadQuietly();
+      });
+      await reload();
+      loaded = true;
+      timer ??= setInterval(() => void reloadQuietly(), refreshMs);
+      timer.unref();
+    })().catch(() => {
+      // the code's plans meanwhile; tried again at the next call
+      loading = undefined;
+    });
+    return loading;
+  }
+  const first = async <T>(run: () => Promise<T>): Promise<T> => {
+    await ready();
+    return run();
+  };
+
+  const handle: LiveHandle = {
+    store,
+    plans: options.plans,
+    shared: options.shared,
+    current: () => inForce,
+    refresh: reload,
+  };
+  const inner = (): LimiterInternals => (current as unknown as { [internals]: LimiterInternals })[internals];
+  const limiter: RateLimiter<P> & { [internals]: LimiterInternals; [live]: LiveHandle } = {
+    get plans() {
+      return current.plans;
+    },
+    store,
+    check: (identifier, o) => first(() => current.check(identifier, o)),
+    peek: (identifier, o) => first(() => current.peek(identifier, o)),
+    reserve: (identifier, o) => first(() => current.reserve(identifier, o)),
+    settle: (reservation, o) => first(() => current.settle(reservation, o)),
+    refund: (reservation) => first(() => current.refund(reservation)),
+    reset: (identifier, o) => first(() => current.reset(identifier, o)),
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      await stop?.();
+      await current.close();
+    },
+    [internals]: {
+      get policy() {
+        return inner().policy;
+      },
+      peekRaw: (identifier, plan) => inner().peekRaw(identifier, plan),
+      now: () => inner().now(),
+    },
+    [live]: handle,
+  };
+  return limiter;
+}
+
+/** Changes plan sizes for every instance, with an audit trail. */
+export interface PlanEditor {
+  /** The sizes in force (undefined: the code's plans), as stored. */
+  current(): Promise<LivePlans | undefined>;
+  /** The code's plans and budgets: what `restoreDefaults` brings back. */
+  defaults(): { plans: Readonly<Record<string, PlanConfig>>; shared: SharedBudgetsConfig | undefined };
+  /** The plans and budgets in force: the code's with the stored sizes applied. */
+  effective(): Promise<{ plans: Record<string, PlanConfig>; shared: SharedBudgetsConfig | undefined }>;
+  /**
+   * Sets new sizes (replacing the stored ones: sizes not named go back to the code's), validated
+   * like code-defined plans; audited; applied at once on every instance. Usage is kept.
+   * Throws `RateLimitConfigError` (naming each problem) and stores nothing when they are invalid.
+   */
+  update(options: { actor: string; sizes: PlanSizes; reason?: string }): Promise<LivePlans>;
+  /** Removes the stored sizes: the code's plans apply again, on every instance. Audited. */
+  restoreDefaults(options: { actor: string; reason?: string }): Promise<void>;
+}
+
+export interface PlanEditorOptions {
+  /**
+   * Entries the audit log keeps.
+   * @default 10_000
+   */
+  auditLength?: number;
+}
+
+/** A plan editor over a limiter made with `livePlans`. */
+export function createPlanEditor(limiter: RateLimiter, options: PlanEditorOptions = {}): PlanEditor {
+  const handle = (limiter as RateLimiter & { [live]?: LiveHandle })[live];
+  if (!handle) throw new RateLimitConfigError('createPlanEditor takes a limiter made by createRateLimiter with livePlans');
+  const { store } = handle;
+  const auditLength = options.auditLength ?? 10_000;
+  const actorOf = (actor: unknown) => {
+    if (typeof actor !== 'string' || actor.length === 0 || actor.length > 128) throw new RateLimitInputError('INVALID_ARGUMENT', 'actor must name the admin acting (1 to 128 characters)');
+    return actor;
+  };
+  const read = async () => parseStored(await store.readDocument!(LIVE_PLANS));
+  return {
+    current: read,
+    defaults: () => ({ plans: handle.plans, shared: handle.shared }),
+    async effective() {
+      const stored = await read();
+      return stored ? applySizes(handle.plans, handle.shared, stored.sizes) : { plans: { ...handle.plans }, shared: handle.shared };
+    },
+    async update({ actor, sizes, reason }) {
+      const by = actorOf(actor);
+      applySizes(handle.plans, handle.shared, sizes);
+      const stored: LivePlans = { sizes, by, at: Date.now(), reason };
+      await store.writeDocument!(LIVE_PLANS, JSON.stringify(stored));
+      await recordAudit(store, { actor: by, action: 'plans', identifier: LIVE_PLANS, details: { sizes: JSON.stringify(sizes), reason } }, auditLength);
+      await handle.refresh();
+      return stored;
+    },
+    async restoreDefaults({ actor, reason }) {
+      const by = actorOf(actor);
+      await store.writeDocument!(LIVE_PLANS, undefined);
+      await recordAudit(store, { actor: by, action: 'restore-plans', identifier: LIVE_PLANS, details: { reason } }, auditLength);
+      await handle.refresh();
+    },
+  };
+}

@@ -1,0 +1,266 @@
+// Shared budgets: the AI provider's own limits (requests and tokens per minute), shared by every
+// creator and instance, charged together with each creator's plan. Composed from two limiters on
+// the same store: one for the budgets (an identifier per budget), one for the creators, whose
+// plans gain a per-creator share of each budget (the fair share, checked in the creator's own
+// script). The budget is reserved first, the creator charged second, the reservation given back
+// when the creator is denied: see the package README, "Shared budgets", for the bounds.
+import { z } from 'zod';
+
+import { costRules } from './costs';
+import { RateLimitConfigError } from './errors';
+import type { CheckOptions, Cost, LimiterInternals, RateLimiter, RateLimiterOptions, RateLimitResult, Reservation, ReserveResult, SettleResult } from './limiter/types';
+import { internals } from './limiter/types';
+import type { SharedBudgetsConfig } from './shared-types';
+import { type CompiledPlan, compilePolicy, type LimitConfig, type PlanConfig, REQUESTS } from './policy';
+import { createWaitLines } from './wait';
+
+export type { SharedBudgetConfig, SharedBudgetsConfig } from './shared-types';
+
+/** The identifier a budget is counted under: reserved, never a creator's. */
+export const sharedIdentifier = (budget: string) => `~shared~${budget}`;
+
+/** A reservation that also holds its shared budgets' reservations. */
+interface SharedReservation extends Reservation {
+  readonly shared?: readonly Reservation[];
+}
+
+const budgetSchema = z.object({
+  limits: z.array(z.unknown()).min(1, { message: 'a shared budget needs at least one limit' }),
+  maxShare: z.number().gt(0, { message: 'must be > 0' }).max(1, { message: 'must be <= 1 (a fraction of the budget)' }).optional(),
+  plans: z.array(z.string()).optional(),
+});
+const sharedSchema = z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, { message: 'use 1 to 64 letters, digits, - or _' }), budgetSchema);
+
+interface Budget {
+  readonly name: string;
+  readonly plan: CompiledPlan;
+  readonly limiter: RateLimiter;
+  readonly identifier: string;
+}
+
+function fail(issues: string[]): never {
+  throw new RateLimitConfigError(`invalid shared budgets: ${issues.join('; ')}`, issues);
+}
+
+/** Validates shared budgets against the plans; returns the plans with their shares added. */
+export function planShares(plans: Readonly<Record<string, PlanConfig>>, input: unknown): { plans: Record<string, PlanConfig>; budgets: Map<string, { limits: readonly LimitConfig[]; plans: Set<string> }> } {
+  const parsed = sharedSchema.safeParse(input);
+  if (!parsed.success) fail(parsed.error.issues.map((i) => `shared.${i.path.map(String).join('.')}: ${i.message}`));
+  const issues: string[] = [];
+  const out: Record<string, PlanConfig> = Object.fromEntries(Object.entries(plans).map(([n, p]) => [n, { ...p, limits: [...p.limits] }]));
+  const planLimitNames = new Set(Object.values(plans).flatMap((p) => p.limits.map((l) => l.name)));
+  const budgets = new Map<string, { limits: readonly LimitConfig[]; plans: Set<string> }>();
+  for (const [name, budget] of Object.entries(parsed.data)) {
+    try {
+      compilePolicy({ [name]: { limits: budget.limits } });
+    } catch (error) {
+      issues.push(...(error as RateLimitConfigError).issues.map((i) => i.replace(/^(invalid plans: )?plans\./, 'shared.')));
+      continue;
+    }
+    const limits = budget.limits as LimitConfig[];
+    for (const l of limits) {
+      if (planLimitNames.has(l.name) || planLimitNames.has(`${l.name}-share`)) {
+        issues.push(`shared.${name}: limit '${l.name}' is also a plan's limit name; give the budget's limits their own names (for example 'provider-${l.name}')`);
+      }
+    }
+    const charged = budget.plans ?? Object.keys(plans);
+    const unknown = charged.filter((p) => !(p in plans));
+    if (unknown.length > 0) issues.push(`shared.${name}.plans: unknown plan(s) ${unknown.join(', ')}; the plans are: ${Object.keys(plans).join(', ')}`);
+    const share = budget.maxShare ?? 1;
+    for (const plan of charged.filter((p) => p in plans)) {
+      if (share < 1) {
+        for (const l of limits) {
+          out[plan]!.limits = [...out[plan]!.limits, { ...l, name: `${l.name}-share`, limit: Math.max(1, Math.floor(share * l.limit)) }];
+        }
+      }
+    }
+    budgets.set(name, { limits, plans: new Set(charged) });
+  }
+  if (issues.length > 0) fail(issues);
+  return { plans: out, budgets };
+}
+
+/**
+ * A limiter whose plans are also charged against shared budgets. `make` is createRateLimiter
+ * (passed in to keep the module graph one-way).
+ */
+export function withSharedBudgets<P extends string>(options: RateLimiterOptions<P> & { plans: Readonly<Record<P, PlanConfig>> }, shared: SharedBudgetsConfig, make: <Q extends string>(o: RateLimiterOptions<Q>) => RateLimiter<Q>): RateLimiter<P> {
+  const { plans, budgets: configs } = planShares(options.plans, shared);
+  const creators = make<P>({ ...options, plans: plans as Record<P, PlanConfig> });
+  const policy = compilePolicy(plans);
+  const rules = costRules(policy);
+  const budgets: Budget[] = [...configs].map(([name, config]) => {
+    const limiter = make<string>({
+      ...options,
+      plans: { [name]: { limits: config.limits } },
+      store: creators.store,
+      fallbackPlans: {},
+      // budgets are the platform's: no admin controls, anomalies or top-consumer boards of their own
+      controls: false,
+      anomalies: false,
+      topConsumers: false,
+    });
+    return { name, plan: limiter.plans.get(name)!, limiter, identifier: sharedIdentifier(name) };
+  });
+  const byPlan = new Map<string, Budget[]>([...policy.plans.keys()].map((p) => [p, budgets.filter((b) => configs.get(b.name)!.plans.has(p))]));
+  // what clients see: each plan's limits, its budgets' after them
+  const exposed = new Map<P, CompiledPlan>(
+    [...creators.plans].map(([name, plan]) => [name, { ...plan, limits: [...plan.limits, ...(byPlan.get(name) ?? []).flatMap((b) => b.plan.limits)] }]),
+  );
+
+  /**
+   * What a call costs the budget, in its units: a request is a request whoever makes it.
+   * Undefined: nothing. For a settle, only the units named, zeros included.
+   */
+  function budgetCost(budget: Budget, plan: CompiledPlan, cost: Cost | undefined, settling = false): Cost | undefined {
+    const units = cost === undefined ? undefined : rules.byUnit(plan, cost, settling ? 0 : 1);
+    const out: Record<string, number> = {};
+    for (const unit of budget.plan.units) {
+      if (settling) {
+        if (units?.has(unit)) out[unit] = units.get(unit)!;
+        continue;
+      }
+      const amount = unit === REQUESTS ? (units?.get(REQUESTS) ?? 1) : (units?.get(unit) ?? (cost === undefined && !plan.units.includes(REQUESTS) && plan.units[0] === unit ? 1 : 0));
+      if (amount > 0) out[unit] = amount;
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  }
+
+  const giveBack = (held: readonly Reservation[]) => Promise.all(held.map((r) => budgetOf(r).limiter.refund(r)));
+
+  /** A budget's denial, told as the plan's: the budget's limits, `sharedBudget` naming it. */
+  const budgetDenial = (budget: Budget, result: RateLimitResult, plan: string): RateLimitResult => ({ ...result, plan, sharedBudget: budget.name });
+
+  const shareOf = (deniedBy: string | undefined) => budgets.find((b) => b.plan.limits.some((l) => `${l.name}-share` === deniedBy))?.name;
+
+  // a budget that denied a cost is known full for it until its retry time: the same call is then
+  // denied without charging (and giving back) the creator first
+  const localNow = typeof options.clock === 'function' ? options.clock : Date.now;
+  const exhausted = new Map<string, { result: RateLimitResult; until: number }>();
+
+  async function charge(mode: 'check' | 'reserve', identifier: string, options: CheckOptions<P>): Promise<ReserveResult> {
+    const plan = policy.plans.get(options.plan);
+    const mine = (plan && byPlan.get(plan.name)) ?? [];
+    const inner: CheckOptions<P> = { plan: options.plan, ...(options.cost !== undefined && { cost: options.cost }) };
+    if (mine.length === 0) return mode === 'check' ? { ...(await creators.check(identifier, inner)), reservation: undefined } : creators.reserve(identifier, inner);
+    // bad input is refused before anything is charged
+    const charged = mine.map((budget) => ({ budget, cost: budgetCost(budget, plan!, options.cost) })).filter((c): c is { budget: Budget; cost: Cost } => c.cost !== undefined);
+    const keys = charged.map((c) => `${c.budget.name}\0${JSON.stringify(c.cost)}`);
+    for (const [i, key] of keys.entries()) {
+      const known = exhausted.get(key);
+      if (known && known.until > localNow()) return { ...budgetDenial(charged[i]!.budget, known.result, options.plan), retryAfterMs: known.until - localNow(), reservation: undefined };
+      if (known) exhausted.delete(key);
+    }
+
+    // step 1: the creator's own limits and fair shares, reserved so that they can be given back
+    const own = await creators.reserve(identifier, inner);
+    if (!own.allowed || !own.reservation) {
+      const share = shareOf(own.deniedBy);
+      return share ? { ...own, sharedBudget: share } : own;
+    }
+    // step 2: the budgets; the last one charged for good in check mode, so a budget's admissions are final
+    const held: Reservation[] = [];
+    const results: RateLimitResult[] = [];
+    const giveAllBack = () => Promise.all([creators.refund(own.reservation!), giveBack(held)]);
+    for (const [i, { budget, cost }] of charged.entries()) {
+      let got: ReserveResult;
+      try {
+        got = mode === 'check' && i === charged.length - 1 ? { ...(await budget.limiter.check(budget.identifier, { plan: budget.name, cost })), reservation: undefined } : await budget.limiter.reserve(budget.identifier, { plan: budget.name, cost });
+      } catch (error) {
+        await giveAllBack();
+        throw error;
+      }
+      if (!got.allowed) {
+        await giveAllBack();
+        if (got.degraded === undefined && got.retryAfterMs > 0) {
+          if (exhausted.size >= 1000) exhausted.clear();
+          exhausted.set(keys[i]!, { result: got, until: localNow() + got.retryAfterMs });
+        }
+        return { ...budgetDenial(budget, got, options.plan), reservation: undefined };
+      }
+      if (got.reservation) held.push(got.reservation);
+      results.push(got);
+    }
+    const limits = [...own.limits, ...results.flatMap((r) => r.limits)];
+    if (mode === 'check') {
+      // the charges stand; settling at the estimate only clears the reservation records (off the request path)
+      const ownReservation = own.reservation;
+      void creators.settle(ownReservation, { cost: ownReservation.cost }).catch(() => undefined);
+      for (const r of held) void budgetOf(r).limiter.settle(r, { cost: r.cost }).catch(() => undefined);
+      const { reservation, ...result } = own;
+      void reservation;
+      return { ...result, limits, reservation: undefined };
+    }
+    return { ...own, limits, reservation: { ...own.reservation, shared: held } as SharedReservation };
+  }
+
+  const budgetOf = (r: Reservation) => budgets.find((b) => b.name === r.plan)!;
+
+  /** Settles (or refunds) the creator's part and each budget's; the creator's status answers. */
+  async function settleAll(reservation: Reservation, cost: Cost | undefined): Promise<SettleResult> {
+    const shared = (reservation as SharedReservation).shared ?? [];
+    const own: Reservation = { identifier: reservation.identifier, plan: reservation.plan, id: reservation.id, expiresAt: reservation.expiresAt, cost: reservation.cost };
+    const plan = policy.plans.get(reservation.plan);
+    // room may come back: what this instance knew of full budgets is stale
+    exhausted.clear();
+    const [mine] = await Promise.all([
+      cost === undefined ? creators.refund(own) : creators.settle(own, { cost }),
+      // a budget that cannot be settled keeps its estimate charged, like any reservation
+      ...shared.map((r) => {
+        const budget = budgets.find((b) => b.name === r.plan);
+        if (!budget || !plan) return undefined;
+        if (cost === undefined) return budget.limiter.refund(r);
+        return budget.limiter.settle(r, { cost: budgetCost(budget, plan, cost, true) ?? r.cost });
+      }),
+    ]);
+    return mine;
+  }
+
+  const waitLines = createWaitLines();
+  const limiter: RateLimiter<P> & { [internals]: LimiterInternals } = {
+    plans: exposed,
+    store: creators.store,
+    check(identifier, options) {
+      return waitLines.run(`${String(identifier)}\0${String(options?.plan)}`, options, async () => {
+        const { reservation, ...result } = await charge('check', identifier, options);
+        void reservation;
+        return result;
+      });
+    },
+    reserve(identifier, options) {
+      return waitLines.run(`${String(identifier)}\0${String(options?.plan)}`, options, () => charge('reserve', identifier, options));
+    },
+    async peek(identifier, options) {
+      const plan = policy.plans.get(options.plan);
+      const mine = (plan && byPlan.get(plan.name)) ?? [];
+      const inner: CheckOptions<P> = { plan: options.plan, ...(options.cost !== undefined && { cost: options.cost }) };
+      const own = await creators.peek(identifier, inner);
+      const theirs = await Promise.all(
+        mine.map(async (b) => {
+          const cost = budgetCost(b, plan!, options.cost);
+          return { budget: b, result: cost === undefined ? undefined : await b.limiter.peek(b.identifier, { plan: b.name, cost }) };
+        }),
+      );
+      const limits = [...own.limits, ...theirs.flatMap((t) => t.result?.limits ?? [])];
+      const denied = theirs.find((t) => t.result && !t.result.allowed);
+      if (own.allowed && denied) return { ...budgetDenial(denied.budget, denied.result!, options.plan), limits };
+      const share = own.allowed ? undefined : shareOf(own.deniedBy);
+      return { ...own, limits, ...(share && { sharedBudget: share }) };
+    },
+    settle(reservation, options) {
+      return settleAll(reservation, options.cost);
+    },
+    refund(reservation) {
+      return settleAll(reservation, undefined);
+    },
+    reset(identifier, options) {
+      return creators.reset(identifier, options);
+    },
+    async close() {
+      await Promise.all([creators.close(), ...budgets.map((b) => b.limiter.close())]);
+    },
+    [internals]: (creators as unknown as { [internals]: LimiterInternals })[internals],
+  };
+  return limiter;
+}
+
