@@ -38,12 +38,15 @@ describe('through the Lambda store', () => {
       createRateLimiter<Plan>({ plans, store: createLambdaStore({ functionName, client: lambdaClient(), timeout: '20 s' }), logger: false, topConsumers: false }),
     );
     cleanup.push(() => Promise.all(limiters.map((l) => l.close())));
+    // each instance's first call loads the controls: done before, so the burst below is one tick
+    // however long that load takes on a loaded machine
+    await Promise.all(limiters.map((l) => l.peek('warm-up', { plan: 'closed' })));
+    const before = (await invokeEndpoint()).events.get(functionName)?.length ?? 0;
     const results = await Promise.all(limiters.flatMap((l) => Array.from({ length: 100 }, () => l.check('one-key', { plan: 'closed' }))));
     expect(results.filter((r) => r.allowed)).toHaveLength(100);
     expect(results.filter((r) => !r.allowed && r.deniedBy === 'minute' && !r.degraded)).toHaveLength(300);
-    const events = (await invokeEndpoint()).events.get(functionName)!;
-    // 100 checks per instance in one tick: at most 64 per invocation, so 2 invocations each (and a
-    // few more if the controls load landed apart)
+    const events = (await invokeEndpoint()).events.get(functionName)!.slice(before);
+    // 100 checks per instance in one tick: at most 64 per invocation, so 2 invocations each
     const evaluates = events.map((e) => (e as { ops: { op: string }[] }).ops.filter((o) => o.op === 'evaluate').length).filter((n) => n > 0);
     expect(evaluates.reduce((a, b) => a + b, 0)).toBe(400);
     expect(evaluates.length).toBeLessThanOrEqual(8);
