@@ -1,7 +1,7 @@
 // What admins need, over a limiter's public store API: where a creator stands, who consumes most,
 // the latest anomalies, and actions (reset, plan override, block, lift) that take effect at once
 // on every instance and are written to a capped audit log. Never scans the keyspace.
-import { type Anomaly, parseAnomaly } from './anomaly';
+import { type Anomaly, parseAnomaly } from './anomaly/records';
 import { type AuditEntry, parseAuditEntry, recordAudit } from './audit';
 import { liveControl, updateControl } from './controls';
 import { type Duration, toMs } from './duration';

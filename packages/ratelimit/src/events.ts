@@ -1,6 +1,6 @@
 // What a limiter reports about itself, for logs, metrics and alerting. Listeners must be quick
 // and must not throw (a throwing listener is ignored).
-import type { Anomaly } from './anomaly';
+import type { Anomaly } from './anomaly/records';
 import type { RateLimiterError } from './errors';
 import type { FailureMode } from './policy';
 

@@ -3,7 +3,8 @@
 // model-based tests demand that both give the same answers.
 import { ALGORITHMS, type LimitState } from './algorithms';
 import type { Algorithm, LimitOutcome } from './algorithms/types';
-import { type AnomalyState, type CompiledRules, emptyAnomalyState, type Fired, observe } from './anomaly';
+import { type AnomalyState, emptyAnomalyState, type Fired, observe } from './anomaly/counting';
+import type { CompiledRules } from './anomaly/rules';
 import type { CompiledLimit } from './plan';
 import { decidingOutcome } from './result';
 

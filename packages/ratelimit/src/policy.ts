@@ -1,7 +1,7 @@
 // Plans and limits as data: validated once with zod, compiled to what the stores need.
 import { z } from 'zod';
 
-import type { AnomalyRules } from './anomaly';
+import type { AnomalyRules } from './anomaly/rules';
 import { type Duration, toMs } from './duration';
 import { RateLimitConfigError } from './errors';
 import { type Algorithm, AlgorithmCode, type CompiledLimit, type FailureMode, type PlanLimits, REQUESTS } from './plan';

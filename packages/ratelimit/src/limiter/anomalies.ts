@@ -2,7 +2,8 @@
 // `onAnomaly`), and its writes (the stream, the identifier's history, and a block with its audit
 // entry when the rule blocks) go to a bounded queue one background worker drains in order.
 // Write failures are reported as store errors ('anomaly'); close() waits for the queue.
-import { ANOMALY_DETECTOR, type Anomaly, anomalyFields, type AnomalyRules, compileRules, type CompiledRules, IDENTIFIER_HISTORY } from '../anomaly';
+import { ANOMALY_DETECTOR, type Anomaly, anomalyFields, IDENTIFIER_HISTORY } from '../anomaly/records';
+import { type AnomalyRules, compileRules, type CompiledRules } from '../anomaly/rules';
 import { recordAudit } from '../audit';
 import { updateControl } from '../controls';
 import { HOUR_MS } from '../time';

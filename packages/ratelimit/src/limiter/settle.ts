@@ -1,6 +1,6 @@
 // settle() and refund(): replace a reservation's estimate with the real cost (0 refunds), in the
 // store, or in the fallback when the fallback made it. The usage boards get the difference.
-import { settleAnomaly } from '../anomaly';
+import { settleAnomaly } from '../anomaly/counting';
 import type { CompiledPlan } from '../policy';
 import type { LimiterContext } from './context';
 import type { Cost, SettleResult } from './types';

@@ -1,6 +1,7 @@
 // The limiter's public types: its options, what a call takes and what it answers. Types only
 // (and the internals symbol), so the parts of the limiter and the failure policies can share them.
-import type { Anomaly, AnomalyRules } from '../anomaly';
+import type { Anomaly } from '../anomaly/records';
+import type { AnomalyRules } from '../anomaly/rules';
 import type { Duration } from '../duration';
 import type { Logger, RateLimitEventListener } from '../events';
 import type { SettleStatus } from '../model';

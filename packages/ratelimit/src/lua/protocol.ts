@@ -3,7 +3,9 @@
 // with the codes both sides share. src/stores/redis/ only sends what these build.
 import { createHash } from 'node:crypto';
 
-import { type AnomalyRule, type Fired, parseFired, rulesArg, settleAnomalyArgs } from '../anomaly';
+import type { Fired } from '../anomaly/counting';
+import type { AnomalyRule } from '../anomaly/rules';
+import { parseFired, rulesArg, settleAnomalyArgs } from '../anomaly/wire';
 import type { EvaluateOutput, SettleStatus } from '../model';
 import { AlgorithmCode, type CompiledLimit } from '../policy';
 import type { StoreEvaluateRequest, StoreInspection, StoreResetRequest, StoreSettleRequest } from '../stores/types';

@@ -3,7 +3,7 @@
 // dropped once nothing in it can matter any more (checked on access and by an unref'd sweep).
 import { EventEmitter } from 'node:events';
 
-import { anomalyRetentionMs, observeSettle } from '../anomaly';
+import { anomalyRetentionMs, observeSettle } from '../anomaly/counting';
 import { type Duration, toMs } from '../duration';
 import { emptyState, evaluate, type IdentifierState, inspectState, reset, settle } from '../model';
 import type { CompiledLimit } from '../plan';

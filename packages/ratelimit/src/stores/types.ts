@@ -1,4 +1,5 @@
-import type { CompiledRules, Fired, SettleAnomaly } from '../anomaly';
+import type { Fired, SettleAnomaly } from '../anomaly/counting';
+import type { CompiledRules } from '../anomaly/rules';
 import type { EvaluateOutput, Mode, SettleStatus } from '../model';
 import type { CompiledLimit } from '../policy';
 
