@@ -2,9 +2,8 @@
 // server (`@airl/creators/sessions`: Redis with a TTL, or this process's memory without Redis)
 // and holds only the creator id. The plan is looked up on the server on every request, never
 // read from the client. Signing out (or an admin's "sign out everywhere") deletes it: a copy of
-// the cookie opens nothing afterwards.
-import 'server-only';
-
+// the cookie opens nothing afterwards. Not marked server-only: the Playwright set-up (plain Node)
+// makes sessions with it.
 import { cookieFrom, createSessionStore, type SessionClient, type SessionStore } from '@airl/creators/sessions';
 
 export const SESSION_COOKIE = 'airl_session';
