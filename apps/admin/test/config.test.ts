@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { DEMO_ADMIN } from '~/server/accounts';
-import { ConfigError, loadConfig } from '~/server/config';
+import { ConfigError, loadConfig, PROXY_NOTE } from '~/server/config';
 
 const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g';
 
@@ -59,7 +59,12 @@ describe('loadConfig', () => {
     expect(demo.notes).toContainEqual(expect.stringMatching(/random secret/));
     // one proxy by default (a load balancer, CloudFront, or Next.js itself); 0 trusts no address
     expect(demo.trustedProxyCount).toBe(1);
-    expect(loadConfig({ NODE_ENV: 'production', DEMO_ADMIN: 'true', TRUSTED_PROXY_COUNT: '0' }).trustedProxyCount).toBe(0);
+    // ...said once at start, with how to turn it off for an app clients reach directly
+    expect(demo.notes.filter((n) => n.startsWith('TRUSTED_PROXY_COUNT is not set'))).toEqual([PROXY_NOTE]);
+    expect(PROXY_NOTE).toMatch(/assuming 1 proxy .* set TRUSTED_PROXY_COUNT=0/);
+    const zero = loadConfig({ NODE_ENV: 'production', DEMO_ADMIN: 'true', TRUSTED_PROXY_COUNT: '0' });
+    expect(zero.trustedProxyCount).toBe(0);
+    expect(zero.notes).not.toContain(PROXY_NOTE);
   });
 
   it('lists every mistake at once, each naming its variable, never echoing a hash', () => {

@@ -1,6 +1,8 @@
 // The admin app's limiters publish the same EMF metrics as the web app's (same namespace and
-// dimensions, so @airl/infra's alarms count both), and closing the app flushes what is left.
-import { describe, expect, it } from 'vitest';
+// dimensions, so @airl/infra's alarms count both), and closing the app flushes what is left;
+// closing it also closes the sign-in store but not a client it was given.
+import { Redis } from 'ioredis';
+import { describe, expect, inject, it } from 'vitest';
 
 import { createAdminApp } from '~/server/app';
 import { loadConfig } from '~/server/config';
@@ -26,5 +28,19 @@ describe('limiter metrics', () => {
     await app.limiters.limiter.check('creator-ava', { plan: 'starter' });
     await app.close();
     expect(lines).toEqual([]);
+  });
+});
+
+describe('closing the app', () => {
+  it('closes the sign-in store without closing the shared client it was given', async () => {
+    const client = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 });
+    try {
+      const app = createAdminApp(loadConfig({ NODE_ENV: 'test', DEMO_ADMIN: 'true', RATE_LIMIT_METRICS: 'false', RATE_LIMIT_PREFIX: `test-close-${Date.now()}` }), { client });
+      await app.signIn.check('demo', { plan: 'account' });
+      await app.close();
+      expect(await client.ping()).toBe('PONG');
+    } finally {
+      await client.quit();
+    }
   });
 });

@@ -65,7 +65,7 @@ async function creator(plan: CreatorPlan = 'starter', id = 'creator-ava') {
     links: [
       httpLink({
         url: `${app.url}/api/trpc`,
-        headers: { cookie },
+        headers: { cookie, origin: app.url },
         fetch: async (input, init) => {
           const res = await fetch(input, init);
           responses.push({ res, body: await res.clone().text() });
@@ -296,7 +296,7 @@ describe('an unreachable provider, and start-up checks', () => {
       await limiters.directory.setPlan(id, 'starter');
       const res = await fetch(`${other.url}/api/trpc/ai.caption`, {
         method: 'POST',
-        headers: { cookie: await sessionCookie(redis, prefix, id), 'content-type': 'application/json' },
+        headers: { cookie: await sessionCookie(redis, prefix, id), 'content-type': 'application/json', origin: other.url },
         body: JSON.stringify({ description: 'Nobody home' }),
       });
       const body = await res.text();

@@ -39,7 +39,8 @@ function client(cookie: string | undefined, options: { batch?: boolean; headers?
     links: [
       link({
         url: `${appUrl}/api/trpc`,
-        headers: () => ({ ...(cookie && { cookie }), ...options.headers?.() }),
+        // a POST must come from the app's own origin, as the app's pages send it
+        headers: () => ({ origin: appUrl, ...(cookie && { cookie }), ...options.headers?.() }),
         fetch: async (input, init) => {
           const res = await fetch(input, init);
           responses.push(res);
@@ -132,6 +133,40 @@ describe('AI procedures over HTTP', () => {
     const forgedToken = 'A'.repeat(43);
     const forged = await rejection(client(`${SESSION_COOKIE}=${forgedToken}`, { batch: false }).trpc.ai.caption.mutate(caption));
     expect(forged?.data?.code).toBe('UNAUTHORIZED');
+  });
+});
+
+describe('cross-site calls', () => {
+  const burstLeft = async (id: string) => (await limiters.limiter.peek(id, { plan: 'starter' })).limits.find((l) => l.name === 'burst')!.remaining;
+
+  it('refuses a POST from another site or without Origin with a 403 a tRPC client reads, before anything is charged', async () => {
+    const cookie = await creator('creator-ava', 'starter');
+    for (const batch of [false, true]) {
+      const foreign = await rejection(client(cookie, { batch, headers: () => ({ origin: 'https://evil.example' }) }).trpc.ai.caption.mutate(caption));
+      expect(foreign, `batch ${batch}`).toBeInstanceOf(TRPCClientError);
+      expect(foreign?.data?.code).toBe('FORBIDDEN');
+      expect(foreign?.data?.httpStatus).toBe(403);
+      expect(foreign?.message).toContain('Origin evil.example is not this app');
+      const opaque = await rejection(client(cookie, { batch, headers: () => ({ origin: 'null' }) }).trpc.ai.caption.mutate(caption));
+      expect(opaque?.data?.code).toBe('FORBIDDEN');
+    }
+    // no Origin at all (a script, or a form another site posts without one), single and batched
+    for (const url of [`${appUrl}/api/trpc/ai.caption`, `${appUrl}/api/trpc/ai.caption?batch=1`]) {
+      const body = url.includes('batch') ? { 0: caption } : caption;
+      const res = await fetch(url, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status, url).toBe(403);
+      expect(JSON.stringify(await res.json())).toContain('"code":"FORBIDDEN"');
+    }
+    expect(await burstLeft('creator-ava')).toBe(5);
+    // the same call from the app's own origin goes through and is charged
+    await client(cookie, { batch: false }).trpc.ai.caption.mutate(caption);
+    expect(await burstLeft('creator-ava')).toBe(4);
+  });
+
+  it('leaves queries (GET) alone: the page\'s reads need no Origin', async () => {
+    const cookie = await creator('creator-ben', 'starter');
+    const res = await fetch(`${appUrl}/api/trpc/ai.quota`, { headers: { cookie } });
+    expect(res.status).toBe(200);
   });
 });
 

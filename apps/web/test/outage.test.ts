@@ -35,7 +35,7 @@ function trpcFor(cookie: string) {
     links: [
       httpLink({
         url: `${app.url}/api/trpc`,
-        headers: () => ({ cookie }),
+        headers: () => ({ cookie, origin: app.url }),
         fetch: async (input, init) => {
           const res = await fetch(input, init);
           bodies.push(await res.clone().text());

@@ -48,6 +48,20 @@ export interface SessionStoreOptions {
    * @default 300
    */
   readonly timeoutMs?: number;
+  /**
+   * While Redis is unreachable, a copy this process holds answers only if Redis confirmed it at
+   * most this long ago (ms): a session ended on another instance (sign-out, "sign out
+   * everywhere") stops working here within this window even through an outage. 0: fail closed
+   * (no Redis, no session). Ignored without `client`.
+   * @default 300_000 (5 minutes)
+   */
+  readonly outageGraceMs?: number;
+  /**
+   * How many sessions this process keeps (the copies for an outage on Redis; the sessions
+   * themselves in memory), least recently used dropped first: in memory, a dropped session ends.
+   * @default 10_000
+   */
+  readonly maxLocal?: number;
   /** The clock (tests). @default Date.now */
   readonly now?: () => number;
 }
@@ -57,8 +71,10 @@ export interface SessionStore {
   create(subject: string, credential?: string): Promise<string>;
   /**
    * The session of a token; undefined when it is missing, unknown, ended or expired. While Redis
-   * is unreachable, the last copy this process read answers (until it would have expired): a Redis
-   * outage does not sign everybody out, and a session this process ended stays ended.
+   * is unreachable, the last copy this process read answers if Redis confirmed it within
+   * `outageGraceMs` (and until it would have expired): a short Redis outage does not sign
+   * everybody out, a session this process ended stays ended, and one ended elsewhere stops
+   * working here once the window has passed.
    */
   read(token: string | undefined): Promise<Session | undefined>;
   /** Ends one session (sign-out). */
@@ -82,27 +98,40 @@ interface Stored extends Session {
   readonly seenAt: number;
 }
 
+/** This process's copy of a session: when Redis last confirmed it (epoch ms; kept in memory only). */
+interface Local extends Stored {
+  readonly confirmedAt: number;
+}
+
 /** Makes a session store on Redis (when `client` is given) or in memory. */
 export function createSessionStore(options: SessionStoreOptions): SessionStore {
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 300;
+  const graceMs = options.outageGraceMs ?? 5 * 60_000;
+  const maxLocal = options.maxLocal ?? 10_000;
   const ttl = (s: Stored, at: number) => Math.min(options.idleMs ?? Infinity, s.expiresAt - at);
   const alive = (s: Stored, at: number) => at < s.expiresAt && (options.idleMs === undefined || at - s.seenAt < options.idleMs);
-  // every session this process read or made (Redis: the copy used while Redis is unreachable)
-  const local = new Map<string, Stored>();
+  // the sessions this process read or made (Redis: the copies used while Redis is unreachable),
+  // least recently used first (a Map keeps insertion order): O(1) per request, at most maxLocal
+  const local = new Map<string, Local>();
   const bySubject = new Map<string, Set<string>>();
-  const remember = (id: string, s: Stored) => {
-    local.set(id, s);
+  const forget = (id: string) => {
+    const s = local.get(id);
+    if (!s) return;
+    local.delete(id);
+    const ids = bySubject.get(s.subject);
+    ids?.delete(id);
+    if (ids?.size === 0) bySubject.delete(s.subject);
+  };
+  const remember = (id: string, s: Stored, confirmedAt: number) => {
+    const old = local.get(id);
+    if (old && old.subject !== s.subject) forget(id);
+    local.delete(id); // re-inserted last: the most recently used
+    local.set(id, { ...s, confirmedAt });
     let ids = bySubject.get(s.subject);
     if (!ids) bySubject.set(s.subject, (ids = new Set()));
     ids.add(id);
-    // bounded: drop what expired when the map grows
-    if (local.size > 10_000) for (const [k, v] of local) if (!alive(v, now())) forget(k);
-  };
-  const forget = (id: string) => {
-    const s = local.get(id);
-    local.delete(id);
-    if (s) bySubject.get(s.subject)?.delete(id);
+    if (local.size > maxLocal) forget(local.keys().next().value!);
   };
   const key = (id: string) => `${options.prefix}:session:${id}`;
   const index = (subject: string) => `${options.prefix}:subject:${encodeURIComponent(subject)}`;
@@ -121,7 +150,7 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
         await c.sadd(index(subject), id);
         await c.pexpire(index(subject), options.maxAgeMs);
       }
-      remember(id, s);
+      remember(id, s, at);
       return token;
     },
 
@@ -135,7 +164,7 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
           forget(id);
           return undefined;
         }
-        if (options.idleMs !== undefined && at - s.seenAt >= 60_000) remember(id, { ...s, seenAt: at });
+        remember(id, options.idleMs !== undefined && at - s.seenAt >= 60_000 ? { ...s, seenAt: at } : s, at);
         return publicView(s);
       }
       let raw: string | null;
@@ -146,7 +175,8 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
         const get = redis().get(key(id));
         raw = last ? await within(get, timeoutMs, () => new Error('session store timed out')) : await get;
       } catch {
-        return last && alive(last, at) ? publicView(last) : undefined;
+        // only a copy Redis confirmed lately: a session ended on another instance must not live on
+        return last && alive(last, at) && at - last.confirmedAt < graceMs ? publicView(last) : undefined;
       }
       const s = raw ? parse(raw) : undefined;
       if (!s || !alive(s, at)) {
@@ -159,9 +189,9 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
         await redis()
           .set(key(id), JSON.stringify(pushed), 'PX', ttl(pushed, at), 'XX')
           .catch(() => undefined);
-        remember(id, pushed);
+        remember(id, pushed, at);
       } else {
-        remember(id, s);
+        remember(id, s, at);
       }
       return publicView(s);
     },

@@ -1,9 +1,11 @@
 // Server-side sessions, the same scenario in memory and on Redis: a token opens its session until
 // it is ended, all of a subject's sessions end together, absolute and idle (sliding) expiry, a
 // token the store never issued opens nothing, and on Redis a copy this process read answers while
-// Redis is unreachable (one it ended does not).
+// Redis is unreachable (one it ended does not), only within the outage window after Redis last
+// confirmed it; the copies kept are bounded (least recently used dropped first).
 import { randomUUID } from 'node:crypto';
 
+import { startServer } from '@airl/vitest-config/redis';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
@@ -102,6 +104,95 @@ describe('sessions on an unreachable Redis', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(await store.read(ended)).toBeUndefined();
     expect(await store.read(unseen)).toBeUndefined();
+    dead.disconnect();
+  });
+});
+
+describe('sessions after a sign-out on another instance, with Redis then stopped', () => {
+  it('a copy answers only while Redis confirmed it within outageGraceMs; 0 fails closed', { timeout: 60_000 }, async () => {
+    const server = await startServer();
+    const client = new Redis({ port: server.port, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 });
+    client.on('error', () => undefined);
+    try {
+      await new Promise((resolve) => client.once('ready', resolve));
+      let now = 1_000_000;
+      const o = { client: () => client, prefix: `${prefix}:grace`, maxAgeMs: 3_600_000, timeoutMs: 200, now: () => now };
+      const here = createSessionStore({ ...o, outageGraceMs: 60_000 });
+      const closed = createSessionStore({ ...o, outageGraceMs: 0 });
+      const elsewhere = createSessionStore(o);
+      const signedOut = await elsewhere.create('fay');
+      const kept = await elsewhere.create('gus');
+      for (const t of [signedOut, kept]) {
+        expect(await here.read(t)).toMatchObject({ subject: expect.any(String) as string });
+        expect(await closed.read(t)).toBeDefined();
+      }
+      // another instance signs fay out; then Redis goes away before this one reads again
+      await elsewhere.end(signedOut);
+      await server.stop();
+      now += 30_000;
+      expect(await here.read(kept)).toMatchObject({ subject: 'gus' });
+      // the outage hides the sign-out for at most the window...
+      expect(await here.read(signedOut)).toMatchObject({ subject: 'fay' });
+      expect(await closed.read(kept)).toBeUndefined();
+      now += 30_001;
+      // ...then neither copy answers, though neither session would have expired yet
+      expect(await here.read(signedOut)).toBeUndefined();
+      expect(await here.read(kept)).toBeUndefined();
+    } finally {
+      client.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('defaults to a 5 minute window', async () => {
+    let now = 1_000_000;
+    const dead = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    dead.on('error', () => undefined);
+    let client: Redis = redis;
+    const store = createSessionStore({ client: () => client, prefix: `${prefix}:grace-default`, maxAgeMs: 3_600_000, timeoutMs: 200, now: () => now });
+    const token = await store.create('hal');
+    client = dead;
+    now += 5 * 60_000 - 1;
+    expect(await store.read(token)).toMatchObject({ subject: 'hal' });
+    now += 1;
+    expect(await store.read(token)).toBeUndefined();
+    dead.disconnect();
+  });
+});
+
+describe('the sessions this process keeps', () => {
+  it('are at most maxLocal, the least recently used dropped first (in memory, that session ends)', async () => {
+    const store = createSessionStore({ prefix, maxAgeMs: 60_000, maxLocal: 3 });
+    const [a, b, c] = [await store.create('a'), await store.create('b'), await store.create('c')];
+    expect(await store.read(a)).toBeDefined(); // a is now the most recently used: b goes next
+    const d = await store.create('d');
+    expect(await store.read(b)).toBeUndefined();
+    for (const t of [a, c, d]) expect(await store.read(t)).toBeDefined();
+    // a dropped session is no longer counted under its subject
+    expect(await store.endAll('b')).toBe(0);
+  });
+
+  it('stay bounded under the default cap of 10,000 (memory)', async () => {
+    const store = createSessionStore({ prefix, maxAgeMs: 60_000 });
+    const first = await store.create('first');
+    const later: string[] = [];
+    for (let i = 0; i < 10_000; i++) later.push(await store.create(`s${i % 50}`));
+    expect(await store.read(first)).toBeUndefined();
+    expect(await store.read(later[0])).toBeDefined();
+    expect(await store.read(later.at(-1))).toBeDefined();
+  });
+
+  it('on Redis, bound only the copies for an outage: a dropped copy is read from Redis again', async () => {
+    const dead = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    dead.on('error', () => undefined);
+    let client: Redis = redis;
+    const store = createSessionStore({ client: () => client, prefix: `${prefix}:cap`, maxAgeMs: 60_000, timeoutMs: 200, maxLocal: 2 });
+    const [a, b, c] = [await store.create('a'), await store.create('b'), await store.create('c')];
+    expect(await store.read(a)).toMatchObject({ subject: 'a' }); // from Redis; b is dropped
+    client = dead;
+    expect(await store.read(b)).toBeUndefined();
+    expect(await store.read(a)).toMatchObject({ subject: 'a' });
+    expect(await store.read(c)).toMatchObject({ subject: 'c' });
     dead.disconnect();
   });
 });

@@ -52,7 +52,8 @@ export function createAdminApp(config: AdminConfig, options: CreateAdminAppOptio
     ...(metrics && { onEvent: metrics.onEvent }),
   });
   const client = limiters.client();
-  // the shared client, passed as an object: this store must not close it (the limiters' store does)
+  // the shared client, passed as an object: this store's close() never closes it (the limiters'
+  // store does), only stops what the store itself runs (its timeout sweeper, its subscriber)
   const store = client ? createRedisStore({ client, prefix: `${config.limiters.prefix}-admin-sign-in` }) : createMemoryStore();
   const signIn = createSignInLimiter(store);
   const sessions = createAdminSessions(config.limiters.prefix, client ? () => client : undefined);
@@ -66,7 +67,8 @@ export function createAdminApp(config: AdminConfig, options: CreateAdminAppOptio
     metrics,
     async close() {
       await signIn.close();
-      if (!client) await store.close?.();
+      // the limiter closes only a store it made: this one is closed here, before the client goes
+      await store.close?.();
       await limiters.close();
       metrics?.close();
     },

@@ -37,13 +37,16 @@ const DEV_SECRET = 'airl-admin-development-session-secret-not-for-production';
 
 /**
  * One proxy: the load balancer of ECS, the CloudFront of Amplify Hosting, or, under `next start`
- * with no proxy, Next.js itself (it fills X-Forwarded-For with the peer's address when the client
- * sent none). A deployment behind a proxy then tells clients apart. The risk, documented in the
+ * with no proxy, Next.js itself (it fills X-Forwarded-For with the peer's address only when the
+ * client sent none; a header the client sent is passed on as it is). A deployment behind a proxy then tells clients apart. The risk, documented in the
  * README and docs/aws-deployment.md: an app reached directly, not through a proxy, reads an
  * address the client may have written itself, so the per-source limits can be dodged; the
  * per-account limit over all unknown sources still bounds the guessing.
  */
 export const DEFAULT_TRUSTED_PROXY_COUNT = 1;
+
+/** Said at a production start without TRUSTED_PROXY_COUNT: what the default assumes. */
+export const PROXY_NOTE = `TRUSTED_PROXY_COUNT is not set: assuming ${DEFAULT_TRUSTED_PROXY_COUNT} proxy (a load balancer or CloudFront) appends the client's address to X-Forwarded-For; if clients reach this app directly, set TRUSTED_PROXY_COUNT=0 (else a client-written X-Forwarded-For is trusted)`;
 
 function readTrustedProxyCount(env: Env, problems: string[]): number {
   const raw = env.TRUSTED_PROXY_COUNT;
@@ -85,6 +88,7 @@ export function loadConfig(env: Env = process.env): AdminConfig {
   if (session.note) notes.push(session.note);
 
   const trustedProxyCount = readTrustedProxyCount(env, problems);
+  if (production && !env.TRUSTED_PROXY_COUNT) notes.push(PROXY_NOTE);
 
   if (problems.length > 0) throw new ConfigError(problems, 'apps/admin/.env.example');
   return { production, limiters, metrics, accounts, demoAdmin, sessionSecret: session.secret, trustedProxyCount, notes };

@@ -12,9 +12,16 @@ export const ADMIN_SESSION_COOKIE = 'airl_admin_session';
 /** How long a session lasts, in seconds: a working day, not extended by use. */
 export const SESSION_TTL_S = 8 * 3600;
 
+/**
+ * While Redis is unreachable, how long after Redis last confirmed a session this instance's copy
+ * still answers (ms): shorter than the creators' 5 minutes, an admin session can change every
+ * creator's limits (why, in the @airl/creators README).
+ */
+export const OUTAGE_GRACE_MS = 60_000;
+
 /** The admin sessions, under `<prefix>-sessions:admin` on the app's Redis, else in memory. */
 export function createAdminSessions(prefix: string, client: (() => SessionClient) | undefined): SessionStore {
-  return createSessionStore({ client, prefix: `${prefix}-sessions:admin`, maxAgeMs: SESSION_TTL_S * 1000 });
+  return createSessionStore({ client, prefix: `${prefix}-sessions:admin`, maxAgeMs: SESSION_TTL_S * 1000, outageGraceMs: OUTAGE_GRACE_MS });
 }
 
 /** What binds a session to the account's current password: a new hash ends its sessions. */

@@ -3,7 +3,7 @@
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPCError } from '@trpc/server';
 
-import { createCallerFactory, createContext } from '~/server/trpc/init';
+import { createCallerFactory, createContext, INTERNAL_ERROR_MESSAGE } from '~/server/trpc/init';
 import { appRouter } from '~/server/trpc/router';
 
 export const runtime = 'nodejs';
@@ -19,7 +19,12 @@ export async function GET(req: Request) {
     const { limit, spent, remaining, percentUsed, plan, warning } = spend;
     return Response.json({ limit, spent, remaining, percentUsed, plan, warning }, { headers });
   } catch (error) {
-    if (!(error instanceof TRPCError)) throw error;
+    // a caller skips the errorFormatter: an unexpected error's own text (a client library's, a
+    // URL...) goes to the server log, the client gets the app's sentence
+    if (!(error instanceof TRPCError) || error.code === 'INTERNAL_SERVER_ERROR') {
+      console.error('GET /api/ai/quota:', error);
+      return Response.json({ error: INTERNAL_ERROR_MESSAGE, code: 'INTERNAL_SERVER_ERROR' }, { status: 500, headers });
+    }
     return Response.json({ error: error.message, code: error.code }, { status: getHTTPStatusCodeFromError(error), headers });
   }
 }
