@@ -9,18 +9,14 @@ import { describe, expect } from 'vitest';
 
 import { type Anomaly, createMemoryStore, createRateLimiter, type PlansConfig } from '../src/index';
 import { makeStore, manualClock, type StoreKind } from './fixtures/stores';
+import { LEGACY_STARTER } from './fixtures/anomaly';
+import { HOUR_MS } from '../src/time';
 
-const MIN = 60_000;
-const HOUR = 60 * MIN;
+const HOUR = HOUR_MS;
 
 const plans = {
   // the legacy plan
-  starter: {
-    limits: [
-      { name: 'hourly', limit: 50, window: '1 h' },
-      { name: 'tokens', limit: 1_000_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
-    ],
-  },
+  starter: LEGACY_STARTER,
   // the README's pro example: a per-minute limit first
   pro: {
     limits: [

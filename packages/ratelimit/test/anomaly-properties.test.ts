@@ -8,19 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { type Anomaly, type AnomalyRules, createMemoryStore, createRateLimiter, type PlansConfig, type Store } from '../src/index';
 import { client, makeStore, manualClock, prefix, STORE_KINDS } from './fixtures/stores';
 import { createRedisStore } from '../src/redis';
+import { LEGACY_STARTER } from './fixtures/anomaly';
+import { HOUR_MS, MINUTE_MS, SECOND_MS } from '../src/time';
 
-const SEC = 1000;
-const MIN = 60 * SEC;
-const HOUR = 60 * MIN;
+const SEC = SECOND_MS;
+const MIN = MINUTE_MS;
+const HOUR = HOUR_MS;
 
 // the legacy plan: 50 calls per sliding hour, plus a token budget
 const plans = {
-  starter: {
-    limits: [
-      { name: 'hourly', limit: 50, window: '1 h' },
-      { name: 'tokens', limit: 1_000_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
-    ],
-  },
+  starter: LEGACY_STARTER,
 } satisfies PlansConfig;
 
 function setup(store: Store, anomalies: AnomalyRules, start = Date.UTC(2026, 5, 1, 9, 0, 0)) {

@@ -7,22 +7,19 @@ import { createRateLimitAdmin } from '../src/admin';
 import { type Anomaly, createRateLimiter, type PlansConfig } from '../src/index';
 import { makeLambdaStore } from './fixtures/lambda';
 import { makeStore as makeAnyStore, manualClock, STORE_KINDS, type StoreKind } from './fixtures/stores';
+import { LEGACY_STARTER } from './fixtures/anomaly';
+import { HOUR_MS, MINUTE_MS } from '../src/time';
 
 // the Lambda store runs the same suite: SDK -> local Invoke endpoint -> handler -> Redis
 const makeStore = (kind: StoreKind | 'lambda') => (kind === 'lambda' ? makeLambdaStore() : makeAnyStore(kind));
 
-const MIN = 60_000;
-const HOUR = 60 * MIN;
+const MIN = MINUTE_MS;
+const HOUR = HOUR_MS;
 
 // the legacy plan (50 per sliding hour) plus a token budget, with the default rules:
 // burst > 2 x 50 calls in 5 min, denial storm > 30 denials in 1 min, cost spike > 5 x baseline
 const plans = {
-  starter: {
-    limits: [
-      { name: 'hourly', limit: 50, window: '1 h' },
-      { name: 'tokens', limit: 1_000_000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
-    ],
-  },
+  starter: LEGACY_STARTER,
 } satisfies PlansConfig;
 
 describe.each([...STORE_KINDS, 'lambda' as const])('%s store', (kind) => {
