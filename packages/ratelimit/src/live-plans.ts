@@ -163,25 +163,32 @@ export function withLivePlans<P extends string>(
   }
 
   let loading: Promise<void> | undefined;
-  let loaded = false;
+  let attempted = false;
   let stop: (() => Promise<void>) | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const reloadQuietly = () => reload().catch(() => undefined);
-  /** Listens first, then loads: a change made in between is not missed. Never rejects. */
-  function ready(): Promise<void> | undefined {
-    if (loaded || closed) return undefined;
-    loading ??= (async () => {
-      stop ??= await store.listen((name) => {
-        if (name === LIVE_PLANS || name === undefined) void reloadQuietly();
-      });
-      await reload();
-      loaded = true;
-      timer ??= setInterval(() => void reloadQuietly(), refreshMs);
-      timer.unref();
-    })().catch(() => {
-      // the code's plans meanwhile; tried again at the next call
-      loading = undefined;
+  /** Listens first (once), then loads: a change made in between is not missed. */
+  async function listenAndReload() {
+    stop ??= await store.listen((name) => {
+      if (name === LIVE_PLANS || name === undefined) void reloadQuietly();
     });
+    await reload();
+  }
+  const reloadQuietly = () => listenAndReload().catch(() => undefined);
+  /**
+   * The first call waits for one load attempt; later calls never wait for a load: while the
+   * store is down they use the plans in force (the code's, or the last loaded), and the refresh
+   * timer tries again in the background. Never rejects.
+   */
+  function ready(): Promise<void> | undefined {
+    if (attempted || closed) return undefined;
+    loading ??= listenAndReload()
+      .catch(() => undefined)
+      .finally(() => {
+        attempted = true;
+        if (closed) return;
+        timer ??= setInterval(() => void reloadQuietly(), refreshMs);
+        timer.unref();
+      });
     return loading;
   }
   const first = async <T>(run: () => Promise<T>): Promise<T> => {

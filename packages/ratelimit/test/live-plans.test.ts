@@ -137,3 +137,32 @@ describe.each(STORE_KINDS)('live plans against a model on %s', (kind) => {
     expect(got).toEqual(want);
   });
 });
+
+describe('live plans while the store cannot be read', () => {
+  it('only the first call waits for a load; later calls use the plans in force while the timer retries', async () => {
+    const memory = createMemoryStore();
+    let reads = 0;
+    // a store whose documents time out: each read fails after 300 ms
+    const store: Store = Object.assign(Object.create(Object.getPrototypeOf(memory) as object) as Store, memory, {
+      readDocument: async () => {
+        reads++;
+        await new Promise((r) => setTimeout(r, 300));
+        throw new Error('timed out');
+      },
+    });
+    const limiter = closing(createRateLimiter({ plans: PLANS, store, livePlans: { refresh: '100 ms' }, logger: false, topConsumers: false }));
+    let started = performance.now();
+    expect((await limiter.check('c1', { plan: 'starter' })).limits[0]!.limit).toBe(3);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    for (let i = 0; i < 3; i++) {
+      started = performance.now();
+      expect((await limiter.check('c1', { plan: 'starter' })).limits[0]!.limit).toBe(3);
+      expect(performance.now() - started).toBeLessThan(150);
+    }
+    // retried in the background on the refresh timer
+    const before = reads;
+    await new Promise((r) => setTimeout(r, 450));
+    expect(reads).toBeGreaterThan(before);
+    await limiter.close();
+  });
+});
