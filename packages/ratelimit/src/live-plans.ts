@@ -136,7 +136,20 @@ export function withLivePlans<P extends string>(
   let current = build(options.plans, options.shared);
   let closed = false;
 
-  async function reload() {
+  // one load at a time, in order: a slow read must not land after a newer one. Requests made
+  // while one runs share a single load after it (which reads the newest document).
+  let running: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
+  function reload(): Promise<void> {
+    if (!running) return (running = load().finally(() => (running = undefined)));
+    return (queued ??= running
+      .catch(() => undefined)
+      .then(() => {
+        queued = undefined;
+        return reload();
+      }));
+  }
+  async function load() {
     const json = await store.readDocument!(LIVE_PLANS);
     if (json === storedJson || closed) return;
     storedJson = json;

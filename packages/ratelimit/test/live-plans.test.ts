@@ -166,3 +166,33 @@ describe('live plans while the store cannot be read', () => {
     await limiter.close();
   });
 });
+
+describe('live plans reloaded concurrently', () => {
+  it('a slow read of an old document does not land after a newer one', async () => {
+    const memory = createMemoryStore();
+    const read = memory.readDocument.bind(memory);
+    let delays = [300, 0];
+    // the first read is slow (it sees the old document), the second fast (the new one)
+    const store: Store = Object.assign(Object.create(Object.getPrototypeOf(memory) as object) as Store, memory, {
+      readDocument: async (name: string) => {
+        const json = await read(name);
+        await new Promise((r) => setTimeout(r, delays.shift() ?? 0));
+        return json;
+      },
+    });
+    const limiter = closing(createRateLimiter({ plans: PLANS, store, livePlans: { refresh: '1 h' }, logger: false, topConsumers: false }));
+    delays = [];
+    await limiter.check('c1', { plan: 'starter' });
+    const write = memory.writeDocument.bind(memory);
+    await write('~plans', JSON.stringify({ sizes: { plans: { starter: { 'per-minute': 5 } } }, by: 'a', at: 1 }));
+    // two reloads (as from two announcements): the first reads 5 and is slow, the second reads 7
+    delays = [300, 0];
+    const handle = (limiter as unknown as Record<symbol, { refresh(): Promise<void> }>)[Object.getOwnPropertySymbols(limiter).find((s) => s.description === 'live plans')!]!;
+    const first = handle.refresh();
+    await new Promise((r) => setTimeout(r, 20));
+    await write('~plans', JSON.stringify({ sizes: { plans: { starter: { 'per-minute': 7 } } }, by: 'a', at: 2 }));
+    const second = handle.refresh();
+    await Promise.all([first, second]);
+    expect((await limiter.peek('c1', { plan: 'starter' })).limits[0]!.limit).toBe(7);
+  });
+});
