@@ -135,6 +135,7 @@ export function withLivePlans<P extends string>(
   let storedJson: string | undefined;
   let current = build(options.plans, options.shared);
   let closed = false;
+  const retired = new Set<Promise<void>>();
 
   // one load at a time, in order: a slow read must not land after a newer one. Requests made
   // while one runs share a single load after it (which reads the newest document).
@@ -171,8 +172,10 @@ export function withLivePlans<P extends string>(
   function swap(next: RateLimiter<P>) {
     const old = current;
     current = next;
-    // calls already in flight on the old one finish there; its timers stop
-    void old.close().catch(() => undefined);
+    // calls already in flight on the old one finish there; its timers stop (close waits for it)
+    const retiring = old.close().catch(() => undefined);
+    retired.add(retiring);
+    void retiring.finally(() => retired.delete(retiring));
   }
 
   let loading: Promise<void> | undefined;
@@ -232,7 +235,7 @@ export function withLivePlans<P extends string>(
       closed = true;
       clearInterval(timer);
       await stop?.();
-      await current.close();
+      await Promise.allSettled([current.close(), ...retired]);
     },
     [internals]: {
       get policy() {

@@ -185,13 +185,21 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
     if (mode === 'check') {
       // the charges stand; settling at the estimate only clears the reservation records (off the request path)
       const ownReservation = own.reservation;
-      void creators.settle(ownReservation, { cost: ownReservation.cost }).catch(() => undefined);
-      for (const r of held) void budgetOf(r).limiter.settle(r, { cost: r.cost }).catch(() => undefined);
+      background(creators.settle(ownReservation, { cost: ownReservation.cost }));
+      for (const r of held) background(budgetOf(r).limiter.settle(r, { cost: r.cost }));
       const { reservation, ...result } = own;
       void reservation;
       return { ...result, limits, reservation: undefined };
     }
     return { ...own, limits, reservation: { ...own.reservation, shared: held } as SharedReservation };
+  }
+
+  /** Work off the request path; close() waits for it before the limiters close. */
+  const pending = new Set<Promise<unknown>>();
+  function background(work: Promise<unknown>) {
+    const tracked = work.catch(() => undefined);
+    pending.add(tracked);
+    void tracked.finally(() => pending.delete(tracked));
   }
 
   const budgetOf = (r: Reservation) => budgets.find((b) => b.name === r.plan)!;
@@ -257,6 +265,7 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
       return creators.reset(identifier, options);
     },
     async close() {
+      await Promise.allSettled([...pending]);
       await Promise.all([creators.close(), ...budgets.map((b) => b.limiter.close())]);
     },
     [internals]: (creators as unknown as { [internals]: LimiterInternals })[internals],

@@ -196,3 +196,24 @@ describe('live plans reloaded concurrently', () => {
     expect((await limiter.peek('c1', { plan: 'starter' })).limits[0]!.limit).toBe(7);
   });
 });
+
+describe('closing a limiter with live plans', () => {
+  it('resolves after the limiters retired by a change have closed', async () => {
+    const memory = createMemoryStore();
+    const log: string[] = [];
+    // leaving the presence record takes a while: the retired limiter's close waits for it
+    const store: Store = Object.assign(Object.create(Object.getPrototypeOf(memory) as object) as Store, memory, {
+      heartbeat: () => Promise.resolve({ instances: 1, now: Date.now(), at: Date.now() }),
+      leave: async () => {
+        await new Promise((r) => setTimeout(r, 200));
+        log.push('left');
+      },
+    });
+    const limiter = createRateLimiter({ plans: PLANS, store, livePlans: true, logger: false, topConsumers: false });
+    await limiter.check('c1', { plan: 'starter' });
+    await createPlanEditor(limiter).update({ actor: 'alice', sizes: { plans: { starter: { 'per-minute': 5 } } } });
+    await limiter.close();
+    log.push('closed');
+    expect(log).toEqual(['left', 'closed']);
+  });
+});

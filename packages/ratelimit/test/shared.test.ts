@@ -3,7 +3,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 
-import { createRateLimiter, RateLimitConfigError, type RateLimitResult } from '../src/index';
+import { createMemoryStore, createRateLimiter, RateLimitConfigError, type RateLimitResult, type Store } from '../src/index';
 import { rateLimited, rateLimitErrorData, type RateLimitMeta } from '../src/trpc';
 import { makeStore, STORE_KINDS } from './fixtures/stores';
 
@@ -111,5 +111,25 @@ describe('rateLimited() and a shared budget', () => {
     // the denied creator was charged nothing
     expect(used(await limiter.peek('c', { plan: 'pro' }), 'per-minute')).toBe(0);
     await limiter.close();
+  });
+});
+
+describe('closing a limiter with shared budgets', () => {
+  it('resolves after the settles a check left running in the background', async () => {
+    const memory = createMemoryStore();
+    const log: string[] = [];
+    const store: Store = Object.assign(Object.create(Object.getPrototypeOf(memory) as object) as Store, memory, {
+      settle: async (request: Parameters<Store['settle']>[0]) => {
+        await new Promise((r) => setTimeout(r, 150));
+        log.push('settled');
+        return memory.settle(request);
+      },
+    });
+    const limiter = createRateLimiter({ plans: PLANS, shared: SHARED, store, logger: false, topConsumers: false });
+    expect((await limiter.check('c1', { plan: 'starter' })).allowed).toBe(true);
+    await limiter.close();
+    log.push('closed');
+    expect(log.at(-1)).toBe('closed');
+    expect(log.filter((l) => l === 'settled').length).toBeGreaterThan(0);
   });
 });
