@@ -19,7 +19,7 @@ import { createDecide } from './limiter/decide';
 import { createHitReporter } from './limiter/hits';
 import { createInputChecks } from './limiter/input';
 import { parseOptions } from './limiter/options';
-import { createLocalClock, createPresence } from './limiter/presence';
+import { borrowPresence, createLocalClock, createPresence, outerPresence, type Presence } from './limiter/presence';
 import { createReporter } from './limiter/report';
 import { createSettle } from './limiter/settle';
 import { internals, type LimiterInternals, type RateLimiter, type RateLimiterOptions, type ReserveResult } from './limiter/types';
@@ -110,6 +110,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       : createDenyCache({ maxEntries: settings.denyCache.maxEntries, now: clock.localNow, report: (...hit) => reportHits(...hit) });
   const anomalyOptions: AnomalyOptions | undefined = options.anomalies === false ? undefined : options.anomalies;
   const { controls: controlSettings, topConsumers } = settings;
+  const outer = (options as { [outerPresence]?: Presence })[outerPresence];
   const ctx: LimiterContext = {
     store,
     policy,
@@ -120,7 +121,10 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     costs: costRules(policy),
     report,
     clock,
-    presence: createPresence({
+    // a shared budget's limiter is part of this instance: it counts once, under the outer limiter's id
+    presence: outer
+      ? borrowPresence(outer, (instances) => fallback.setInstances(instances))
+      : createPresence({
       store,
       clock: settings.clock,
       local: clock,
@@ -155,7 +159,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
   const settleWith = createSettle(ctx);
 
   const waitLines = createWaitLines();
-  const limiter: RateLimiter<P> & { [internals]: LimiterInternals } = {
+  const limiter: RateLimiter<P> & { [internals]: LimiterInternals; [outerPresence]: Presence } = {
     plans: policy.plans as RateLimiter<P>['plans'],
     store,
     // a denial that fits within `options.wait` waits in line (src/wait.ts)
@@ -204,6 +208,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       await fallback.close();
       if (ownsStore) await store.close?.();
     },
+    [outerPresence]: ctx.presence,
     [internals]: {
       policy,
       now: clock.now,

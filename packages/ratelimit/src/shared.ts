@@ -10,6 +10,7 @@ import { costRules } from './costs';
 import { RateLimitConfigError } from './errors';
 import type { CheckOptions, Cost, LimiterInternals, RateLimiter, RateLimiterOptions, RateLimitResult, Reservation, ReserveResult, SettleResult } from './limiter/types';
 import { internals } from './limiter/types';
+import { outerPresence, type Presence } from './limiter/presence';
 import type { SharedBudgetsConfig } from './shared-types';
 import { type CompiledPlan, compilePolicy, type LimitConfig, type PlanConfig, REQUESTS } from './policy';
 import { createWaitLines } from './wait';
@@ -99,7 +100,9 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
       controls: false,
       anomalies: false,
       topConsumers: false,
-    });
+      // one instance, one presence: the budgets beat under the creators' limiter's id
+      [outerPresence]: (creators as unknown as { [outerPresence]: Presence })[outerPresence],
+    } as RateLimiterOptions<string>);
     return { name, plan: limiter.plans.get(name)!, limiter, identifier: sharedIdentifier(name) };
   });
   const byPlan = new Map<string, Budget[]>([...policy.plans.keys()].map((p) => [p, budgets.filter((b) => configs.get(b.name)!.plans.has(p))]));
