@@ -198,6 +198,8 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       }
     },
     async close() {
+      // waiting calls end first (rejected, nothing charged): none may reach a closed store
+      await waitLines.close();
       // hits answered locally reach the anomaly counters before the store goes
       await denyCache?.close();
       // the other instances' shares grow at once when this one leaves the presence record

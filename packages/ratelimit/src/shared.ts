@@ -268,6 +268,7 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
       return creators.reset(identifier, options);
     },
     async close() {
+      await waitLines.close();
       await Promise.allSettled([...pending]);
       await Promise.all([creators.close(), ...budgets.map((b) => b.limiter.close())]);
     },
