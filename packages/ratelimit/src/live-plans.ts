@@ -28,10 +28,13 @@ export interface PlanSizes {
 
 /** What is stored: the sizes in force, who set them, when, why. */
 export interface LivePlans {
+  /** The sizes set (sizes not named are the code's). */
   readonly sizes: PlanSizes;
+  /** The admin who set them. */
   readonly by: string;
   /** Epoch ms. */
   readonly at: number;
+  /** Why, as the admin gave it. */
   readonly reason: string | undefined;
 }
 
