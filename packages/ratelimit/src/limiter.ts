@@ -38,7 +38,12 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
   // live plans and shared budgets compose limiters of this kind (src/live-plans.ts, src/shared.ts)
   if (options.livePlans) {
     const refresh = (options.livePlans === true ? undefined : options.livePlans.refresh) ?? '30 s';
-    return withLivePlans({ ...options, plans: options.plans ?? (DEFAULT_PLANS as Record<P, PlanConfig>), store: options.store ?? createMemoryStore() }, refresh, createRateLimiter);
+    const store = options.store ?? createMemoryStore();
+    const limiter = withLivePlans({ ...options, plans: options.plans ?? (DEFAULT_PLANS as Record<P, PlanConfig>), store }, refresh, createRateLimiter);
+    if (options.store) return limiter;
+    // the memory store made here is this limiter's to close
+    const close = limiter.close.bind(limiter);
+    return Object.assign(limiter, { close: () => close().then(() => store.close?.()) });
   }
   if (options.shared && Object.keys(options.shared).length > 0) {
     return withSharedBudgets({ ...options, plans: options.plans ?? (DEFAULT_PLANS as Record<P, PlanConfig>), shared: undefined }, options.shared, createRateLimiter);

@@ -3,7 +3,7 @@
 // brings the code's plans back. Two app instances and an admin's, each with its own store object
 // on one key prefix (memory: one store shared, as in one process).
 import { fc, it as prop } from '@fast-check/vitest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { createPlanEditor, createRateLimitAdmin } from '../src/admin';
 import { createMemoryStore, createRateLimiter, RateLimitConfigError, type Store } from '../src/index';
@@ -215,5 +215,15 @@ describe('closing a limiter with live plans', () => {
     await limiter.close();
     log.push('closed');
     expect(log).toEqual(['left', 'closed']);
+  });
+});
+
+describe('live plans without a store', () => {
+  it('closes the memory store it made', async () => {
+    const limiter = createRateLimiter({ plans: PLANS, livePlans: true, logger: false, topConsumers: false });
+    await limiter.check('c1', { plan: 'starter' });
+    const closed = vi.spyOn(limiter.store, 'close');
+    await limiter.close();
+    expect(closed).toHaveBeenCalledTimes(1);
   });
 });
