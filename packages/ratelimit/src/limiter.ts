@@ -19,7 +19,7 @@ import { createDecide } from './limiter/decide';
 import { createHitReporter } from './limiter/hits';
 import { createInputChecks } from './limiter/input';
 import { parseOptions } from './limiter/options';
-import { createLocalClock, createPresence } from './limiter/presence';
+import { borrowPresence, createLocalClock, createPresence, outerPresence, type Presence } from './limiter/presence';
 import { createReporter } from './limiter/report';
 import { createSettle } from './limiter/settle';
 import { internals, type LimiterInternals, type RateLimiter, type RateLimiterOptions, type ReserveResult } from './limiter/types';
@@ -38,7 +38,12 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
   // live plans and shared budgets compose limiters of this kind (src/live-plans.ts, src/shared.ts)
   if (options.livePlans) {
     const refresh = (options.livePlans === true ? undefined : options.livePlans.refresh) ?? '30 s';
-    return withLivePlans({ ...options, plans: options.plans ?? (DEFAULT_PLANS as Record<P, PlanConfig>), store: options.store ?? createMemoryStore() }, refresh, createRateLimiter);
+    const store = options.store ?? createMemoryStore();
+    const limiter = withLivePlans({ ...options, plans: options.plans ?? (DEFAULT_PLANS as Record<P, PlanConfig>), store }, refresh, createRateLimiter);
+    if (options.store) return limiter;
+    // the memory store made here is this limiter's to close
+    const close = limiter.close.bind(limiter);
+    return Object.assign(limiter, { close: () => close().then(() => store.close?.()) });
   }
   if (options.shared && Object.keys(options.shared).length > 0) {
     return withSharedBudgets({ ...options, plans: options.plans ?? (DEFAULT_PLANS as Record<P, PlanConfig>), shared: undefined }, options.shared, createRateLimiter);
@@ -110,6 +115,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       : createDenyCache({ maxEntries: settings.denyCache.maxEntries, now: clock.localNow, report: (...hit) => reportHits(...hit) });
   const anomalyOptions: AnomalyOptions | undefined = options.anomalies === false ? undefined : options.anomalies;
   const { controls: controlSettings, topConsumers } = settings;
+  const outer = (options as { [outerPresence]?: Presence })[outerPresence];
   const ctx: LimiterContext = {
     store,
     policy,
@@ -120,7 +126,10 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
     costs: costRules(policy),
     report,
     clock,
-    presence: createPresence({
+    // a shared budget's limiter is part of this instance: it counts once, under the outer limiter's id
+    presence: outer
+      ? borrowPresence(outer, (instances) => fallback.setInstances(instances))
+      : createPresence({
       store,
       clock: settings.clock,
       local: clock,
@@ -155,7 +164,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
   const settleWith = createSettle(ctx);
 
   const waitLines = createWaitLines();
-  const limiter: RateLimiter<P> & { [internals]: LimiterInternals } = {
+  const limiter: RateLimiter<P> & { [internals]: LimiterInternals; [outerPresence]: Presence } = {
     plans: policy.plans as RateLimiter<P>['plans'],
     store,
     // a denial that fits within `options.wait` waits in line (src/wait.ts)
@@ -194,6 +203,8 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       }
     },
     async close() {
+      // waiting calls end first (rejected, nothing charged): none may reach a closed store
+      await waitLines.close();
       // hits answered locally reach the anomaly counters before the store goes
       await denyCache?.close();
       // the other instances' shares grow at once when this one leaves the presence record
@@ -204,6 +215,7 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
       await fallback.close();
       if (ownsStore) await store.close?.();
     },
+    [outerPresence]: ctx.presence,
     [internals]: {
       policy,
       now: clock.now,

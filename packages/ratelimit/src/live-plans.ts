@@ -28,10 +28,13 @@ export interface PlanSizes {
 
 /** What is stored: the sizes in force, who set them, when, why. */
 export interface LivePlans {
+  /** The sizes set (sizes not named are the code's). */
   readonly sizes: PlanSizes;
+  /** The admin who set them. */
   readonly by: string;
   /** Epoch ms. */
   readonly at: number;
+  /** Why, as the admin gave it. */
   readonly reason: string | undefined;
 }
 
@@ -135,8 +138,22 @@ export function withLivePlans<P extends string>(
   let storedJson: string | undefined;
   let current = build(options.plans, options.shared);
   let closed = false;
+  const retired = new Set<Promise<void>>();
 
-  async function reload() {
+  // one load at a time, in order: a slow read must not land after a newer one. Requests made
+  // while one runs share a single load after it (which reads the newest document).
+  let running: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
+  function reload(): Promise<void> {
+    if (!running) return (running = load().finally(() => (running = undefined)));
+    return (queued ??= running
+      .catch(() => undefined)
+      .then(() => {
+        queued = undefined;
+        return reload();
+      }));
+  }
+  async function load() {
     const json = await store.readDocument!(LIVE_PLANS);
     if (json === storedJson || closed) return;
     storedJson = json;
@@ -158,30 +175,39 @@ export function withLivePlans<P extends string>(
   function swap(next: RateLimiter<P>) {
     const old = current;
     current = next;
-    // calls already in flight on the old one finish there; its timers stop
-    void old.close().catch(() => undefined);
+    // calls already in flight on the old one finish there; its timers stop (close waits for it)
+    const retiring = old.close().catch(() => undefined);
+    retired.add(retiring);
+    void retiring.finally(() => retired.delete(retiring));
   }
 
   let loading: Promise<void> | undefined;
-  let loaded = false;
+  let attempted = false;
   let stop: (() => Promise<void>) | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const reloadQuietly = () => reload().catch(() => undefined);
-  /** Listens first, then loads: a change made in between is not missed. Never rejects. */
-  function ready(): Promise<void> | undefined {
-    if (loaded || closed) return undefined;
-    loading ??= (async () => {
-      stop ??= await store.listen((name) => {
-        if (name === LIVE_PLANS || name === undefined) void reloadQuietly();
-      });
-      await reload();
-      loaded = true;
-      timer ??= setInterval(() => void reloadQuietly(), refreshMs);
-      timer.unref();
-    })().catch(() => {
-      // the code's plans meanwhile; tried again at the next call
-      loading = undefined;
+  /** Listens first (once), then loads: a change made in between is not missed. */
+  async function listenAndReload() {
+    stop ??= await store.listen((name) => {
+      if (name === LIVE_PLANS || name === undefined) void reloadQuietly();
     });
+    await reload();
+  }
+  const reloadQuietly = () => listenAndReload().catch(() => undefined);
+  /**
+   * The first call waits for one load attempt; later calls never wait for a load: while the
+   * store is down they use the plans in force (the code's, or the last loaded), and the refresh
+   * timer tries again in the background. Never rejects.
+   */
+  function ready(): Promise<void> | undefined {
+    if (attempted || closed) return undefined;
+    loading ??= listenAndReload()
+      .catch(() => undefined)
+      .finally(() => {
+        attempted = true;
+        if (closed) return;
+        timer ??= setInterval(() => void reloadQuietly(), refreshMs);
+        timer.unref();
+      });
     return loading;
   }
   const first = async <T>(run: () => Promise<T>): Promise<T> => {
@@ -212,7 +238,7 @@ export function withLivePlans<P extends string>(
       closed = true;
       clearInterval(timer);
       await stop?.();
-      await current.close();
+      await Promise.allSettled([current.close(), ...retired]);
     },
     [internals]: {
       get policy() {

@@ -10,6 +10,7 @@ import { costRules } from './costs';
 import { RateLimitConfigError } from './errors';
 import type { CheckOptions, Cost, LimiterInternals, RateLimiter, RateLimiterOptions, RateLimitResult, Reservation, ReserveResult, SettleResult } from './limiter/types';
 import { internals } from './limiter/types';
+import { outerPresence, type Presence } from './limiter/presence';
 import type { SharedBudgetsConfig } from './shared-types';
 import { type CompiledPlan, compilePolicy, type LimitConfig, type PlanConfig, REQUESTS } from './policy';
 import { createWaitLines } from './wait';
@@ -99,7 +100,9 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
       controls: false,
       anomalies: false,
       topConsumers: false,
-    });
+      // one instance, one presence: the budgets beat under the creators' limiter's id
+      [outerPresence]: (creators as unknown as { [outerPresence]: Presence })[outerPresence],
+    } as RateLimiterOptions<string>);
     return { name, plan: limiter.plans.get(name)!, limiter, identifier: sharedIdentifier(name) };
   });
   const byPlan = new Map<string, Budget[]>([...policy.plans.keys()].map((p) => [p, budgets.filter((b) => configs.get(b.name)!.plans.has(p))]));
@@ -185,13 +188,21 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
     if (mode === 'check') {
       // the charges stand; settling at the estimate only clears the reservation records (off the request path)
       const ownReservation = own.reservation;
-      void creators.settle(ownReservation, { cost: ownReservation.cost }).catch(() => undefined);
-      for (const r of held) void budgetOf(r).limiter.settle(r, { cost: r.cost }).catch(() => undefined);
+      background(creators.settle(ownReservation, { cost: ownReservation.cost }));
+      for (const r of held) background(budgetOf(r).limiter.settle(r, { cost: r.cost }));
       const { reservation, ...result } = own;
       void reservation;
       return { ...result, limits, reservation: undefined };
     }
     return { ...own, limits, reservation: { ...own.reservation, shared: held } as SharedReservation };
+  }
+
+  /** Work off the request path; close() waits for it before the limiters close. */
+  const pending = new Set<Promise<unknown>>();
+  function background(work: Promise<unknown>) {
+    const tracked = work.catch(() => undefined);
+    pending.add(tracked);
+    void tracked.finally(() => pending.delete(tracked));
   }
 
   const budgetOf = (r: Reservation) => budgets.find((b) => b.name === r.plan)!;
@@ -257,6 +268,8 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
       return creators.reset(identifier, options);
     },
     async close() {
+      await waitLines.close();
+      await Promise.allSettled([...pending]);
       await Promise.all([creators.close(), ...budgets.map((b) => b.limiter.close())]);
     },
     [internals]: (creators as unknown as { [internals]: LimiterInternals })[internals],

@@ -59,7 +59,8 @@ interface Line<R> {
 /** A small margin past the retry time: the store's clock and this process's timers differ a little. */
 const MARGIN_MS = 2;
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+function sleep(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
+  const signal = AbortSignal.any(signals.filter((s) => s !== undefined));
   return new Promise((resolve, reject) => {
     const done = () => {
       signal?.removeEventListener('abort', abort);
@@ -79,6 +80,9 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 export function createWaitLines() {
   const lines = new Map<string, Line<RateLimitResult>>();
   let tickets = 0;
+  const closing = new AbortController();
+  /** The heads being tried now: close() lets their store call finish. */
+  const trying = new Set<Promise<unknown>>();
 
   /** Tries the head of a line until it is answered, then the next, until the line is empty. */
   async function pump(key: string, line: Line<RateLimitResult>) {
@@ -89,8 +93,8 @@ export function createWaitLines() {
       const leave = () => line.waiters.splice(line.waiters.indexOf(head), 1);
       try {
         const ms = head.notBefore - performance.now();
-        if (ms > 0) await sleep(ms, head.signal);
-        if (head.signal?.aborted) throw new RateLimitWaitAbortedError(head.last);
+        if (ms > 0) await sleep(ms, head.signal, closing.signal);
+        if (head.signal?.aborted || closing.signal.aborted) throw new RateLimitWaitAbortedError(head.last);
       } catch {
         leave();
         head.reject(new RateLimitWaitAbortedError(head.last));
@@ -98,7 +102,9 @@ export function createWaitLines() {
       }
       let result: RateLimitResult;
       try {
-        result = await head.attempt();
+        const attempt = head.attempt();
+        trying.add(attempt);
+        result = await attempt.finally(() => trying.delete(attempt));
       } catch (error) {
         leave();
         head.reject(error as Error);
@@ -106,7 +112,7 @@ export function createWaitLines() {
       }
       head.last = result;
       const retryAfter = result.retryAfterMs + MARGIN_MS;
-      if (!result.allowed && head.signal?.aborted) {
+      if (!result.allowed && (head.signal?.aborted || closing.signal.aborted)) {
         leave();
         head.reject(new RateLimitWaitAbortedError(result));
       } else if (result.allowed || !waitable(result) || performance.now() + retryAfter > head.deadline) {
@@ -146,6 +152,7 @@ export function createWaitLines() {
         if (first.allowed || !waitable(first) || performance.now() + first.retryAfterMs + MARGIN_MS > deadline) return first;
         if (signal?.aborted) throw new RateLimitWaitAbortedError(first);
       }
+      if (closing.signal.aborted) throw new RateLimitWaitAbortedError(first);
       let line = lines.get(key);
       const pumping = line !== undefined;
       if (!line) {
@@ -198,6 +205,20 @@ export function createWaitLines() {
       });
       if (!pumping) void pump(key, joined);
       return promise;
+    },
+    /**
+     * Ends every wait: waiting calls reject with {@link RateLimitWaitAbortedError} (nothing charged)
+     * and their timers stop; a call being tried now gets its store's answer. Resolves when those
+     * tries are over.
+     */
+    async close(): Promise<void> {
+      closing.abort();
+      for (const line of lines.values()) {
+        // the head is answered by its pump (its sleep ends now, or its try finishes)
+        for (const waiter of line.waiters.slice(1)) waiter.reject(new RateLimitWaitAbortedError(waiter.last));
+        line.waiters.splice(1);
+      }
+      await Promise.allSettled([...trying]);
     },
     /** Calls waiting now, for tests and diagnostics. */
     waiting(): number {

@@ -65,7 +65,7 @@ describe('cluster mode from the server', () => {
     expect(errors.length).toBeGreaterThan(0);
     for (const e of errors) {
       expect(e).toBeInstanceOf(RateLimitStoreError);
-      expect((e as Error).message).toMatch(/the server runs in cluster mode .*: set REDIS_CLUSTER=true, or leave it unset and call detectClusterMode\(\)/);
+      expect((e as Error).message).toMatch(/the server runs in cluster mode .*: set REDIS_CLUSTER=true \(REDIS_URL naming the cluster's configuration endpoint\) and restart the app$/);
       expect((e as Error).message).not.toMatch(/MOVED/);
     }
   });

@@ -3,7 +3,7 @@
 // brings the code's plans back. Two app instances and an admin's, each with its own store object
 // on one key prefix (memory: one store shared, as in one process).
 import { fc, it as prop } from '@fast-check/vitest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { createPlanEditor, createRateLimitAdmin } from '../src/admin';
 import { createMemoryStore, createRateLimiter, RateLimitConfigError, type Store } from '../src/index';
@@ -135,5 +135,95 @@ describe.each(STORE_KINDS)('live plans against a model on %s', (kind) => {
     }
     await limiter.close();
     expect(got).toEqual(want);
+  });
+});
+
+describe('live plans while the store cannot be read', () => {
+  it('only the first call waits for a load; later calls use the plans in force while the timer retries', async () => {
+    const memory = createMemoryStore();
+    let reads = 0;
+    // a store whose documents time out: each read fails after 300 ms
+    const store: Store = Object.assign(Object.create(Object.getPrototypeOf(memory) as object) as Store, memory, {
+      readDocument: async () => {
+        reads++;
+        await new Promise((r) => setTimeout(r, 300));
+        throw new Error('timed out');
+      },
+    });
+    const limiter = closing(createRateLimiter({ plans: PLANS, store, livePlans: { refresh: '100 ms' }, logger: false, topConsumers: false }));
+    let started = performance.now();
+    expect((await limiter.check('c1', { plan: 'starter' })).limits[0]!.limit).toBe(3);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    for (let i = 0; i < 3; i++) {
+      started = performance.now();
+      expect((await limiter.check('c1', { plan: 'starter' })).limits[0]!.limit).toBe(3);
+      expect(performance.now() - started).toBeLessThan(150);
+    }
+    // retried in the background on the refresh timer
+    const before = reads;
+    await new Promise((r) => setTimeout(r, 450));
+    expect(reads).toBeGreaterThan(before);
+    await limiter.close();
+  });
+});
+
+describe('live plans reloaded concurrently', () => {
+  it('a slow read of an old document does not land after a newer one', async () => {
+    const memory = createMemoryStore();
+    const read = memory.readDocument.bind(memory);
+    let delays = [300, 0];
+    // the first read is slow (it sees the old document), the second fast (the new one)
+    const store: Store = Object.assign(Object.create(Object.getPrototypeOf(memory) as object) as Store, memory, {
+      readDocument: async (name: string) => {
+        const json = await read(name);
+        await new Promise((r) => setTimeout(r, delays.shift() ?? 0));
+        return json;
+      },
+    });
+    const limiter = closing(createRateLimiter({ plans: PLANS, store, livePlans: { refresh: '1 h' }, logger: false, topConsumers: false }));
+    delays = [];
+    await limiter.check('c1', { plan: 'starter' });
+    const write = memory.writeDocument.bind(memory);
+    await write('~plans', JSON.stringify({ sizes: { plans: { starter: { 'per-minute': 5 } } }, by: 'a', at: 1 }));
+    // two reloads (as from two announcements): the first reads 5 and is slow, the second reads 7
+    delays = [300, 0];
+    const handle = (limiter as unknown as Record<symbol, { refresh(): Promise<void> }>)[Object.getOwnPropertySymbols(limiter).find((s) => s.description === 'live plans')!]!;
+    const first = handle.refresh();
+    await new Promise((r) => setTimeout(r, 20));
+    await write('~plans', JSON.stringify({ sizes: { plans: { starter: { 'per-minute': 7 } } }, by: 'a', at: 2 }));
+    const second = handle.refresh();
+    await Promise.all([first, second]);
+    expect((await limiter.peek('c1', { plan: 'starter' })).limits[0]!.limit).toBe(7);
+  });
+});
+
+describe('closing a limiter with live plans', () => {
+  it('resolves after the limiters retired by a change have closed', async () => {
+    const memory = createMemoryStore();
+    const log: string[] = [];
+    // leaving the presence record takes a while: the retired limiter's close waits for it
+    const store: Store = Object.assign(Object.create(Object.getPrototypeOf(memory) as object) as Store, memory, {
+      heartbeat: () => Promise.resolve({ instances: 1, now: Date.now(), at: Date.now() }),
+      leave: async () => {
+        await new Promise((r) => setTimeout(r, 200));
+        log.push('left');
+      },
+    });
+    const limiter = createRateLimiter({ plans: PLANS, store, livePlans: true, logger: false, topConsumers: false });
+    await limiter.check('c1', { plan: 'starter' });
+    await createPlanEditor(limiter).update({ actor: 'alice', sizes: { plans: { starter: { 'per-minute': 5 } } } });
+    await limiter.close();
+    log.push('closed');
+    expect(log).toEqual(['left', 'closed']);
+  });
+});
+
+describe('live plans without a store', () => {
+  it('closes the memory store it made', async () => {
+    const limiter = createRateLimiter({ plans: PLANS, livePlans: true, logger: false, topConsumers: false });
+    await limiter.check('c1', { plan: 'starter' });
+    const closed = vi.spyOn(limiter.store, 'close');
+    await limiter.close();
+    expect(closed).toHaveBeenCalledTimes(1);
   });
 });

@@ -3,9 +3,10 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 
-import { createRateLimiter, RateLimitConfigError, type RateLimitResult } from '../src/index';
+import { createMemoryStore, createRateLimiter, RateLimitConfigError, type RateLimitResult, type Store } from '../src/index';
 import { rateLimited, rateLimitErrorData, type RateLimitMeta } from '../src/trpc';
-import { makeStore, STORE_KINDS } from './fixtures/stores';
+import { createRedisStore } from '../src/redis';
+import { client, makeStore, prefix, STORE_KINDS } from './fixtures/stores';
 
 const PLANS = {
   starter: { limits: [{ name: 'per-minute', limit: 3, window: '1 m' }] },
@@ -111,5 +112,50 @@ describe('rateLimited() and a shared budget', () => {
     // the denied creator was charged nothing
     expect(used(await limiter.peek('c', { plan: 'pro' }), 'per-minute')).toBe(0);
     await limiter.close();
+  });
+});
+
+describe('closing a limiter with shared budgets', () => {
+  it('resolves after the settles a check left running in the background', async () => {
+    const memory = createMemoryStore();
+    const log: string[] = [];
+    const store: Store = Object.assign(Object.create(Object.getPrototypeOf(memory) as object) as Store, memory, {
+      settle: async (request: Parameters<Store['settle']>[0]) => {
+        await new Promise((r) => setTimeout(r, 150));
+        log.push('settled');
+        return memory.settle(request);
+      },
+    });
+    const limiter = createRateLimiter({ plans: PLANS, shared: SHARED, store, logger: false, topConsumers: false });
+    expect((await limiter.check('c1', { plan: 'starter' })).allowed).toBe(true);
+    await limiter.close();
+    log.push('closed');
+    expect(log.at(-1)).toBe('closed');
+    expect(log.filter((l) => l === 'settled').length).toBeGreaterThan(0);
+  });
+});
+
+describe('presence with shared budgets on redis', () => {
+  it('one limiter with two budgets counts as one instance, and leaves on close', async () => {
+    const p = prefix();
+    const redis = client('redis');
+    const limiter = createRateLimiter({
+      plans: PLANS,
+      shared: { ...SHARED, other: { limits: [{ name: 'other-requests', limit: 100, window: '1 m' }] } },
+      store: createRedisStore({ client: redis, prefix: p, timeout: '5 s' }),
+      logger: false,
+      topConsumers: false,
+    });
+    expect((await limiter.check('c1', { plan: 'pro' })).allowed).toBe(true);
+    // the heartbeats start with the first call and run in the background
+    let members: string[] = [];
+    for (let i = 0; i < 50 && members.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      members = await redis.zrange(`${p}:presence`, '0', '-1');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await redis.zrange(`${p}:presence`, '0', '-1')).toHaveLength(1);
+    await limiter.close();
+    expect(await redis.zcard(`${p}:presence`)).toBe(0);
   });
 });

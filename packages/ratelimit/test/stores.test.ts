@@ -92,6 +92,21 @@ describe('memory store', () => {
 });
 
 describe.each(['redis', 'cluster'] as const)('%s key layout', (kind) => {
+  it('a settle never shortens the state hash TTL a check left', async () => {
+    const store = makeRedisStore(kind);
+    const clock = manualClock();
+    const limiter = createRateLimiter({ plans, store, clock, logger: false, topConsumers: false });
+    const id = 'creator:ttl';
+    const r = await limiter.reserve(id, { plan: 'pro', cost: 40 });
+    const c = client(kind);
+    const k = store.keys(id);
+    const left = await c.pttl(k.state);
+    clock.advance(10);
+    await limiter.settle(r.reservation!, { cost: 30 });
+    // the check renewed it to 1.25 state TTLs; the settle (10 ms later, well within it) keeps that
+    expect(await c.pttl(k.state)).toBeGreaterThan(left - 1000);
+    await limiter.close();
+  });
   it('puts a TTL on every key it writes, and every key of an identifier in one slot', async () => {
     const store = makeRedisStore(kind);
     const limiter = createRateLimiter({ plans, store });

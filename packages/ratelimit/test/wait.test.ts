@@ -130,3 +130,27 @@ describe('rateLimited() with wait', () => {
     await limiter.close();
   });
 });
+
+describe('closing a limiter with waiting calls', () => {
+  it.each([false, true])('rejects every waiting call at once, charging nothing (shared budgets: %s)', async (shared) => {
+    const store = makeRedisStore('redis');
+    const { store: watched, counter } = counted(store);
+    const options = { plans: PLANS, store: watched, logger: false, topConsumers: false, denyCache: false } as const;
+    const limiter = createRateLimiter(shared ? { ...options, shared: { provider: { limits: [{ name: 'provider-requests', limit: 100, window: '1 m' }] } } } : options);
+    for (let i = 0; i < 2; i++) expect((await limiter.check('c1', { plan: 'starter' })).allowed).toBe(true);
+    const waiting = [0, 1, 2].map(() => limiter.check('c1', { plan: 'starter', wait: '5 s' }).then(() => 'answered', (e: unknown) => e));
+    await new Promise((r) => setTimeout(r, 100));
+    const started = performance.now();
+    await limiter.close();
+    const outcomes = await Promise.all(waiting);
+    expect(performance.now() - started).toBeLessThan(500);
+    for (const o of outcomes) expect(o).toBeInstanceOf(RateLimitWaitAbortedError);
+    // only the two admissions charged, and no store call after the close
+    const calls = counter.evaluations;
+    const after = createRateLimiter({ ...options, store });
+    expect((await after.peek('c1', { plan: 'starter' })).limits[0]).toMatchObject({ remaining: 0 });
+    await after.close();
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(counter.evaluations).toBe(calls);
+  });
+});

@@ -1,4 +1,4 @@
-// The algorithm of each code a compiled limit carries (AlgorithmCode in src/policy.ts; LOG,
+// The algorithm of each code a compiled limit carries (AlgorithmCode in src/plan.ts; LOG,
 // WINDOW, BUCKET, FIXED, MONTH in src/lua/include/lib.lua), opposite each Lua include.
 import type { AlgorithmCode } from '../plan';
 import { calendarMonth, type FixedState, fixedWindow } from './fixed-window';

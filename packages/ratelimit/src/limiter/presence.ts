@@ -27,6 +27,9 @@ export function createLocalClock(clock: Clock): LocalClock {
   return { now, localNow: () => now() ?? Date.now() };
 }
 
+/** Internal option and property: the presence a composed limiter borrows (src/shared.ts). */
+export const outerPresence = Symbol('outer presence');
+
 export interface PresenceOptions {
   readonly store: Store;
   readonly clock: Clock;
@@ -49,6 +52,22 @@ export interface Presence {
   stamp(deadline: number): Promise<number | undefined>;
   /** Stops the heartbeats and leaves the presence record, so the others' shares grow at once. */
   close(): Promise<void>;
+  /** Also tells `listener` the live instances' count (at once when known); returns the way to stop. */
+  listen(listener: (instances: number) => void): () => void;
+}
+
+/**
+ * The presence of a limiter composed inside another (a shared budget's): it is the same
+ * instance, so it beats under the outer one's id and shares its count; it never leaves.
+ */
+export function borrowPresence(outer: Presence, onInstances: (instances: number) => void): Presence {
+  const stop = outer.listen(onInstances);
+  return {
+    start: () => outer.start(),
+    stamp: (deadline) => outer.stamp(deadline),
+    close: () => Promise.resolve(stop()),
+    listen: (listener) => outer.listen(listener),
+  };
 }
 
 export function createPresence({ store, clock, local, refreshMs, windowMs, report, onInstances }: PresenceOptions): Presence {
@@ -61,13 +80,16 @@ export function createPresence({ store, clock, local, refreshMs, windowMs, repor
   let closed = false;
   let beating: Promise<void> | undefined;
   let beatTimer: NodeJS.Timeout | undefined;
+  const listeners = new Set<(instances: number) => void>([onInstances]);
+  let lastInstances: number | undefined;
 
   function beat(): Promise<void> {
     const started = performance.now();
     return (beating ??= heartbeats!(instanceId, windowMs)
       .then(
         ({ instances, now: storeNow, at }) => {
-          onInstances(instances);
+          lastInstances = instances;
+          for (const listener of listeners) listener(instances);
           sync?.update({ now: storeNow, at });
         },
         (error: unknown) => {
@@ -100,6 +122,11 @@ export function createPresence({ store, clock, local, refreshMs, windowMs, repor
       clearInterval(beatTimer);
       // best effort (the record expires anyway)
       if (beatTimer) await store.leave?.(instanceId).catch(() => undefined);
+    },
+    listen(listener) {
+      listeners.add(listener);
+      if (lastInstances !== undefined) listener(lastInstances);
+      return () => listeners.delete(listener);
     },
   };
 }

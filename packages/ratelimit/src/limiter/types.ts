@@ -169,7 +169,16 @@ export interface RateLimiterOptions<P extends string = string> {
    * or Redis store.
    * @default false
    */
-  livePlans?: boolean | { refresh?: Duration };
+  livePlans?:
+    | boolean
+    | {
+        /**
+         * How often each instance reads the stored sizes again (besides the announcements);
+         * also how often it retries while the store cannot be read.
+         * @default '30 s'
+         */
+        refresh?: Duration;
+      };
   /**
    * Called with every decision, store failure, change of failure mode and anomaly (see
    * `RateLimitEvent`): wire it to metrics. Keep it quick; errors it throws are ignored.

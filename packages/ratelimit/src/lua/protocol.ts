@@ -100,8 +100,9 @@ export function decodeChecks(reply: unknown, checks: readonly { readonly call: P
 }
 
 /**
- * The arguments of check.lua (one check) or checks.lua (several): numkeys, every check's keys,
- * then every check's arguments, each naming its plan by definition when `full` says so.
+ * The arguments of the `check` (one check) and `checks` (several) scripts, both made from
+ * check.lua by render.ts: numkeys, every check's keys, then every check's arguments, each naming
+ * its plan by definition when `full` says so.
  */
 export function encodeChecks(calls: readonly { readonly call: CheckCall }[], full: (plan: PlanArg) => boolean): ScriptArgs {
   let keys = 0;

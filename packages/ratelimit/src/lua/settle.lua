@@ -35,6 +35,9 @@ redis.call('HDEL', hash, 'r:' .. id)
 redis.call('ZREM', KEYS[res_key], id)
 if expires_at <= now then return { 2, now } end
 
+-- the hash's expiry ('~e') too: the TTL is renewed by check.lua's rule, never shortened
+names[#names + 1] = '~e'
+local expiry_at = #names
 local fields = read_fields(hash, names)
 local writes = {}
 for name, ref, reserved in string.gmatch(record, '|([^,|]+),([^,|]+),(%d+)') do
@@ -46,8 +49,17 @@ local spec = ARGV[5 + 5 * n] or ''
 local fired
 if spec ~= '' then fired = observe(redis.call('HGET', hash, '~s') or nil, writes, spec, now, true, tonumber(ARGV[6 + 5 * n]), 0, 0) end
 if #writes > 0 then
-  redis.call('HSET', hash, unpack(writes))
-  redis.call('PEXPIRE', hash, ARGV[3])
+  local ttl = tonumber(ARGV[3])
+  local kept = fields[expiry_at]
+  if not kept or struct.unpack('>d', kept) < now + ttl then
+    local renew = ttl + math.floor(ttl / 4)
+    local w = #writes
+    writes[w + 1], writes[w + 2] = '~e', struct.pack('>d', now + renew)
+    redis.call('HSET', hash, unpack(writes))
+    redis.call('PEXPIRE', hash, num(renew))
+  else
+    redis.call('HSET', hash, unpack(writes))
+  end
 end
 local out = { 1, now, 0 }
 if fired then

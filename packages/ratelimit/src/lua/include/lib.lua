@@ -22,7 +22,7 @@
   other's values; the old ones expire with their TTLs.
 ]]
 
--- algorithm codes (AlgorithmCode in src/policy.ts)
+-- algorithm codes (AlgorithmCode in src/plan.ts)
 local LOG, WINDOW, BUCKET, FIXED, MONTH = 1, 2, 3, 4, 5
 
 --[[

@@ -10,7 +10,7 @@ function storeError(what: string, error: unknown): RateLimitStoreError {
   const message = (error as Error).message;
   if (message.startsWith('MOVED ')) {
     return new RateLimitStoreError(
-      `Redis ${what} failed: the server runs in cluster mode (ElastiCache Serverless always does) and the client is not a cluster client: set REDIS_CLUSTER=true, or leave it unset and call detectClusterMode()`,
+      `Redis ${what} failed: the server runs in cluster mode (ElastiCache Serverless always does) and the client is not a cluster client: set REDIS_CLUSTER=true (REDIS_URL naming the cluster's configuration endpoint) and restart the app`,
       { cause: error },
     );
   }
