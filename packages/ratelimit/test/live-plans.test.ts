@@ -83,7 +83,10 @@ describe.each([...STORE_KINDS, ...NODE_REDIS_KINDS])('live plans on %s', (kind) 
     // back to the code's plans, on every instance; usage still kept
     await editor.restoreDefaults({ actor: 'bob' });
     expect(await editor.current()).toBeUndefined();
-    expect(await eventually(() => web2.peek('c1', { plan: 'starter' }).then((r) => [r.limits[0]!.limit, r.limits[0]!.remaining]), [3, 0])).toEqual([3, 0]);
+    // each instance hears the announcement on its own: wait for both (a loaded cluster delivered it to web2 first)
+    for (const web of [web2, web1]) {
+      expect(await eventually(() => web.peek('c1', { plan: 'starter' }).then((r) => [r.limits[0]!.limit, r.limits[0]!.remaining]), [3, 0])).toEqual([3, 0]);
+    }
     expect((await web1.check('c1', { plan: 'starter' })).allowed).toBe(false);
     expect((await createRateLimitAdmin(adminLimiter).audit({ count: 1 }))[0]).toMatchObject({ actor: 'bob', action: 'restore-plans' });
     await Promise.all([web1.close(), web2.close(), web3.close(), adminLimiter.close()]);
