@@ -148,9 +148,17 @@ export class LimiterFunction extends Construct {
         description: 'Amplify SSR Compute role: may invoke the rate limiter function',
       });
       this.function.grantInvoke(this.ssrComputeRole);
-      new CfnOutput(this, 'SsrComputeRoleArn', { value: this.ssrComputeRole.roleArn, description: 'Set as the Amplify app’s SSR Compute role' });
+      output(this, id, 'SsrComputeRoleArn', this.ssrComputeRole.roleArn, 'Set as the Amplify app’s SSR Compute role');
     }
-    new CfnOutput(this, 'FunctionArn', { value: this.function.functionArn, description: 'RATE_LIMIT_LAMBDA of both apps (the ARN names the region)' });
-    new CfnOutput(this, 'FunctionName', { value: this.function.functionName, description: 'RATE_LIMIT_LAMBDA, with AWS_REGION' });
+    output(this, id, 'FunctionArn', this.function.functionArn, 'RATE_LIMIT_LAMBDA of both apps (the ARN names the region)');
+    output(this, id, 'FunctionName', this.function.functionName, 'RATE_LIMIT_LAMBDA, with AWS_REGION');
   }
+}
+
+/**
+ * An output keyed `<id><name>` exactly (`LimiterFunctionArn`), as the docs and `describe-stacks`
+ * queries name it: CDK would add a hash to the key of an output inside a construct.
+ */
+function output(scope: Construct, id: string, name: string, value: string, description: string) {
+  new CfnOutput(scope, name, { value, description }).overrideLogicalId(`${id}${name}`);
 }

@@ -30,7 +30,8 @@ function synth(props: RateLimitCacheStackProps, context: Record<string, unknown>
 }
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
-const output = (template: Template, prefix: string) => Object.entries(template.findOutputs('*')).find(([id]) => id.startsWith(prefix))?.[1];
+// exactly the keys the docs give (`--query "Stacks[0].Outputs[?OutputKey=='LimiterFunctionArn']"`), no hash suffix
+const output = (template: Template, key: string) => template.findOutputs('*')[key];
 const ofType = (template: Template, type: string) => Object.entries(template.toJSON().Resources as Resources).filter(([, r]) => r.Type === type);
 
 describe('the limiter function, given the SSR Compute role', () => {
