@@ -104,3 +104,18 @@ describe('amplify.yml', () => {
     });
   }
 });
+
+describe('docs/aws-deployment.md, section 6', () => {
+  it('shows the commands amplify.yml runs for apps/web, in order', () => {
+    const doc = read('docs/aws-deployment.md');
+    const block = /## 6\. Amplify build[\s\S]*?```sh\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(block).toBeDefined();
+    // each line without its trailing `# comment`
+    const shown = block!
+      .split('\n')
+      .map((line) => line.replace(/\s+#.*$/, '').trim())
+      .filter(Boolean);
+    const web = spec.applications.find((a) => a.appRoot === 'apps/web')!.frontend.phases;
+    expect(shown).toEqual([...web.preBuild.commands, ...web.build.commands]);
+  });
+});
