@@ -185,6 +185,18 @@ describe('the default stack', () => {
     expect(JSON.stringify((allow.Condition as { ArnLike: unknown }).ArnLike)).toMatch(/aws:SourceArn.*:cloudwatch:.*:alarm:\*/);
   });
 
+  it('is what the delivery proof names (runbook and aws-deployment.md): the stack, its topic output and the alarm it forces', () => {
+    const runbook = fs.readFileSync(path.join(here, '../../../docs/runbooks/incident-response.md'), 'utf8');
+    const proof = runbook.slice(runbook.indexOf('## Prove that alarms reach someone'));
+    expect(proof).toContain('aws cloudwatch set-alarm-state');
+    expect(/--stack-name (\S+)/.exec(proof)?.[1]).toBe(buildApp(new App()).stackName);
+    expect(Object.keys(template.findOutputs('*'))).toContain(/OutputKey=='(\w+)'/.exec(proof)?.[1]);
+    const deployment = fs.readFileSync(path.join(here, '../../../docs/aws-deployment.md'), 'utf8');
+    const forced = [...`${proof}${deployment}`.matchAll(/--alarm-name "([^"]+)"/g)].map((m) => m[1]);
+    expect(forced.length).toBeGreaterThan(0);
+    for (const name of forced) expect(alarms(template).map((a) => a.Properties.AlarmName)).toContain(name);
+  });
+
   it('sends every alarm and every recovery to the SNS topic', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
     const all = alarms(template);
