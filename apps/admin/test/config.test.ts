@@ -33,6 +33,13 @@ describe('loadConfig', () => {
     expect(config.notes).toEqual([expect.stringMatching(/^Demo admin account on \(admin \/ demo-password\)/), expect.stringMatching(/development secret/)]);
   });
 
+  it('reads RATE_LIMIT_LAMBDA as the web app does (the limiter function, on Amplify) and names its mistakes', () => {
+    const arn = 'arn:aws:lambda:eu-west-1:123456789012:function:airl-ratelimit-limiter';
+    expect(loadConfig({ NODE_ENV: 'development', RATE_LIMIT_LAMBDA: arn }).limiters).toEqual({ redis: undefined, lambda: { functionName: arn, region: 'eu-west-1' }, prefix: 'ratelimit' });
+    expect(problems({ NODE_ENV: 'development', RATE_LIMIT_LAMBDA: 'airl-ratelimit-limiter' })).toEqual([expect.stringMatching(/^RATE_LIMIT_LAMBDA is a name, and AWS_REGION is not set/)]);
+    expect(problems({ NODE_ENV: 'development', RATE_LIMIT_LAMBDA: arn, REDIS_URL: 'redis://cache:6379' })).toEqual([expect.stringMatching(/^RATE_LIMIT_LAMBDA and a Redis .* are both set/)]);
+  });
+
   it('reads the web app\'s Redis and prefix, accounts, the proxy count', () => {
     const config = loadConfig({
       NODE_ENV: 'production',
