@@ -23,6 +23,16 @@ const SOURCE_LIMIT = SIGN_IN_PLANS.source.limits[0].limit;
 const ACCOUNT_LIMIT = SIGN_IN_PLANS.account.limits[0].limit;
 const secret = new TextEncoder().encode('k'.repeat(40));
 
+describe('the sign-in plans', () => {
+  it('are the budgets the README states: 5 / 10 / 20 per pair and per known device, 20 / 100 per source, 30 / 200 per account', () => {
+    const budget = (plan: keyof typeof SIGN_IN_PLANS) => SIGN_IN_PLANS[plan].limits.map((l) => `${l.name}: ${l.limit} per ${l.window}`);
+    expect(budget('pair')).toEqual(['pair-15m: 5 per 15 m', 'pair-1h: 10 per 1 h', 'pair-1d: 20 per 1 d']);
+    expect(budget('device')).toEqual(['device-15m: 5 per 15 m', 'device-1h: 10 per 1 h', 'device-1d: 20 per 1 d']);
+    expect(budget('source')).toEqual(['source-15m: 20 per 15 m', 'source-1d: 100 per 1 d']);
+    expect(budget('account')).toEqual(['account-15m: 30 per 15 m', 'account-1d: 200 per 1 d']);
+  });
+});
+
 describe.each(KINDS)('sign-in limits on %s', (kind) => {
   const setup = () => {
     const prefix = freshPrefix();

@@ -14,16 +14,24 @@ import { createRateLimiter, type PlansConfig, type RateLimiter, type Reservation
 import { type AdminAccount, normalizeName } from './accounts';
 import { decoyHash, verifyPassword } from './passwords';
 
+/**
+ * One guesser's budget, backing off: 5 failures per 15 minutes, 10 per hour, 20 per day. The
+ * tier of one account from one source and of one known device: the same budget, limits named
+ * after the tier (`pair-15m`, `device-1d`).
+ */
+const backingOff = <T extends string>(tier: T) =>
+  ({
+    limits: [
+      { name: `${tier}-15m`, limit: 5, window: '15 m' },
+      { name: `${tier}-1h`, limit: 10, window: '1 h' },
+      { name: `${tier}-1d`, limit: 20, window: '1 d' },
+    ],
+  }) as const;
+
 /** Failed sign-ins allowed, by what they are counted under. Each plan's limits all apply. */
 export const SIGN_IN_PLANS = {
-  // one account from one source: the guesser's own budget, backing off
-  pair: {
-    limits: [
-      { name: 'pair-15m', limit: 5, window: '15 m' },
-      { name: 'pair-1h', limit: 10, window: '1 h' },
-      { name: 'pair-1d', limit: 20, window: '1 d' },
-    ],
-  },
+  // one account from one source: the guesser's own budget
+  pair: backingOff('pair'),
   // one source, every account (higher: admins may share an office or VPN address)
   source: {
     limits: [
@@ -40,13 +48,7 @@ export const SIGN_IN_PLANS = {
     ],
   },
   // one known device of the account (a stolen device cookie still guesses slowly)
-  device: {
-    limits: [
-      { name: 'device-15m', limit: 5, window: '15 m' },
-      { name: 'device-1h', limit: 10, window: '1 h' },
-      { name: 'device-1d', limit: 20, window: '1 d' },
-    ],
-  },
+  device: backingOff('device'),
 } as const satisfies PlansConfig;
 
 export type SignInPlan = keyof typeof SIGN_IN_PLANS;
