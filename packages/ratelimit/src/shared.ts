@@ -195,8 +195,8 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
     if (mode === 'check') {
       // the charges stand; settling at the estimate only clears the reservation records (off the request path)
       const ownReservation = own.reservation;
-      background(creators.settle(ownReservation, { cost: ownReservation.cost }));
-      for (const r of held) background(budgetOf(r).limiter.settle(r, { cost: r.cost }));
+      void background(creators.settle(ownReservation, { cost: ownReservation.cost }));
+      for (const r of held) void background(budgetOf(r).limiter.settle(r, { cost: r.cost }));
       const { reservation, ...result } = own;
       void reservation;
       return { ...result, limits, reservation: undefined };
