@@ -27,6 +27,13 @@ describe('shared configuration', () => {
     ]);
   });
 
+  it('reports an unreadable REDIS_TLS_CA_FILE among the start-up problems, naming the variable, not the password', () => {
+    const problems: string[] = [];
+    readLimiters({ REDIS_URL: 'rediss://:secret-pw-123@127.0.0.1:6380', REDIS_TLS_CA_FILE: '/no/such/ca.pem' }, problems);
+    expect(problems).toEqual([expect.stringMatching(/^REDIS_TLS_CA_FILE=\/no\/such\/ca\.pem cannot be read \(ENOENT\)/)]);
+    expect(problems.join(' ')).not.toContain('secret-pw-123');
+  });
+
   it('takes the session secret from SESSION_SECRET, else by environment and demo mode', () => {
     const o = { production: false, demo: false, devSecret: 'dev' };
     const problems: string[] = [];

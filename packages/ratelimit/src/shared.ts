@@ -8,6 +8,7 @@ import { z } from 'zod';
 
 import { costRules } from './costs';
 import { RateLimitConfigError } from './errors';
+import { callDeadline, within } from './failure/deadline';
 import type { CheckOptions, Cost, LimiterInternals, RateLimiter, RateLimiterOptions, RateLimitResult, Reservation, ReserveResult, SettleResult } from './limiter/types';
 import { internals } from './limiter/types';
 import { outerPresence, type Presence } from './limiter/presence';
@@ -88,6 +89,8 @@ export function planShares(plans: Readonly<Record<string, PlanConfig>>, input: u
 export function withSharedBudgets<P extends string>(options: RateLimiterOptions<P> & { plans: Readonly<Record<P, PlanConfig>> }, shared: SharedBudgetsConfig, make: <Q extends string>(o: RateLimiterOptions<Q>) => RateLimiter<Q>): RateLimiter<P> {
   const { plans, budgets: configs } = planShares(options.plans, shared);
   const creators = make<P>({ ...options, plans: plans as Record<P, PlanConfig> });
+  /** What a call may take in all, as each limiter's own calls (the store's timeout). */
+  const timeoutMs = creators.store.timeoutMs ?? 1000;
   const policy = compilePolicy(plans);
   const rules = costRules(policy);
   const budgets: Budget[] = [...configs].map(([name, config]) => {
@@ -144,7 +147,9 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
   async function charge(mode: 'check' | 'reserve', identifier: string, options: CheckOptions<P>): Promise<ReserveResult> {
     const plan = policy.plans.get(options.plan);
     const mine = (plan && byPlan.get(plan.name)) ?? [];
-    const inner: CheckOptions<P> = { plan: options.plan, ...(options.cost !== undefined && { cost: options.cost }) };
+    // one deadline for the whole call: the creator's charge, the budgets' and any give-back
+    const deadline = performance.now() + timeoutMs;
+    const inner = { plan: options.plan, ...(options.cost !== undefined && { cost: options.cost }), [callDeadline]: deadline } as CheckOptions<P>;
     if (mine.length === 0) return mode === 'check' ? { ...(await creators.check(identifier, inner)), reservation: undefined } : creators.reserve(identifier, inner);
     // bad input is refused before anything is charged
     const charged = mine.map((budget) => ({ budget, cost: budgetCost(budget, plan!, options.cost) })).filter((c): c is { budget: Budget; cost: Cost } => c.cost !== undefined);
@@ -164,11 +169,13 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
     // step 2: the budgets; the last one charged for good in check mode, so a budget's admissions are final
     const held: Reservation[] = [];
     const results: RateLimitResult[] = [];
-    const giveAllBack = () => Promise.all([creators.refund(own.reservation!), giveBack(held)]);
+    // waited for within the call's deadline; past it, finished off the request path
+    const giveAllBack = () => within(background(Promise.all([creators.refund(own.reservation!), giveBack(held)])), deadline);
     for (const [i, { budget, cost }] of charged.entries()) {
       let got: ReserveResult;
       try {
-        got = mode === 'check' && i === charged.length - 1 ? { ...(await budget.limiter.check(budget.identifier, { plan: budget.name, cost })), reservation: undefined } : await budget.limiter.reserve(budget.identifier, { plan: budget.name, cost });
+        const budgetOptions = { plan: budget.name, cost, [callDeadline]: deadline };
+        got = mode === 'check' && i === charged.length - 1 ? { ...(await budget.limiter.check(budget.identifier, budgetOptions)), reservation: undefined } : await budget.limiter.reserve(budget.identifier, budgetOptions);
       } catch (error) {
         await giveAllBack();
         throw error;
@@ -188,8 +195,8 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
     if (mode === 'check') {
       // the charges stand; settling at the estimate only clears the reservation records (off the request path)
       const ownReservation = own.reservation;
-      background(creators.settle(ownReservation, { cost: ownReservation.cost }));
-      for (const r of held) background(budgetOf(r).limiter.settle(r, { cost: r.cost }));
+      void background(creators.settle(ownReservation, { cost: ownReservation.cost }));
+      for (const r of held) void background(budgetOf(r).limiter.settle(r, { cost: r.cost }));
       const { reservation, ...result } = own;
       void reservation;
       return { ...result, limits, reservation: undefined };
@@ -199,10 +206,11 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
 
   /** Work off the request path; close() waits for it before the limiters close. */
   const pending = new Set<Promise<unknown>>();
-  function background(work: Promise<unknown>) {
+  function background(work: Promise<unknown>): Promise<unknown> {
     const tracked = work.catch(() => undefined);
     pending.add(tracked);
     void tracked.finally(() => pending.delete(tracked));
+    return tracked;
   }
 
   const budgetOf = (r: Reservation) => budgets.find((b) => b.name === r.plan)!;
@@ -244,12 +252,13 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
     async peek(identifier, options) {
       const plan = policy.plans.get(options.plan);
       const mine = (plan && byPlan.get(plan.name)) ?? [];
-      const inner: CheckOptions<P> = { plan: options.plan, ...(options.cost !== undefined && { cost: options.cost }) };
+      const deadline = performance.now() + timeoutMs;
+      const inner = { plan: options.plan, ...(options.cost !== undefined && { cost: options.cost }), [callDeadline]: deadline } as CheckOptions<P>;
       const own = await creators.peek(identifier, inner);
       const theirs = await Promise.all(
         mine.map(async (b) => {
           const cost = budgetCost(b, plan!, options.cost);
-          return { budget: b, result: cost === undefined ? undefined : await b.limiter.peek(b.identifier, { plan: b.name, cost }) };
+          return { budget: b, result: cost === undefined ? undefined : await b.limiter.peek(b.identifier, { plan: b.name, cost, [callDeadline]: deadline } as CheckOptions) };
         }),
       );
       const limits = [...own.limits, ...theirs.flatMap((t) => t.result?.limits ?? [])];

@@ -282,6 +282,39 @@ describe('one deadline per call, and breakers that need evidence', () => {
     expect(calls.filter((c) => c.ms < 200).length).toBeGreaterThan(calls.length / 2);
   });
 
+  it('with a shared budget, a check (creator then budget) still answers within one timeout on a hung server', async () => {
+    const sockets = new Set<net.Socket>();
+    const hung = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => hung.close(resolve));
+    });
+    const port = (hung.address() as net.AddressInfo).port;
+    const timeoutMs = 1000;
+    // the client's own timeouts out of the way: only the limiter's deadline bounds the calls
+    const client = createRedisClient({ host: '127.0.0.1', port, tls: false, username: undefined, password: undefined, cluster: false }, { commandTimeout: 30_000, connectTimeout: 30_000 });
+    const limiter = createRateLimiter({
+      plans: { p: { limits: [{ name: 'm', limit: 100, window: '1 m' }] } },
+      shared: { provider: { limits: [{ name: 'provider-requests', limit: 1000, window: '1 m' }] } },
+      store: createRedisStore({ client: () => client, timeout: timeoutMs }),
+      controls: false,
+      topConsumers: false,
+      logger: false,
+    });
+    cleanup.push(() => limiter.close().then(() => client.disconnect()));
+    const started = performance.now();
+    const first = await limiter.check('creator-1', { plan: 'p' });
+    const ms = performance.now() - started;
+    process.stdout.write(`hung server, shared budget: first check ${Math.round(ms)} ms with a ${timeoutMs} ms timeout\n`);
+    expect(first.degraded).toBeDefined();
+    // one timeout (+ scheduling slack on a loaded machine), not one per limiter it calls
+    expect(ms).toBeLessThanOrEqual(timeoutMs + 400);
+  });
+
   it('a late success from a call sent before the breaker opened does not close it', async () => {
     const server = await startServer();
     cleanup.push(() => server.stop());
@@ -290,7 +323,7 @@ describe('one deadline per call, and breakers that need evidence', () => {
     const limiter = createRateLimiter({
       plans,
       store: createRedisStore({ client: () => client, timeout: '2 s' }),
-      // opens after 3 failures in a row with nothing answered for 500 ms, even on a live connection
+      // opens after 3 failures in a row of calls sent over 500 ms, even on a live connection
       breaker: { failures: 3, downAfter: '500 ms' },
       storeRetryAfter: '30 s',
       controls: false,
@@ -305,7 +338,10 @@ describe('one deadline per call, and breakers that need evidence', () => {
     process.kill(server.pid!, 'SIGSTOP');
     cleanup.push(() => Promise.resolve(process.kill(server.pid!, 'SIGCONT')));
     const early = [1, 2, 3].map(() => limiter.check('b', { plan: 'fallback' }));
-    await sleep(1000);
+    await sleep(600);
+    // sent 600 ms after the first three: when it fails, failures sent over 500 ms open the breaker
+    const opener = limiter.check('b', { plan: 'fallback' });
+    await sleep(900);
     const late = limiter.check('a', { plan: 'fallback' });
     const deadline = Date.now() + 5000;
     while (!events.some((e) => e.type === 'failure-mode' && e.active) && Date.now() < deadline) await sleep(20);
@@ -313,13 +349,47 @@ describe('one deadline per call, and breakers that need evidence', () => {
     // the server wakes up: the call sent before the breaker opened succeeds, late
     process.kill(server.pid!, 'SIGCONT');
     const a = await late;
-    await Promise.all(early);
+    await Promise.all([...early, opener]);
     expect(a).toMatchObject({ allowed: true, degraded: undefined });
     // ... and does not close the breaker: the next call is still answered by the fallback, at once
     const started = Date.now();
     expect(await limiter.check('c', { plan: 'fallback' })).toMatchObject({ allowed: true, degraded: 'fallback' });
     expect(Date.now() - started).toBeLessThan(500);
     expect(events.filter((e) => e.type === 'failure-mode' && !e.active)).toEqual([]);
+  });
+});
+
+describe('a breaker after a quiet spell', () => {
+  it('idle time is not failure: calls that time out on a connected store after a pause are slow, not an outage, until failing calls span downAfter', async () => {
+    const server = await startServer();
+    cleanup.push(() => server.stop());
+    const client = createRedisClient({ host: '127.0.0.1', port: server.port, tls: false, username: undefined, password: undefined, cluster: false });
+    const { events, logger, onEvent } = recorder();
+    const limiter = createRateLimiter({
+      plans,
+      store: createRedisStore({ client: () => client, timeout: 300 }),
+      breaker: { failures: 3, downAfter: '1500 ms' },
+      controls: false,
+      topConsumers: false,
+      logger,
+      onEvent,
+    });
+    cleanup.push(() => limiter.close().then(() => client.quit().catch(() => client.disconnect())));
+    expect((await limiter.check('warm-up', { plan: 'fallback' })).degraded).toBeUndefined();
+    // nothing asked for longer than downAfter: that is a quiet spell, not an outage
+    await sleep(2000);
+    // the host stalls (the connection stays up): a burst of calls times out together
+    process.kill(server.pid!, 'SIGSTOP');
+    cleanup.push(() => Promise.resolve(process.kill(server.pid!, 'SIGCONT')));
+    const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => limiter.check(`b-${i}`, { plan: 'fallback' })));
+    // each was denied, to be retried: no fallback budget, no failure mode
+    for (const r of burst) expect(r).toMatchObject({ allowed: false, deniedBy: 'store-unavailable', degraded: 'fallback' });
+    expect(events.filter((e) => e.type === 'failure-mode')).toEqual([]);
+    // still failing over more than downAfter: now it is an outage
+    const deadline = Date.now() + 5000;
+    while (!events.some((e) => e.type === 'failure-mode' && e.active) && Date.now() < deadline) await limiter.check('c', { plan: 'fallback' });
+    expect(events.some((e) => e.type === 'failure-mode' && e.active)).toBe(true);
+    process.kill(server.pid!, 'SIGCONT');
   });
 });
 

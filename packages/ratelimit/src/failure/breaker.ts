@@ -3,8 +3,11 @@
 //
 //   - at once when a call fails while the store says its connection to that shard is down
 //     (refused, closed, never ready: nothing is coming back), or
-//   - with the connection up, when its last `failures` calls all failed and none of its calls
-//     has succeeded for `downAfterMs`.
+//   - with the connection up, when its last `failures` calls all failed and those calls were
+//     sent over at least `downAfterMs` (the first sent that long before the last): calls made
+//     over that time have all failed. Neither time without calls nor the time a starved process
+//     takes to notice a timeout counts: a burst sent together that times out together is
+//     slowness, however late its failures are seen.
 //
 // A timeout on a connected shard that still answers now and then is slowness, not an outage.
 // Once open, the shard is skipped for `retryAfterMs`; then one call at a time probes it, and the
@@ -15,7 +18,7 @@
 export interface BreakerOptions {
   /** With the connection up: failed calls in a row needed to open... */
   readonly failures: number;
-  /** ... and how long without any success. */
+  /** ... sent over at least this long (from the first of them to the last). */
   readonly downAfterMs: number;
   /** How long an open breaker skips the shard before one call probes it. */
   readonly retryAfterMs: number;
@@ -30,6 +33,8 @@ export interface Ticket {
   readonly shard: string;
   readonly generation: number;
   readonly probe: boolean;
+  /** performance.now() when the call was let through (sent). */
+  readonly started: number;
 }
 
 interface State {
@@ -37,8 +42,9 @@ interface State {
   generation: number;
   /** Failures in a row (closed breaker). */
   failed: number;
-  /** performance.now() of the last success, or of the breaker's creation. */
-  lastSuccess: number;
+  /** performance.now() when the first and the last of those failed calls were sent. */
+  firstSent: number;
+  lastSent: number;
   /** While open: when the next probe may go. */
   retryAt: number;
   probing: boolean;
@@ -62,21 +68,21 @@ export function createBreakers(options: BreakerOptions): Breakers {
   const shards = new Map<string, State>();
   const state = (shard: string) => {
     let s = shards.get(shard);
-    if (!s) shards.set(shard, (s = { open: false, generation: 0, failed: 0, lastSuccess: performance.now(), retryAt: 0, probing: false }));
+    if (!s) shards.set(shard, (s = { open: false, generation: 0, failed: 0, firstSent: 0, lastSent: 0, retryAt: 0, probing: false }));
     return s;
   };
   return {
     enter(shard) {
       const s = state(shard);
-      if (!s.open) return { shard, generation: s.generation, probe: false };
-      if (s.probing || performance.now() < s.retryAt) return undefined;
+      const started = performance.now();
+      if (!s.open) return { shard, generation: s.generation, probe: false, started };
+      if (s.probing || started < s.retryAt) return undefined;
       s.probing = true;
-      return { shard, generation: s.generation, probe: true };
+      return { shard, generation: s.generation, probe: true, started };
     },
     succeeded(ticket) {
       const s = state(ticket.shard);
       if (ticket.generation !== s.generation) return; // started before the last open or close
-      s.lastSuccess = performance.now();
       s.failed = 0;
       if (!s.open) return;
       s.open = false;
@@ -93,9 +99,11 @@ export function createBreakers(options: BreakerOptions): Breakers {
         s.retryAt = performance.now() + options.retryAfterMs;
         return true;
       }
+      s.firstSent = s.failed === 0 ? ticket.started : Math.min(s.firstSent, ticket.started);
+      s.lastSent = s.failed === 0 ? ticket.started : Math.max(s.lastSent, ticket.started);
       s.failed++;
       const disconnected = options.connected(ticket.shard) === false;
-      if (!disconnected && (s.failed < options.failures || performance.now() - s.lastSuccess < options.downAfterMs)) return false;
+      if (!disconnected && (s.failed < options.failures || s.lastSent - s.firstSent < options.downAfterMs)) return false;
       s.open = true;
       s.generation++;
       s.failed = 0;

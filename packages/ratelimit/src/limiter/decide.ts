@@ -4,7 +4,7 @@
 import { liveControl } from '../controls';
 import { unitAmounts } from '../costs';
 import type { DecisionEvent } from '../events';
-import { within } from '../failure/deadline';
+import { callDeadline, within } from '../failure/deadline';
 import type { Answer } from '../failure/fallback';
 import type { EvaluateOutput, Mode } from '../model';
 import type { CompiledPlan } from '../policy';
@@ -39,21 +39,22 @@ export function createDecide(ctx: LimiterContext) {
     return finish(call, await askStore(call));
   }
 
-  /** Checks the input; the call's deadline starts now. */
+  /** Checks the input; the call's deadline starts now (or is the composed call's, when sooner). */
   function begin(mode: Mode, identifier: unknown, options: CheckOptions | undefined): Call {
     const started = performance.now();
+    const outer = (options as { [callDeadline]?: number } | undefined)?.[callDeadline] ?? Infinity;
     const id = ctx.input.identifier(identifier);
     const plan = ctx.input.plan(options?.plan);
     ctx.retireShards();
     const shard = store.shardOf?.(id) ?? '';
-    return { mode, id, plan, cost: options?.cost, shard, started, deadline: started + ctx.budgetMs, localAt: 0, costs: [] };
+    return { mode, id, plan, cost: options?.cost, shard, started, deadline: Math.min(started + ctx.budgetMs, outer), localAt: 0, costs: [] };
   }
 
   /** An admin's block answers at once; an override changes the plan. */
   async function applyControls(call: Call): Promise<Answer | undefined> {
     const loading = ctx.controls?.ready();
     // controls load within half the call's time, and not at all while the shard is known down
-    if (loading && breakers.retryAt(call.shard) === 0) await within(loading, call.started + ctx.budgetMs / 2);
+    if (loading && breakers.retryAt(call.shard) === 0) await within(loading, Math.min(call.started + ctx.budgetMs / 2, call.deadline));
     call.localAt = ctx.clock.localNow();
     const control = liveControl(ctx.controls?.get(call.id), call.localAt);
     if (control?.block) return { result: refusal(call.plan, 'blocked', call.localAt, control.block.until), source: 'control' };

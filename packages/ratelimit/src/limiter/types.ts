@@ -95,8 +95,9 @@ export interface RateLimiterOptions<P extends string = string> {
   /**
    * When a shard of the store counts as down: at once when a call fails while the client reports
    * the connection to it down; with the connection up, when its last `failures` calls all failed
-   * and none succeeded for `downAfter`. Timeouts on a connected store that still answers now and
-   * then are slowness, not an outage.
+   * and were sent over at least `downAfter`, the first that long before the last (a burst that
+   * times out together, or time without calls, is not an outage). Timeouts on a connected store
+   * that still answers now and then are slowness, not an outage.
    * @default { failures: 3, downAfter: '5 s' }
    */
   breaker?: { failures?: number; downAfter?: Duration };
