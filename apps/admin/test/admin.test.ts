@@ -61,6 +61,12 @@ describe.each(KINDS)('on %s', (kind) => {
     expect((await creatorView(admin, 'creator-chloe')).spend).toMatchObject({ quotaUsd: 50, spentCents: 4100, percentUsed: 82, warning: 'warning' });
     await web.limiter.check('creator-chloe', { plan: 'pro', cost: { cents: 700 } });
     expect((await creatorView(admin, 'creator-chloe')).spend).toMatchObject({ spentCents: 4800, remainingCents: 200, percentUsed: 96, warning: 'critical' });
+    // a call settled past the budget and the daily tokens (the work was done): shown as recorded
+    const over = await web.limiter.reserve('creator-chloe', { plan: 'pro', cost: { tokens: 500, cents: 100 } });
+    await web.limiter.settle(over.reservation!, { cost: { tokens: 250_100, cents: 2501 } });
+    const past = await creatorView(admin, 'creator-chloe');
+    expect(past.spend).toMatchObject({ spentCents: 7301, remainingCents: 0, percentUsed: 146, warning: 'critical' });
+    expect(past.limits.find((l) => l.name === 'tokens')).toMatchObject({ used: 250_100, remaining: 0, limit: 200_000 });
     await web.limiter.check('creator-eve', { plan: 'business', cost: { cents: 123_456 } });
     expect((await creatorView(admin, 'creator-eve')).spend).toMatchObject({ quotaUsd: null, spentCents: 123_456, remainingCents: null, warning: null });
   });
@@ -90,9 +96,8 @@ describe.each(KINDS)('on %s', (kind) => {
     // spend is a separate act
     expect(all.spend.spentCents).toBe(5);
     expect(all.audit.map((e) => [e.actor, e.action, e.details])).toEqual([
-      ['alice', 'reset', { limit: 'tokens' }],
-      ['alice', 'reset', { limit: 'hourly' }],
-      ['alice', 'reset', { limit: 'burst' }],
+      // one entry for the whole reset
+      ['alice', 'reset', { limit: 'burst, hourly, tokens' }],
       ['alice', 'reset', { limit: 'burst', reason: 'ticket 1' }],
     ]);
 

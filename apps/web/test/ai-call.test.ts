@@ -22,6 +22,8 @@ describe('chargeFor', () => {
       expect(chargeFor({ inputTokens: bad, outputTokens: 10 }, estimate, DEFAULT_PRICING)).toEqual(charged);
       expect(chargeFor({ inputTokens: 10, outputTokens: bad }, estimate, DEFAULT_PRICING)).toEqual(charged);
     }
+    // each count chargeable, but not their sum: the settle would refuse it
+    expect(chargeFor({ inputTokens: 2 ** 52, outputTokens: 2 ** 52 }, estimate, DEFAULT_PRICING)).toEqual(charged);
     expect(estimate).toEqual({ inputTokens: 30, outputTokens: 400, tokens: 430, cents: 1 });
   });
 });

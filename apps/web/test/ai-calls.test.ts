@@ -74,10 +74,13 @@ async function creator(plan: CreatorPlan = 'starter', id = 'creator-ava') {
       }),
     ],
   });
-  return { id, trpc, responses, log: () => app.output().slice(logFrom) };
+  const c = { id, trpc, responses, log: () => app.output().slice(logFrom) };
+  // the quota before every case: nothing used
+  expect(await quota(c)).toMatchObject({ burst: 0, hourly: 0, tokens: 0, cents: 0 });
+  return c;
 }
 
-type Creator = Awaited<ReturnType<typeof creator>>;
+type Creator = { readonly id: string; readonly trpc: ReturnType<typeof createTRPCClient<AppRouter>>; readonly responses: { res: Response; body: string }[]; log(): string };
 
 /** What the creator's quota view says: requests, tokens and cents used. */
 async function quota(c: Creator) {
@@ -116,8 +119,6 @@ async function logLine(reference: string): Promise<Record<string, unknown>> {
 describe('a successful call is charged what the provider reported', () => {
   it('settles tokens and cents to the usage; the answer and the RateLimit headers show what was charged', async () => {
     const c = await creator();
-    const before = await quota(c);
-    expect(before).toMatchObject({ burst: 0, hourly: 0, tokens: 0, cents: 0 });
     const answer = await c.trpc.ai.caption.mutate({ description: 'Morning run [usage 120 80]' });
     expect(answer).toMatchObject({ text: 'A fine answer. #one #two', model: 'test-model', usage: { inputTokens: 120, outputTokens: 80, totalTokens: 200 }, usageEstimated: false });
     expect(answer.costCents).toBe(costInCents({ inputTokens: 120, outputTokens: 80 }, PRICING));

@@ -129,8 +129,13 @@ describe('AI provider settings', () => {
       ...problems({ AI_PRICE_INPUT_CENTS_PER_MTOK: secret }),
       ...problems({ REDIS_URL: 'redis://cache:6379', CREATOR_DEGRADED_PLAN: secret }),
     ];
-    expect(lines).toHaveLength(6);
+    // the model's name is printed at start and shown with every answer
+    lines.push(...problems({ AI_BASE_URL: 'https://api.example/v1', AI_API_KEY: 'k-1', AI_MODEL: secret }));
+    lines.push(...problems({ AI_BASE_URL: 'https://api.example/v1', AI_API_KEY: 'private-0123456789', AI_MODEL: 'private-0123456789' }));
+    expect(lines.slice(6)).toEqual([expect.stringMatching(/^AI_MODEL looks like an API key \(its value is not shown\)/), expect.stringMatching(/^AI_MODEL looks like an API key/)]);
+    expect(lines).toHaveLength(8);
     for (const line of lines) expect(line).not.toContain(secret.slice(3));
+    expect(lines.join('\n')).not.toContain('0123456789');
     expect(lines[0]).toMatch(/^AI_BASE_URL must be an http\(s\) URL .*\(its value is not shown: it may hold a secret\)$/);
   });
 });

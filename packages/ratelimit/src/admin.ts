@@ -39,7 +39,12 @@ export interface IdentifierView {
   readonly override: (Decision & { readonly plan: string }) | undefined;
   /** The block in force: until when, by whom (an admin or the anomaly detector), why. */
   readonly block: Decision | undefined;
-  /** Every limit of the applied plan: used / remaining / reset. */
+  /**
+   * Every limit of the applied plan: `remaining` and `resetAt` as a peek answers, and `used`, the
+   * units recorded in the window, past the limit too (a call settled above it: the work was done),
+   * while `remaining` stops at 0. Exact up to 2^52 units (a sliding-window counter: 2^52 / window
+   * ms; a token bucket: 1,024 times its limit, within the rounding of its refill).
+   */
   readonly limits: readonly (LimitStatus & { readonly used: number })[];
   readonly reservations: StoreInspection['reservations'];
   readonly denials: StoreInspection['denials'];
@@ -62,8 +67,11 @@ export interface RateLimitAdmin {
   anomalies(options?: { count?: number; identifier?: string }): Promise<{ id: string; anomaly: Anomaly }[]>;
   /** The newest audit entries (about one identifier, with `identifier`), newest first. */
   audit(options?: { count?: number; identifier?: string }): Promise<AuditEntry[]>;
-  /** Forgets usage (one limit or all), on every instance at once. */
-  reset(identifier: string, options: { actor: string; limit?: string; reason?: string }): Promise<void>;
+  /**
+   * Forgets usage, on every instance at once: the named limits (one name or a list, in one step
+   * and one audit entry), or every limit without `limit`.
+   */
+  reset(identifier: string, options: { actor: string; limit?: string | readonly string[]; reason?: string }): Promise<void>;
   /** Applies another plan for a while. */
   overridePlan(identifier: string, options: { actor: string; plan: string; for: Duration; reason?: string }): Promise<Control>;
   /** Denies every call for a while. */
@@ -123,7 +131,7 @@ export function createRateLimitAdmin(limiter: RateLimiter, options: RateLimitAdm
       const control = liveControl(await store.control(id), Date.now());
       const override = control?.override && policy.plans.has(control.override.plan) ? control.override : undefined;
       const effective = override?.plan ?? basePlan;
-      const [status, inspection] = await Promise.all([inner.peekRaw(id, effective), store.inspect(id, inner.now())]);
+      const [status, used, inspection] = await Promise.all([inner.peekRaw(id, effective), inner.recorded(id, effective), store.inspect(id, inner.now())]);
       return {
         identifier: id,
         basePlan,
@@ -131,7 +139,7 @@ export function createRateLimitAdmin(limiter: RateLimiter, options: RateLimitAdm
         planSource: override ? 'override' : 'default',
         override,
         block: control?.block,
-        limits: status.limits.map((l) => ({ ...l, used: Math.max(0, l.limit - l.remaining) })),
+        limits: status.limits.map((l, i) => ({ ...l, used: used[i]! })),
         reservations: inspection.reservations,
         denials: inspection.denials,
         now: inspection.now,
@@ -165,7 +173,9 @@ export function createRateLimitAdmin(limiter: RateLimiter, options: RateLimitAdm
       identifier(id);
       const who = actorOf(actor);
       await limiter.reset(id, limit === undefined ? {} : { limit });
-      await record(who, 'reset', id, { limit: limit ?? 'all', reason: reasonOf(reason) });
+      // one entry for the whole reset, naming each limit once
+      const names = typeof limit === 'string' ? limit : limit && [...new Set(limit)].join(', ');
+      await record(who, 'reset', id, { limit: names ?? 'all', reason: reasonOf(reason) });
     },
     async overridePlan(id, { actor, plan, for: duration, reason }) {
       identifier(id);

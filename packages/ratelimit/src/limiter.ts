@@ -21,6 +21,7 @@ import { createInputChecks } from './limiter/input';
 import { parseOptions } from './limiter/options';
 import { borrowPresence, createLocalClock, createPresence, outerPresence, type Presence } from './limiter/presence';
 import { createReporter } from './limiter/report';
+import { usedOf, widened } from './limiter/recorded';
 import { createSettle } from './limiter/settle';
 import { internals, type LimiterInternals, type RateLimiter, type RateLimiterOptions, type ReserveResult } from './limiter/types';
 import { withLivePlans } from './live-plans';
@@ -225,6 +226,14 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
         const costs = ctx.costs.perLimit(plan, undefined);
         const output = await store.evaluate({ identifier: id, limits: plan.limits, costs, mode: 'peek', now: clock.now(), reservationTtlMs: settings.reservationTtlMs, stateTtlMs });
         return shape(plan, output.limits, output.allowed, output.now);
+      },
+      async recorded(identifier, planName) {
+        const plan = ctx.input.plan(planName);
+        const id = ctx.input.identifier(identifier);
+        const limits = plan.limits.map(widened);
+        const costs = ctx.costs.perLimit({ ...plan, limits }, undefined);
+        const output = await store.evaluate({ identifier: id, limits, costs, mode: 'peek', now: clock.now(), reservationTtlMs: settings.reservationTtlMs, stateTtlMs });
+        return usedOf(limits, output.limits.map((l) => l.remaining));
       },
     },
   };

@@ -245,6 +245,7 @@ export function withLivePlans<P extends string>(
         return inner().policy;
       },
       peekRaw: (identifier, plan) => inner().peekRaw(identifier, plan),
+      recorded: (identifier, plan) => inner().recorded(identifier, plan),
       now: () => inner().now(),
     },
     [live]: handle,

@@ -17,6 +17,16 @@ const plans = {
       { name: 'tokens', limit: 1000, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
     ],
   },
+  // one limit of each algorithm, all in tokens: a settle past them is recorded by each
+  over: {
+    limits: [
+      { name: 'log', limit: 100, window: '1 h', unit: 'tokens' },
+      { name: 'counter', limit: 100, window: '1 d', unit: 'tokens', algorithm: 'sliding-window' },
+      { name: 'bucket', limit: 100, window: '1 h', unit: 'tokens', algorithm: 'token-bucket' },
+      { name: 'fixed', limit: 100, window: '1 h', unit: 'tokens', algorithm: 'fixed-window' },
+      { name: 'month', limit: 100, window: 'month', unit: 'tokens', algorithm: 'fixed-window' },
+    ],
+  },
 } satisfies PlansConfig;
 
 const opened: { close(): Promise<unknown> }[] = [];
@@ -79,6 +89,40 @@ describe.each([...STORE_KINDS, ...NODE_REDIS_KINDS])('%s store', (kind) => {
     expect(view.reservations).toEqual([{ id: r.reservation!.id, expiresAt: r.reservation!.expiresAt, parts: [{ limit: 'hourly', cost: 1 }, { limit: 'tokens', cost: 300 }] }]);
     expect(view.denials).toHaveLength(1);
     expect(view.denials[0]!.limit).toBe('tokens');
+  });
+
+  it('shows what is recorded past a limit (a settle above it), on every algorithm, while remaining stops at 0', async () => {
+    const { a, admin } = instances(kind);
+    const r = await a.reserve('c10', { plan: 'over', cost: 10 });
+    expect((await a.settle(r.reservation!, { cost: 250 })).status).toBe('settled');
+    const view = await admin.inspect('c10', { plan: 'over' });
+    expect(view.limits.map((l) => [l.name, l.used, l.remaining])).toEqual([
+      ['log', 250, 0],
+      ['counter', 250, 0],
+      ['bucket', 250, 0],
+      ['fixed', 250, 0],
+      ['month', 250, 0],
+    ]);
+    // reading it charged nothing
+    expect((await admin.inspect('c10', { plan: 'over' })).limits.map((l) => l.used)).toEqual([250, 250, 250, 250, 250]);
+  });
+
+  it('resets a list of limits in one step with one audit entry, and leaves the others', async () => {
+    const { a, b, admin } = instances(kind);
+    const r = await a.reserve('c11', { plan: 'over', cost: 10 });
+    await a.settle(r.reservation!, { cost: 120 });
+    expect((await b.check('c11', { plan: 'over', cost: 1 })).allowed).toBe(false); // now cached on b
+    await admin.reset('c11', { actor: 'erin', limit: ['log', 'counter', 'log'], reason: 'ticket 11' });
+    const view = await admin.inspect('c11', { plan: 'over' });
+    expect(view.limits.map((l) => [l.name, l.used])).toEqual([
+      ['log', 0],
+      ['counter', 0],
+      ['bucket', 120],
+      ['fixed', 120],
+      ['month', 120],
+    ]);
+    const log = await admin.audit({ identifier: 'c11' });
+    expect(log.map((e) => [e.actor, e.action, e.details])).toEqual([['erin', 'reset', { limit: 'log, counter', reason: 'ticket 11' }]]);
   });
 
   it('a plan override applies at once on every instance, and lifts', async () => {
@@ -185,6 +229,8 @@ describe.each([...STORE_KINDS, ...NODE_REDIS_KINDS])('%s store', (kind) => {
       () => admin.overridePlan('c6', { actor: 'x', plan: 'gold', for: '1 h' }),
       () => admin.inspect('', { plan: 'pro' }),
       () => admin.topConsumers({ period: 'week' as never }),
+      () => admin.reset('c6', { actor: 'x', limit: [] }),
+      () => admin.reset('c6', { actor: 'x', limit: ['hourly', 'nope'] }),
     ];
     for (const call of bad) await expect(call()).rejects.toBeInstanceOf(RateLimitInputError);
     expect(await admin.audit()).toEqual([]);

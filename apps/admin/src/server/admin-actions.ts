@@ -72,8 +72,8 @@ export async function runAdminAction(admin: RateLimitAdmin, actor: string, kind:
           await admin.reset(input.creatorId, { ...common, limit });
           return { ok: true, message: `The '${limit}' limit of ${input.creatorId} was reset.` };
         }
-        // every rate limit, one by one (each is audited); the monthly spend is left alone
-        for (const name of options.rateLimits) await admin.reset(input.creatorId, { ...common, limit: name });
+        // every rate limit in one step and one audit entry; the monthly spend is left alone
+        await admin.reset(input.creatorId, { ...common, limit: options.rateLimits });
         return { ok: true, message: `Every rate limit of ${input.creatorId} was reset; the monthly AI budget was not.` };
       }
       case 'override': {

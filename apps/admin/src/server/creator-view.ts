@@ -76,7 +76,8 @@ export async function creatorView(app: { admin: RateLimitAdmin; limiters: Pick<L
   const budget = view.limits.find((l) => l.name === SPEND_LIMIT);
   const quotaUsd = MONTHLY_QUOTA_USD[plan];
   const spentCents = budget?.used ?? 0;
-  const percentUsed = quotaUsd === null || !budget ? 0 : Math.min(100, Math.round((spentCents / budget.limit) * 1000) / 10);
+  // past 100% when a call settled above the budget (the work was done): what is recorded
+  const percentUsed = quotaUsd === null || !budget ? 0 : Math.round((spentCents / budget.limit) * 1000) / 10;
   const now = new Date(view.now);
   return {
     id,

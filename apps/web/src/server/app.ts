@@ -6,6 +6,7 @@ import 'server-only';
 import { atMostEvery, createLimiters, type Limiters } from '@airl/creators/limiters';
 import type { SessionStore } from '@airl/creators/sessions';
 import { createEmfMetrics, type EmfMetrics } from '@airl/ops/emf';
+import { createRateLimitAdmin, type RateLimitAdmin } from '@airl/ratelimit/admin';
 
 import { createLocalProvider, createOpenAICompatibleProvider, type AiProvider } from './ai/provider';
 import { type AppConfig, loadConfig } from './config';
@@ -19,6 +20,11 @@ export interface App {
   readonly provider: AiProvider;
   /** Creators' sessions (keys under `<prefix>-sessions:web`; in memory without Redis or through Lambda). */
   readonly sessions: SessionStore;
+  /**
+   * A creator's standing read from the store itself (the engine's admin view, read only): usage
+   * as recorded, past the limits too, and the block and override in force.
+   */
+  readonly inspect: RateLimitAdmin['inspect'];
 }
 
 const holder = globalThis as { __airlWebApp?: App };
@@ -32,7 +38,8 @@ export function getApp(): App {
     const limiters = createLimiters({ ...config.limiters, onClientError: clientErrorLog(), ...(metrics && { onEvent: metrics.onEvent }) });
     const provider = config.ai.kind === 'local' ? createLocalProvider() : createOpenAICompatibleProvider(config.ai);
     const sessions = createWebSessions(config.limiters.prefix, limiters.storage === 'redis' ? () => limiters.client()! : undefined);
-    holder.__airlWebApp = { config, limiters, metrics, provider, sessions };
+    const { inspect } = createRateLimitAdmin(limiters.limiter);
+    holder.__airlWebApp = { config, limiters, metrics, provider, sessions, inspect };
   }
   return holder.__airlWebApp;
 }

@@ -75,6 +75,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   return { production, limiters, metrics, sessionSecret: session.secret, sessionSecretNote: session.note, demoSignIn, testRedisToken, ai, aiTimeoutMs, pricing };
 }
 
+/** How OpenAI-style secret keys start (sk-, sk-proj-, rk-...). */
+const KEY_LIKE = /^(sk|rk|pk)-/i;
+
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
 /**
@@ -106,7 +109,10 @@ function readAi(env: Env, problems: string[]): AiConfig {
     ok = false;
   }
   if (!env.AI_MODEL) problems.push('AI_MODEL is required with AI_BASE_URL (for example gpt-4o-mini)');
-  if (!ok || !env.AI_MODEL) return { kind: 'local' };
+  // the model's name is printed at start and sent to creators with each answer: never a key pasted there
+  const keyInModel = !!env.AI_MODEL && (KEY_LIKE.test(env.AI_MODEL) || env.AI_MODEL === env.AI_API_KEY);
+  if (keyInModel) problems.push('AI_MODEL looks like an API key (its value is not shown): set the model name, for example gpt-4o-mini, and the key in AI_API_KEY');
+  if (!ok || !env.AI_MODEL || keyInModel) return { kind: 'local' };
   return { kind: 'openai-compatible', baseURL: env.AI_BASE_URL, apiKey: env.AI_API_KEY || undefined, model: env.AI_MODEL };
 }
 

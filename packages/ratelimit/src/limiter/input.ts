@@ -7,8 +7,8 @@ import type { Reservation } from './types';
 export interface InputChecks {
   identifier(identifier: unknown): string;
   plan(plan: unknown): CompiledPlan;
-  /** The limits a reset forgets: one by name, or all of them. */
-  resetLimits(limit: string | undefined): CompiledLimit[];
+  /** The limits a reset forgets: one by name, several, or (undefined) all of them. */
+  resetLimits(limit: string | readonly string[] | undefined): CompiledLimit[];
   reservation(reservation: unknown): Reservation;
 }
 
@@ -31,11 +31,15 @@ export function createInputChecks(policy: CompiledPolicy, maxLength: number): In
       if (!compiled) throw new RateLimitInputError('UNKNOWN_PLAN', `unknown plan '${String(plan)}'; the plans are: ${planNames}`);
       return compiled;
     },
-    resetLimits(name) {
-      if (name === undefined) return allLimits;
-      const limit = policy.limits.get(name);
-      if (!limit) throw new RateLimitInputError('UNKNOWN_LIMIT', `unknown limit '${name}'; the limits are: ${[...policy.limits.keys()].join(', ')}`);
-      return [limit];
+    resetLimits(names) {
+      if (names === undefined) return allLimits;
+      const list: readonly unknown[] = typeof names === 'string' ? [names] : Array.isArray(names) ? names : [names];
+      if (list.length === 0) throw new RateLimitInputError('UNKNOWN_LIMIT', 'limit is an empty list: name at least one limit, or leave it out to reset every limit');
+      return [...new Set(list)].map((name) => {
+        const limit = typeof name === 'string' ? policy.limits.get(name) : undefined;
+        if (!limit) throw new RateLimitInputError('UNKNOWN_LIMIT', `unknown limit '${String(name)}'; the limits are: ${[...policy.limits.keys()].join(', ')}`);
+        return limit;
+      });
     },
     reservation(reservation) {
       const r = reservation as Partial<Reservation> | undefined;

@@ -244,10 +244,13 @@ export interface RateLimiter<P extends string = string> {
   /** Gives a reservation's whole cost back (the call failed). */
   refund(reservation: Reservation): Promise<SettleResult>;
   /**
-   * Forgets an identifier's usage: one limit (by name), or everything, reservations included.
-   * Every instance forgets its cached denials of it. Throws `RateLimitStoreError` if the store fails.
+   * Forgets an identifier's usage: the named limits (one name or a list, in one atomic step), or
+   * with no `limit` everything, reservations included. Every instance forgets its cached denials
+   * of it. Throws `RateLimitInputError` for an unknown name or an empty list, `RateLimitStoreError`
+   * if the store fails.
+   * @example limiter.reset('creator-1', { limit: ['burst', 'hourly'] })
    */
-  reset(identifier: string, options?: { limit?: string }): Promise<void>;
+  reset(identifier: string, options?: { limit?: string | readonly string[] }): Promise<void>;
   /** The plans, as configured. */
   readonly plans: ReadonlyMap<P, CompiledPlan>;
   readonly store: Store;
@@ -262,6 +265,8 @@ export interface LimiterInternals {
   readonly policy: CompiledPolicy;
   /** A peek on a plan, ignoring controls, deny cache and failure policy (admin views). */
   peekRaw(identifier: string, plan: string): Promise<RateLimitResult>;
+  /** Recorded usage of each limit of a plan (plan order), past the limit too: one read-only peek (src/limiter/recorded.ts). */
+  recorded(identifier: string, plan: string): Promise<readonly number[]>;
   /** The clock's now, or undefined for the store's clock. */
   now(): number | undefined;
 }

@@ -16,7 +16,8 @@ const ACTIONS: Record<AuditEntry['action'], string> = {
 function details(entry: AuditEntry): string {
   const d = entry.details;
   const parts: string[] = [];
-  if (entry.action === 'reset') parts.push(d.limit === 'all' || d.limit === undefined ? 'every limit' : `limit ${d.limit}`);
+  // `limit` names one limit, several ('burst, hourly'), or 'all'
+  if (entry.action === 'reset') parts.push(d.limit === 'all' || d.limit === undefined ? 'every limit' : `${String(d.limit).includes(',') ? 'limits' : 'limit'} ${d.limit}`);
   if (d.plan !== undefined) parts.push(`plan ${d.plan}`);
   if (entry.action === 'plans' && typeof d.sizes === 'string') parts.push(`sizes ${d.sizes}`);
   if (typeof d.until === 'number') parts.push(`until ${formatTime(d.until)}`);

@@ -189,13 +189,17 @@ export interface Charge {
 }
 
 /**
- * The usage to charge: the provider's counts when both are whole numbers >= 0; otherwise
- * (negative, fractional, NaN, missing) exactly the reserved estimate, in tokens and cents.
+ * The usage to charge: the provider's counts when both, their sum and their price are whole
+ * numbers >= 0 the limiter can charge; otherwise (negative, fractional, NaN, missing, too large)
+ * exactly the reserved estimate, in tokens and cents.
  */
 export function chargeFor(reported: ReportedUsage, estimate: Estimate, pricing: ModelPricing): Charge {
   const { inputTokens, outputTokens } = reported;
   if (isCount(inputTokens) && isCount(outputTokens)) {
-    return { usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens }, costCents: costInCents({ inputTokens, outputTokens }, pricing), estimated: false };
+    const totalTokens = inputTokens + outputTokens;
+    const costCents = costInCents({ inputTokens, outputTokens }, pricing);
+    // a sum or price past 2^53 would be refused by the settle, leaving the estimate charged while the answer said otherwise
+    if (isCount(totalTokens) && isCount(costCents)) return { usage: { inputTokens, outputTokens, totalTokens }, costCents, estimated: false };
   }
   return { usage: { inputTokens: estimate.inputTokens, outputTokens: estimate.outputTokens, totalTokens: estimate.tokens }, costCents: estimate.cents, estimated: true };
 }

@@ -13,7 +13,6 @@ import { z } from 'zod';
 import { type AiFailure, AiCallError, callModel, chargeFor, estimateOf, failureMessage, logLine, newReference } from '../ai/call';
 import { type Feature, promptTokens, type TokenUsage } from '../ai/provider';
 import { MAX_INPUT_CHARS } from '../../lib/input-limits';
-import { recordedUsage } from '../usage';
 import { type Context, creatorProcedure, middleware, router } from './init';
 
 const MAX_OUTPUT_TOKENS = 400;
@@ -182,21 +181,23 @@ export const appRouter = router({
     quota: creatorProcedure.query(async ({ ctx }) => {
       const { limiter } = ctx.app.limiters;
       const status = await limiter.peek(ctx.creator.id, { plan: ctx.creator.plan });
-      // a block answers before the override is applied, and with every limit at 0: read the
-      // control itself for the block's end and reason and the plan in force
+      // the store's own view: usage as recorded, past the limit too (a call may settle above it:
+      // the work was done), and the block and override in force; none while the store is down
+      // (the peek then answered by the plan's failure policy)
+      const view = status.degraded === undefined ? await ctx.app.inspect(ctx.creator.id, { plan: ctx.creator.plan }).catch(() => undefined) : undefined;
+      // a block answers before the override is applied, and with every limit at 0: the view has
+      // the block's end and reason and the plan in force
       const blocked = status.deniedBy === 'blocked';
-      const control = blocked ? await limiter.store.control(ctx.creator.id).catch(() => undefined) : undefined;
-      const block = blocked && control?.block && control.block.until > status.now ? control.block : undefined;
-      const overridden = control?.override && control.override.until > status.now && isPlan(control.override.plan) ? control.override.plan : undefined;
+      const block = blocked && view?.block && view.block.until > status.now ? view.block : undefined;
+      const overridden = view?.planSource === 'override' && isPlan(view.plan) ? view.plan : undefined;
       // an admin's override applies: show the plan that counts
       const plan = (blocked ? (overridden ?? ctx.creator.plan) : status.plan) as CreatorPlan;
       const compiled = limiter.plans.get(plan)!.limits;
-      // what is recorded, past the limit too (a call may settle above it: the work was done)
-      const recorded = await recordedUsage(limiter, ctx.creator.id, plan);
+      const recorded = new Map(view?.limits.map((l) => [l.name, l.used]));
       const limits = compiled.map((c) => {
         const l = status.limits.find((s) => s.name === c.name)!;
         // while blocked the peek reports every limit as used up: the recorded usage is the truth
-        const used = blocked ? (recorded?.get(c.name) ?? 0) : Math.max(recorded?.get(c.name) ?? 0, l.limit - l.remaining);
+        const used = blocked ? (recorded.get(c.name) ?? 0) : Math.max(recorded.get(c.name) ?? 0, l.limit - l.remaining);
         const remaining = blocked ? Math.max(0, c.limit - used) : l.remaining;
         return { name: c.name, unit: c.unit, limit: c.limit, used, remaining, resetAt: blocked ? status.now : l.resetAt, fullBy: fullBy(c, used, status.now) };
       });

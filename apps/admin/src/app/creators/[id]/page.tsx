@@ -193,7 +193,7 @@ export default async function CreatorPage({ params, searchParams }: { params: Pr
                 {formatUsd(spend.spentCents)} of ${spend.quotaUsd.toFixed(2)} used ({spend.percentUsed}%) · {formatUsd(spend.remainingCents ?? 0)} left
               </p>
               <div className="bar">
-                <span style={{ width: `${spend.percentUsed}%` }} />
+                <span style={{ width: `${Math.min(100, spend.percentUsed)}%` }} />
               </div>
               {spend.warning && (
                 <p className={spend.warning === 'critical' ? 'alert' : 'notice'} data-testid="budget-warning">
