@@ -3,7 +3,8 @@
 // so that each app reports them all at start, with the variable to fix.
 import { randomBytes } from 'node:crypto';
 
-import { parseFlag } from '@airl/ratelimit/redis';
+import { RateLimitConfigError } from '@airl/ratelimit';
+import { detectClusterMode, parseFlag } from '@airl/ratelimit/redis';
 
 import { type LimitersConfig, limitersConfigFromEnv } from './limiters';
 
@@ -44,6 +45,26 @@ export function readLimiters(env: Env, problems: string[]): LimitersConfig {
     problems.push('REDIS_AUTH_TOKEN / REDIS_PASSWORD is set but no Redis is: set REDIS_URL or ELASTICACHE_REDIS_HOST');
   }
   return limiters;
+}
+
+/**
+ * Cluster mode, found out once at start-up: with `REDIS_CLUSTER` unset the server is asked, and one
+ * in cluster mode (ElastiCache Serverless always is) gets a cluster client; a `REDIS_CLUSTER` the
+ * server contradicts throws {@link ConfigError} naming the fix. A server that cannot be reached
+ * leaves the configuration as it is (calls fail over to the limiter's policy; a cluster-mode server
+ * then answers MOVED, and the store's error names REDIS_CLUSTER=true). `example`: the app's file
+ * that lists every variable.
+ */
+export async function detectRedisCluster<C extends { readonly limiters: LimitersConfig }>(config: C, example: string): Promise<C> {
+  const redis = config.limiters.redis;
+  if (!redis) return config;
+  try {
+    const found = await detectClusterMode(redis);
+    return found === redis ? config : { ...config, limiters: { ...config.limiters, redis: found } };
+  } catch (error) {
+    if (error instanceof RateLimitConfigError) throw new ConfigError([error.message], example);
+    throw error;
+  }
 }
 
 export interface SessionSecret {

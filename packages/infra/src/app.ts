@@ -33,7 +33,7 @@ function flag(app: App, key: string): boolean | undefined {
 /**
  * The stack props from context keys: `account`, `region` (both, or neither for an env-agnostic
  * template), `vpcId` + `subnetIds` + `availabilityZones` (comma-separated), `appSecurityGroupId`,
- * `replicationGroupId`, `nodeType`, `engineVersion`, `replicasPerShard`, `multiAz`, `shards`,
+ * `replicationGroupId`, `nodeType`, `engine` (redis or valkey), `engineVersion`, `replicasPerShard`, `multiAz`, `shards`,
  * `maxConnections`, `alarmEmail`, `degradedSharePercent`, `snapshotRetentionDays`; the limiter function
  * with `limiterFunction=true` (or any of `ssrComputeRoleArn`, comma-separated, `limiterFunctionName`,
  * `limiterReservedConcurrency`, `limiterSecretsEndpoint`).
@@ -53,6 +53,7 @@ export function propsFromContext(app: App): RateLimitCacheStackProps {
     appSecurityGroupId: text(app, 'appSecurityGroupId'),
     replicationGroupId: text(app, 'replicationGroupId'),
     nodeType: text(app, 'nodeType'),
+    engine: text(app, 'engine') as RateLimitCacheStackProps['engine'],
     engineVersion: text(app, 'engineVersion'),
     replicasPerShard: whole(app, 'replicasPerShard'),
     multiAz: flag(app, 'multiAz'),

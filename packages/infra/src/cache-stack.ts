@@ -48,8 +48,15 @@ export interface RateLimitCacheStackProps extends StackProps {
    */
   readonly nodeType?: string;
   /**
-   * Redis OSS engine version.
-   * @default '7.1'
+   * The engine: `'redis'` (Redis OSS, whose ElastiCache versions stop at 7.1) or `'valkey'` (what
+   * ElastiCache recommends for new caches; same protocol, Functions from 7.2). Changing it on a
+   * deployed cache replaces the replication group (and its data).
+   * @default 'redis'
+   */
+  readonly engine?: 'redis' | 'valkey';
+  /**
+   * Engine version (a `major.minor` ElastiCache offers for the engine).
+   * @default '7.1' for Redis OSS, '8.0' for Valkey
    */
   readonly engineVersion?: string;
   /**
@@ -133,6 +140,13 @@ export class RateLimitCacheStack extends Stack {
     }
     if (!Number.isInteger(replicas) || replicas < 0 || replicas > 5) throw new Error(`replicasPerShard ${replicas}: a whole number from 0 to 5`);
     if (multiAz && replicas < 1) throw new Error('multiAz needs replicasPerShard >= 1: failover promotes a replica');
+    const engine = props.engine ?? 'redis';
+    if (engine !== 'redis' && engine !== 'valkey') throw new Error(`engine '${String(engine)}': 'redis' or 'valkey'`);
+    const engineVersion = props.engineVersion ?? (engine === 'valkey' ? '8.0' : '7.1');
+    const major = /^(\d+)\.\d+$/.exec(engineVersion)?.[1];
+    if (!major || (engine === 'valkey' ? Number(major) < 7 : Number(major) !== 7)) {
+      throw new Error(`engineVersion '${engineVersion}': a major.minor of ${engine === 'valkey' ? 'Valkey 7.2 or later' : 'Redis OSS 7 (7.0 or 7.1: the limiter needs Redis >= 6.2, Functions need 7)'}`);
+    }
     if (shards !== undefined && (!Number.isInteger(shards) || shards < 1 || shards > 500)) throw new Error(`shards ${shards}: a whole number from 1 to 500`);
     if (props.network && props.network.subnetIds.length !== props.network.availabilityZones.length) {
       throw new Error('network: give one availability zone per subnet id, in the same order');
@@ -169,7 +183,8 @@ export class RateLimitCacheStack extends Stack {
       cacheSubnetGroupName: `${groupId}-subnets`,
     });
     const parameters = new elasticache.CfnParameterGroup(this, 'Parameters', {
-      cacheParameterGroupFamily: 'redis7',
+      // redis7, valkey7, valkey8...
+      cacheParameterGroupFamily: `${engine}${major}`,
       description: 'Rate limiter: never evict (an evicted window is free quota)',
       properties: {
         'maxmemory-policy': 'noeviction',
@@ -186,8 +201,8 @@ export class RateLimitCacheStack extends Stack {
     this.replicationGroup = new elasticache.CfnReplicationGroup(this, 'ReplicationGroup', {
       replicationGroupId: groupId,
       replicationGroupDescription: 'Rate limiter for AI features',
-      engine: 'redis',
-      engineVersion: props.engineVersion ?? '7.1',
+      engine,
+      engineVersion,
       cacheNodeType: props.nodeType ?? 'cache.t4g.micro',
       cacheParameterGroupName: parameters.ref,
       cacheSubnetGroupName: subnetGroup.ref,

@@ -271,7 +271,18 @@ describe('options', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
   });
 
+  it('the Valkey engine: its version and parameter family, never evicting', () => {
+    const valkey = synth({ engine: 'valkey' }).template;
+    valkey.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { Engine: 'valkey', EngineVersion: '8.0', TransitEncryptionEnabled: true });
+    valkey.hasResourceProperties('AWS::ElastiCache::ParameterGroup', { CacheParameterGroupFamily: 'valkey8', Properties: { 'maxmemory-policy': 'noeviction' } });
+    const seven = synth({ engine: 'valkey', engineVersion: '7.2' }).template;
+    seven.hasResourceProperties('AWS::ElastiCache::ParameterGroup', { CacheParameterGroupFamily: 'valkey7' });
+  });
+
   it('rejects settings ElastiCache would reject, before deployment', () => {
+    expect(() => synth({ engine: 'memcached' as 'redis' })).toThrow(/engine 'memcached'/);
+    expect(() => synth({ engineVersion: '6.2' })).toThrow(/engineVersion '6.2'/);
+    expect(() => synth({ engine: 'valkey', engineVersion: '8' })).toThrow(/engineVersion '8'/);
     expect(() => synth({ multiAz: true })).toThrow(/replicasPerShard >= 1/);
     expect(() => synth({ replicationGroupId: 'Bad_Id' })).toThrow(/replicationGroupId/);
     expect(() => synth({ replicasPerShard: 6 })).toThrow(/0 to 5/);

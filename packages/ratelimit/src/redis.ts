@@ -9,6 +9,7 @@ import { nameConnectionFailures } from './connection-errors';
 import { RateLimitConfigError, shownValue } from './errors';
 
 export { RedisConnectionError } from './connection-errors';
+export { type GlideStoreClientOptions, glideStoreClient } from './stores/redis/glide';
 export {
   type AnyRedisClient,
   createRedisStore,

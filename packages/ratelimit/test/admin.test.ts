@@ -7,7 +7,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createRateLimitAdmin } from '../src/admin';
 import { createMemoryStore, createRateLimiter, type PlansConfig, RateLimitInputError, type Store } from '../src/index';
 import { createRedisStore, type NodeRedisClient } from '../src/redis';
-import { NODE_REDIS_KINDS, type NodeRedisKind, prefix, STORE_KINDS, type StoreKind } from './fixtures/stores';
+import { GLIDE_KINDS, type GlideKind, makeGlideClient, NODE_REDIS_KINDS, type NodeRedisKind, prefix, STORE_KINDS, type StoreKind } from './fixtures/stores';
 
 const plans = {
   starter: { limits: [{ name: 'hourly', limit: 3, window: '1 h' }] },
@@ -35,10 +35,16 @@ afterAll(async () => {
 });
 
 /** Two app instances sharing one store (Redis: each with its own connections, as in production). */
-function instances(kind: StoreKind | NodeRedisKind) {
+function instances(kind: StoreKind | NodeRedisKind | GlideKind) {
   const p = prefix();
   const storeFor = (): Store => {
     if (kind === 'memory') return shared;
+    if (kind === 'glide' || kind === 'glide-cluster') {
+      // made by the store on first use (GLIDE's adapter, with its subscriber client), and closed by it
+      const store = createRedisStore({ client: () => makeGlideClient(kind), prefix: p });
+      opened.push({ close: () => store.close() });
+      return store;
+    }
     if (kind === 'node-redis' || kind === 'node-redis-cluster') {
       const nodes = inject('clusterNodes').map((n) => ({ url: `redis://${n.host}:${n.port}` }));
       const made = (): NodeRedisClient => (kind === 'node-redis' ? createClient({ url: inject('redisUrl') }) : createCluster({ rootNodes: nodes }));
@@ -73,8 +79,8 @@ async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean):
   }
 }
 
-// and Redis through node-redis: controls and announcements over its pub/sub
-describe.each([...STORE_KINDS, ...NODE_REDIS_KINDS])('%s store', (kind) => {
+// and Redis through node-redis and GLIDE: controls and announcements over their pub/sub
+describe.each([...STORE_KINDS, ...NODE_REDIS_KINDS, ...GLIDE_KINDS])('%s store', (kind) => {
   it('shows a creator: plan, usage per limit, reservations, recent denials', async () => {
     const { a, admin } = instances(kind);
     await a.check('c1', { plan: 'pro', cost: 100 });

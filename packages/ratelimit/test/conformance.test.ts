@@ -1,12 +1,12 @@
-// One suite, every store: memory, Redis, Redis Cluster (through ioredis and node-redis), Lambda. Time is a manual clock.
+// One suite, every store: memory, Redis, Redis Cluster (through ioredis, node-redis and Valkey GLIDE), Lambda. Time is a manual clock.
 import { describe, expect, it } from 'vitest';
 
 import { createRateLimiter, DEFAULT_PLANS, RateLimitInputError, type PlansConfig } from '../src/index';
 import { makeLambdaStore } from './fixtures/lambda';
-import { closing, makeStore as makeAnyStore, manualClock, NODE_REDIS_KINDS, type NodeRedisKind, STORE_KINDS, type StoreKind } from './fixtures/stores';
+import { closing, GLIDE_KINDS, type GlideKind, makeStore as makeAnyStore, manualClock, NODE_REDIS_KINDS, type NodeRedisKind, STORE_KINDS, type StoreKind } from './fixtures/stores';
 
 // the Lambda store runs the same suite: SDK -> local Invoke endpoint -> handler -> Redis
-const makeStore = (kind: StoreKind | NodeRedisKind | 'lambda') => (kind === 'lambda' ? makeLambdaStore() : makeAnyStore(kind));
+const makeStore = (kind: StoreKind | NodeRedisKind | GlideKind | 'lambda') => (kind === 'lambda' ? makeLambdaStore() : makeAnyStore(kind));
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -22,8 +22,8 @@ const multi = {
   },
 } satisfies PlansConfig;
 
-// and the Redis stores again through node-redis, standalone and cluster
-describe.each([...STORE_KINDS, ...NODE_REDIS_KINDS, 'lambda' as const])('%s store', (kind) => {
+// and the Redis stores again through node-redis and GLIDE, standalone and cluster
+describe.each([...STORE_KINDS, ...NODE_REDIS_KINDS, ...GLIDE_KINDS, 'lambda' as const])('%s store', (kind) => {
   const setup = <P extends string>(plans?: Record<P, PlansConfig[string]>) => {
     const clock = manualClock();
     const limiter = closing(createRateLimiter<P>({ ...(plans && { plans }), store: makeStore(kind), clock }));

@@ -50,6 +50,8 @@ beforeAll(() => {
     '@trpc/server': catalogVersion('@trpc/server'),
     '@trpc/client': catalogVersion('@trpc/client'),
     ioredis: catalogVersion('ioredis'),
+    // the optional peer behind glideStoreClient, whose README example is compiled too
+    '@valkey/valkey-glide': catalogVersion('@valkey/valkey-glide'),
     // the optional peer of @airl/ratelimit/lambda, whose README example is compiled too
     '@aws-sdk/client-lambda': catalogVersion('@aws-sdk/client-lambda'),
     zod: catalogVersion('zod'),

@@ -9,7 +9,7 @@ import { createPlanEditor, createRateLimitAdmin } from '../src/admin';
 import { createMemoryStore, createRateLimiter, RateLimitConfigError, type Store } from '../src/index';
 import { createLambdaStore } from '../src/lambda';
 import { createRedisStore } from '../src/redis';
-import { client, closing, NODE_REDIS_KINDS, type NodeRedisKind, nodeRedisClient, prefix as newPrefix, STORE_KINDS, type StoreKind } from './fixtures/stores';
+import { client, closing, GLIDE_KINDS, type GlideKind, glideClient, NODE_REDIS_KINDS, type NodeRedisKind, nodeRedisClient, prefix as newPrefix, STORE_KINDS, type StoreKind } from './fixtures/stores';
 
 const PLANS = {
   starter: { limits: [{ name: 'per-minute', limit: 3, window: '1 m' }] },
@@ -17,14 +17,14 @@ const PLANS = {
 } as const;
 const SHARED = { provider: { limits: [{ name: 'provider-requests', limit: 100, window: '1 m' }], maxShare: 0.5 } } as const;
 
-function stores(kind: StoreKind | NodeRedisKind, count: number): Store[] {
+function stores(kind: StoreKind | NodeRedisKind | GlideKind, count: number): Store[] {
   if (kind === 'memory') {
     const store = createMemoryStore();
     return Array.from({ length: count }, () => store);
   }
   const p = newPrefix();
   // node-redis: the documents go through the store's client interface, not ioredis methods
-  const c = kind === 'node-redis' || kind === 'node-redis-cluster' ? nodeRedisClient(kind) : client(kind);
+  const c = kind === 'node-redis' || kind === 'node-redis-cluster' ? nodeRedisClient(kind) : kind === 'glide' || kind === 'glide-cluster' ? glideClient(kind) : client(kind);
   return Array.from({ length: count }, () => createRedisStore({ client: c, prefix: p, timeout: '20 s' }));
 }
 
@@ -38,7 +38,7 @@ async function eventually<T>(read: () => Promise<T>, want: T): Promise<T> {
   return got;
 }
 
-describe.each([...STORE_KINDS, ...NODE_REDIS_KINDS])('live plans on %s', (kind) => {
+describe.each([...STORE_KINDS, ...NODE_REDIS_KINDS, ...GLIDE_KINDS])('live plans on %s', (kind) => {
   it('an admin changes a plan: every instance applies it on its next call, usage kept, audited, and restorable', async () => {
     const [a, b, admin, later] = stores(kind, 4);
     const options = { plans: PLANS, shared: SHARED, livePlans: true, logger: false, topConsumers: false } as const;

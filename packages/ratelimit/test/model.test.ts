@@ -9,7 +9,7 @@ import { emptyState, evaluate, type EvaluateOutput, inspectState, reset, settle 
 import { compilePolicy, type CompiledLimit } from '../src/policy';
 import type { Store } from '../src/stores/types';
 import { createRedisStore } from '../src/redis';
-import { client, makeStore, NODE_REDIS_KINDS, nodeRedisClient, prefix, STORE_KINDS } from './fixtures/stores';
+import { client, GLIDE_KINDS, glideClient, makeStore, NODE_REDIS_KINDS, nodeRedisClient, prefix, STORE_KINDS } from './fixtures/stores';
 
 // Small limits so sequences hit every edge; windows of 10 min and more, so real-time key expiry
 // in Redis never happens within a test run.
@@ -192,6 +192,24 @@ describe('the Redis store through node-redis agrees with the pure model', () => 
   );
 });
 
+// and through Valkey GLIDE (`@valkey/valkey-glide`), standalone and cluster
+describe('the Redis store through GLIDE agrees with the pure model', () => {
+  const stores: Record<string, CoreStore> = {
+    ...Object.fromEntries(GLIDE_KINDS.map((k) => [k, makeStore(k)])),
+    'glide (eval)': createRedisStore({ client: glideClient('glide'), prefix: prefix(), timeout: '20 s', scripts: 'eval' }),
+  };
+  const startArb = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1_700_000_000_000, max: 1_800_000_000_000 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 10_000_000 }) });
+  it.prop([fc.array(opArb, { minLength: 1, maxLength: 80, size: 'max' }).filter((ops) => span(ops) < STATE_TTL), startArb], { numRuns: 200 })(
+    'same answers for the same calls',
+    async (ops, start) => {
+      const expected = await run(modelStore(), ops, start);
+      for (const [kind, store] of Object.entries(stores)) {
+        expect(await run(store, ops, start), kind).toEqual(expected);
+      }
+    },
+  );
+});
+
 describe('checks sent together', () => {
   // Calls started in the same tick go to Redis as one batch (see the store's `batch` option):
   // they must answer exactly as the same calls one after the other. A batch of 4 splits bigger
@@ -204,6 +222,9 @@ describe('checks sent together', () => {
     'node-redis': makeStore('node-redis'),
     'node-redis (batch 4)': createRedisStore({ client: nodeRedisClient('node-redis'), prefix: prefix(), timeout: '20 s', batch: 4 }),
     'node-redis-cluster': makeStore('node-redis-cluster'),
+    glide: makeStore('glide'),
+    'glide (batch 4)': createRedisStore({ client: glideClient('glide'), prefix: prefix(), timeout: '20 s', batch: 4 }),
+    'glide-cluster': makeStore('glide-cluster'),
   };
   const groupArb = fc.array(fc.oneof(evaluation('check'), evaluation('reserve'), evaluation('peek')), { minLength: 1, maxLength: 12 });
   it.prop([fc.array(fc.tuple(groupArb, fc.integer({ min: 0, max: 4 * 60_000 })), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1_700_000_000_000, max: 1_800_000_000_000 })], { numRuns: 60 })(

@@ -3,13 +3,14 @@
 import net from 'node:net';
 
 import calculateSlot from 'cluster-key-slot';
+import { Logger as GlideLogger } from '@valkey/valkey-glide';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { rawCommand, type Server, startCluster, startServer } from '@airl/vitest-config/redis';
 
 import { createRateLimiter, type Logger, type RateLimitEvent, type RateLimitResult } from '../src/index';
-import { createRedisClient, createRedisStore, type NodeRedisClient } from '../src/redis';
+import { createRedisClient, createRedisStore, glideStoreClient, type NodeRedisClient } from '../src/redis';
 import { policyPlans } from './fixtures/plans';
 
 const plans = policyPlans(100_000);
@@ -488,6 +489,57 @@ describe('through node-redis', () => {
     } finally {
       await store.close();
       if (client.isOpen) await client.close();
+      await cluster.stop();
+    }
+  });
+});
+
+describe('through Valkey GLIDE', () => {
+  // GLIDE's core logs its reconnect attempts to stderr by itself
+  GlideLogger.setLoggerConfig('off');
+  it("a stopped server: every call fails within the timeout, in the store's words, and the store no longer says it is connected", async () => {
+    const server = await startServer();
+    const client = glideStoreClient({ cluster: false, config: { addresses: [{ host: server.host, port: server.port }], requestTimeout: 250 } });
+    const store = createRedisStore({ client: () => client, timeout: '300 ms' });
+    const events: RateLimitEvent[] = [];
+    try {
+      const limiter = createRateLimiter({ store, plans: { p: { limits: [{ name: 'm', limit: 5, window: '1 m' }] } }, logger: false, controls: false, topConsumers: false, onEvent: (e) => events.push(e) });
+      expect((await limiter.check('a', { plan: 'p' })).degraded).toBeUndefined();
+      expect(store.connected('')).toBe(true);
+      expect(store.shardOf('a')).toBe('');
+      await server.stop();
+      const started = performance.now();
+      const failed = await limiter.check('a', { plan: 'p' });
+      expect(performance.now() - started).toBeLessThan(1500);
+      expect(failed.degraded).toBe('fallback');
+      // the failure as the store words it, never GLIDE's own text
+      const error = events.find((e) => e.type === 'store-error');
+      expect(error?.type === 'store-error' && error.error.message).toMatch(/^Redis (did not answer check in time|check failed)/);
+      expect(error?.type === 'store-error' && error.error.message).not.toMatch(/signalled|glide|Error:/i);
+      // GLIDE shows no connection state, and its calls time out while the server is down: not known to be up
+      expect(store.connected('')).not.toBe(true);
+      await limiter.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('on a cluster, shardOf names the master serving the identifier', async () => {
+    const cluster = await startCluster();
+    const store = createRedisStore({ client: () => glideStoreClient({ cluster: true, config: { addresses: cluster.nodes } }) });
+    try {
+      await store.control('warm-up');
+      const masters = new Set(cluster.nodes.map((n) => `${n.host}:${n.port}`));
+      // the slots are learnt in the background after the first call
+      for (let i = 0; i < 100 && store.shards().size < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      for (const id of ['a', 'b', 'c', 'd']) {
+        const shard = store.shardOf(id);
+        expect(masters.has(shard)).toBe(true);
+        expect(store.shards().has(shard)).toBe(true);
+      }
+      expect(new Set(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((id) => store.shardOf(id))).size).toBeGreaterThan(1);
+    } finally {
+      await store.close();
       await cluster.stop();
     }
   });

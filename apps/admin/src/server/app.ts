@@ -4,6 +4,7 @@
 // is made lazily and connects on the first call.
 import 'server-only';
 
+import { detectRedisCluster } from '@airl/creators/config';
 import { atMostEvery, createLimiters, type Limiters } from '@airl/creators/limiters';
 import { createEmfMetrics, type EmfMetrics } from '@airl/ops/emf';
 import { createMemoryStore, type RateLimiter } from '@airl/ratelimit';
@@ -80,6 +81,16 @@ const holder = globalThis as { __airlAdminApp?: AdminApp };
 /** The app; the first call validates the configuration (throws `ConfigError`). Nothing connects here. */
 export function getApp(): AdminApp {
   holder.__airlAdminApp ??= createAdminApp(loadConfig(), { onClientError: clientErrorLog() });
+  return holder.__airlAdminApp;
+}
+
+/**
+ * The app at server start: the configuration validated, then cluster mode found out with one
+ * short-lived connection (REDIS_CLUSTER unset: a server in cluster mode, as ElastiCache Serverless
+ * always is, gets a cluster client; one that contradicts REDIS_CLUSTER throws `ConfigError`).
+ */
+export async function startApp(): Promise<AdminApp> {
+  holder.__airlAdminApp ??= createAdminApp(await detectRedisCluster(loadConfig(), 'apps/admin/.env.example'), { onClientError: clientErrorLog() });
   return holder.__airlAdminApp;
 }
 

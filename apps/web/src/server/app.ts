@@ -3,6 +3,7 @@
 // AI provider.
 import 'server-only';
 
+import { detectRedisCluster } from '@airl/creators/config';
 import { atMostEvery, createLimiters, type Limiters } from '@airl/creators/limiters';
 import type { SessionStore } from '@airl/creators/sessions';
 import { createEmfMetrics, type EmfMetrics } from '@airl/ops/emf';
@@ -31,17 +32,28 @@ const holder = globalThis as { __airlWebApp?: App };
 
 /** The app; the first call validates the configuration (throws `ConfigError`). Nothing connects here. */
 export function getApp(): App {
-  if (!holder.__airlWebApp) {
-    const config = loadConfig();
-    // one EMF line a minute on stdout: the limiter alarms of @airl/infra count these decisions
-    const metrics = config.metrics ? createEmfMetrics() : undefined;
-    const limiters = createLimiters({ ...config.limiters, onClientError: clientErrorLog(), ...(metrics && { onEvent: metrics.onEvent }) });
-    const provider = config.ai.kind === 'local' ? createLocalProvider() : createOpenAICompatibleProvider(config.ai);
-    const sessions = createWebSessions(config.limiters.prefix, limiters.storage === 'redis' ? () => limiters.client()! : undefined);
-    const { inspect } = createRateLimitAdmin(limiters.limiter);
-    holder.__airlWebApp = { config, limiters, metrics, provider, sessions, inspect };
-  }
+  holder.__airlWebApp ??= assemble(loadConfig());
   return holder.__airlWebApp;
+}
+
+/**
+ * The app at server start: the configuration validated, then cluster mode found out with one
+ * short-lived connection (REDIS_CLUSTER unset: a server in cluster mode, as ElastiCache Serverless
+ * always is, gets a cluster client; one that contradicts REDIS_CLUSTER throws `ConfigError`).
+ */
+export async function startApp(): Promise<App> {
+  holder.__airlWebApp ??= assemble(await detectRedisCluster(loadConfig(), 'apps/web/.env.example'));
+  return holder.__airlWebApp;
+}
+
+function assemble(config: AppConfig): App {
+  // one EMF line a minute on stdout: the limiter alarms of @airl/infra count these decisions
+  const metrics = config.metrics ? createEmfMetrics() : undefined;
+  const limiters = createLimiters({ ...config.limiters, onClientError: clientErrorLog(), ...(metrics && { onEvent: metrics.onEvent }) });
+  const provider = config.ai.kind === 'local' ? createLocalProvider() : createOpenAICompatibleProvider(config.ai);
+  const sessions = createWebSessions(config.limiters.prefix, limiters.storage === 'redis' ? () => limiters.client()! : undefined);
+  const { inspect } = createRateLimitAdmin(limiters.limiter);
+  return { config, limiters, metrics, provider, sessions, inspect };
 }
 
 /** Logs Redis connection errors, at most one a minute: an outage must not flood the log. */

@@ -35,7 +35,9 @@ export function createReporter(storeKind: string, onEvent: RateLimitEventListene
         error instanceof RateLimitStoreError ? error : new RateLimitStoreError(`${storeKind} store ${operation} failed: ${(error as Error).message}`, { cause: error });
       emit({ type: 'store-error', operation, error: wrapped, durationMs: performance.now() - started });
       if (Date.now() - lastErrorLog >= STORE_ERROR_LOG_INTERVAL_MS) {
-        log?.error({ msg: 'rate limiter store call failed', store: storeKind, operation, error: wrapped.message, suppressed });
+        // the client's own text, for the operator only: the error's message never carries it
+        const cause = wrapped.cause instanceof Error && wrapped.cause.message !== wrapped.message ? { cause: wrapped.cause.message.slice(0, 300) } : {};
+        log?.error({ msg: 'rate limiter store call failed', store: storeKind, operation, error: wrapped.message, ...cause, suppressed });
         lastErrorLog = Date.now();
         suppressed = 0;
       } else suppressed++;

@@ -1,6 +1,7 @@
 // The few things the Redis store asks of a client library. An adapter per library (ioredis,
-// node-redis) implements it; `adaptClient` (adapt.ts) picks one from the object it is given. Another client
-// (GLIDE, a proxy) plugs in by implementing this interface. The adapters import their library's
+// node-redis) implements it; `adaptClient` (adapt.ts) picks one from the object it is given. GLIDE's
+// adapter (glide.ts) is made by the app, from GLIDE's configuration; another client (a proxy) plugs in
+// by implementing this interface. The adapters import their library's
 // types only: neither library is loaded unless the app passes its client.
 import type { Cluster as IoCluster, Redis as IoRedis } from 'ioredis';
 import type { RedisClientType, RedisClusterType } from 'redis';

@@ -1,5 +1,6 @@
 // Reading what Redis answers for the store's own commands (controls, inspect, boards, streams),
-// whatever shape the client gives: RESP2 flat arrays (ioredis) or RESP3 maps and pairs (node-redis).
+// whatever shape the client gives: RESP2 flat arrays (ioredis), RESP3 maps and pairs (node-redis),
+// Maps and pairs (GLIDE, through its adapter).
 // The Lua scripts' argument layout and check replies live in src/lua/protocol.ts.
 import type { Control, StreamEntry } from '../types';
 
@@ -15,9 +16,10 @@ export function parseControl(json: unknown): Control | undefined {
   }
 }
 
-/** HGETALL: a flat array, an object or a Map, as `[field, value]` pairs. */
+/** HGETALL: a flat array, `[field, value]` pairs, an object or a Map, as `[field, value]` pairs. */
 export function hashEntries(reply: unknown): [string, string][] {
   if (reply instanceof Map) return [...reply].map(([k, v]) => [String(k), String(v)]);
+  if (Array.isArray(reply) && Array.isArray(reply[0])) return (reply as unknown[][]).map(([k, v]) => [String(k), String(v)]);
   if (Array.isArray(reply)) {
     const out: [string, string][] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) out.push([String(reply[i]), String(reply[i + 1])]);
@@ -34,9 +36,9 @@ export function scoredMembers(reply: unknown): { identifier: string; amount: num
   return top;
 }
 
-/** XREVRANGE: `[id, [field, value, ...]]` entries. */
+/** XREVRANGE: `[id, [field, value, ...]]` entries, or a Map of id to fields. */
 export function streamEntries(reply: unknown): StreamEntry[] {
-  return (reply as [unknown, unknown][]).map(([id, raw]): StreamEntry => {
+  return (reply instanceof Map ? [...reply] : (reply as [unknown, unknown][])).map(([id, raw]): StreamEntry => {
     const fields: Record<string, string> = {};
     for (const [k, v] of hashEntries(raw)) fields[k] = v;
     return { id: String(id), fields };

@@ -5,16 +5,39 @@ import { RateLimitStoreError } from '../../errors';
 
 export type Within = <T>(what: string, run: () => Promise<T>, deadline?: number) => Promise<T>;
 
-/** A client's failure as the limiter reports it; a MOVED reply names its fix. */
+// Redis error reply codes: a fixed word of the protocol, safe to show (the text after it is not)
+const REPLY_CODE = /^(ERR|WRONGTYPE|NOPERM|NOAUTH|WRONGPASS|OOM|READONLY|CROSSSLOT|CLUSTERDOWN|TRYAGAIN|LOADING|BUSY|BUSYKEY|NOSCRIPT|MASTERDOWN|MISCONF|NOREPLICAS|EXECABORT|ASK)\b/;
+const TIMED_OUT = /timed? ?out|timeout/i;
+const NO_CONNECTION = /ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EPIPE|EHOSTUNREACH|ETIMEDOUT|connection|closed|socket|not writeable|max retries|disconnect/i;
+
+/** Why a client call failed, in the store's words: never the client's own text (it stays the error's `cause`, for logs). */
+function reason(error: unknown): string {
+  const e = (error ?? {}) as { name?: unknown; code?: unknown; message?: unknown };
+  const name = typeof e.name === 'string' ? e.name : '';
+  const message = typeof e.message === 'string' ? e.message : '';
+  const code = REPLY_CODE.exec(message)?.[1];
+  if (code) return `the server refused the command (${code})`;
+  if (TIMED_OUT.test(name) || TIMED_OUT.test(message)) return "the client's own timeout ran out before the reply";
+  if (NO_CONNECTION.test(`${name} ${String(e.code)} ${message}`)) return 'no connection to the server (it is down, unreachable, or the client is closed)';
+  return 'the client reported an error (its text is in the logs)';
+}
+
+/**
+ * A client's failure as the limiter reports it: a misconfigured connection keeps its named fix
+ * (RedisConnectionError, which never holds a secret), a MOVED reply names its fix, anything else
+ * says what happened in general words; the client's error is the `cause`.
+ */
 function storeError(what: string, error: unknown): RateLimitStoreError {
-  const message = (error as Error).message;
+  // named by src/connection-errors.ts (by name: this module does not load node:tls for it)
+  if (error instanceof Error && error.name === 'RedisConnectionError') return new RateLimitStoreError(`Redis ${what} failed: ${error.message}`, { cause: error });
+  const message = error instanceof Error ? error.message : '';
   if (message.startsWith('MOVED ')) {
     return new RateLimitStoreError(
       `Redis ${what} failed: the server runs in cluster mode (ElastiCache Serverless always does) and the client is not a cluster client: set REDIS_CLUSTER=true (REDIS_URL naming the cluster's configuration endpoint) and restart the app`,
       { cause: error },
     );
   }
-  return new RateLimitStoreError(`Redis ${what} failed: ${message}`, { cause: error });
+  return new RateLimitStoreError(`Redis ${what} failed: ${reason(error)}`, { cause: error });
 }
 
 export function deadlines(timeoutMs: number): { within: Within; stop(): void } {
