@@ -246,6 +246,7 @@ export function withLivePlans<P extends string>(
       },
       peekRaw: (identifier, plan) => inner().peekRaw(identifier, plan),
       now: () => inner().now(),
+      sharedBudgets: () => inner().sharedBudgets?.() ?? Promise.resolve([]),
     },
     [live]: handle,
   };

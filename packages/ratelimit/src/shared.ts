@@ -44,13 +44,13 @@ function fail(issues: string[]): never {
 }
 
 /** Validates shared budgets against the plans; returns the plans with their shares added. */
-export function planShares(plans: Readonly<Record<string, PlanConfig>>, input: unknown): { plans: Record<string, PlanConfig>; budgets: Map<string, { limits: readonly LimitConfig[]; plans: Set<string> }> } {
+export function planShares(plans: Readonly<Record<string, PlanConfig>>, input: unknown): { plans: Record<string, PlanConfig>; budgets: Map<string, { limits: readonly LimitConfig[]; plans: Set<string>; maxShare: number }> } {
   const parsed = sharedSchema.safeParse(input);
   if (!parsed.success) fail(parsed.error.issues.map((i) => `shared.${i.path.map(String).join('.')}: ${i.message}`));
   const issues: string[] = [];
   const out: Record<string, PlanConfig> = Object.fromEntries(Object.entries(plans).map(([n, p]) => [n, { ...p, limits: [...p.limits] }]));
   const planLimitNames = new Set(Object.values(plans).flatMap((p) => p.limits.map((l) => l.name)));
-  const budgets = new Map<string, { limits: readonly LimitConfig[]; plans: Set<string> }>();
+  const budgets = new Map<string, { limits: readonly LimitConfig[]; plans: Set<string>; maxShare: number }>();
   for (const [name, budget] of Object.entries(parsed.data)) {
     try {
       compilePolicy({ [name]: { limits: budget.limits } });
@@ -75,7 +75,7 @@ export function planShares(plans: Readonly<Record<string, PlanConfig>>, input: u
         }
       }
     }
-    budgets.set(name, { limits, plans: new Set(charged) });
+    budgets.set(name, { limits, plans: new Set(charged), maxShare: share });
   }
   if (issues.length > 0) fail(issues);
   return { plans: out, budgets };
@@ -272,7 +272,11 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
       await Promise.allSettled([...pending]);
       await Promise.all([creators.close(), ...budgets.map((b) => b.limiter.close())]);
     },
-    [internals]: (creators as unknown as { [internals]: LimiterInternals })[internals],
+    [internals]: {
+      ...(creators as unknown as { [internals]: LimiterInternals })[internals],
+      sharedBudgets: () =>
+        Promise.all(budgets.map(async (b) => ({ name: b.name, maxShare: configs.get(b.name)!.maxShare, status: await (b.limiter as unknown as { [internals]: LimiterInternals })[internals].peekRaw(b.identifier, b.name) }))),
+    },
   };
   return limiter;
 }

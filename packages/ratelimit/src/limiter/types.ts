@@ -263,4 +263,6 @@ export interface LimiterInternals {
   peekRaw(identifier: string, plan: string): Promise<RateLimitResult>;
   /** The clock's now, or undefined for the store's clock. */
   now(): number | undefined;
+  /** Each shared budget's status (a peek on its limits, charging nothing); none without budgets. */
+  sharedBudgets?(): Promise<{ name: string; maxShare: number; status: RateLimitResult }[]>;
 }
