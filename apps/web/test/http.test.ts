@@ -154,7 +154,8 @@ describe("the AI provider's shared budget", () => {
   it('tells a creator denied by the platform-wide budget that it is not their limit, and when to retry; their own limits are not charged', async () => {
     const { trpc, responses } = client(await creator('creator-dan', 'pro'), { batch: false });
     try {
-      await editor.update({ actor: 'http-test', sizes: { shared: { provider: { limits: { 'provider-requests': 1 } } } } });
+      // one request a minute for everyone, no fair share (a share of it would deny first)
+      await editor.update({ actor: 'http-test', sizes: { shared: { provider: { limits: { 'provider-requests': 1 }, maxShare: 1 } } } });
       const error = await firstDenial(trpc);
       expect(responses.at(-1)!.status).toBe(429);
       expect(Number(responses.at(-1)!.headers.get('retry-after'))).toBeGreaterThan(0);

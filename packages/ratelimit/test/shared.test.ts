@@ -3,7 +3,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 
-import { createMemoryStore, createRateLimiter, RateLimitConfigError, type RateLimitResult, type Store } from '../src/index';
+import { createMemoryStore, createRateLimiter, RateLimitConfigError, type RateLimitEvent, type RateLimitResult, type Store } from '../src/index';
 import { rateLimited, rateLimitErrorData, type RateLimitMeta } from '../src/trpc';
 import { createRedisStore } from '../src/redis';
 import { createPlanEditor, createRateLimitAdmin } from '../src/admin';
@@ -93,6 +93,42 @@ describe.each(STORE_KINDS)('shared budget on %s', (kind) => {
     expect((await limiter.refund(again.reservation!)).status).toBe('settled');
     now = await limiter.peek('p3', { plan: 'pro' });
     expect([used(now, 'tokens'), used(now, 'provider-tokens'), used(now, 'provider-requests')]).toEqual([120, 120, 1]);
+    await limiter.close();
+  });
+});
+
+describe.each(STORE_KINDS)('a full shared budget and the creator on %s', (kind) => {
+  it("answers calls it cannot fit without reaching the creator: no creator round trip, nothing in the creator's anomaly counters", async () => {
+    const events: RateLimitEvent[] = [];
+    const limiter = createRateLimiter({
+      plans: { p: { limits: [{ name: 'hourly', limit: 100, window: '1 h' }, { name: 'tokens', limit: 100_000, window: '1 h', unit: 'tokens' }] } },
+      shared: { provider: { limits: [{ name: 'provider-tokens', limit: 25, window: '1 m', unit: 'tokens' }] } },
+      // a burst is more than 3 calls in 5 minutes
+      anomalies: { burst: { threshold: 3 }, denialStorm: false, costSpike: false },
+      store: makeStore(kind),
+      logger: false,
+      topConsumers: false,
+      onEvent: (e) => events.push(e),
+    });
+    expect((await limiter.check('c1', { plan: 'p', cost: { tokens: 10 } })).allowed).toBe(true);
+    expect((await limiter.check('c1', { plan: 'p', cost: { tokens: 11 } })).allowed).toBe(true);
+    // the budget's first denial goes through the creator's step (reserved, then given back)
+    expect(await limiter.check('c1', { plan: 'p', cost: { tokens: 12 } })).toMatchObject({ allowed: false, deniedBy: 'provider-tokens', sharedBudget: 'provider' });
+    const decisions = events.filter((e) => e.type === 'decision').length;
+    // larger calls, whatever their exact cost, are known not to fit until the retry time
+    for (const tokens of [12, 13, 20, 25]) {
+      const denied = await limiter.check('c1', { plan: 'p', cost: { tokens } });
+      expect(denied).toMatchObject({ allowed: false, deniedBy: 'provider-tokens', sharedBudget: 'provider' });
+      expect(denied.retryAfterMs).toBeGreaterThan(0);
+    }
+    expect(events.filter((e) => e.type === 'decision').length).toBe(decisions);
+    // 3 calls reached the creator's counters: no burst
+    expect(events.filter((e) => e.type === 'anomaly')).toEqual([]);
+    // a smaller call that fits is still let through
+    expect((await limiter.check('c1', { plan: 'p', cost: { tokens: 4 } })).allowed).toBe(true);
+    const own = await limiter.peek('c1', { plan: 'p', cost: { tokens: 1 } });
+    expect(used(own, 'hourly')).toBe(3);
+    expect(used(own, 'tokens')).toBe(25);
     await limiter.close();
   });
 });
