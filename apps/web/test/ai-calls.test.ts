@@ -128,7 +128,7 @@ describe('a successful call is charged what the provider reported', () => {
     expect(after).toMatchObject({ burst: 1, hourly: 1, tokens: 200, cents: answer.costCents });
     // the headers are read after the settle: 200 tokens used, not the estimate
     expect(estimateOf(seen!).tokens).not.toBe(200);
-    expect(c.responses.at(-2)!.res.headers.get('ratelimit')).toMatch(/^"ai:burst";r=4;t=\d+, "ai:hourly";r=49;t=\d+, "ai:tokens";r=19800;t=\d+, "ai:monthly-spend";r=(\d+);t=\d+$/);
+    expect(c.responses.at(-2)!.res.headers.get('ratelimit')).toMatch(/^"ai:burst";r=4;t=\d+, "ai:hourly";r=49;t=\d+, "ai:tokens";r=19800;t=\d+, "ai:monthly-spend";r=(\d+);t=\d+, "ai:provider-requests-share";r=299;t=\d+, "ai:provider-tokens-share";r=99800;t=\d+, "ai:provider-requests";r=\d+;t=\d+, "ai:provider-tokens";r=\d+;t=\d+$/);
     expect(c.responses.at(-2)!.res.headers.get('ratelimit')).toContain(`"ai:monthly-spend";r=${1000 - answer.costCents};`);
   });
 
@@ -213,7 +213,7 @@ describe('failed calls: tokens and money refunded, the request counted, one shor
       expect(provider.requests(text)).toHaveLength(k.attempts);
       // the request counted, the tokens and cents given back
       expect(await quota(c)).toMatchObject({ burst: 1, hourly: 1, tokens: 0, cents: 0 });
-      expect(c.responses.at(-2)!.res.headers.get('ratelimit')).toMatch(/^"ai:burst";r=4;t=\d+, "ai:hourly";r=49;t=\d+, "ai:tokens";r=20000;t=\d+, "ai:monthly-spend";r=1000;t=\d+$/);
+      expect(c.responses.at(-2)!.res.headers.get('ratelimit')).toMatch(/^"ai:burst";r=4;t=\d+, "ai:hourly";r=49;t=\d+, "ai:tokens";r=20000;t=\d+, "ai:monthly-spend";r=1000;t=\d+, "ai:provider-requests-share";r=299;t=\d+, "ai:provider-tokens-share";r=100000;t=\d+, "ai:provider-requests";r=\d+;t=\d+, "ai:provider-tokens";r=\d+;t=\d+$/);
       // the details are in the server log, under the same reference, without the key
       const line = await logLine(reference);
       expect(line).toMatchObject({ level: 'error', msg: 'AI call failed', failure: k.failure, feature: 'fan-reply', creator: c.id, provider: 'openai-compatible' });
@@ -308,7 +308,8 @@ describe('an unreachable provider, and start-up checks', () => {
       const reference = /reference ([0-9a-f]{12})/.exec(body)![1]!;
       expect(other.output()).toContain(`"reference":"${reference}"`);
       const status = await limiters.limiter.peek(id, { plan: 'starter' });
-      expect(status.limits.map((l) => [l.name, l.limit - l.remaining])).toEqual([['burst', 1], ['hourly', 1], ['tokens', 0], ['monthly-spend', 0]]);
+      // the plan's limits and the creator's shares of the provider's budget (the budget itself is every creator's)
+      expect(status.limits.slice(0, 6).map((l) => [l.name, l.limit - l.remaining])).toEqual([['burst', 1], ['hourly', 1], ['tokens', 0], ['monthly-spend', 0], ['provider-requests-share', 1], ['provider-tokens-share', 0]]);
     } finally {
       await other.stop();
     }

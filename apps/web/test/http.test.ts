@@ -3,7 +3,7 @@
 // codes, rate limit headers, typed error data, batches, identity, the budget and /api/test-redis.
 import type { CreatorPlan } from '@airl/creators';
 import { createLimiters } from '@airl/creators/limiters';
-import { createRateLimitAdmin } from '@airl/ratelimit/admin';
+import { createPlanEditor, createRateLimitAdmin } from '@airl/ratelimit/admin';
 import type { RateLimitErrorData } from '@airl/ratelimit/trpc';
 import { createTRPCClient, httpBatchLink, httpLink, TRPCClientError } from '@trpc/client';
 import { Redis } from 'ioredis';
@@ -65,7 +65,11 @@ describe('AI procedures over HTTP', () => {
     }
     const ok = responses.at(-1)!;
     expect(ok.status).toBe(200);
-    expect(ok.headers.get('ratelimit-policy')).toBe('"ai:burst";q=5;w=60, "ai:hourly";q=50;w=3600, "ai:tokens";q=20000;w=86400;qu="airl-tokens", "ai:monthly-spend";q=1000;w=2678400;qu="airl-cents"');
+    // the plan's limits, the creator's fair shares of the provider's budget, then the budget
+    expect(ok.headers.get('ratelimit-policy')).toBe(
+      '"ai:burst";q=5;w=60, "ai:hourly";q=50;w=3600, "ai:tokens";q=20000;w=86400;qu="airl-tokens", "ai:monthly-spend";q=1000;w=2678400;qu="airl-cents", ' +
+        '"ai:provider-requests-share";q=300;w=60, "ai:provider-tokens-share";q=100000;w=60;qu="airl-tokens", "ai:provider-requests";q=3000;w=60, "ai:provider-tokens";q=1000000;w=60;qu="airl-tokens"',
+    );
     expect(ok.headers.get('x-ratelimit-limit')).toBe('5');
     expect(ok.headers.get('x-ratelimit-remaining')).toBe('0');
 
@@ -75,7 +79,7 @@ describe('AI procedures over HTTP', () => {
     const retryAfter = Number(denied.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(denied.headers.get('ratelimit')).toMatch(/^"ai:burst";r=0;t=\d+, "ai:hourly";r=45;t=\d+, "ai:tokens";r=\d+;t=\d+, "ai:monthly-spend";r=\d+;t=\d+$/);
+    expect(denied.headers.get('ratelimit')).toMatch(/^"ai:burst";r=0;t=\d+, "ai:hourly";r=45;t=\d+, "ai:tokens";r=\d+;t=\d+, "ai:monthly-spend";r=\d+;t=\d+, "ai:provider-requests-share";r=\d+;t=\d+, "ai:provider-tokens-share";r=\d+;t=\d+$/);
     expect(denied.headers.get('x-ratelimit-remaining')).toBe('0');
 
     expect(error).toBeInstanceOf(TRPCClientError);
@@ -133,6 +137,51 @@ describe('AI procedures over HTTP', () => {
     const forgedToken = 'A'.repeat(43);
     const forged = await rejection(client(`${SESSION_COOKIE}=${forgedToken}`, { batch: false }).trpc.ai.caption.mutate(caption));
     expect(forged?.data?.code).toBe('UNAUTHORIZED');
+  });
+});
+
+describe("the AI provider's shared budget", () => {
+  const editor = createPlanEditor(limiters.limiter);
+  /** Calls until the first denial (the app applies a size change when it hears it: a call or two may pass first). */
+  async function firstDenial(trpc: ReturnType<typeof client>['trpc']): Promise<ClientError> {
+    for (let i = 0; i < 20; i++) {
+      const error = await rejection(trpc.ai.caption.mutate(caption));
+      if (error) return error;
+    }
+    throw new Error('no denial within 20 calls');
+  }
+
+  it('tells a creator denied by the platform-wide budget that it is not their limit, and when to retry; their own limits are not charged', async () => {
+    const { trpc, responses } = client(await creator('creator-dan', 'pro'), { batch: false });
+    try {
+      // one request a minute for everyone, no fair share (a share of it would deny first)
+      await editor.update({ actor: 'http-test', sizes: { shared: { provider: { limits: { 'provider-requests': 1 }, maxShare: 1 } } } });
+      const error = await firstDenial(trpc);
+      expect(responses.at(-1)!.status).toBe(429);
+      expect(Number(responses.at(-1)!.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(error.data?.rateLimit).toMatchObject({ deniedBy: 'provider-requests', sharedBudget: 'provider', reason: 'RATE_LIMITED', retryable: true, unit: 'requests', limit: 1 });
+      expect(error.message).toMatch(/^The platform's AI capacity is fully used by all creators right now: a platform-wide limit on AI requests shared by every creator, not a limit of your plan\. Try again in \d+ seconds?\.$/);
+      // the denied call charged none of the creator's own limits; the page lists only those
+      const before = await trpc.ai.quota.query();
+      expect(before.limits.map((l) => l.name)).toEqual(['burst', 'hourly', 'tokens']);
+      await rejection(trpc.ai.caption.mutate(caption));
+      expect((await trpc.ai.quota.query()).limits.map((l) => l.used)).toEqual(before.limits.map((l) => l.used));
+    } finally {
+      await editor.restoreDefaults({ actor: 'http-test' });
+    }
+  });
+
+  it("tells a creator past their fair share of the platform's budget that it is a platform-wide limit", async () => {
+    const { trpc } = client(await creator('creator-eve', 'business'), { batch: false });
+    try {
+      // a share of one request (and 1,000 tokens) a minute
+      await editor.update({ actor: 'http-test', sizes: { shared: { provider: { limits: { 'provider-requests': 1000 }, maxShare: 0.001 } } } });
+      const error = await firstDenial(trpc);
+      expect(error.data?.rateLimit).toMatchObject({ deniedBy: 'provider-requests-share', sharedBudget: 'provider', limit: 1 });
+      expect(error.message).toMatch(/^You have used your fair share of the platform's AI requests for now: a platform-wide limit shared by all creators \(no one may take more than a share of it\), not a limit of your plan\. Try again in \d+ seconds?\.$/);
+    } finally {
+      await editor.restoreDefaults({ actor: 'http-test' });
+    }
   });
 });
 

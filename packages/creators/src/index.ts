@@ -2,6 +2,7 @@
 export {
   AI_PLANS,
   AI_RESERVATION_TTL_MS,
+  AI_SHARED,
   costInCents,
   type CreatorPlan,
   DEFAULT_PRICING,
@@ -10,6 +11,8 @@ export {
   MONTHLY_QUOTA_USD,
   planFromSubscription,
   PLANS,
+  PROVIDER_BUDGET,
+  PROVIDER_LIMITS,
   QUOTA_WARNING_LEVELS,
   quotaWarning,
   SPEND_LIMIT,

@@ -7,7 +7,7 @@ import { createRedisClient, createRedisStore, type RedisClient, redisConfigFromE
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 
 import { type CreatorDirectory, createDemoDirectory, within } from './creators';
-import { AI_PLANS, AI_RESERVATION_TTL_MS, type CreatorPlan, isPlan, PLANS } from './plans';
+import { AI_PLANS, AI_RESERVATION_TTL_MS, AI_SHARED, type CreatorPlan, isPlan, PLANS } from './plans';
 
 /** The engine's default prefix: admin finds the creators who used the web app under `ratelimit:{<id>}`. */
 export const DEFAULT_PREFIX = 'ratelimit';
@@ -166,8 +166,9 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
   const client = (): RedisClient | undefined => given ?? (config ? (made ??= make(config)) : undefined);
   const redisBacked = given !== undefined || config !== undefined;
   // the old app watched for bursts (2 x the hourly limit within 5 minutes, its rule exactly);
-  // this one also for denial storms and cost spikes
-  const limiterOptions = { plans: AI_PLANS, anomalies: { burst: { reference: 'hourly' } }, reservationTtl: AI_RESERVATION_TTL_MS, ...(options.onEvent && { onEvent: options.onEvent }) };
+  // this one also for denial storms and cost spikes; every plan is also charged against the AI
+  // provider's shared budget (AI_SHARED)
+  const limiterOptions = { plans: AI_PLANS, shared: AI_SHARED, anomalies: { burst: { reference: 'hourly' } }, reservationTtl: AI_RESERVATION_TTL_MS, ...(options.onEvent && { onEvent: options.onEvent }) };
 
   if (options.lambda && !given) {
     const { functionName, region } = options.lambda;

@@ -1,6 +1,6 @@
 // The plans creators buy, as data both apps read: the AI rate limits, the monthly AI budget, and
 // how the old platform mapped a subscription to a plan.
-import type { LimitConfig, PlanConfig } from '@airl/ratelimit';
+import type { LimitConfig, PlanConfig, SharedBudgetsConfig } from '@airl/ratelimit';
 
 export const PLANS = ['starter', 'pro', 'business'] as const;
 /** A creator's plan (the legacy `CreatorPlan`). */
@@ -49,6 +49,28 @@ function tier(plan: CreatorPlan): PlanConfig {
     ],
   };
 }
+
+/** The AI provider's budget: its limit names (they name it in a denial's `deniedBy`). */
+export const PROVIDER_BUDGET = 'provider';
+export const PROVIDER_LIMITS = { requests: 'provider-requests', tokens: 'provider-tokens' } as const;
+
+/**
+ * The platform's account at its AI provider: requests and tokens per minute, shared by every
+ * creator and every app instance, charged with each AI call together with the creator's plan
+ * (all or nothing). No creator may take more than a tenth of either (the fair share, named
+ * `provider-requests-share` and `provider-tokens-share`), so one heavy creator cannot starve the
+ * others. Sliding-window counters: the hottest key of the deployment stays one small hash.
+ * Admins change the sizes live on the admin app's Plans page, like the plans'.
+ */
+export const AI_SHARED: SharedBudgetsConfig = {
+  [PROVIDER_BUDGET]: {
+    limits: [
+      { name: PROVIDER_LIMITS.requests, limit: 3000, window: '1 m', algorithm: 'sliding-window' },
+      { name: PROVIDER_LIMITS.tokens, limit: 1_000_000, window: '1 m', unit: 'tokens', algorithm: 'sliding-window' },
+    ],
+    maxShare: 0.1,
+  },
+};
 
 /**
  * How long an AI call's reservation (its estimated tokens and cents) waits for the settle. The

@@ -52,6 +52,17 @@ export interface IdentifierView {
   readonly now: number;
 }
 
+/** A shared budget's use now: every limit of it, used / limit, and the fair share. */
+export interface SharedBudgetView {
+  readonly name: string;
+  /** The fraction of each limit one identifier may use (1: no share). */
+  readonly maxShare: number;
+  /** Each limit's status (sizes in force, live plans included), with `used`. */
+  readonly limits: readonly (LimitStatus & { readonly used: number })[];
+  /** Store clock, epoch ms. */
+  readonly now: number;
+}
+
 /** An identifier with an override or a block in force. */
 export interface ControlInForce extends Control {
   readonly identifier: string;
@@ -59,6 +70,8 @@ export interface ControlInForce extends Control {
 
 export interface RateLimitAdmin {
   inspect(identifier: string, options: { plan: string }): Promise<IdentifierView>;
+  /** Every shared budget's use now (one read per budget, charging nothing); none without budgets. */
+  sharedBudgets(): Promise<SharedBudgetView[]>;
   /** The identifiers that used the most of a unit this hour or today, largest first. */
   topConsumers(options: { period: Period; unit?: string; count?: number }): Promise<{ identifier: string; amount: number }[]>;
   /** Every override and block in force, the soonest to end first. */
@@ -144,6 +157,15 @@ export function createRateLimitAdmin(limiter: RateLimiter, options: RateLimitAdm
         denials: inspection.denials,
         now: inspection.now,
       };
+    },
+    async sharedBudgets() {
+      const budgets = (await inner.sharedBudgets?.()) ?? [];
+      return budgets.map(({ name, maxShare, status }) => ({
+        name,
+        maxShare,
+        limits: status.limits.map((l) => ({ ...l, used: Math.max(0, l.limit - l.remaining) })),
+        now: status.now,
+      }));
     },
     async topConsumers({ period, unit = 'requests', count = 10 }) {
       if (period !== 'hour' && period !== 'day') throw new RateLimitInputError('INVALID_ARGUMENT', "period must be 'hour' or 'day'");

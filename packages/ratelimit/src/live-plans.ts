@@ -247,6 +247,7 @@ export function withLivePlans<P extends string>(
       peekRaw: (identifier, plan) => inner().peekRaw(identifier, plan),
       recorded: (identifier, plan) => inner().recorded(identifier, plan),
       now: () => inner().now(),
+      sharedBudgets: () => inner().sharedBudgets?.() ?? Promise.resolve([]),
     },
     [live]: handle,
   };

@@ -45,13 +45,13 @@ function fail(issues: string[]): never {
 }
 
 /** Validates shared budgets against the plans; returns the plans with their shares added. */
-export function planShares(plans: Readonly<Record<string, PlanConfig>>, input: unknown): { plans: Record<string, PlanConfig>; budgets: Map<string, { limits: readonly LimitConfig[]; plans: Set<string> }> } {
+export function planShares(plans: Readonly<Record<string, PlanConfig>>, input: unknown): { plans: Record<string, PlanConfig>; budgets: Map<string, { limits: readonly LimitConfig[]; plans: Set<string>; maxShare: number }> } {
   const parsed = sharedSchema.safeParse(input);
   if (!parsed.success) fail(parsed.error.issues.map((i) => `shared.${i.path.map(String).join('.')}: ${i.message}`));
   const issues: string[] = [];
   const out: Record<string, PlanConfig> = Object.fromEntries(Object.entries(plans).map(([n, p]) => [n, { ...p, limits: [...p.limits] }]));
   const planLimitNames = new Set(Object.values(plans).flatMap((p) => p.limits.map((l) => l.name)));
-  const budgets = new Map<string, { limits: readonly LimitConfig[]; plans: Set<string> }>();
+  const budgets = new Map<string, { limits: readonly LimitConfig[]; plans: Set<string>; maxShare: number }>();
   for (const [name, budget] of Object.entries(parsed.data)) {
     try {
       compilePolicy({ [name]: { limits: budget.limits } });
@@ -76,7 +76,7 @@ export function planShares(plans: Readonly<Record<string, PlanConfig>>, input: u
         }
       }
     }
-    budgets.set(name, { limits, plans: new Set(charged) });
+    budgets.set(name, { limits, plans: new Set(charged), maxShare: share });
   }
   if (issues.length > 0) fail(issues);
   return { plans: out, budgets };
@@ -139,10 +139,21 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
 
   const shareOf = (deniedBy: string | undefined) => budgets.find((b) => b.plan.limits.some((l) => `${l.name}-share` === deniedBy))?.name;
 
-  // a budget that denied a cost is known full for it until its retry time: the same call is then
-  // denied without charging (and giving back) the creator first
+  // a budget that denied an amount of a unit is known full for it until its retry time: a call
+  // needing as much or more of that unit is then denied without reserving (and giving back) the
+  // creator first, so it costs no creator round trip and never reaches the creator's anomaly
+  // counters. Sound for every algorithm: what does not fit cannot fit with a larger amount.
   const localNow = typeof options.clock === 'function' ? options.clock : Date.now;
-  const exhausted = new Map<string, { result: RateLimitResult; until: number }>();
+  const exhausted = new Map<string, { result: RateLimitResult; until: number; unit: string; amount: number }>();
+  const knownFull = (budget: Budget, cost: Cost) => {
+    const known = exhausted.get(budget.name);
+    if (!known) return undefined;
+    if (known.until <= localNow()) {
+      exhausted.delete(budget.name);
+      return undefined;
+    }
+    return ((cost as Readonly<Record<string, number>>)[known.unit] ?? 0) >= known.amount ? known : undefined;
+  };
 
   async function charge(mode: 'check' | 'reserve', identifier: string, options: CheckOptions<P>): Promise<ReserveResult> {
     const plan = policy.plans.get(options.plan);
@@ -153,11 +164,9 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
     if (mine.length === 0) return mode === 'check' ? { ...(await creators.check(identifier, inner)), reservation: undefined } : creators.reserve(identifier, inner);
     // bad input is refused before anything is charged
     const charged = mine.map((budget) => ({ budget, cost: budgetCost(budget, plan!, options.cost) })).filter((c): c is { budget: Budget; cost: Cost } => c.cost !== undefined);
-    const keys = charged.map((c) => `${c.budget.name}\0${JSON.stringify(c.cost)}`);
-    for (const [i, key] of keys.entries()) {
-      const known = exhausted.get(key);
-      if (known && known.until > localNow()) return { ...budgetDenial(charged[i]!.budget, known.result, options.plan), retryAfterMs: known.until - localNow(), reservation: undefined };
-      if (known) exhausted.delete(key);
+    for (const { budget, cost } of charged) {
+      const known = knownFull(budget, cost);
+      if (known) return { ...budgetDenial(budget, known.result, options.plan), retryAfterMs: known.until - localNow(), reservation: undefined };
     }
 
     // step 1: the creator's own limits and fair shares, reserved so that they can be given back
@@ -182,9 +191,10 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
       }
       if (!got.allowed) {
         await giveAllBack();
-        if (got.degraded === undefined && got.retryAfterMs > 0) {
-          if (exhausted.size >= 1000) exhausted.clear();
-          exhausted.set(keys[i]!, { result: got, until: localNow() + got.retryAfterMs });
+        const unit = got.limits.find((l) => l.name === got.deniedBy)?.unit;
+        const amount = unit === undefined ? undefined : (cost as Readonly<Record<string, number>>)[unit];
+        if (got.degraded === undefined && got.retryAfterMs > 0 && amount !== undefined) {
+          exhausted.set(budget.name, { result: got, until: localNow() + got.retryAfterMs, unit: unit!, amount });
         }
         return { ...budgetDenial(budget, got, options.plan), reservation: undefined };
       }
@@ -281,7 +291,11 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
       await Promise.allSettled([...pending]);
       await Promise.all([creators.close(), ...budgets.map((b) => b.limiter.close())]);
     },
-    [internals]: (creators as unknown as { [internals]: LimiterInternals })[internals],
+    [internals]: {
+      ...(creators as unknown as { [internals]: LimiterInternals })[internals],
+      sharedBudgets: () =>
+        Promise.all(budgets.map(async (b) => ({ name: b.name, maxShare: configs.get(b.name)!.maxShare, status: await (b.limiter as unknown as { [internals]: LimiterInternals })[internals].peekRaw(b.identifier, b.name) }))),
+    },
   };
   return limiter;
 }

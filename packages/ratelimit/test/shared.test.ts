@@ -3,9 +3,10 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 
-import { createMemoryStore, createRateLimiter, RateLimitConfigError, type RateLimitResult, type Store } from '../src/index';
+import { createMemoryStore, createRateLimiter, RateLimitConfigError, type RateLimitEvent, type RateLimitResult, type Store } from '../src/index';
 import { rateLimited, rateLimitErrorData, type RateLimitMeta } from '../src/trpc';
 import { createRedisStore } from '../src/redis';
+import { createPlanEditor, createRateLimitAdmin } from '../src/admin';
 import { client, makeStore, prefix, STORE_KINDS } from './fixtures/stores';
 
 const PLANS = {
@@ -92,6 +93,73 @@ describe.each(STORE_KINDS)('shared budget on %s', (kind) => {
     expect((await limiter.refund(again.reservation!)).status).toBe('settled');
     now = await limiter.peek('p3', { plan: 'pro' });
     expect([used(now, 'tokens'), used(now, 'provider-tokens'), used(now, 'provider-requests')]).toEqual([120, 120, 1]);
+    await limiter.close();
+  });
+});
+
+describe.each(STORE_KINDS)('a full shared budget and the creator on %s', (kind) => {
+  it("answers calls it cannot fit without reaching the creator: no creator round trip, nothing in the creator's anomaly counters", async () => {
+    const events: RateLimitEvent[] = [];
+    const limiter = createRateLimiter({
+      plans: { p: { limits: [{ name: 'hourly', limit: 100, window: '1 h' }, { name: 'tokens', limit: 100_000, window: '1 h', unit: 'tokens' }] } },
+      shared: { provider: { limits: [{ name: 'provider-tokens', limit: 25, window: '1 m', unit: 'tokens' }] } },
+      // a burst is more than 3 calls in 5 minutes
+      anomalies: { burst: { threshold: 3 }, denialStorm: false, costSpike: false },
+      store: makeStore(kind),
+      logger: false,
+      topConsumers: false,
+      onEvent: (e) => events.push(e),
+    });
+    expect((await limiter.check('c1', { plan: 'p', cost: { tokens: 10 } })).allowed).toBe(true);
+    expect((await limiter.check('c1', { plan: 'p', cost: { tokens: 11 } })).allowed).toBe(true);
+    // the budget's first denial goes through the creator's step (reserved, then given back)
+    expect(await limiter.check('c1', { plan: 'p', cost: { tokens: 12 } })).toMatchObject({ allowed: false, deniedBy: 'provider-tokens', sharedBudget: 'provider' });
+    const decisions = events.filter((e) => e.type === 'decision').length;
+    // larger calls, whatever their exact cost, are known not to fit until the retry time
+    for (const tokens of [12, 13, 20, 25]) {
+      const denied = await limiter.check('c1', { plan: 'p', cost: { tokens } });
+      expect(denied).toMatchObject({ allowed: false, deniedBy: 'provider-tokens', sharedBudget: 'provider' });
+      expect(denied.retryAfterMs).toBeGreaterThan(0);
+    }
+    expect(events.filter((e) => e.type === 'decision').length).toBe(decisions);
+    // 3 calls reached the creator's counters: no burst
+    expect(events.filter((e) => e.type === 'anomaly')).toEqual([]);
+    // a smaller call that fits is still let through
+    expect((await limiter.check('c1', { plan: 'p', cost: { tokens: 4 } })).allowed).toBe(true);
+    const own = await limiter.peek('c1', { plan: 'p', cost: { tokens: 1 } });
+    expect(used(own, 'hourly')).toBe(3);
+    expect(used(own, 'tokens')).toBe(25);
+    await limiter.close();
+  });
+});
+
+describe.each(STORE_KINDS)('the shared budget in the admin API on %s', (kind) => {
+  it('shows each budget used / limit, the sizes in force after a live change, charging nothing', async () => {
+    const store = makeStore(kind);
+    const limiter = createRateLimiter({ plans: PLANS, shared: SHARED, store, livePlans: true, logger: false, topConsumers: false });
+    const admin = createRateLimitAdmin(limiter);
+    const editor = createPlanEditor(limiter);
+    const view = async () => {
+      const [budget] = await admin.sharedBudgets();
+      return { name: budget!.name, maxShare: budget!.maxShare, limits: budget!.limits.map((l) => [l.name, l.used, l.limit]) };
+    };
+    expect(await view()).toEqual({ name: 'provider', maxShare: 0.5, limits: [['provider-requests', 0, 10], ['provider-tokens', 0, 1000]] });
+    await limiter.check('p1', { plan: 'pro', cost: { tokens: 120 } });
+    await limiter.check('p2', { plan: 'pro', cost: { tokens: 30 } });
+    // reading twice charges nothing
+    expect(await view()).toEqual(await view());
+    expect((await view()).limits).toEqual([['provider-requests', 2, 10], ['provider-tokens', 150, 1000]]);
+    await editor.update({ actor: 'alice', sizes: { shared: { provider: { limits: { 'provider-requests': 3 }, maxShare: 0.9 } } } });
+    expect(await view()).toEqual({ name: 'provider', maxShare: 0.9, limits: [['provider-requests', 2, 3], ['provider-tokens', 150, 1000]] });
+    expect((await limiter.check('p1', { plan: 'pro' })).allowed).toBe(true);
+    expect(await limiter.check('p2', { plan: 'pro' })).toMatchObject({ allowed: false, deniedBy: 'provider-requests', sharedBudget: 'provider' });
+    expect((await view()).limits[0]).toEqual(['provider-requests', 3, 3]);
+    await limiter.close();
+  });
+
+  it('has no budgets to show for a limiter without them', async () => {
+    const limiter = createRateLimiter({ plans: PLANS, store: makeStore(kind), logger: false });
+    expect(await createRateLimitAdmin(limiter).sharedBudgets()).toEqual([]);
     await limiter.close();
   });
 });

@@ -3,10 +3,16 @@
 // against its quota, recent denials, outstanding reservations and the admins' recent actions.
 import 'server-only';
 
-import { type CreatorPlan, isPlan, MONTHLY_QUOTA_USD, quotaWarning, SPEND_LIMIT } from '@airl/creators';
+import { AI_PLANS, type CreatorPlan, isPlan, MONTHLY_QUOTA_USD, quotaWarning, SPEND_LIMIT } from '@airl/creators';
 import type { Limiters } from '@airl/creators/limiters';
 import type { Anomaly } from '@airl/ratelimit';
 import type { AuditEntry, IdentifierView, RateLimitAdmin } from '@airl/ratelimit/admin';
+
+/**
+ * The plans' own limits. The limiter's plans also list each creator's share of the AI provider's
+ * shared budget and the budget itself: the platform's, shown and changed on the Plans page.
+ */
+const OWN_LIMITS = new Set(Object.values(AI_PLANS).flatMap((p) => p.limits.map((l) => l.name)));
 
 export interface LimitRow {
   readonly name: string;
@@ -89,7 +95,7 @@ export async function creatorView(app: { admin: RateLimitAdmin; limiters: Pick<L
     override: view.override,
     block: view.block,
     limits: view.limits
-      .filter((l) => l.name !== SPEND_LIMIT)
+      .filter((l) => l.name !== SPEND_LIMIT && OWN_LIMITS.has(l.name))
       .map((l) => ({ name: l.name, unit: l.unit, limit: l.limit, used: l.used, remaining: l.remaining, resetAt: l.resetAt })),
     spend: {
       quotaUsd,
@@ -109,12 +115,12 @@ export async function creatorView(app: { admin: RateLimitAdmin; limiters: Pick<L
 
 /** The limits an admin can reset for a creator on a plan: each by name, or all. */
 export function resettableLimits(limiters: Pick<Limiters, 'limiter'>, plan: CreatorPlan): string[] {
-  return (limiters.limiter.plans.get(plan)?.limits ?? []).map((l) => l.name);
+  return (limiters.limiter.plans.get(plan)?.limits ?? []).map((l) => l.name).filter((name) => OWN_LIMITS.has(name));
 }
 
 /** Every plan's rate limits: all limits but the monthly spend, which is reset only on purpose. */
 export function rateLimitNames(limiters: Pick<Limiters, 'limiter'>): string[] {
   const names = new Set<string>();
-  for (const plan of limiters.limiter.plans.values()) for (const l of plan.limits) if (l.name !== SPEND_LIMIT) names.add(l.name);
+  for (const plan of limiters.limiter.plans.values()) for (const l of plan.limits) if (l.name !== SPEND_LIMIT && OWN_LIMITS.has(l.name)) names.add(l.name);
   return [...names];
 }

@@ -9,6 +9,7 @@ import { type ReactNode, useCallback, useEffect, useState } from 'react';
 import { formatCount, formatCountdown } from '@airl/creators';
 
 import { MAX_INPUT_CHARS } from '~/lib/input-limits';
+import { isPlatformLimit, platformLimitText } from '~/lib/platform-limit';
 import { isClientError, trpc } from '~/lib/trpc';
 import type { AppRouter } from '~/server/trpc/router';
 
@@ -146,8 +147,9 @@ function FeatureCard({ feature, blocked, denial: shared, onDenied, now, toLocal,
 }
 
 /** The denial in words, without a wait: the page shows the wait once, as a live countdown. */
-function denialText(limit: { reason: string; deniedBy: string; limit: number }): string {
+function denialText(limit: { reason: string; deniedBy: string; limit: number; unit: string; sharedBudget?: string }): string {
   if (limit.reason === 'BLOCKED' || limit.deniedBy === 'blocked') return 'Your account is blocked: AI features are paused.';
+  if (isPlatformLimit(limit)) return platformLimitText(limit);
   if (limit.reason === 'QUOTA_EXCEEDED') return `Your monthly AI budget of $${(limit.limit / 100).toFixed(2)} is used up.`;
   if (limit.deniedBy === 'tokens') return `You have reached your daily token limit of ${formatCount(limit.limit)}.`;
   return `You have reached your ${WHAT[limit.deniedBy] ?? limit.deniedBy} of ${formatCount(limit.limit)} AI requests.`;

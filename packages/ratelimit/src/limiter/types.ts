@@ -269,4 +269,6 @@ export interface LimiterInternals {
   recorded(identifier: string, plan: string): Promise<readonly number[]>;
   /** The clock's now, or undefined for the store's clock. */
   now(): number | undefined;
+  /** Each shared budget's status (a peek on its limits, charging nothing); none without budgets. */
+  sharedBudgets?(): Promise<{ name: string; maxShare: number; status: RateLimitResult }[]>;
 }

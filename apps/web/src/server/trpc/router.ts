@@ -4,7 +4,7 @@
 // creator stands, without charging.
 import 'server-only';
 
-import { type CreatorPlan, type DirectoryCreator, fullBy, isPlan, MONTHLY_QUOTA_USD, quotaWarning, SPEND_LIMIT } from '@airl/creators';
+import { AI_PLANS, type CreatorPlan, type DirectoryCreator, fullBy, isPlan, MONTHLY_QUOTA_USD, quotaWarning, SPEND_LIMIT } from '@airl/creators';
 import type { Cost } from '@airl/ratelimit';
 import { formatWait, type RateLimitState, rateLimited } from '@airl/ratelimit/trpc';
 import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { type AiFailure, AiCallError, callModel, chargeFor, estimateOf, failureMessage, logLine, newReference } from '../ai/call';
 import { type Feature, promptTokens, type TokenUsage } from '../ai/provider';
 import { MAX_INPUT_CHARS } from '../../lib/input-limits';
+import { platformLimitText } from '../../lib/platform-limit';
 import { type Context, creatorProcedure, middleware, router } from './init';
 
 const MAX_OUTPUT_TOKENS = 400;
@@ -104,6 +105,7 @@ const aiLimit = rateLimited<AiContext, CreatorPlan>({
   reason: (r) => (r.deniedBy === SPEND_LIMIT ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED'),
   retryable: (r) => r.deniedBy !== SPEND_LIMIT,
   message: (r) => {
+    if (r.sharedBudget) return `${platformLimitText({ ...r, unit: r.limits.find((l) => l.name === r.deniedBy)?.unit })} Try again in ${formatWait(r.retryAfterMs)}.`;
     if (r.deniedBy === SPEND_LIMIT) return `QUOTA_EXCEEDED: your monthly AI budget of $${(r.limit / 100).toFixed(2)} is used up. It renews on ${renewsOn(r.now + r.retryAfterMs)}.`;
     if (r.deniedBy === 'tokens') return `Daily AI token limit reached: try again in ${formatWait(r.retryAfterMs)}.`;
     return `You have reached your ${r.deniedBy === 'burst' ? 'per-minute' : 'hourly'} limit of ${r.limit} AI requests: try again in ${formatWait(r.retryAfterMs)}.`;
@@ -192,7 +194,9 @@ export const appRouter = router({
       const overridden = view?.planSource === 'override' && isPlan(view.plan) ? view.plan : undefined;
       // an admin's override applies: show the plan that counts
       const plan = (blocked ? (overridden ?? ctx.creator.plan) : status.plan) as CreatorPlan;
-      const compiled = limiter.plans.get(plan)!.limits;
+      // the plan's own limits: the provider's shared budget (and each creator's share of it) is the
+      // platform's, shown in the admin app; a denial by it says so
+      const compiled = limiter.plans.get(plan)!.limits.filter((l) => AI_PLANS[plan].limits.some((own) => own.name === l.name));
       const recorded = new Map(view?.limits.map((l) => [l.name, l.used]));
       const limits = compiled.map((c) => {
         const l = status.limits.find((s) => s.name === c.name)!;

@@ -1,0 +1,74 @@
+// The AI provider's shared budget, as both apps live it: the admin's Plans page shows its use live
+// (polled every 3 s, no reload), an admin shrinks it there, and the running web app's next call is
+// refused with a message saying it is a platform-wide limit, not the creator's plan, with the wait;
+// restoring the code's plans lets calls through again. Both apps built, on one Redis.
+import { expect, request, test } from '@playwright/test';
+
+import { ADMINS, e2eEnv } from './fixtures';
+
+const { adminUrl, webUrl } = e2eEnv();
+const PLATFORM = "The platform's AI capacity is fully used by all creators right now: a platform-wide limit on AI requests shared by every creator, not a limit of your plan.";
+
+test("the shared budget's use shows live in the admin app, and a change to it is felt by the web app", async ({ browser }) => {
+  const web = await (await browser.newContext()).newPage();
+  await web.goto(`${webUrl}/sign-in`);
+  // Eve is on the business plan: her own limits are far from reached here
+  await web.getByLabel('Creator').selectOption('creator-eve');
+  await web.getByRole('button', { name: 'Sign in' }).click();
+  await expect(web).toHaveURL(`${webUrl}/`);
+
+  const admin = await (await browser.newContext({ extraHTTPHeaders: { 'x-forwarded-for': '203.0.113.41' } })).newPage();
+  await admin.goto(`${adminUrl}/sign-in?next=/plans`);
+  await admin.getByLabel('User name').fill('alice');
+  await admin.getByLabel('Password').fill(ADMINS.alice);
+  await admin.getByRole('button', { name: 'Sign in' }).click();
+  await expect(admin).toHaveURL(`${adminUrl}/plans`);
+  const requests = admin.getByTestId('budget-limit-provider-requests');
+  await expect(requests.getByTestId('limit')).toHaveText('3,000 requests');
+  const before = Number((await requests.getByTestId('used').textContent())!.replaceAll(',', ''));
+
+  try {
+    // a call in the web app shows in the admin page without a reload (the panel polls)
+    await web.getByTestId('run-caption').click();
+    await expect(web.getByTestId('feature-caption').getByTestId('answer')).toBeVisible();
+    await expect(requests.getByTestId('used')).toHaveText(String(before + 1), { timeout: 10_000 });
+
+    // the admin shrinks the provider's budget to one request a minute (already used), with no
+    // fair share (a share of one request would deny Eve first, as her own share)
+    await expect(admin.getByLabel('provider-requests')).toHaveValue('3000');
+    await admin.getByLabel('provider-requests').fill('1');
+    await admin.getByLabel('provider fair share').fill('1');
+    await admin.getByLabel('Reason').fill('provider incident');
+    await admin.getByRole('button', { name: 'Save plan sizes' }).click();
+    await expect(admin.getByTestId('update-plans-result')).toHaveText('The new plan sizes apply now on every instance.');
+    await expect(requests.getByTestId('limit')).toHaveText('1 requests', { timeout: 10_000 });
+    await expect(requests.getByTestId('used')).toHaveText('1');
+
+    // the web app's next call: refused by the platform's budget, said so, with the wait
+    await web.getByTestId('run-fanReply').click();
+    const denied = web.getByTestId('feature-fanReply').getByTestId('denied');
+    await expect(denied.getByTestId('denied-message')).toHaveText(PLATFORM);
+    await expect(denied.getByTestId('retry-countdown')).toHaveText(/^0:[0-5]\d$|^1:00$/);
+
+    await admin.goto(`${adminUrl}/audit`);
+    await expect(admin.getByTestId('audit')).toContainText('plan sizes changed');
+  } finally {
+    await admin.goto(`${adminUrl}/plans`);
+    await admin.getByRole('button', { name: "Restore the code's plans" }).click();
+    await expect(admin.getByTestId('restore-plans-result')).toHaveText("The code's plan sizes apply again on every instance.");
+  }
+  await expect(requests.getByTestId('limit')).toHaveText('3,000 requests', { timeout: 10_000 });
+  // the web app's next call fits again (the page waits out the countdown it showed first)
+  await web.reload();
+  await web.getByTestId('run-caption').click();
+  await expect(web.getByTestId('feature-caption').getByTestId('answer')).toBeVisible();
+});
+
+test('the shared budget reading needs a signed-in admin', async () => {
+  const api = await request.newContext();
+  for (const cookie of [undefined, 'airl_admin_session=forged.token.value']) {
+    const res = await api.get(`${adminUrl}/api/shared-budget`, { headers: cookie ? { cookie } : {} });
+    expect(res.status()).toBe(401);
+    expect(await res.json()).toEqual({ error: 'Sign in first.' });
+  }
+});
