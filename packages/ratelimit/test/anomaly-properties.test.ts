@@ -5,28 +5,17 @@
 import { fc, it as prop } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 
-import { type Anomaly, type AnomalyRules, createMemoryStore, createRateLimiter, type PlansConfig, type Store } from '../src/index';
+import { type Anomaly, type AnomalyRules, createMemoryStore, createRateLimiter, type PlansConfig } from '../src/index';
 import { client, makeStore, manualClock, prefix, STORE_KINDS } from './fixtures/stores';
 import { createRedisStore } from '../src/redis';
-import { LEGACY_STARTER } from './fixtures/anomaly';
+import { ordinaryHours, useUp, watched } from './fixtures/anomaly';
 import { HOUR_MS, MINUTE_MS, SECOND_MS } from '../src/time';
 
 const SEC = SECOND_MS;
 const MIN = MINUTE_MS;
 const HOUR = HOUR_MS;
 
-// the legacy plan: 50 calls per sliding hour, plus a token budget
-const plans = {
-  starter: LEGACY_STARTER,
-} satisfies PlansConfig;
-
-function setup(store: Store, anomalies: AnomalyRules, start = Date.UTC(2026, 5, 1, 9, 0, 0)) {
-  const clock = manualClock(start);
-  const seen: Anomaly[] = [];
-  const limiter = createRateLimiter({ plans, store, clock, logger: false, anomalies: { ...anomalies, onAnomaly: (a) => seen.push(a) } });
-  return { clock, limiter, seen };
-}
-
+// the legacy plan (50 calls per sliding hour, plus a token budget): see fixtures/anomaly.ts
 const runs = { memory: 40, redis: 12, cluster: 6 } as const;
 
 describe.each(STORE_KINDS)('%s store', (kind) => {
@@ -40,16 +29,7 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     ],
     { numRuns: runs[kind] },
   )('a burst within the window is raised iff over 2 x the reference, once per episode, at any start phase', async (calls, phase, span, denyCache) => {
-    const clock = manualClock(Date.UTC(2026, 5, 1, 9, 0, 0) + phase);
-    const seen: Anomaly[] = [];
-    const limiter = createRateLimiter({
-      plans,
-      store: makeStore(kind),
-      clock,
-      logger: false,
-      ...(!denyCache && { denyCache: false }),
-      anomalies: { denialStorm: false, costSpike: false, onAnomaly: (a) => seen.push(a) },
-    });
+    const { clock, limiter, seen } = watched(makeStore(kind), { rules: { denialStorm: false, costSpike: false }, denyCache, start: Date.UTC(2026, 5, 1, 9, 0, 0) + phase });
     for (let episode = 0; episode < 2; episode++) {
       const from = clock();
       for (let i = 0; i < calls; i++) {
@@ -67,14 +47,8 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
   it('a reserve settled far above its estimate raises a cost spike, as the same tokens through check do', async () => {
     const results: string[][] = [];
     for (const how of ['check', 'settle'] as const) {
-      const { clock, limiter, seen } = setup(makeStore(kind), { burst: false, denialStorm: false });
-      // four ordinary hours: 1,000 tokens an hour
-      for (let h = 0; h < 4; h++) {
-        for (let i = 0; i < 5; i++) {
-          clock.advance(12 * MIN);
-          await limiter.check('spender', { plan: 'starter', cost: 200 });
-        }
-      }
+      const { clock, limiter, seen } = watched(makeStore(kind), { rules: { burst: false, denialStorm: false } });
+      await ordinaryHours(limiter, clock, 'spender', 4);
       expect(seen).toEqual([]);
       // then ten calls of 20,000 tokens: estimated at 500 each when reserved
       for (let i = 0; i < 10; i++) {
@@ -92,17 +66,11 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
   });
 
   it('a cost spike across a clock hour is one episode; a creator back after idle hours with the same usage raises nothing', async () => {
-    const { clock, limiter, seen } = setup(makeStore(kind), { burst: false, denialStorm: false });
+    const { clock, limiter, seen } = watched(makeStore(kind), { rules: { burst: false, denialStorm: false } });
     // three working hours of 1,000 tokens, then 6 idle hours, then three more: no alarm
-    for (const block of [0, 1]) {
-      for (let h = 0; h < 3; h++) {
-        for (let i = 0; i < 5; i++) {
-          clock.advance(12 * MIN);
-          await limiter.check('regular', { plan: 'starter', cost: 200 });
-        }
-      }
-      if (block === 0) clock.advance(6 * HOUR);
-    }
+    await ordinaryHours(limiter, clock, 'regular', 3);
+    clock.advance(6 * HOUR);
+    await ordinaryHours(limiter, clock, 'regular', 3);
     expect(seen).toEqual([]);
     // a spike from :40 to :40 an hour later, 9,000 tokens every 10 minutes: one episode
     clock.set(Math.ceil(clock() / HOUR) * HOUR + 40 * MIN);
@@ -115,13 +83,8 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
   });
 
   it('refunds count: reserving big and refunding raises nothing', async () => {
-    const { clock, limiter, seen } = setup(makeStore(kind), { burst: false, denialStorm: false });
-    for (let h = 0; h < 4; h++) {
-      for (let i = 0; i < 5; i++) {
-        clock.advance(12 * MIN);
-        await limiter.check('careful', { plan: 'starter', cost: 200 });
-      }
-    }
+    const { clock, limiter, seen } = watched(makeStore(kind), { rules: { burst: false, denialStorm: false } });
+    await ordinaryHours(limiter, clock, 'careful', 4);
     // the estimates alone would be a spike; every one is refunded before the next
     for (let i = 0; i < 10; i++) {
       clock.advance(3 * MIN);
@@ -133,11 +96,8 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
   });
 
   it('a short denial storm answered by the deny cache, then silence, is raised within 7 s', async () => {
-    const { clock, limiter, seen } = setup(makeStore(kind), { burst: false, costSpike: false });
-    for (let i = 0; i < 50; i++) {
-      clock.advance(MIN);
-      await limiter.check('looper', { plan: 'starter' });
-    }
+    const { clock, limiter, seen } = watched(makeStore(kind), { rules: { burst: false, costSpike: false } });
+    await useUp(limiter, clock, 'looper');
     // 45 denied retries in 4.5 s, then nothing more from this creator
     const stormAt = clock();
     for (let i = 0; i < 45; i++) {

@@ -8,6 +8,12 @@ import type { AnomalyRule, CompiledRules } from './rules';
 export const STEPS = 10;
 /** What the normal hour (the cost baseline) keeps of itself per active hour. */
 export const BASELINE_KEEP = 0.9;
+/**
+ * Standard deviations of chance a cost-spike threshold allows above `factor` x the normal hour:
+ * the hour's calls vary like a Poisson count, so `factor` x a normal hour of n calls of cost c
+ * can come out `NOISE_SIGMAS` x sqrt(factor x n) calls higher, c each, by chance alone.
+ */
+export const NOISE_SIGMAS = 3;
 
 /**
  * Exact counts per step (a tenth of the window) of the last `STEPS + 1` steps, in a ring
@@ -22,8 +28,11 @@ export interface Stepped {
 export interface AnomalyState {
   burst: Stepped | undefined;
   storm: Stepped | undefined;
-  /** This clock hour's cost, the normal hour, active hours seen, episode end. */
-  spike: { hour: number; cost: number; baseline: number; hours: number; until: number } | undefined;
+  /**
+   * This clock hour's cost, the normal hour, active hours seen, episode end, this hour's costly
+   * calls, and the cost per call of the hour that set the normal hour (its noise scale).
+   */
+  spike: { hour: number; cost: number; baseline: number; hours: number; until: number; calls: number; perCall: number } | undefined;
 }
 
 export function emptyAnomalyState(): AnomalyState {
@@ -82,18 +91,27 @@ export function observe(state: AnomalyState, rules: CompiledRules, call: Observe
   if (rules.costSpike) {
     const r = rules.costSpike;
     const hour = Math.floor(now / HOUR_MS);
-    const s = (state.spike ??= { hour, cost: 0, baseline: 0, hours: 0, until: 0 });
+    const s = (state.spike ??= { hour, cost: 0, baseline: 0, hours: 0, until: 0, calls: 0, perCall: 0 });
     if (hour > s.hour) {
       // only active hours count: an idle hour says nothing about a normal one
       if (s.cost > 0) {
-        s.baseline = s.hours === 0 ? s.cost : Math.max(s.cost, s.baseline * BASELINE_KEEP);
+        if (s.hours === 0 || s.cost >= s.baseline * BASELINE_KEEP) {
+          s.baseline = s.cost;
+          s.perCall = s.cost / Math.max(s.calls, 1);
+        } else s.baseline = s.baseline * BASELINE_KEEP;
         s.hours += 1;
       }
       s.cost = 0;
+      s.calls = 0;
       s.hour = hour;
     }
-    if (allowed && hour === s.hour) s.cost = Math.max(0, s.cost + cost);
-    const threshold = Math.max(r.factor * s.baseline, r.minCost);
+    if (allowed && hour === s.hour) {
+      s.cost = Math.max(0, s.cost + cost);
+      if (cost > 0) s.calls += calls;
+    }
+    // factor x normal, plus what chance adds to it (see NOISE_SIGMAS); the same order of
+    // operations as anomaly.lua, so both stores compute the same double
+    const threshold = Math.max(r.factor * s.baseline + NOISE_SIGMAS * Math.sqrt(r.factor * s.baseline * s.perCall), r.minCost);
     if (s.hours >= r.minHours && s.cost > threshold) {
       if (now >= s.until) fired.push({ rule: 'cost-spike', value: s.cost, threshold: Math.floor(threshold) });
       s.until = now + HOUR_MS;

@@ -30,12 +30,15 @@ export interface AnomalyRules {
    */
   denialStorm?: false | { window?: Duration; threshold?: number; block?: Duration };
   /**
-   * This clock hour's cost (check, reserve and settle, refunds included) above `factor` x the
-   * identifier's normal hour and above `minCost`, once it has `minHours` active hours of history.
-   * The normal hour is the highest cost of its recent active hours, shrinking by a tenth per
-   * active hour: hours without cost change nothing, so a creator coming back after a quiet spell
-   * is compared to what it did when it was working. Counts the plan's cost unit (its one unit
-   * other than requests); off for plans that count only requests.
+   * This clock hour's cost (check, reserve and settle, refunds included) above
+   * `factor` x normal + 3 x sqrt(`factor` x normal x perCall) and above `minCost`, once it has
+   * `minHours` active hours of history. The normal hour is the highest cost of its recent active
+   * hours, shrinking by a tenth per active hour: hours without cost change nothing, so a creator
+   * coming back after a quiet spell is compared to what it did when it was working. perCall is
+   * the cost per call of the hour that set the normal hour: the margin is 3 standard deviations
+   * of a Poisson count of `factor` x its calls, so a few calls' chance variation is not a spike.
+   * Counts the plan's cost unit (its one unit other than requests); off for plans that count only
+   * requests.
    * @default { factor: 5, minCost: a tenth of an hour's share of the smallest limit in that unit, minHours: 3 }
    */
   costSpike?: false | { factor?: number; minCost?: number; minHours?: number; block?: Duration };
