@@ -99,7 +99,8 @@ local function check_one(keys, k, args, a, now, out)
     -- the hash's TTL, decided before its fields are packed (they carry the kept time), when it is
     -- written: a counter charged, a reservation, or anomaly counters
     local renew, parts = false, nil
-    if watching or reservation > 0 or (counting and allowed and mode ~= 0) then kept, renew = keep_alive(hash, kept, now, plan.state_ttl) end
+    local ttl = plan.state_ttl
+    if kept < now + ttl and (watching or reservation > 0 or (counting and allowed and mode ~= 0)) then kept, renew = keep_alive(hash, kept, now, ttl) end
     for i = 1, n do
       local l = limits[i]
       local charged = allowed and l.cost > 0 and mode ~= 0
