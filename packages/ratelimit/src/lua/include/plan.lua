@@ -6,15 +6,6 @@
   on_outcome, on_persist), so check.lua's loops call them without a dispatch step.
 ]]
 
--- each algorithm's operations, by code: load, remaining, charge, outcome, persist
-local OPERATIONS = {
-  [LOG] = { log_load, log_remaining, log_charge, log_outcome, log_persist },
-  [WINDOW] = { window_load, window_remaining, window_charge, window_outcome, window_persist },
-  [BUCKET] = { bucket_load, bucket_remaining, bucket_charge, bucket_outcome, bucket_persist },
-  [FIXED] = { fixed_load, fixed_remaining, fixed_charge, fixed_outcome, fixed_persist },
-  [MONTH] = { fixed_load, fixed_remaining, fixed_charge, fixed_outcome, fixed_persist },
-}
-
 -- a limit's table, made with every field it will hold (Lua 5.1 then sizes it once); its hash
 -- field f1 (see lib.lua), if any, is appended to `names`, its position kept in i1
 local function new_limit(name, code, limit, window, names)
@@ -25,14 +16,17 @@ local function new_limit(name, code, limit, window, names)
     f1 = false, s1 = false, s2 = false, s3 = false, i1 = false,
     on_load = false, on_remaining = false, on_charge = false, on_outcome = false, on_persist = false,
   }
-  local ops = OPERATIONS[code] or OPERATIONS[FIXED]
-  l.on_load, l.on_remaining, l.on_charge, l.on_outcome, l.on_persist = ops[1], ops[2], ops[3], ops[4], ops[5]
-  if code == WINDOW then
+  if code == LOG then
+    l.on_load, l.on_remaining, l.on_charge, l.on_outcome, l.on_persist = log_load, log_remaining, log_charge, log_outcome, log_persist
+  elseif code == WINDOW then
     l.f1 = name .. '.sw'
+    l.on_load, l.on_remaining, l.on_charge, l.on_outcome, l.on_persist = window_load, window_remaining, window_charge, window_outcome, window_persist
   elseif code == BUCKET then
     l.f1 = name .. '.tb'
-  elseif code ~= LOG then
+    l.on_load, l.on_remaining, l.on_charge, l.on_outcome, l.on_persist = bucket_load, bucket_remaining, bucket_charge, bucket_outcome, bucket_persist
+  else
     l.f1 = name .. '.fw'
+    l.on_load, l.on_remaining, l.on_charge, l.on_outcome, l.on_persist = fixed_load, fixed_remaining, fixed_charge, fixed_outcome, fixed_persist
   end
   if l.f1 then
     local n = #names + 1
