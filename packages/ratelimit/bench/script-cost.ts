@@ -40,11 +40,11 @@ const logCalls = (key: string) => `
       local head = redis.call('LRANGE', key, '0', '3')
       if head[1] then redis.call('LSET', key, '0', head[1]) else redis.call('RPUSH', key, 'h') end
       redis.call('RPUSH', key, struct.pack('>I6', now))`;
-const PLAN3_FIELDS = "'per-hour.w', 'tokens-per-day.w', '~e'";
+const PLAN3_FIELDS = "'per-hour.sw', 'tokens-per-day.sw'";
 const ANOMALY_FIELD = "'~n'";
 const plan3Calls = (fields: string, writes: string) => `${logCalls('KEYS[2]')}
       local v = redis.call('HMGET', KEYS[1], ${fields})
-      redis.call('HSET', KEYS[1], 'per-hour.w', struct.pack('>ddd', 1, 1, 0), 'tokens-per-day.w', struct.pack('>ddd', 1, 250, 0)${writes})
+      redis.call('HSET', KEYS[1], 'per-hour.sw', struct.pack('>dddd', 1, 1, 0, 0), 'tokens-per-day.sw', struct.pack('>dddd', 1, 250, 0, 0)${writes})
       return {1}`;
 
 // keys and arguments are the store's own (see checkCommand); only the time is the loop's
@@ -56,8 +56,8 @@ export const CASES: readonly Case[] = [
     ids: 100,
     warmupMs: 20_000,
     callsOnly: `
-      local v = redis.call('HMGET', KEYS[1], 'window.w', '~e')
-      redis.call('HSET', KEYS[1], 'window.w', struct.pack('>ddd', 1, 1, 0))
+      local v = redis.call('HGET', KEYS[1], 'window.sw')
+      redis.call('HSET', KEYS[1], 'window.sw', struct.pack('>dddd', 1, 1, 0, 0))
       return {1}`,
   },
   { name: 'three-limit plan (log per minute, ~60 entries; 2 counters)', plan: 'plan3', options: { cost: 250 }, ids: 1000, warmupMs: 120_000, callsOnly: plan3Calls(PLAN3_FIELDS, '') },

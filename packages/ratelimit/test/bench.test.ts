@@ -70,8 +70,8 @@ describe('every benchmarked implementation', () => {
     } finally {
       await session.close();
     }
-    // a sliding-window limit's field: window index, current, previous as doubles (see sliding-window.lua)
-    const tokens = await redis.hgetBuffer(`${impl.prefix}:{000000000001}`, 'tokens-per-day.w');
+    // a sliding-window limit's field: window index, current, previous, kept time as doubles (see sliding-window.lua)
+    const tokens = await redis.hgetBuffer(`${impl.prefix}:{000000000001}`, 'tokens-per-day.sw');
     expect(tokens?.readDoubleBE(8)).toBe(250);
   });
 });
@@ -86,9 +86,9 @@ describe('the creator plan + shared budget row', () => {
     } finally {
       await session.close();
     }
-    const budget = await redis.hgetBuffer(`${impl.prefix}:{~shared~provider}`, 'provider-tokens.w');
+    const budget = await redis.hgetBuffer(`${impl.prefix}:{~shared~provider}`, 'provider-tokens.sw');
     expect(budget?.readDoubleBE(8)).toBe(500);
-    const share = await redis.hgetBuffer(`${impl.prefix}:{000000000001}`, 'provider-tokens-share.w');
+    const share = await redis.hgetBuffer(`${impl.prefix}:{000000000001}`, 'provider-tokens-share.sw');
     expect(share?.readDoubleBE(8)).toBe(250);
   });
 });

@@ -32,24 +32,23 @@
 --- @include "plan"
 --- @include "anomaly"
 
--- arguments read without tonumber (strtod, the costly part) when they take these common values
-local MODES = { ['0'] = 0, ['1'] = 1, ['2'] = 2 }
-local SMALL = { ['0'] = 0, ['1'] = 1 }
+-- the state hash's field-value pairs, one list reused by every check (emptied after each write)
+local writes = {}
 
 local function check_one(keys, k, args, a, now, out)
   local plan = plans[args[a + 2]] or learn_plan(args[a + 2])
   if not plan then return nil end
-  local mode = MODES[args[a + 1]]
+  local mode = nums[args[a + 1]]
   local rules = plan.rules
   -- rules come with a peek only to count deny-cache hits it reports
   local watching = rules ~= ''
   if plan.log1 and mode == 1 and not watching then
     local c = args[a + 5]
     local l = plan.limits[1]
-    if log_check(keys[k], l.limit, l.window, SMALL[c] or tonumber(c), now, out) then return k + 1, a + 6 end
+    if log_check(keys[k], l.limit, l.window, nums[c] or arg_num(c), now, out) then return k + 1, a + 6 end
   elseif plan.window1 and mode == 1 and not watching then
     local c = args[a + 5]
-    window_check(keys[k], plan.limits[1], SMALL[c] or tonumber(c), now, plan.state_ttl, out)
+    window_check(keys[k], plan.limits[1], nums[c] or arg_num(c), now, plan.state_ttl, out)
     return k + 1, a + 6
   end
   local hash
@@ -58,13 +57,18 @@ local function check_one(keys, k, args, a, now, out)
     k = k + 1
   end
   local limits, n = plan.limits, plan.n
+  -- a counter charged writes its field
+  local counting = false
   for i = 1, n do
     local l = limits[i]
     local c = args[a + 4 + i]
-    l.cost = SMALL[c] or tonumber(c)
+    c = nums[c] or arg_num(c)
+    l.cost = c
     if l.code == LOG then
       l.key = keys[k]
       k = k + 1
+    elseif c > 0 then
+      counting = true
     end
   end
   local values = NO_VALUES
@@ -74,36 +78,41 @@ local function check_one(keys, k, args, a, now, out)
     values = read_fields(hash, plan.names)
   end
 
-  local allowed = true
+  local allowed, kept = true, 0
   for i = 1, n do
     local l = limits[i]
-    load(l, values, now)
+    l.on_load(l, values, now)
+    if l.kept > kept then kept = l.kept end
     -- a used-up limit denies every call, even one that costs it nothing
     local need = l.cost
     if need < 1 then need = 1 end
     l.need = need
-    l.fits = need <= remaining(l, now)
-    if not l.fits then allowed = false end
+    local fits = need <= l.on_remaining(l, now)
+    l.fits = fits
+    if not fits then allowed = false end
   end
 
   local reservation, expires_at = 0, 0
   local fired
   if mode ~= 0 or watching then
     if allowed and mode == 2 then reservation = redis.call('HINCRBY', hash, 'seq', 1) end
-    -- hash writes need the hash: a plan of logs alone, checked, makes no table for them
-    local writes, parts = hash and {} or NO_VALUES, nil
+    -- the hash's TTL, decided before its fields are packed (they carry the kept time), when it is
+    -- written: a counter charged, a reservation, or anomaly counters
+    local renew, parts = false, nil
+    local ttl = plan.state_ttl
+    if kept < now + ttl and (watching or reservation > 0 or (counting and allowed and mode ~= 0)) then kept, renew = keep_alive(hash, kept, now, ttl) end
     for i = 1, n do
       local l = limits[i]
       local charged = allowed and l.cost > 0 and mode ~= 0
       if charged then
-        local ref = charge(l, now, reservation)
+        local ref = l.on_charge(l, now, reservation)
         -- the reservation record (see settle.lua) names what each limit charged
         if reservation > 0 then
           parts = parts or {}
           parts[#parts + 1] = l.name .. ',' .. num(ref) .. ',' .. num(l.cost)
         end
       end
-      if mode ~= 0 then persist(l, writes, charged, now, true) end
+      if mode ~= 0 and (charged or l.code == LOG) then l.on_persist(l, writes, now, true, kept) end
     end
     if reservation > 0 then
       local res = keys[k]
@@ -121,26 +130,17 @@ local function check_one(keys, k, args, a, now, out)
       k = k + 1
     end
     if watching then
-      local pending = SMALL[args[a + 4]] or tonumber(args[a + 4])
+      local pending = nums[args[a + 4]] or arg_num(args[a + 4])
       if mode == 0 then
         fired = observe(values[plan.anomaly_at], writes, rules, now, false, 0, pending, 0)
       else
-        fired = observe(values[plan.anomaly_at], writes, rules, now, allowed, SMALL[args[a + 3]] or tonumber(args[a + 3]), pending, 1)
+        fired = observe(values[plan.anomaly_at], writes, rules, now, allowed, nums[args[a + 3]] or arg_num(args[a + 3]), pending, 1)
       end
     end
-    if #writes > 0 then
-      -- the hash's TTL: renewed (to a quarter more than needed) only when it would end too soon
-      local ttl = plan.state_ttl
-      local kept = values[plan.expiry_at]
-      if not kept or struct.unpack('>d', kept) < now + ttl then
-        local renew = ttl + math.floor(ttl / 4)
-        local w = #writes
-        writes[w + 1], writes[w + 2] = '~e', struct.pack('>d', now + renew)
-        redis.call('HSET', hash, unpack(writes))
-        redis.call('PEXPIRE', hash, num(renew))
-      else
-        redis.call('HSET', hash, unpack(writes))
-      end
+    local w = #writes
+    if w > 0 then
+      write_state(hash, writes, w, kept, renew)
+      for i = 1, w + 2 do writes[i] = nil end
     end
   end
 
@@ -155,7 +155,8 @@ local function check_one(keys, k, args, a, now, out)
     end
   end
   for i = 1, n do
-    local fits, rem, reset = outcome(limits[i], now)
+    local l = limits[i]
+    local fits, rem, reset = l.on_outcome(l, now)
     out[o + 1], out[o + 2], out[o + 3] = fits and 1 or 0, rem, reset
     o = o + 3
   end
@@ -163,6 +164,7 @@ local function check_one(keys, k, args, a, now, out)
 end
 
 local function check_all(keys, args)
+  if not floor then lib_init() end
   local out, k, a, n = {}, 1, 1, #args
   -- the clock is read once; checks sent with the same time parse it once
   local clock, last, now

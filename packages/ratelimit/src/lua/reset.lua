@@ -24,7 +24,7 @@ end
 for i = 4, #KEYS do redis.call('DEL', KEYS[i]) end
 local fields = {}
 for i = 3, #ARGV do
-  for _, suffix in ipairs({ '.w', '.b', '.f' }) do fields[#fields + 1] = ARGV[i] .. suffix end
+  for _, suffix in ipairs({ '.sw', '.tb', '.fw' }) do fields[#fields + 1] = ARGV[i] .. suffix end
 end
 if #fields > 0 then redis.call('HDEL', KEYS[1], unpack(fields)) end
 return 1

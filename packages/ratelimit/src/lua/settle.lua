@@ -23,6 +23,7 @@
 --- @include "plan"
 --- @include "anomaly"
 
+lib_init()
 local hash = KEYS[1]
 local now = server_now(ARGV[1])
 local id, handle_expiry = string.match(ARGV[2], '^(%d+)|(%d+)$')
@@ -35,32 +36,19 @@ redis.call('HDEL', hash, 'r:' .. id)
 redis.call('ZREM', KEYS[res_key], id)
 if expires_at <= now then return { 2, now } end
 
--- the hash's expiry ('~e') too: the TTL is renewed by check.lua's rule, never shortened
-names[#names + 1] = '~e'
-local expiry_at = #names
 local fields = read_fields(hash, names)
+-- the hash's TTL by check.lua's rule (keep_alive), decided before the fields are packed
+local kept, renew = keep_alive(hash, 0, now, tonumber(ARGV[3]))
 local writes = {}
 for name, ref, reserved in string.gmatch(record, '|([^,|]+),([^,|]+),(%d+)') do
   local l = by_name[name]
-  if l and l.cost >= 0 then adjust(l, fields, writes, now, ref, tonumber(reserved), tonumber(id)) end
+  if l and l.cost >= 0 then adjust(l, fields, writes, now, ref, tonumber(reserved), tonumber(id), kept) end
 end
 local n = tonumber(ARGV[4])
 local spec = ARGV[5 + 5 * n] or ''
 local fired
 if spec ~= '' then fired = observe(redis.call('HGET', hash, '~s') or nil, writes, spec, now, true, tonumber(ARGV[6 + 5 * n]), 0, 0) end
-if #writes > 0 then
-  local ttl = tonumber(ARGV[3])
-  local kept = fields[expiry_at]
-  if not kept or struct.unpack('>d', kept) < now + ttl then
-    local renew = ttl + math.floor(ttl / 4)
-    local w = #writes
-    writes[w + 1], writes[w + 2] = '~e', struct.pack('>d', now + renew)
-    redis.call('HSET', hash, unpack(writes))
-    redis.call('PEXPIRE', hash, num(renew))
-  else
-    redis.call('HSET', hash, unpack(writes))
-  end
-end
+if #writes > 0 then write_state(hash, writes, #writes, kept, renew) end
 local out = { 1, now, 0 }
 if fired then
   out[3] = #fired / 3

@@ -8,22 +8,33 @@
 
   Per-identifier state hash <prefix>:{<id>} (a sliding-log limit is its own list, see
   sliding-log.lua), fields by limit name N, each one binary value of doubles (struct: exact for
-  integers below 2^53, and read without strtod, the costly part of tonumber):
-    N.w  sliding window (sliding-window.lua)
-    N.b  token bucket (token-bucket.lua)
-    N.f  fixed window (fixed-window.lua)
+  integers below 2^53, and read without strtod, the costly part of tonumber). A counter's last
+  double is the time the hash was known to be kept alive until when the field was written (its
+  "kept" time, see keep_alive), so a check reads no other field to decide the TTL:
+    N.sw sliding window (sliding-window.lua)
+    N.tb token bucket (token-bucket.lua)
+    N.fw fixed window (fixed-window.lua)
     ~s   anomaly counters (see anomaly.lua; '~n' held the approximate counters of earlier versions)
     ~e   '>d' the time (ms, in the calls' clock) the hash is kept alive until: its TTL is
          renewed only when that comes within a state TTL
     seq  last reservation id (kept by reset, so ids are never reused)
     r:ID reservation record "expiresAt|name,ref,cost|..."
-  The names differ from the text fields of earlier versions (N.i N.c N.p N.t N.s, ~a), and a log
-  is `...:log:N` where the sorted set was `...:l:N`: versions deployed side by side never read each
-  other's values; the old ones expire with their TTLs.
+  The names differ from those of earlier versions (text fields N.i N.c N.p N.t N.s, ~a; counters
+  without a kept time N.w N.b N.f), and a log is `...:log:N` where the sorted set was `...:l:N`:
+  versions deployed side by side never read each other's values; the old ones expire with their
+  TTLs.
 ]]
 
 -- algorithm codes (AlgorithmCode in src/plan.ts)
 local LOG, WINDOW, BUCKET, FIXED, MONTH = 1, 2, 3, 4, 5
+
+-- library functions as upvalues (a global's field costs two table reads a use); set by
+-- lib_init() when a script starts: a Functions library cannot read globals while it loads
+local floor, max, min, call, pack, unpack_s
+
+local function lib_init()
+  floor, max, min, call, pack, unpack_s = math.floor, math.max, math.min, redis.call, struct.pack, struct.unpack
+end
 
 --[[
   Numbers go to redis.call as strings made here: Redis 7.0 formats a number argument with
@@ -36,7 +47,7 @@ end
 
 -- floor(a / b) for integers, exact (floorDiv in src/algorithms/math.ts)
 local function floor_div(a, b)
-  local q = math.floor(a / b)
+  local q = floor(a / b)
   if q * b > a then q = q - 1 elseif (q + 1) * b <= a then q = q + 1 end
   return q
 end
@@ -53,4 +64,53 @@ local NO_VALUES = {}
 local function read_fields(hash, names)
   if #names == 0 then return NO_VALUES end
   return redis.call('HMGET', hash, unpack(names))
+end
+
+--[[
+  Numeric arguments (modes, costs) by their text: tonumber is strtod, about ten times a table
+  read, and a caller's costs repeat. Kept while the library is loaded, at most NUMS_MAX texts.
+]]
+local NUMS_MAX = 1024
+local nums, nums_count = { ['0'] = 0, ['1'] = 1, ['2'] = 2 }, 3
+
+local function arg_num(text)
+  local v = nums[text]
+  if v then return v end
+  v = tonumber(text)
+  if nums_count >= NUMS_MAX then nums, nums_count = { ['0'] = 0, ['1'] = 1, ['2'] = 2 }, 3 end
+  nums[text], nums_count = v, nums_count + 1
+  return v
+end
+
+--[[
+  The state hash's lazy TTL (check.lua and settle.lua): renewed, to a quarter more than needed,
+  only when it would end within a state TTL, and never shortened. `kept`: the latest kept time
+  known from the fields read (0: none); when it is too soon, '~e' (the hash's own, which plans of
+  another state TTL may have set later) decides. Returns the kept time after a write now, and the
+  TTL to set (ms), or false when the hash is kept long enough.
+]]
+local function keep_alive(hash, kept, now, ttl)
+  if kept < now + ttl then
+    local e = redis.call('HGET', hash, '~e')
+    if e then
+      e = struct.unpack('>d', e)
+      if e > kept then kept = e end
+    end
+    if kept < now + ttl then
+      local renew = ttl + floor(ttl / 4)
+      return now + renew, renew
+    end
+  end
+  return kept, false
+end
+
+-- HSET of writes[1..n] (field, value, ...), and with `renew` (see keep_alive) '~e' and the TTL
+local function write_state(hash, writes, n, kept, renew)
+  if renew then
+    writes[n + 1], writes[n + 2] = '~e', struct.pack('>d', kept)
+    redis.call('HSET', hash, unpack(writes, 1, n + 2))
+    redis.call('PEXPIRE', hash, num(renew))
+  else
+    redis.call('HSET', hash, unpack(writes, 1, n))
+  end
 end

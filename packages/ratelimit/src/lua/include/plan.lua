@@ -1,7 +1,9 @@
 --[[
   plan.lua: a plan's limits as Lua tables, and the operations on one limit, each dispatched by
   its algorithm code to that algorithm's include (as src/model.ts dispatches to the records of
-  src/algorithms/): load, remaining, charge, outcome, adjust, and persist, which writes.
+  src/algorithms/): load, remaining, charge, outcome, adjust, and persist, which writes. A
+  limit's table also holds its algorithm's operations (on_load, on_remaining, on_charge,
+  on_outcome, on_persist), so check.lua's loops call them without a dispatch step.
 ]]
 
 -- a limit's table, made with every field it will hold (Lua 5.1 then sizes it once); its hash
@@ -10,15 +12,21 @@ local function new_limit(name, code, limit, window, names)
   local l = {
     name = name, code = code, limit = limit, window = window, cost = 0,
     key = false, need = 0, fits = false, count = 0, used = 0, remaining = 0, exists = false, live = false, newest = 0,
-    expiry = 0, dead = 0, freed = 0, oldest_at = false, oldest_cost = 0, pending = false, index = 0, current = 0, previous = 0, tat = 0, start = 0, finish = 0,
+    expiry = 0, kept = 0, dead = 0, freed = 0, oldest_at = false, oldest_cost = 0, pending = false, index = 0, current = 0, previous = 0, tat = 0, start = 0, finish = 0,
     f1 = false, s1 = false, s2 = false, s3 = false, i1 = false,
+    on_load = false, on_remaining = false, on_charge = false, on_outcome = false, on_persist = false,
   }
-  if code == WINDOW then
-    l.f1 = name .. '.w'
+  if code == LOG then
+    l.on_load, l.on_remaining, l.on_charge, l.on_outcome, l.on_persist = log_load, log_remaining, log_charge, log_outcome, log_persist
+  elseif code == WINDOW then
+    l.f1 = name .. '.sw'
+    l.on_load, l.on_remaining, l.on_charge, l.on_outcome, l.on_persist = window_load, window_remaining, window_charge, window_outcome, window_persist
   elseif code == BUCKET then
-    l.f1 = name .. '.b'
-  elseif code ~= LOG then
-    l.f1 = name .. '.f'
+    l.f1 = name .. '.tb'
+    l.on_load, l.on_remaining, l.on_charge, l.on_outcome, l.on_persist = bucket_load, bucket_remaining, bucket_charge, bucket_outcome, bucket_persist
+  else
+    l.f1 = name .. '.fw'
+    l.on_load, l.on_remaining, l.on_charge, l.on_outcome, l.on_persist = fixed_load, fixed_remaining, fixed_charge, fixed_outcome, fixed_persist
   end
   if l.f1 then
     local n = #names + 1
@@ -49,65 +57,34 @@ end
 -- brings a limit to now. `values`: the HMGET of the plan's hash fields (l.i1 the position of this
 -- limit's field); a log reads its own list
 local function load(l, values, now)
-  local code = l.code
-  if code == LOG then
-    log_load(l, values, now)
-  elseif code == WINDOW then
-    window_load(l, values, now)
-  elseif code == BUCKET then
-    bucket_load(l, values, now)
-  else
-    fixed_load(l, values, now)
-  end
+  l.on_load(l, values, now)
 end
 
 local function remaining(l, now)
-  local code = l.code
-  if code == LOG then return log_remaining(l, now) end
-  if code == WINDOW then return window_remaining(l, now) end
-  if code == BUCKET then return bucket_remaining(l, now) end
-  return fixed_remaining(l, now)
+  return l.on_remaining(l, now)
 end
 
 -- charges l.cost (> 0); returns the reservation reference. Writes happen in persist().
 -- `reservation`: the id of the reservation being made, or 0.
 local function charge(l, now, reservation)
-  local code = l.code
-  if code == LOG then return log_charge(l, now, reservation) end
-  if code == WINDOW then return window_charge(l, now, reservation) end
-  if code == BUCKET then return bucket_charge(l, now, reservation) end
-  return fixed_charge(l, now, reservation)
+  return l.on_charge(l, now, reservation)
 end
 
 -- fits, remaining, resetAt of a loaded limit (l.fits and l.need set by the check)
 local function outcome(l, now)
-  local code = l.code
-  if code == LOG then return log_outcome(l, now) end
-  if code == WINDOW then return window_outcome(l, now) end
-  if code == BUCKET then return bucket_outcome(l, now) end
-  return fixed_outcome(l, now)
+  return l.on_outcome(l, now)
 end
 
 -- writes a limit's state: a log to its list (expired entries trimmed with `trim`), the others'
--- hash field into `writes` when `charged` and it changed
-local function persist(l, writes, charged, now, trim)
-  local code = l.code
-  if code == LOG then
-    log_persist(l, writes, now, trim)
-  elseif charged then
-    if code == WINDOW then
-      window_persist(l, writes, now, trim)
-    elseif code == BUCKET then
-      bucket_persist(l, writes, now, trim)
-    else
-      fixed_persist(l, writes, now, trim)
-    end
-  end
+-- hash field into `writes` when `charged` and it changed, with `kept`, the hash's kept time after
+-- this write (see keep_alive in lib.lua)
+local function persist(l, writes, charged, now, trim, kept)
+  if charged or l.code == LOG then l.on_persist(l, writes, now, trim, kept) end
 end
 
 -- settles what reservation `id` charged (`reserved` units, reference `ref` as text) to l.cost,
--- and writes it: a log in its list, the others into `writes`
-local function adjust(l, values, writes, now, ref, reserved, id)
+-- and writes it: a log in its list, the others into `writes` (with `kept`, as persist)
+local function adjust(l, values, writes, now, ref, reserved, id, kept)
   local code = l.code
   ref = tonumber(ref)
   if code == LOG then
@@ -123,7 +100,7 @@ local function adjust(l, values, writes, now, ref, reserved, id)
   else
     fixed_adjust(l, now, ref, reserved)
   end
-  persist(l, writes, true, now, false)
+  persist(l, writes, true, now, false, kept)
 end
 
 --[[
@@ -141,7 +118,7 @@ local function learn_plan(arg)
   if plan then return plan end
   plan = {
     state_ttl = tonumber(state_ttl), reservation_ttl = tonumber(reservation_ttl), rules = rules, limits = {}, n = 0, names = {}, anomaly_names = {},
-    counters = false, expiry_at = 0, anomaly_at = 0, log1 = false, window1 = false,
+    counters = false, anomaly_at = 0, log1 = false, window1 = false,
   }
   local names = plan.names
   for name, code, limit, window in string.gmatch(spec, '([%w_-]+),(%d+),(%d+),(%d+)') do
@@ -153,8 +130,7 @@ local function learn_plan(arg)
   -- one sliding-log or sliding-window limit: check.lua's short paths (log_check, window_check)
   plan.log1 = plan.n == 1 and plan.limits[1].code == LOG
   plan.window1 = plan.n == 1 and plan.limits[1].code == WINDOW
-  names[#names + 1] = '~e'
-  plan.expiry_at = #names
+  -- no '~e': the counters' fields carry the kept time (see keep_alive in lib.lua)
   for i, f in ipairs(names) do plan.anomaly_names[i] = f end
   plan.anomaly_names[#names + 1] = '~s'
   plan.anomaly_at = #names + 1

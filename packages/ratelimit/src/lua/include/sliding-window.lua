@@ -2,73 +2,80 @@
   sliding-window.lua: the sliding-window counter (src/algorithms/sliding-window.ts), in integers
   scaled by the window length, exactly as there, operation for operation: window_load,
   window_remaining, window_charge, window_outcome, window_adjust; window_persist writes, and
-  window_check is a whole check of a plan of one such limit, written out straight. roll and
-  used_scaled are also the anomaly counters' (anomaly.lua), as rollWindow and usedScaled are in
-  TypeScript.
+  window_check is a whole check of a plan of one such limit, written out straight (rollWindow
+  and usedScaled of the TypeScript are written into window_load and window_remaining).
 
-  State hash field N.w: '>ddd' window index, current count, previous count.
+  State hash field N.sw: '>dddd' window index, current count, previous count, kept time (lib.lua).
 ]]
 
--- rolls two fixed-window counters (current c, previous p, stored at index i) to `index`
-local function roll(i, c, p, index)
-  if i == nil then return 0, 0 end
-  if i ~= index then
-    if index == i + 1 then p = c else p = 0 end
-    c = 0
-  end
-  return c, p
-end
+--[[
+  The operations, each written out straight on the limit's fields (a Lua call costs Redis as much
+  as a handful of arithmetic steps): floor(a / b) is `(a - a % b) / b`, and floor_div(a, b) (exact,
+  see lib.lua) is that and the line after it.
+]]
 
--- used units x window: previous x (share still covered) + current
-local function used_scaled(index, current, previous, window, now)
-  return previous * (window - (now - index * window)) + current * window
-end
-
-local function window_left(index, current, previous, limit, window, now)
-  return math.max(0, floor_div(limit * window - used_scaled(index, current, previous, window, now), window))
-end
-
--- when capacity returns: the earliest t at which used_scaled(t) <= target x window
-local function window_reset_at(index, current, previous, limit, window, now, need, fits, rem)
-  if fits and rem >= limit then return now end
-  local target = limit - need
-  if fits then target = limit - rem - 1 end
-  local start = index * window
-  local t
-  if current <= target then
-    if previous == 0 then t = now else t = start + window - floor_div((target - current) * window, previous) end
-  else
-    t = start + 2 * window - floor_div(target * window, current)
-  end
-  return math.max(t, now)
-end
-
--- the counters rolled to the window holding now. The stored values stay in s1..s3, so
--- window_persist writes only what changed
+-- the counters rolled to the window holding now. The stored values stay in s1..s3 (and the
+-- kept time in kept), so window_persist writes only what changed
 local function window_load(l, values, now)
   local v = values[l.i1]
-  local i, c, p
-  if v then i, c, p = struct.unpack('>ddd', v) end
-  l.s1, l.s2, l.s3 = i, c, p
-  local index = math.floor(now / l.window)
-  c, p = roll(i, c or 0, p or 0, index)
+  local w = l.window
+  local index = (now - now % w) / w
+  local i, c, p, kept = false, 0, 0, 0
+  if v then i, c, p, kept = unpack_s('>dddd', v) end
+  l.s1, l.s2, l.s3, l.kept = i, c, p, kept
+  -- roll
+  if i ~= index then
+    if i and index == i + 1 then p = c else p = 0 end
+    c = 0
+  end
   l.index, l.current, l.previous = index, c, p
 end
 
+-- floor_div(limit x w - used units x w, w), at least 0: used units x w are previous x (share of
+-- it the sliding window still covers) + current x w. Kept in l.remaining for window_outcome
 local function window_remaining(l, now)
-  return window_left(l.index, l.current, l.previous, l.limit, l.window, now)
+  local w = l.window
+  local a = l.limit * w - (l.previous * (w - (now - l.index * w)) + l.current * w)
+  local rem = (a - a % w) / w
+  if rem * w > a then rem = rem - 1 elseif (rem + 1) * w <= a then rem = rem + 1 end
+  if rem < 0 then rem = 0 end
+  l.remaining = rem
+  return rem
 end
 
--- the reference is the window's index
+-- the reference is the window's index. Used units grow by the cost and costs are whole numbers
+-- (src/costs.ts): remaining falls by it (a charge comes only after the limit fit)
 local function window_charge(l, now, reservation)
-  l.current = l.current + l.cost
+  local cost = l.cost
+  l.current = l.current + cost
+  l.remaining = l.remaining - cost
   return l.index
 end
 
--- fits, remaining, resetAt (see LimitOutcome in src/algorithms/types.ts)
+-- fits, remaining, resetAt (see LimitOutcome in src/algorithms/types.ts): resetAt is the earliest
+-- t at which used units x w <= target x w
 local function window_outcome(l, now)
-  local fits, rem = l.fits, window_remaining(l, now)
-  return fits, rem, window_reset_at(l.index, l.current, l.previous, l.limit, l.window, now, l.need, fits, rem)
+  local fits, rem, limit = l.fits, l.remaining, l.limit
+  if fits and rem >= limit then return fits, rem, now end
+  local target = limit - l.need
+  if fits then target = limit - rem - 1 end
+  local w, c, p = l.window, l.current, l.previous
+  local start = l.index * w
+  local t, a, q
+  if c <= target then
+    if p == 0 then return fits, rem, now end
+    a = (target - c) * w
+    q = (a - a % p) / p
+    if q * p > a then q = q - 1 elseif (q + 1) * p <= a then q = q + 1 end
+    t = start + w - q
+  else
+    a = target * w
+    q = (a - a % c) / c
+    if q * c > a then q = q - 1 elseif (q + 1) * c <= a then q = q + 1 end
+    t = start + 2 * w - q
+  end
+  if t > now then return fits, rem, t end
+  return fits, rem, now
 end
 
 -- a charge of `reserved` in window `ref` becomes l.cost: in the current or the previous
@@ -76,16 +83,17 @@ end
 local function window_adjust(l, now, ref, reserved)
   local delta = l.cost - reserved
   if ref == l.index then
-    l.current = math.max(0, l.current + delta)
+    l.current = max(0, l.current + delta)
   elseif ref == l.index - 1 then
-    l.previous = math.max(0, l.previous + delta)
+    l.previous = max(0, l.previous + delta)
   end
 end
 
-local function window_persist(l, writes, now, trim)
+-- appends the field to `writes` when it changed; `kept`: the hash's kept time after this write
+local function window_persist(l, writes, now, trim, kept)
   if l.index ~= l.s1 or l.current ~= l.s2 or l.previous ~= l.s3 then
     local n = #writes
-    writes[n + 1], writes[n + 2] = l.f1, struct.pack('>ddd', l.index, l.current, l.previous)
+    writes[n + 1], writes[n + 2] = l.f1, struct.pack('>dddd', l.index, l.current, l.previous, kept)
   end
 end
 
@@ -94,51 +102,51 @@ end
   (window_load, window_remaining, window_charge, window_persist with the hash's lazy TTL, then
   window_outcome) written out straight, with locals only and no function calls but the
   commands and struct: every table read and Lua call costs Redis as much as a handful of
-  arithmetic steps. floor_div(a, b) is the three lines after each `floor(a / b)`. Appends the
-  reply to `out`.
+  arithmetic steps. One HGET reads the counters and the kept time (no '~e' unless the TTL is
+  due), one HSET writes them. floor_div(a, b) is the three lines after each `(a - a % b) / b`
+  (floor(a / b) without a call). Appends the reply to `out`.
 ]]
 local function window_check(hash, l, cost, now, ttl, out)
-  -- math.floor once: each use of a global's field is two table reads
-  local floor, w, limit, field = math.floor, l.window, l.limit, l.f1
-  local values = redis.call('HMGET', hash, field, '~e')
-  local v = values[1]
-  local index = floor(now / w)
-  local c, p = 0, 0
+  local w, limit, field = l.window, l.limit, l.f1
+  local v = call('HGET', hash, field)
+  local index = (now - now % w) / w
+  local c, p, kept = 0, 0, 0
   if v then
     -- roll
     local i
-    i, c, p = struct.unpack('>ddd', v)
+    i, c, p, kept = unpack_s('>dddd', v)
     if i ~= index then
       if index == i + 1 then p = c else p = 0 end
       c = 0
     end
   end
   -- remaining: floor_div(limit x w - used_scaled, w), at least 0
-  local cover = w - (now - index * w)
-  local a = limit * w - (p * cover + c * w)
-  local rem = floor(a / w)
+  local start = index * w
+  local a = limit * w - (p * (w - (now - start)) + c * w)
+  local rem = (a - a % w) / w
   if rem * w > a then rem = rem - 1 elseif (rem + 1) * w <= a then rem = rem + 1 end
   if rem < 0 then rem = 0 end
   local need = cost
   if need < 1 then need = 1 end
   local fits = need <= rem
   if fits and cost > 0 then
-    -- charge (the count grows, so the field changed), then the hash's TTL, renewed (to a quarter
-    -- more than needed) only when it would end too soon
+    -- charge (the count grows, so the field changed) and the hash's TTL (see keep_alive)
     c = c + cost
-    local packed = struct.pack('>ddd', index, c, p)
-    local kept = values[2]
-    if not kept or struct.unpack('>d', kept) < now + ttl then
-      local renew = ttl + floor(ttl / 4)
-      redis.call('HSET', hash, field, packed, '~e', struct.pack('>d', now + renew))
-      redis.call('PEXPIRE', hash, num(renew))
+    if kept < now + ttl then
+      local renew
+      kept, renew = keep_alive(hash, kept, now, ttl)
+      if renew then
+        call('HSET', hash, field, pack('>dddd', index, c, p, kept), '~e', pack('>d', kept))
+        call('PEXPIRE', hash, num(renew))
+      else
+        call('HSET', hash, field, pack('>dddd', index, c, p, kept))
+      end
     else
-      redis.call('HSET', hash, field, packed)
+      call('HSET', hash, field, pack('>dddd', index, c, p, kept))
     end
-    a = limit * w - (p * cover + c * w)
-    rem = floor(a / w)
-    if rem * w > a then rem = rem - 1 elseif (rem + 1) * w <= a then rem = rem + 1 end
-    if rem < 0 then rem = 0 end
+    -- used_scaled grew by cost x w, and costs are whole numbers (src/costs.ts): floor_div fell by
+    -- cost, and rem >= need >= cost
+    rem = rem - cost
   end
   -- outcome: the earliest t at which used_scaled(t) <= target x w
   local reset = now
@@ -149,15 +157,15 @@ local function window_check(hash, l, cost, now, ttl, out)
     if c <= target then
       if p ~= 0 then
         a = (target - c) * w
-        q = floor(a / p)
+        q = (a - a % p) / p
         if q * p > a then q = q - 1 elseif (q + 1) * p <= a then q = q + 1 end
-        t = index * w + w - q
+        t = start + w - q
       end
     else
       a = target * w
-      q = floor(a / c)
+      q = (a - a % c) / c
       if q * c > a then q = q - 1 elseif (q + 1) * c <= a then q = q + 1 end
-      t = index * w + 2 * w - q
+      t = start + 2 * w - q
     end
     if t and t > now then reset = t end
   end
