@@ -28,7 +28,8 @@
 
 local LOG_CACHE, LOG_CHUNK = 16, 128
 local LOG_COST, LOG_HELD = 2 ^ 47, 2 ^ 46
-local LOG_HEAD, LOG_HEAD1 = '>dI6I6I4', '>dI6I6I4I6'
+-- the header's fixed part; with the cache's first two time words; with the cache after it
+local LOG_HEAD, LOG_HEAD2, LOG_HEADC = '>dI6I6I4', '>dI6I6I4I6I6', '>dI6I6I4c0'
 -- LPOP counts as text (numbers go to redis.call as text: see num())
 local LOG_COUNTS = { '1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15', '16' }
 
@@ -231,24 +232,26 @@ end
 --[[
   A plan of one sliding-log limit, checked (mode 1) without anomaly rules: the steps of check.lua
   and the functions above, with locals only (every table access costs Redis about as much as an
-  arithmetic step). The usual check decodes the header and the cache's first entries in place
-  (unit entries, the first or the second live); anything else goes through log_scan. Appends the
-  reply to `out`.
+  arithmetic step). The usual check reads the header's fixed part and the cache's first two time
+  words in one unpack (one of them decides), and writes the entry and the new header (fixed part
+  and the cache's rest in one pack) with one RPUSH; anything else goes through log_scan and
+  log_store. A unit entry's bytes are made once for the checks of a call that share their time.
+  Appends the reply to `out`.
 ]]
+local log_now, log_unit = false, ''
 local function log_check(key, limit, window, cost, now, out)
   local cutoff = now - window
   local h = redis.call('RPOP', key)
   local used, newest, expiry, m, cache, p, at, c
   local fast = false
   if h and #h >= 36 then
-    local v
-    used, newest, expiry, m, v = struct.unpack(LOG_HEAD1, h)
+    local v, w
+    used, newest, expiry, m, v, w = struct.unpack(LOG_HEAD2, h)
     if v < LOG_COST then
       if v > cutoff then
         cache, p, at, c, fast = h, 25, v, 1, true
-      else
-        local w = struct.unpack('>I6', h, 31)
-        if w < LOG_COST and w > cutoff then cache, p, at, c, used, fast = h, 31, w, 1, used - 1, true end
+      elseif w < LOG_COST and w > cutoff then
+        cache, p, at, c, used, fast = h, 31, w, 1, used - 1, true
       end
     end
   end
@@ -260,14 +263,26 @@ local function log_check(key, limit, window, cost, now, out)
   local fits = need <= remaining
   local entry = false
   if fits and cost > 0 then
-    if cost == 1 then entry = struct.pack('>I6', now) else entry = struct.pack('>I6d', now + LOG_COST, cost) end
+    if cost == 1 then
+      if now ~= log_now then log_now, log_unit = now, struct.pack('>I6', now) end
+      entry = log_unit
+    else
+      entry = struct.pack('>I6d', now + LOG_COST, cost)
+    end
     if not at or now < at then at, c = now, cost end
     used = used + cost
     remaining = limit - used
     if remaining < 0 then remaining = 0 end
   end
   local rest
-  m, rest = log_store(key, window, now, entry, used, newest, expiry, m, cache, p)
+  if fast and entry and now >= newest and m > 0 and expiry >= now + window then
+    -- the usual write: in order, the key kept (the body is not empty), the TTL far enough
+    m = m + 1
+    rest = string.sub(cache, p)
+    redis.call('RPUSH', key, entry, struct.pack(LOG_HEADC, used, now, expiry, m, rest))
+  else
+    m, rest = log_store(key, window, now, entry, used, newest, expiry, m, cache, p)
+  end
   local reset = now
   if not (fits and remaining >= limit) then
     local wanted = used + need - limit
