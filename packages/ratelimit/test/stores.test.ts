@@ -131,17 +131,16 @@ describe.each(['redis', 'cluster'] as const)('%s key layout', (kind) => {
       expect(new Set(slots).size).toBe(1);
     }
     // a list: one entry per charge, oldest first (a checked entry of cost 1 is its time in 6
-    // bytes), then the header: the sum of the costs, the newest time, kept-alive-until and the
-    // body's length (24 bytes), then the cache, the oldest entries moved out of the body: here the
-    // reserved one, its time word flagged and its cost and reservation id following (22 bytes)
+    // bytes), then the header: the sum of the costs and the newest time (14 bytes), then the
+    // cache, the oldest entries moved out of the body: here the reserved one, its time word
+    // flagged and its cost and reservation id following (22 bytes)
     const entries = await c.lrangeBuffer(k.log('minute'), 0, -1);
-    expect(entries.map((e) => e.length)).toEqual([6, 6, 24 + 22]);
+    expect(entries.map((e) => e.length)).toEqual([6, 6, 14 + 22]);
     const head = entries[2]!;
     expect(head.readDoubleBE(0)).toBe(3);
-    expect(head.readUIntBE(20, 4)).toBe(2);
-    expect(head.readUIntBE(24, 6)).toBeGreaterThanOrEqual(2 ** 47 + 2 ** 46);
-    expect(head.readDoubleBE(30)).toBe(1);
-    expect(head.readDoubleBE(38)).toBe(Number(r.reservation!.id));
+    expect(head.readUIntBE(14, 6)).toBeGreaterThanOrEqual(2 ** 47 + 2 ** 46);
+    expect(head.readDoubleBE(20)).toBe(1);
+    expect(head.readDoubleBE(28)).toBe(Number(r.reservation!.id));
     const at = entries[0]!.readUIntBE(0, 6);
     expect(Math.abs(at - Date.now())).toBeLessThan(60_000);
     expect(entries[1]!.readUIntBE(0, 6)).toBeGreaterThanOrEqual(at);

@@ -3,35 +3,35 @@
   operation for operation: log_load, log_remaining, log_charge, log_outcome, log_adjust;
   log_persist writes, and log_check is a whole check of a plan of one such limit.
 
-    0 .. m-1   the body: one entry per charge, oldest first. An entry is its time in ms as 6 bytes
-               ('>I6'); a cost other than 1 sets LOG_COST in that word and follows as a double
-               ('>I6d'); a reserved entry also sets LOG_HELD and carries its reservation id
-               ('>I6dd'), so settle finds exactly it (ids are never reused) and nothing else. The
-               flags make entries self-delimiting in the header's cache (times stay below 2^46)
-    last       the header, '>dI6I6I4' (24 bytes): the sum of the costs of every entry in the key
-               (body and cache; expired ones not yet dropped included), the newest entry's time
-               (the body's last entry, when there is one), the time until which the key was last
-               kept alive (all ms, in the clock of the calls) and m; then the cache: the oldest
-               entries, moved out of the body LOG_CACHE at a time (LPOP), concatenated
+    body       one entry per charge, oldest first. An entry is its time in ms as 6 bytes ('>I6');
+               a cost other than 1 sets LOG_COST in that word and follows as a double ('>I6d'); a
+               reserved entry also sets LOG_HELD and carries its reservation id ('>I6dd'), so
+               settle finds exactly it (ids are never reused) and nothing else. The flags make
+               entries self-delimiting in the header's cache (times stay below 2^46)
+    last       the header, '>dI6' (14 bytes): the sum of the costs of every entry in the key not
+               yet dropped (expired ones not yet seen included) and the newest entry's time (ms,
+               in the clock of the calls); then the cache: the oldest entries, moved out of the
+               body LOG_CACHE at a time (LPOP), concatenated
 
   A check pops the header (RPOP), drops the expired entries at the front of its cache, and pushes
   the charged entry and the new header back in one RPUSH: two commands, both O(1) in the log's
-  length, and only the entry that decides is decoded. When the cache runs out, the next entries
-  move into it (one LPOP per LOG_CACHE checks); the body keeps its newest entry, so popping the
-  header never deletes the key, and when that one entry is all that is left its time is the
-  header's newest and its cost the sum. Times only grow, so entries are appended; an older time
-  (callers' clocks apart) puts the cache back into the body and is inserted in order (rare, linear,
-  exact). The key's TTL is renewed only when it would end within a window of the newest entry:
-  then to two windows. A unit entry is 6 bytes of payload, 8 in the list's listpack, 6 in the
-  cache, and the layout is the same at every length (a quicklist of listpacks: no conversion step).
+  length, and only the entries that decide are decoded (the header and the cache's first two
+  time words in one unpack). When the cache runs out, the next entries move into it (one LPOP per
+  LOG_CACHE checks). Times only grow, so entries are appended; an older time (callers' clocks
+  apart) puts the cache back into the body and is inserted in order (rare, linear, exact). The
+  key's TTL is set to two windows when a charge's time enters a new window-long span of time
+  (floor(now / window)) and when the list is created: at most once a window, and an entry always
+  lives a window past its time. A unit entry is 6 bytes of payload, 8 in the list's listpack, 6
+  in the cache, and the layout is the same at every length (a quicklist of listpacks: no
+  conversion step).
 ]]
 
 local LOG_CACHE, LOG_CHUNK = 16, 128
 local LOG_COST, LOG_HELD = 2 ^ 47, 2 ^ 46
 -- the header's fixed part; with the cache's first two time words; with the cache after it
-local LOG_HEAD, LOG_HEAD2, LOG_HEADC = '>dI6I6I4', '>dI6I6I4I6I6', '>dI6I6I4c0'
--- LPOP counts as text (numbers go to redis.call as text: see num())
-local LOG_COUNTS = { '1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15', '16' }
+local LOG_HEAD, LOG_HEAD2, LOG_HEADC, LOG_FIXED = '>dI6', '>dI6I6I6', '>dI6c0', 14
+-- numbers go to redis.call as text (see num())
+local LOG_CACHE_ARG = '16'
 
 -- the entry at byte p of s: its time, its cost, the byte after it
 local function log_entry(s, p)
@@ -49,57 +49,52 @@ local function log_pack(at, cost, id)
   return struct.pack('>I6', at)
 end
 
+-- up to k entries of the body from index `from`, the header (last in the list) left out
+local function log_rows(key, from, k)
+  local rows = redis.call('LRANGE', key, num(from), num(from + k))
+  -- the header, or one past those asked for
+  rows[#rows] = nil
+  return rows
+end
+
 --[[
-  Reads a log to its oldest live entry: header `h` (false: no key), expired entries dropped from
-  the sum. With `pop` the header has been popped and entries move into the cache as they are
-  needed (LPOP); without, nothing is written and the entries read are counted in `moved` (for
-  log_persist to move). Returns used, newest, expiry, the body's entries after the moved ones,
-  the cache string, the byte of its oldest live entry, that entry's time and cost (false, 0: none
-  in the cache; the body's single entry may be it), moved, freed (the costs dropped).
+  Reads a log on to its oldest live entry: header `h` (false: no key), the expired entries dropped
+  from the sum. With `pop` the header has been popped and entries move into the cache as they are
+  needed (LPOP); without, nothing is written and the entries read are counted in `moved`
+  (log_persist moves them). Returns used, newest, the cache and the byte of its oldest live entry,
+  that entry's time and cost (false, 0: the log is empty), moved.
 ]]
 local function log_scan(key, h, cutoff, pop)
-  local used, newest, expiry, m, p = 0, 0, 0, 0, 1
+  local used, newest, p = 0, 0, 1
   local cache = ''
   if h then
-    used, newest, expiry, m, p = struct.unpack(LOG_HEAD, h)
+    used, newest, p = struct.unpack(LOG_HEAD, h)
     cache = h
   end
-  local stored, moved, at, c, q = used, 0, false, 0, 0
+  local moved, at, c, q, ended = 0, false, 0, 0, not h
   while true do
     if p > #cache then
-      local left = m - moved
-      if left <= 0 then break end
-      if left == 1 then
-        -- the body's one entry is the newest, and what is used is its cost
-        if newest > cutoff then
-          at, c = newest, used
-        else
-          if pop then redis.call('LPOP', key) end
-          moved, used = moved + 1, 0
-        end
-        break
-      end
-      local n = left - 1
-      if n > LOG_CACHE then n = LOG_CACHE end
+      if ended then break end
       local rows
       if pop then
-        rows = redis.call('LPOP', key, LOG_COUNTS[n])
+        rows = redis.call('LPOP', key, LOG_CACHE_ARG) or {}
       else
-        rows = redis.call('LRANGE', key, num(moved), num(moved + n - 1))
+        rows = log_rows(key, moved, LOG_CACHE)
       end
-      cache, p, moved = table.concat(rows), 1, moved + n
+      if #rows < LOG_CACHE then ended = true end
+      cache, p, moved = table.concat(rows), 1, moved + #rows
     else
       at, c, q = log_entry(cache, p)
       if at > cutoff then break end
       used, p, at = used - c, q, false
     end
   end
-  return used, newest, expiry, m - moved, cache, p, at, c, moved, stored - used
+  return used, newest, cache, p, at, c, moved
 end
 
 -- when capacity returns: the time the entry that frees `need` leaves the window, walking from the
--- oldest: the cache's live entries, then `count` entries of the body from index `from`
-local function log_walk(key, cache, p, from, count, cutoff, window, now, need)
+-- oldest: the cache's entries from byte p, then the body's from index `from`
+local function log_walk(key, cache, p, from, cutoff, window, now, need)
   local freed = 0
   while p <= #cache do
     local at, cost, q = log_entry(cache, p)
@@ -109,26 +104,23 @@ local function log_walk(key, cache, p, from, count, cutoff, window, now, need)
     end
     p = q
   end
-  local last = from + count - 1
-  while from <= last do
-    local to = from + LOG_CHUNK - 1
-    if to > last then to = last end
-    for _, e in ipairs(redis.call('LRANGE', key, num(from), num(to))) do
+  while true do
+    local rows = log_rows(key, from, LOG_CHUNK)
+    for _, e in ipairs(rows) do
       local at, cost = log_entry(e, 1)
       if at > cutoff then
         freed = freed + cost
         if freed >= need then return at + window end
       end
     end
-    from = to + 1
+    if #rows < LOG_CHUNK then return now end
+    from = from + LOG_CHUNK
   end
-  return now
 end
 
--- an entry older than the newest (header popped): the cache goes back to the head of the body and
--- the entry before the first younger one (the first element with those bytes is it). Returns the
--- body's new length
-local function log_insert(key, cache, p, m, entry, now)
+-- an entry older than the newest (header popped): the cache's entries go back to the head of the
+-- body and the entry before the first younger one (the first element with those bytes is it)
+local function log_insert(key, cache, p, entry, now)
   local back = {}
   while p <= #cache do
     local _, _, q = log_entry(cache, p)
@@ -136,54 +128,57 @@ local function log_insert(key, cache, p, m, entry, now)
     p = q
   end
   if #back > 0 then redis.call('LPUSH', key, unpack(back)) end
-  m = m + #back
   local from, pivot = 0, nil
-  while not pivot and from < m do
-    for _, e in ipairs(redis.call('LRANGE', key, num(from), num(from + LOG_CHUNK - 1))) do
+  while not pivot do
+    local rows = redis.call('LRANGE', key, num(from), num(from + LOG_CHUNK - 1))
+    for _, e in ipairs(rows) do
       if log_entry(e, 1) > now then
         pivot = e
         break
       end
     end
+    if #rows < LOG_CHUNK then break end
     from = from + LOG_CHUNK
   end
   if pivot then redis.call('LINSERT', key, 'BEFORE', pivot, entry) else redis.call('RPUSH', key, entry) end
-  return m + 1
 end
 
 --[[
-  Writes a log whose header is not in the list (popped, or never there), with m entries in its
-  body: `entry` (or false) and the header with the cache's live part (from byte p). Returns the
-  body's length and the cache as written.
+  Writes a log whose header is not in the list (popped, or never there): `entry` (or false) and
+  the header with the cache from byte p (its live part). An empty cache means nothing live is
+  left in the body either: the list is then left gone. Returns the cache as written.
 ]]
-local function log_store(key, window, now, entry, used, newest, expiry, m, cache, p)
+local function log_store(key, window, now, entry, used, newest, cache, p)
   local rest = ''
   if p <= #cache then rest = string.sub(cache, p) end
-  if not entry and m == 0 and rest == '' then return 0, '' end
-  -- an empty body: the list is gone (RPOP of its last element), and so is its TTL
-  local renew = m == 0
+  if not entry and rest == '' then return '' end
+  local renew = false
   if entry then
     if now < newest then
-      m, rest, entry, renew = log_insert(key, rest, 1, m, entry, now), '', false, true
+      log_insert(key, rest, 1, entry, now)
+      rest, entry, renew = '', false, true
     else
-      newest, m = now, m + 1
+      renew = now >= newest - newest % window + window
+      newest = now
     end
   end
-  if expiry < newest + window then expiry, renew = newest + 2 * window, true end
-  local head = struct.pack(LOG_HEAD, used, newest, expiry, m) .. rest
-  if entry then redis.call('RPUSH', key, entry, head) else redis.call('RPUSH', key, head) end
-  if renew then redis.call('PEXPIRE', key, num(expiry - now)) end
-  return m, rest
+  local head = struct.pack(LOG_HEADC, used, newest, rest)
+  local created
+  if entry then created = redis.call('RPUSH', key, entry, head) == 2 else created = redis.call('RPUSH', key, head) == 1 end
+  if renew or created then redis.call('PEXPIRE', key, num(2 * window)) end
+  return rest
 end
 
 -- loads a log limit (its list, not the hash's `values`) without writing: what log_scan returns,
 -- kept in l for log_persist and log_outcome (the cache in s1 from byte `index`, the body's
--- entries read into it in `dead`, those after them in `count`)
+-- entries read into it in `dead`, the costs dropped in `freed`)
 local function log_load(l, values, now)
   local key = l.key
   local h = redis.call('LINDEX', key, '-1')
-  local used, newest, expiry, m, cache, p, at, c, moved, freed = log_scan(key, h, now - l.window, false)
-  l.exists, l.newest, l.expiry, l.count, l.s1, l.index, l.dead, l.freed = h ~= false, newest, expiry, m, cache, p, moved, freed
+  local used, newest, cache, p, at, c, moved = log_scan(key, h, now - l.window, false)
+  local stored = 0
+  if h then stored = struct.unpack('>d', h) end
+  l.exists, l.newest, l.s1, l.index, l.dead, l.freed = h ~= false, newest, cache, p, moved, stored - used
   l.live, l.oldest_at, l.oldest_cost = at ~= false, at, c
   l.used, l.pending = used, false
   l.remaining = math.max(0, l.limit - used)
@@ -212,8 +207,8 @@ local function log_persist(l, writes, now, trim)
   local key = l.key
   if l.dead > 0 then redis.call('LPOP', key, num(l.dead)) end
   if l.exists then redis.call('RPOP', key) end
-  local m, rest = log_store(key, l.window, now, entry, l.used, l.newest, l.expiry, l.count, l.s1, l.index)
-  l.dead, l.count, l.s1, l.index = 0, m, rest, 1
+  l.s1 = log_store(key, l.window, now, entry, l.used, l.newest, l.s1, l.index)
+  l.dead, l.index = 0, 1
 end
 
 -- fits, remaining, resetAt (see LimitOutcome in src/algorithms/types.ts): resetAt is when the
@@ -226,36 +221,35 @@ local function log_outcome(l, now)
   if fits then need = used - (limit - rem - 1) end
   -- usually the oldest entry frees enough
   if l.oldest_at and l.oldest_cost >= need then return fits, rem, l.oldest_at + l.window end
-  return fits, rem, log_walk(l.key, l.s1, l.index, l.dead, l.count, now - l.window, l.window, now, need)
+  return fits, rem, log_walk(l.key, l.s1, l.index, l.dead, now - l.window, l.window, now, need)
 end
 
 --[[
   A plan of one sliding-log limit, checked (mode 1) without anomaly rules: the steps of check.lua
   and the functions above, with locals only (every table access costs Redis about as much as an
-  arithmetic step). The usual check reads the header's fixed part and the cache's first two time
-  words in one unpack (one of them decides), and writes the entry and the new header (fixed part
-  and the cache's rest in one pack) with one RPUSH; anything else goes through log_scan and
-  log_store. A unit entry's bytes are made once for the checks of a call that share their time.
-  Appends the reply to `out`.
+  arithmetic step). The usual check reads the header and the cache's first two time words in one
+  unpack (one of them decides), and writes the entry and the new header (with the cache's rest,
+  in one pack) with one RPUSH; anything else goes through log_scan and log_store. A unit entry's
+  bytes are made once for the checks of a call that share their time. Appends the reply to `out`.
 ]]
 local log_now, log_unit = false, ''
 local function log_check(key, limit, window, cost, now, out)
   local cutoff = now - window
   local h = redis.call('RPOP', key)
-  local used, newest, expiry, m, cache, p, at, c
+  local used, newest, cache, p, at, c
   local fast = false
-  if h and #h >= 36 then
+  if h and #h >= 26 then
     local v, w
-    used, newest, expiry, m, v, w = struct.unpack(LOG_HEAD2, h)
+    used, newest, v, w = struct.unpack(LOG_HEAD2, h)
     if v < LOG_COST then
       if v > cutoff then
-        cache, p, at, c, fast = h, 25, v, 1, true
+        cache, p, at, c, fast = h, 15, v, 1, true
       elseif w < LOG_COST and w > cutoff then
-        cache, p, at, c, used, fast = h, 31, w, 1, used - 1, true
+        cache, p, at, c, used, fast = h, 21, w, 1, used - 1, true
       end
     end
   end
-  if not fast then used, newest, expiry, m, cache, p, at, c = log_scan(key, h, cutoff, true) end
+  if not fast then used, newest, cache, p, at, c = log_scan(key, h, cutoff, true) end
   local need = cost
   if need < 1 then need = 1 end
   local remaining = limit - used
@@ -275,19 +269,18 @@ local function log_check(key, limit, window, cost, now, out)
     if remaining < 0 then remaining = 0 end
   end
   local rest
-  if fast and entry and now >= newest and m > 0 and expiry >= now + window then
-    -- the usual write: in order, the key kept (the body is not empty), the TTL far enough
-    m = m + 1
+  if fast and entry and now >= newest and now < newest - newest % window + window then
+    -- the usual write: in order, within the span the TTL was last set in
     rest = string.sub(cache, p)
-    redis.call('RPUSH', key, entry, struct.pack(LOG_HEADC, used, now, expiry, m, rest))
+    if redis.call('RPUSH', key, entry, struct.pack(LOG_HEADC, used, now, rest)) == 2 then redis.call('PEXPIRE', key, num(2 * window)) end
   else
-    m, rest = log_store(key, window, now, entry, used, newest, expiry, m, cache, p)
+    rest = log_store(key, window, now, entry, used, newest, cache, p)
   end
   local reset = now
   if not (fits and remaining >= limit) then
     local wanted = used + need - limit
     if fits then wanted = used - (limit - remaining - 1) end
-    if at and c >= wanted then reset = at + window else reset = log_walk(key, rest, 1, 0, m, cutoff, window, now, wanted) end
+    if at and c >= wanted then reset = at + window else reset = log_walk(key, rest, 1, 0, cutoff, window, now, wanted) end
   end
   local o = #out
   out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7], out[o + 8] = fits and 1 or 0, now, 0, 0, 0, fits and 1 or 0, remaining, reset
@@ -301,21 +294,14 @@ local function log_adjust(l, now, at, reserved, id)
   local key, cost = l.key, l.cost
   local h = redis.call('LINDEX', key, '-1')
   if not h then return end
-  local used, newest, expiry, m = struct.unpack(LOG_HEAD, h)
-  local cache = string.sub(h, 25)
+  local used, newest = struct.unpack(LOG_HEAD, h)
+  local cache = string.sub(h, LOG_FIXED + 1)
   local entry = log_pack(at, reserved, id)
   local settled = cost > 0 and log_pack(at, cost, 0)
-  -- in the body (the header, longer than any entry, never matches), else in the cache
+  -- in the body (no header has an entry's bytes: it is 14 bytes and whole entries), else in the cache
   local index = redis.call('LPOS', key, entry)
   if index then
-    if settled then
-      redis.call('LSET', key, num(index), settled)
-    else
-      redis.call('LREM', key, '1', entry)
-      m = m - 1
-      -- the header names the body's last entry as the newest (see log_scan)
-      if m > 0 then newest = log_entry(redis.call('LINDEX', key, num(m - 1)), 1) end
-    end
+    if settled then redis.call('LSET', key, num(index), settled) else redis.call('LREM', key, '1', entry) end
   else
     local p, found = 1, false
     while p <= #cache do
@@ -329,5 +315,6 @@ local function log_adjust(l, now, at, reserved, id)
     end
     if not found then return end
   end
-  redis.call('LSET', key, '-1', struct.pack(LOG_HEAD, used - reserved + cost, newest, expiry, m) .. cache)
+  -- the newest time stays (an entry removed leaves it at least the newest's: order is kept)
+  redis.call('LSET', key, '-1', struct.pack(LOG_HEADC, used - reserved + cost, newest, cache))
 end
