@@ -233,14 +233,18 @@ end
   bytes are made once for the checks of a call that share their time. Appends the reply to `out`.
 ]]
 local log_now, log_unit = false, ''
+-- the C functions the short path calls, kept as upvalues on its first call (a global's field is
+-- two table reads; the library's load sees no globals)
+local log_call, log_unpack, log_pack1, log_sub = false, false, false, false
 local function log_check(key, limit, window, cost, now, out)
+  if not log_call then log_call, log_unpack, log_pack1, log_sub = redis.call, struct.unpack, struct.pack, string.sub end
   local cutoff = now - window
-  local h = redis.call('RPOP', key)
+  local h = log_call('RPOP', key)
   local used, newest, cache, p, at, c
   local fast = false
   if h and #h >= 26 then
     local v, w
-    used, newest, v, w = struct.unpack(LOG_HEAD2, h)
+    used, newest, v, w = log_unpack(LOG_HEAD2, h)
     if v < LOG_COST then
       if v > cutoff then
         cache, p, at, c, fast = h, 15, v, 1, true
@@ -258,7 +262,7 @@ local function log_check(key, limit, window, cost, now, out)
   local entry = false
   if fits and cost > 0 then
     if cost == 1 then
-      if now ~= log_now then log_now, log_unit = now, struct.pack('>I6', now) end
+      if now ~= log_now then log_now, log_unit = now, log_pack1('>I6', now) end
       entry = log_unit
     else
       entry = struct.pack('>I6d', now + LOG_COST, cost)
@@ -271,8 +275,8 @@ local function log_check(key, limit, window, cost, now, out)
   local rest
   if fast and entry and now >= newest and now < newest - newest % window + window then
     -- the usual write: in order, within the span the TTL was last set in
-    rest = string.sub(cache, p)
-    if redis.call('RPUSH', key, entry, struct.pack(LOG_HEADC, used, now, rest)) == 2 then redis.call('PEXPIRE', key, num(2 * window)) end
+    rest = log_sub(cache, p)
+    if log_call('RPUSH', key, entry, log_pack1(LOG_HEADC, used, now, rest)) == 2 then log_call('PEXPIRE', key, num(2 * window)) end
   else
     rest = log_store(key, window, now, entry, used, newest, cache, p)
   end
