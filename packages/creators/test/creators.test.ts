@@ -76,7 +76,7 @@ describe('createLimiters on Redis', () => {
       ['monthly-spend', 993],
     ]);
     const keys = (await redis.keys(`${p}:{*`)).sort();
-    expect(keys).toEqual([`${p}:{${id}}`, `${p}:{${id}}:log:burst`, `${p}:{${id}}:log:hourly`]);
+    expect(keys).toEqual([`${p}:{${id}}`, `${p}:{${id}}:log2:burst`, `${p}:{${id}}:log2:hourly`]);
     await limiters.close();
     // the caller's client is not closed with the limiters
     expect(await redis.ping()).toBe('PONG');
@@ -109,7 +109,7 @@ describe('createLimiters on Redis', () => {
       expect(result.degraded).toBeUndefined();
       expect(result.limits.map((l) => l.remaining)).toEqual([4, 49, 19_700, 993]);
       // where the admin app (direct or through the function) finds them
-      expect((await redis.keys(`${p}:{*`)).sort()).toEqual([`${p}:{${id}}`, `${p}:{${id}}:log:burst`, `${p}:{${id}}:log:hourly`]);
+      expect((await redis.keys(`${p}:{*`)).sort()).toEqual([`${p}:{${id}}`, `${p}:{${id}}:log2:burst`, `${p}:{${id}}:log2:hourly`]);
       await limiters.directory.setPlan('creator-ava', 'pro');
       expect((await limiters.directory.get('creator-ava'))?.plan).toBe('pro');
       expect(await redis.keys(`${p}-creators*`)).toEqual([]);

@@ -130,18 +130,21 @@ describe.each(['redis', 'cluster'] as const)('%s key layout', (kind) => {
       const slots = await Promise.all(keys.map((key) => (c as Cluster).nodes('master')[0]!.call('CLUSTER', 'KEYSLOT', key)));
       expect(new Set(slots).size).toBe(1);
     }
-    // a list: a 20-byte header (used, newest time, kept-alive-until), then one entry per charge,
-    // oldest first: a checked entry of cost 1 is its time in 6 bytes; the reserved one carries its
-    // cost and reservation id (22 bytes)
+    // a list: one entry per charge, oldest first (a checked entry of cost 1 is its time in 6
+    // bytes), then the header: the sum of the costs and the newest time (14 bytes), then the
+    // cache, the oldest entries moved out of the body: here the reserved one, its time word
+    // flagged and its cost and reservation id following (22 bytes)
     const entries = await c.lrangeBuffer(k.log('minute'), 0, -1);
-    expect(entries.map((e) => e.length)).toEqual([20, 22, 6, 6]);
-    expect(entries[0]!.readDoubleBE(0)).toBe(3);
-    expect(entries[1]!.readDoubleBE(6)).toBe(1);
-    expect(entries[1]!.readDoubleBE(14)).toBe(Number(r.reservation!.id));
-    const at = entries[2]!.readUIntBE(0, 6);
+    expect(entries.map((e) => e.length)).toEqual([6, 6, 14 + 22]);
+    const head = entries[2]!;
+    expect(head.readDoubleBE(0)).toBe(3);
+    expect(head.readUIntBE(14, 6)).toBeGreaterThanOrEqual(2 ** 47 + 2 ** 46);
+    expect(head.readDoubleBE(20)).toBe(1);
+    expect(head.readDoubleBE(28)).toBe(Number(r.reservation!.id));
+    const at = entries[0]!.readUIntBE(0, 6);
     expect(Math.abs(at - Date.now())).toBeLessThan(60_000);
-    expect(entries[3]!.readUIntBE(0, 6)).toBeGreaterThanOrEqual(at);
-    expect(entries[0]!.readUIntBE(8, 6)).toBe(entries[3]!.readUIntBE(0, 6));
+    expect(entries[1]!.readUIntBE(0, 6)).toBeGreaterThanOrEqual(at);
+    expect(head.readUIntBE(8, 6)).toBe(entries[1]!.readUIntBE(0, 6));
     await limiter.settle(r.reservation!, { cost: 10 });
   });
 

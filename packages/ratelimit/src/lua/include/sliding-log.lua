@@ -3,60 +3,185 @@
   operation for operation: log_load, log_remaining, log_charge, log_outcome, log_adjust;
   log_persist writes, and log_check is a whole check of a plan of one such limit.
 
-    element 0   header, struct '>dI6I6': the sum of the costs of every entry in the list (expired
-                ones not yet removed included), the newest entry's time, and the time until which
-                the key was last kept alive (all ms, in the clock of the calls)
-    element 1.. one per charge, oldest first: the time as 6 bytes ('>I6'); a cost other than 1
-                follows as a double ('>d'); a reserved entry is '>I6dd': time, cost, reservation id,
-                so settle finds exactly it (ids are never reused) and nothing else
+    body       one entry per charge, oldest first. An entry is its time in ms as 6 bytes ('>I6');
+               a cost other than 1 sets LOG_COST in that word and follows as a double ('>I6d'); a
+               reserved entry also sets LOG_HELD and carries its reservation id ('>I6dd'), so
+               settle finds exactly it (ids are never reused) and nothing else. The flags make
+               entries self-delimiting in the header's cache (times stay below 2^46)
+    last       the header, '>dI6' (14 bytes): the sum of the costs of every entry in the key not
+               yet dropped (expired ones not yet seen included) and the newest entry's time (ms,
+               in the clock of the calls); then the cache: the oldest entries, moved out of the
+               body LOG_CACHE at a time (LPOP), concatenated
 
-  A check reads the header and the next few entries (one LRANGE): the first live entry is all
-  that decides in the usual case (see log_outcome). A charge is one RPUSH at the tail (O(1):
-  times only grow; an older time, from callers' clocks apart, is inserted in order). Expired
-  entries are removed lazily, LOG_TRIM at a time, so most checks write only the header (LSET 0)
-  and the entry. The key's TTL is renewed only when it would end within a window of the newest
-  entry: then to two windows. A unit entry is 6 bytes of payload, 8 in the list's listpack, and
-  the layout is the same at every length (a quicklist of listpacks: no conversion step).
+  A check pops the header (RPOP), drops the expired entries at the front of its cache, and pushes
+  the charged entry and the new header back in one RPUSH: two commands, both O(1) in the log's
+  length, and only the entries that decide are decoded (the header and the cache's first two
+  time words in one unpack). When the cache runs out, the next entries move into it (one LPOP per
+  LOG_CACHE checks). Times only grow, so entries are appended; an older time (callers' clocks
+  apart) puts the cache back into the body and is inserted in order (rare, linear, exact). The
+  key's TTL is set to two windows when a charge's time enters a new window-long span of time
+  (floor(now / window)) and when the list is created: at most once a window, and an entry always
+  lives a window past its time. A unit entry is 6 bytes of payload, 8 in the list's listpack, 6
+  in the cache, and the layout is the same at every length (a quicklist of listpacks: no
+  conversion step).
 ]]
 
-local LOG_READ, LOG_READ_ARG = 3, '3' -- entries read with the header (numbers go to redis.call as text: see num())
-local LOG_TRIM = 2 -- expired entries removed together (fewer than LOG_READ: the first read finds a live one)
-local LOG_CHUNK = 128
+local LOG_CACHE, LOG_CHUNK = 16, 128
+local LOG_COST, LOG_HELD = 2 ^ 47, 2 ^ 46
+-- the header's fixed part; with the cache's first two time words; with the cache after it
+local LOG_HEAD, LOG_HEAD2, LOG_HEADC, LOG_FIXED = '>dI6', '>dI6I6I6', '>dI6c0', 14
+-- numbers go to redis.call as text (see num())
+local LOG_CACHE_ARG = '16'
 
-local function log_entry(e)
-  if #e == 6 then return struct.unpack('>I6', e), 1 end
-  local at, cost = struct.unpack('>I6d', e)
-  return at, cost
+-- the entry at byte p of s: its time, its cost, the byte after it
+local function log_entry(s, p)
+  local v = struct.unpack('>I6', s, p)
+  if v < LOG_COST then return v, 1, p + 6 end
+  local cost = struct.unpack('>d', s, p + 6)
+  v = v - LOG_COST
+  if v < LOG_HELD then return v, cost, p + 14 end
+  return v - LOG_HELD, cost, p + 22
 end
 
--- loads a log limit (its list, not the hash's `values`): skips expired entries (counted in
--- l.dead, their costs in l.freed) and keeps the oldest live one (l.oldest_at, l.oldest_cost;
--- false when none)
-local function log_load(l, values, now)
-  local key, cutoff = l.key, now - l.window
-  local rows = redis.call('LRANGE', key, '0', LOG_READ_ARG)
-  local exists = rows[1] ~= nil
-  local stored, newest, expiry = 0, 0, 0
-  if exists then stored, newest, expiry = struct.unpack('>dI6I6', rows[1]) end
-  local dead, freed, i, full = 0, 0, 2, #rows == LOG_READ + 1
-  local at, cost = false, 0
-  while true do
-    local e = rows[i]
-    if not e then
-      if not full then break end
-      rows = redis.call('LRANGE', key, string.format('%d', dead + 1), string.format('%d', dead + LOG_CHUNK))
-      full, i, e = #rows == LOG_CHUNK, 1, rows[1]
-      if not e then break end
-    end
-    at, cost = log_entry(e)
-    if at > cutoff then break end
-    at, dead, freed, i = false, dead + 1, freed + cost, i + 1
+local function log_pack(at, cost, id)
+  if id > 0 then return struct.pack('>I6dd', at + LOG_COST + LOG_HELD, cost, id) end
+  if cost ~= 1 then return struct.pack('>I6d', at + LOG_COST, cost) end
+  return struct.pack('>I6', at)
+end
+
+-- up to k entries of the body from index `from`, the header (last in the list) left out
+local function log_rows(key, from, k)
+  local rows = redis.call('LRANGE', key, num(from), num(from + k))
+  -- the header, or one past those asked for
+  rows[#rows] = nil
+  return rows
+end
+
+--[[
+  Reads a log on to its oldest live entry: header `h` (false: no key), the expired entries dropped
+  from the sum. With `pop` the header has been popped and entries move into the cache as they are
+  needed (LPOP); without, nothing is written and the entries read are counted in `moved`
+  (log_persist moves them). Returns used, newest, the cache and the byte of its oldest live entry,
+  that entry's time and cost (false, 0: the log is empty), moved.
+]]
+local function log_scan(key, h, cutoff, pop)
+  local used, newest, p = 0, 0, 1
+  local cache = ''
+  if h then
+    used, newest, p = struct.unpack(LOG_HEAD, h)
+    cache = h
   end
-  l.exists, l.newest, l.expiry, l.live = exists, newest, expiry, at ~= false
-  l.dead, l.freed, l.oldest_at, l.oldest_cost = dead, freed, at, cost
-  l.used = stored - freed
-  l.pending = false
-  l.remaining = math.max(0, l.limit - l.used)
+  local moved, at, c, q, ended = 0, false, 0, 0, not h
+  while true do
+    if p > #cache then
+      if ended then break end
+      local rows
+      if pop then
+        rows = redis.call('LPOP', key, LOG_CACHE_ARG) or {}
+      else
+        rows = log_rows(key, moved, LOG_CACHE)
+      end
+      if #rows < LOG_CACHE then ended = true end
+      cache, p, moved = table.concat(rows), 1, moved + #rows
+    else
+      at, c, q = log_entry(cache, p)
+      if at > cutoff then break end
+      used, p, at = used - c, q, false
+    end
+  end
+  return used, newest, cache, p, at, c, moved
+end
+
+-- when capacity returns: the time the entry that frees `need` leaves the window, walking from the
+-- oldest: the cache's entries from byte p, then the body's from index `from`
+local function log_walk(key, cache, p, from, cutoff, window, now, need)
+  local freed = 0
+  while p <= #cache do
+    local at, cost, q = log_entry(cache, p)
+    if at > cutoff then
+      freed = freed + cost
+      if freed >= need then return at + window end
+    end
+    p = q
+  end
+  while true do
+    local rows = log_rows(key, from, LOG_CHUNK)
+    for _, e in ipairs(rows) do
+      local at, cost = log_entry(e, 1)
+      if at > cutoff then
+        freed = freed + cost
+        if freed >= need then return at + window end
+      end
+    end
+    if #rows < LOG_CHUNK then return now end
+    from = from + LOG_CHUNK
+  end
+end
+
+-- an entry older than the newest (header popped): the cache's entries go back to the head of the
+-- body and the entry before the first younger one (the first element with those bytes is it)
+local function log_insert(key, cache, p, entry, now)
+  local back = {}
+  while p <= #cache do
+    local _, _, q = log_entry(cache, p)
+    table.insert(back, 1, string.sub(cache, p, q - 1))
+    p = q
+  end
+  if #back > 0 then redis.call('LPUSH', key, unpack(back)) end
+  local from, pivot = 0, nil
+  while not pivot do
+    local rows = redis.call('LRANGE', key, num(from), num(from + LOG_CHUNK - 1))
+    for _, e in ipairs(rows) do
+      if log_entry(e, 1) > now then
+        pivot = e
+        break
+      end
+    end
+    if #rows < LOG_CHUNK then break end
+    from = from + LOG_CHUNK
+  end
+  if pivot then redis.call('LINSERT', key, 'BEFORE', pivot, entry) else redis.call('RPUSH', key, entry) end
+end
+
+--[[
+  Writes a log whose header is not in the list (popped, or never there): `entry` (or false) and
+  the header with the cache from byte p (its live part). An empty cache means nothing live is
+  left in the body either: the list is then left gone. Returns the cache as written.
+]]
+local function log_store(key, window, now, entry, used, newest, cache, p)
+  local rest = ''
+  if p <= #cache then rest = string.sub(cache, p) end
+  if not entry and rest == '' then return '' end
+  local renew = false
+  if entry then
+    if now < newest then
+      log_insert(key, rest, 1, entry, now)
+      rest, entry, renew = '', false, true
+    else
+      renew = now >= newest - newest % window + window
+      newest = now
+    end
+  end
+  local head = struct.pack(LOG_HEADC, used, newest, rest)
+  local created
+  if entry then created = redis.call('RPUSH', key, entry, head) == 2 else created = redis.call('RPUSH', key, head) == 1 end
+  if renew or created then redis.call('PEXPIRE', key, num(2 * window)) end
+  return rest
+end
+
+-- loads a log limit (its list, not the hash's `values`) without writing: what log_scan returns,
+-- kept in l for log_persist and log_outcome (the cache in s1 from byte `index`, the body's
+-- entries read into it in `dead`, the costs dropped in `freed`)
+local function log_load(l, values, now)
+  local key = l.key
+  local h = redis.call('LINDEX', key, '-1')
+  local used, newest, cache, p, at, c, moved = log_scan(key, h, now - l.window, false)
+  local stored = 0
+  if h then stored = struct.unpack('>d', h) end
+  l.exists, l.newest, l.s1, l.index, l.dead, l.freed = h ~= false, newest, cache, p, moved, stored - used
+  l.live, l.oldest_at, l.oldest_cost = at ~= false, at, c
+  l.used, l.pending = used, false
+  l.remaining = math.max(0, l.limit - used)
 end
 
 local function log_remaining(l, now)
@@ -67,87 +192,23 @@ end
 -- the reservation id in the entry, settle finds exactly it)
 local function log_charge(l, now, reservation)
   local cost = l.cost
-  if reservation > 0 then
-    l.pending = struct.pack('>I6dd', now, cost, reservation)
-  elseif cost ~= 1 then
-    l.pending = struct.pack('>I6d', now, cost)
-  else
-    l.pending = struct.pack('>I6', now)
-  end
+  l.pending = log_pack(now, cost, reservation)
   if not l.oldest_at or now < l.oldest_at then l.oldest_at, l.oldest_cost = now, cost end
   l.used = l.used + cost
   l.remaining = math.max(0, l.limit - l.used)
   return now
 end
 
-local function log_header(used, newest, expiry)
-  return struct.pack('>dI6I6', used, newest, expiry)
-end
-
--- writes what changed: expired entries once LOG_TRIM have piled up (with `trim`), the header, the
--- entry charged, and the TTL when it would end within a window of the newest entry
-local function log_write(key, window, now, entry, trim, dead, live, exists, expiry, used, newest, freed)
-  local cut = trim and dead > 0 and (dead >= LOG_TRIM or not live)
-  if not entry and not cut then return end
-  if cut and not live then
-    -- nothing live is left: start afresh
-    redis.call('DEL', key)
-    if not entry then return end
-    exists, expiry, cut = false, 0, false
-  end
-  if exists and not cut then used = used + freed end
-  if not exists then newest = 0 end
-  local ordered, renew = true, false
-  if entry then
-    if now < newest then ordered = false else newest = now end
-    if expiry < newest + window then expiry, renew = newest + 2 * window, true end
-  end
-  local header = log_header(used, newest, expiry)
-  if cut then
-    redis.call('LTRIM', key, string.format('%d', dead + 1), '-1')
-    redis.call('LPUSH', key, header)
-    if entry and ordered then redis.call('RPUSH', key, entry) end
-  elseif not exists then
-    redis.call('RPUSH', key, header, entry)
-  else
-    redis.call('LSET', key, '0', header)
-    if entry and ordered then redis.call('RPUSH', key, entry) end
-  end
-  if not ordered then
-    -- before the first entry younger than this one (the first element with those bytes is it)
-    local pivot
-    for _, e in ipairs(redis.call('LRANGE', key, '1', '-1')) do
-      if log_entry(e) > now then
-        pivot = e
-        break
-      end
-    end
-    if pivot then redis.call('LINSERT', key, 'BEFORE', pivot, entry) else redis.call('RPUSH', key, entry) end
-  end
-  if renew then redis.call('PEXPIRE', key, string.format('%d', expiry - now)) end
-end
-
+-- writes what changed: the entries read into the cache leave the body, the header is replaced,
+-- the charged entry appended
 local function log_persist(l, writes, now, trim)
-  log_write(l.key, l.window, now, l.pending, trim, l.dead, l.live, l.exists, l.expiry, l.used, l.newest, l.freed)
-end
-
--- when capacity returns: the time the entry that frees `need` leaves the window, walking from
--- the oldest (past the first, which the caller has tried)
-local function log_walk(key, window, now, need)
-  local cutoff = now - window
-  local freed, from = 0, 1
-  while true do
-    local rows = redis.call('LRANGE', key, string.format('%d', from), string.format('%d', from + LOG_CHUNK - 1))
-    if #rows == 0 then return now end
-    for _, e in ipairs(rows) do
-      local at, cost = log_entry(e)
-      if at > cutoff then
-        freed = freed + cost
-        if freed >= need then return at + window end
-      end
-    end
-    from = from + LOG_CHUNK
-  end
+  local entry = l.pending
+  if not entry and l.freed == 0 and l.dead == 0 then return end
+  local key = l.key
+  if l.dead > 0 then redis.call('LPOP', key, num(l.dead)) end
+  if l.exists then redis.call('RPOP', key) end
+  l.s1 = log_store(key, l.window, now, entry, l.used, l.newest, l.s1, l.index)
+  l.dead, l.index = 0, 1
 end
 
 -- fits, remaining, resetAt (see LimitOutcome in src/algorithms/types.ts): resetAt is when the
@@ -160,56 +221,70 @@ local function log_outcome(l, now)
   if fits then need = used - (limit - rem - 1) end
   -- usually the oldest entry frees enough
   if l.oldest_at and l.oldest_cost >= need then return fits, rem, l.oldest_at + l.window end
-  return fits, rem, log_walk(l.key, l.window, now, need)
+  return fits, rem, log_walk(l.key, l.s1, l.index, l.dead, now - l.window, l.window, now, need)
 end
 
 --[[
   A plan of one sliding-log limit, checked (mode 1) without anomaly rules: the steps of check.lua
   and the functions above, with locals only (every table access costs Redis about as much as an
-  arithmetic step). Appends the reply to `out`; returns false, having written nothing, when the
-  entries read are all expired (the general path then reads on).
+  arithmetic step). The usual check reads the header and the cache's first two time words in one
+  unpack (one of them decides), and writes the entry and the new header (with the cache's rest,
+  in one pack) with one RPUSH; anything else goes through log_scan and log_store. A unit entry's
+  bytes are made once for the checks of a call that share their time. Appends the reply to `out`.
 ]]
+local log_now, log_unit = false, ''
+-- the C functions the short path calls, kept as upvalues on its first call (a global's field is
+-- two table reads; the library's load sees no globals)
+local log_call, log_unpack, log_pack1, log_sub = false, false, false, false
 local function log_check(key, limit, window, cost, now, out)
+  if not log_call then log_call, log_unpack, log_pack1, log_sub = redis.call, struct.unpack, struct.pack, string.sub end
   local cutoff = now - window
-  local rows = redis.call('LRANGE', key, '0', LOG_READ_ARG)
-  local header = rows[1]
-  local used, newest, expiry = 0, 0, 0
-  if header then used, newest, expiry = struct.unpack('>dI6I6', header) end
-  local dead, freed, i = 0, 0, 2
-  local e = rows[2]
-  local at, c = false, 0
-  while e do
-    if #e == 6 then
-      at, c = struct.unpack('>I6', e), 1
-    else
-      at, c = struct.unpack('>I6d', e)
+  local h = log_call('RPOP', key)
+  local used, newest, cache, p, at, c
+  local fast = false
+  if h and #h >= 26 then
+    local v, w
+    used, newest, v, w = log_unpack(LOG_HEAD2, h)
+    if v < LOG_COST then
+      if v > cutoff then
+        cache, p, at, c, fast = h, 15, v, 1, true
+      elseif w < LOG_COST and w > cutoff then
+        cache, p, at, c, used, fast = h, 21, w, 1, used - 1, true
+      end
     end
-    if at > cutoff then break end
-    dead, freed, i, at = dead + 1, freed + c, i + 1, false
-    e = rows[i]
   end
-  if not at and dead == LOG_READ then return false end
-  local live = at ~= false
-  local usage = used - freed
+  if not fast then used, newest, cache, p, at, c = log_scan(key, h, cutoff, true) end
   local need = cost
   if need < 1 then need = 1 end
-  local remaining = limit - usage
+  local remaining = limit - used
   if remaining < 0 then remaining = 0 end
   local fits = need <= remaining
   local entry = false
   if fits and cost > 0 then
-    if cost == 1 then entry = struct.pack('>I6', now) else entry = struct.pack('>I6d', now, cost) end
+    if cost == 1 then
+      if now ~= log_now then log_now, log_unit = now, log_pack1('>I6', now) end
+      entry = log_unit
+    else
+      entry = struct.pack('>I6d', now + LOG_COST, cost)
+    end
     if not at or now < at then at, c = now, cost end
-    usage = usage + cost
-    remaining = limit - usage
+    used = used + cost
+    remaining = limit - used
     if remaining < 0 then remaining = 0 end
   end
-  log_write(key, window, now, entry, true, dead, live, header ~= nil, expiry, usage, newest, freed)
+  local rest
+  if fast and entry and now >= newest and now < newest - newest % window + window then
+    -- the usual write: in order, within the span the TTL was last set in
+    rest = log_sub(cache, p)
+    if log_call('RPUSH', key, entry, log_pack1(LOG_HEADC, used, now, rest)) == 2 then log_call('PEXPIRE', key, num(2 * window)) end
+  else
+    rest = log_store(key, window, now, entry, used, newest, cache, p)
+  end
   local reset = now
   if not (fits and remaining >= limit) then
-    local wanted = usage + need - limit
-    if fits then wanted = usage - (limit - remaining - 1) end
-    if at and c >= wanted then reset = at + window else reset = log_walk(key, window, now, wanted) end
+    local wanted = used + need - limit
+    if fits then wanted = used - (limit - remaining - 1) end
+    if at and c >= wanted then reset = at + window else reset = log_walk(key, rest, 1, 0, cutoff, window, now, wanted) end
   end
   local o = #out
   out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7], out[o + 8] = fits and 1 or 0, now, 0, 0, 0, fits and 1 or 0, remaining, reset
@@ -221,16 +296,29 @@ end
 local function log_adjust(l, now, at, reserved, id)
   if at <= now - l.window then return end
   local key, cost = l.key, l.cost
-  local entry = struct.pack('>I6dd', at, reserved, id)
+  local h = redis.call('LINDEX', key, '-1')
+  if not h then return end
+  local used, newest = struct.unpack(LOG_HEAD, h)
+  local cache = string.sub(h, LOG_FIXED + 1)
+  local entry = log_pack(at, reserved, id)
+  local settled = cost > 0 and log_pack(at, cost, 0)
+  -- in the body (no header has an entry's bytes: it is 14 bytes and whole entries), else in the cache
   local index = redis.call('LPOS', key, entry)
-  if not index then return end
-  local used, newest, expiry = struct.unpack('>dI6I6', redis.call('LINDEX', key, '0'))
-  if cost > 0 then
-    local settled
-    if cost == 1 then settled = struct.pack('>I6', at) else settled = struct.pack('>I6d', at, cost) end
-    redis.call('LSET', key, string.format('%d', index), settled)
+  if index then
+    if settled then redis.call('LSET', key, num(index), settled) else redis.call('LREM', key, '1', entry) end
   else
-    redis.call('LREM', key, '1', entry)
+    local p, found = 1, false
+    while p <= #cache do
+      local _, _, q = log_entry(cache, p)
+      if string.sub(cache, p, q - 1) == entry then
+        cache = string.sub(cache, 1, p - 1) .. (settled or '') .. string.sub(cache, q)
+        found = true
+        break
+      end
+      p = q
+    end
+    if not found then return end
   end
-  redis.call('LSET', key, '0', log_header(used - reserved + cost, newest, expiry))
+  -- the newest time stays (an entry removed leaves it at least the newest's: order is kept)
+  redis.call('LSET', key, '-1', struct.pack(LOG_HEADC, used - reserved + cost, newest, cache))
 end

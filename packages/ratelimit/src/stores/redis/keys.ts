@@ -25,7 +25,7 @@ export function keyNames(prefix: string) {
   }
   const identifier = (id: string): IdentifierKeyNames => {
     const state = `${prefix}:{${encodeIdentifier(id)}}`;
-    return { state, reservations: `${state}:res`, denials: `${state}:dn`, log: (limit: string) => `${state}:log:${limit}` };
+    return { state, reservations: `${state}:res`, denials: `${state}:dn`, log: (limit: string) => `${state}:log2:${limit}` };
   };
   return {
     identifier,
