@@ -7,7 +7,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createRateLimitAdmin } from '../src/admin';
 import { createMemoryStore, createRateLimiter, type PlansConfig, RateLimitInputError, type Store } from '../src/index';
 import { createRedisStore, type NodeRedisClient } from '../src/redis';
-import { GLIDE_KINDS, type GlideKind, makeGlideClient, NODE_REDIS_KINDS, type NodeRedisKind, prefix, STORE_KINDS, type StoreKind } from './fixtures/stores';
+import { GLIDE_KINDS, type GlideKind, makeGlideClient, NODE_REDIS_KINDS, type NodeRedisKind, prefix, STORE_KINDS, type StoreKind, TIMEOUT } from './fixtures/stores';
 
 const plans = {
   starter: { limits: [{ name: 'hourly', limit: 3, window: '1 h' }] },
@@ -41,7 +41,7 @@ function instances(kind: StoreKind | NodeRedisKind | GlideKind) {
     if (kind === 'memory') return shared;
     if (kind === 'glide' || kind === 'glide-cluster') {
       // made by the store on first use (GLIDE's adapter, with its subscriber client), and closed by it
-      const store = createRedisStore({ client: () => makeGlideClient(kind), prefix: p });
+      const store = createRedisStore({ client: () => makeGlideClient(kind), prefix: p, timeout: TIMEOUT });
       opened.push({ close: () => store.close() });
       return store;
     }
@@ -49,12 +49,12 @@ function instances(kind: StoreKind | NodeRedisKind | GlideKind) {
       const nodes = inject('clusterNodes').map((n) => ({ url: `redis://${n.host}:${n.port}` }));
       const made = (): NodeRedisClient => (kind === 'node-redis' ? createClient({ url: inject('redisUrl') }) : createCluster({ rootNodes: nodes }));
       // made by the store on first use, and closed by it
-      const store = createRedisStore({ client: made, prefix: p });
+      const store = createRedisStore({ client: made, prefix: p, timeout: TIMEOUT });
       opened.push({ close: () => store.close() });
       return store;
     }
     const client = kind === 'redis' ? new Redis(inject('redisUrl')) : new Cluster(inject('clusterNodes'));
-    const store = createRedisStore({ client, prefix: p });
+    const store = createRedisStore({ client, prefix: p, timeout: TIMEOUT });
     opened.push({ close: () => store.close?.().then(() => client.quit()) ?? client.quit() });
     return store;
   };
