@@ -38,8 +38,8 @@ export function getApp(): App {
     const limiters = createLimiters({ ...config.limiters, onClientError: clientErrorLog(), ...(metrics && { onEvent: metrics.onEvent }) });
     const provider = config.ai.kind === 'local' ? createLocalProvider() : createOpenAICompatibleProvider(config.ai);
     const sessions = createWebSessions(config.limiters.prefix, limiters.storage === 'redis' ? () => limiters.client()! : undefined);
-    const { inspect } = createRateLimitAdmin(limiters.limiter);
-    holder.__airlWebApp = { config, limiters, metrics, provider, sessions, inspect };
+    const admin = createRateLimitAdmin(limiters.limiter);
+    holder.__airlWebApp = { config, limiters, metrics, provider, sessions, inspect: (identifier, options) => admin.inspect(identifier, options) };
   }
   return holder.__airlWebApp;
 }
