@@ -52,8 +52,8 @@ function assemble(config: AppConfig): App {
   const limiters = createLimiters({ ...config.limiters, onClientError: clientErrorLog(), ...(metrics && { onEvent: metrics.onEvent }) });
   const provider = config.ai.kind === 'local' ? createLocalProvider() : createOpenAICompatibleProvider(config.ai);
   const sessions = createWebSessions(config.limiters.prefix, limiters.storage === 'redis' ? () => limiters.client()! : undefined);
-  const { inspect } = createRateLimitAdmin(limiters.limiter);
-  return { config, limiters, metrics, provider, sessions, inspect };
+  const admin = createRateLimitAdmin(limiters.limiter);
+  return { config, limiters, metrics, provider, sessions, inspect: (identifier, options) => admin.inspect(identifier, options) };
 }
 
 /** Logs Redis connection errors, at most one a minute: an outage must not flood the log. */
