@@ -393,6 +393,45 @@ describe('a breaker after a quiet spell', () => {
   });
 });
 
+describe('a call of unknown outcome', () => {
+  it('a check that timed out on a connected store is counted as charged: it comes off the fallback share when the outage follows', async () => {
+    const server = await startServer();
+    cleanup.push(() => server.stop());
+    const client = createRedisClient({ host: '127.0.0.1', port: server.port, tls: false, username: undefined, password: undefined, cluster: false });
+    const { events, logger, onEvent } = recorder();
+    const limiter = createRateLimiter({
+      plans: { p: { limits: [{ name: 'hour', limit: 10, window: '1 h' }] } },
+      store: createRedisStore({ client: () => client, timeout: 1000 }),
+      breaker: { failures: 3, downAfter: '2500 ms' },
+      storeRetryAfter: '30 s',
+      controls: false,
+      topConsumers: false,
+      denyCache: false,
+      logger,
+      onEvent,
+    });
+    cleanup.push(() => limiter.close().then(() => client.quit().catch(() => client.disconnect())));
+    // connected and the scripts loaded (on a loaded machine the first call can take its timeout)
+    for (let i = 0; i < 20 && (await limiter.peek('warm-up', { plan: 'p' })).degraded !== undefined; i++) await sleep(200);
+    expect(await limiter.check('x', { plan: 'p' })).toMatchObject({ allowed: true, degraded: undefined, remaining: 9 });
+    process.kill(server.pid!, 'SIGSTOP');
+    cleanup.push(() => Promise.resolve(process.kill(server.pid!, 'SIGCONT')));
+    // one at a time: slow (denied, outcome unknown) until the failures span downAfter, then the fallback
+    let slow = 0;
+    let admitted = 0;
+    for (let i = 0; i < 20; i++) {
+      const r = await limiter.check('x', { plan: 'p' });
+      if (r.degraded === 'fallback' && r.deniedBy === 'store-unavailable' && !events.some((e) => e.type === 'failure-mode' && e.active)) slow++;
+      else if (r.allowed) admitted++;
+    }
+    process.kill(server.pid!, 'SIGCONT');
+    expect(events.some((e) => e.type === 'failure-mode' && e.active)).toBe(true);
+    expect(slow).toBeGreaterThan(0);
+    // the 9 it last saw remaining, less what it may already have charged in the slow calls
+    expect(admitted).toBe(9 - slow);
+  });
+});
+
 describe('a Redis Cluster losing one master', () => {
   it('only the identifiers on its shard see the failure policy; the other shards go on as normal', { timeout: 120_000 }, async () => {
     // as a managed cluster runs: the healthy shards keep serving while one has no master (with
