@@ -315,6 +315,37 @@ describe('one deadline per call, and breakers that need evidence', () => {
     expect(ms).toBeLessThanOrEqual(timeoutMs + 400);
   });
 
+  it('with live plans (as the apps run), the first check, which also loads the stored plans, answers within one timeout on a hung server', async () => {
+    const sockets = new Set<net.Socket>();
+    const hung = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => hung.close(resolve));
+    });
+    const port = (hung.address() as net.AddressInfo).port;
+    const timeoutMs = 1000;
+    const client = createRedisClient({ host: '127.0.0.1', port, tls: false, username: undefined, password: undefined, cluster: false }, { commandTimeout: 30_000, connectTimeout: 30_000 });
+    const limiter = createRateLimiter({
+      plans: { p: { limits: [{ name: 'm', limit: 100, window: '1 m' }] } },
+      livePlans: true,
+      store: createRedisStore({ client: () => client, timeout: timeoutMs }),
+      controls: false,
+      topConsumers: false,
+      logger: false,
+    });
+    cleanup.push(() => limiter.close().then(() => client.disconnect()));
+    const started = performance.now();
+    const first = await limiter.check('creator-1', { plan: 'p' });
+    const ms = performance.now() - started;
+    process.stdout.write(`hung server, live plans: first check ${Math.round(ms)} ms with a ${timeoutMs} ms timeout\n`);
+    expect(first.degraded).toBeDefined();
+    expect(ms).toBeLessThanOrEqual(timeoutMs + 400);
+  });
+
   it('a late success from a call sent before the breaker opened does not close it', async () => {
     const server = await startServer();
     cleanup.push(() => server.stop());
