@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { recordAudit } from './audit';
 import { type Duration, toMs } from './duration';
 import { RateLimitConfigError, RateLimitInputError } from './errors';
+import { callDeadline, within } from './failure/deadline';
 import type { LimiterInternals, RateLimiter, RateLimiterOptions } from './limiter/types';
 import { internals } from './limiter/types';
 import { compilePolicy, type PlanConfig } from './policy';
@@ -210,10 +211,15 @@ export function withLivePlans<P extends string>(
       });
     return loading;
   }
-  const first = async <T>(run: () => Promise<T>): Promise<T> => {
-    await ready();
-    return run();
+  // one deadline per call: the first waits for the stored plans at most half of it (as for controls)
+  const timeoutMs = store.timeoutMs ?? 1000;
+  const first = async <T>(run: (deadline: number) => Promise<T>): Promise<T> => {
+    const deadline = performance.now() + timeoutMs;
+    const loading = ready();
+    if (loading) await within(loading, performance.now() + timeoutMs / 2);
+    return run(deadline);
   };
+  const timed = <O>(o: O, deadline: number): O => ({ ...o, [callDeadline]: deadline });
 
   const handle: LiveHandle = {
     store,
@@ -228,9 +234,9 @@ export function withLivePlans<P extends string>(
       return current.plans;
     },
     store,
-    check: (identifier, o) => first(() => current.check(identifier, o)),
-    peek: (identifier, o) => first(() => current.peek(identifier, o)),
-    reserve: (identifier, o) => first(() => current.reserve(identifier, o)),
+    check: (identifier, o) => first((deadline) => current.check(identifier, timed(o, deadline))),
+    peek: (identifier, o) => first((deadline) => current.peek(identifier, timed(o, deadline))),
+    reserve: (identifier, o) => first((deadline) => current.reserve(identifier, timed(o, deadline))),
     settle: (reservation, o) => first(() => current.settle(reservation, o)),
     refund: (reservation) => first(() => current.refund(reservation)),
     reset: (identifier, o) => first(() => current.reset(identifier, o)),

@@ -159,7 +159,7 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
     const plan = policy.plans.get(options.plan);
     const mine = (plan && byPlan.get(plan.name)) ?? [];
     // one deadline for the whole call: the creator's charge, the budgets' and any give-back
-    const deadline = performance.now() + timeoutMs;
+    const deadline = Math.min(performance.now() + timeoutMs, (options as { [callDeadline]?: number })[callDeadline] ?? Infinity);
     const inner = { plan: options.plan, ...(options.cost !== undefined && { cost: options.cost }), [callDeadline]: deadline } as CheckOptions<P>;
     if (mine.length === 0) return mode === 'check' ? { ...(await creators.check(identifier, inner)), reservation: undefined } : creators.reserve(identifier, inner);
     // bad input is refused before anything is charged
@@ -262,7 +262,7 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
     async peek(identifier, options) {
       const plan = policy.plans.get(options.plan);
       const mine = (plan && byPlan.get(plan.name)) ?? [];
-      const deadline = performance.now() + timeoutMs;
+      const deadline = Math.min(performance.now() + timeoutMs, (options as { [callDeadline]?: number })[callDeadline] ?? Infinity);
       const inner = { plan: options.plan, ...(options.cost !== undefined && { cost: options.cost }), [callDeadline]: deadline } as CheckOptions<P>;
       const own = await creators.peek(identifier, inner);
       const theirs = await Promise.all(

@@ -316,6 +316,37 @@ describe('one deadline per call, and breakers that need evidence', () => {
     expect(ms).toBeLessThanOrEqual(timeoutMs + 400);
   });
 
+  it('with live plans (as the apps run), the first check, which also loads the stored plans, answers within one timeout on a hung server', async () => {
+    const sockets = new Set<net.Socket>();
+    const hung = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => hung.close(resolve));
+    });
+    const port = (hung.address() as net.AddressInfo).port;
+    const timeoutMs = 1000;
+    const client = createRedisClient({ host: '127.0.0.1', port, tls: false, username: undefined, password: undefined, cluster: false }, { commandTimeout: 30_000, connectTimeout: 30_000 });
+    const limiter = createRateLimiter({
+      plans: { p: { limits: [{ name: 'm', limit: 100, window: '1 m' }] } },
+      livePlans: true,
+      store: createRedisStore({ client: () => client, timeout: timeoutMs }),
+      controls: false,
+      topConsumers: false,
+      logger: false,
+    });
+    cleanup.push(() => limiter.close().then(() => client.disconnect()));
+    const started = performance.now();
+    const first = await limiter.check('creator-1', { plan: 'p' });
+    const ms = performance.now() - started;
+    process.stdout.write(`hung server, live plans: first check ${Math.round(ms)} ms with a ${timeoutMs} ms timeout\n`);
+    expect(first.degraded).toBeDefined();
+    expect(ms).toBeLessThanOrEqual(timeoutMs + 400);
+  });
+
   it('a late success from a call sent before the breaker opened does not close it', async () => {
     const server = await startServer();
     cleanup.push(() => server.stop());
@@ -391,6 +422,45 @@ describe('a breaker after a quiet spell', () => {
     while (!events.some((e) => e.type === 'failure-mode' && e.active) && Date.now() < deadline) await limiter.check('c', { plan: 'fallback' });
     expect(events.some((e) => e.type === 'failure-mode' && e.active)).toBe(true);
     process.kill(server.pid!, 'SIGCONT');
+  });
+});
+
+describe('a call of unknown outcome', () => {
+  it('a check that timed out on a connected store is counted as charged: it comes off the fallback share when the outage follows', async () => {
+    const server = await startServer();
+    cleanup.push(() => server.stop());
+    const client = createRedisClient({ host: '127.0.0.1', port: server.port, tls: false, username: undefined, password: undefined, cluster: false });
+    const { events, logger, onEvent } = recorder();
+    const limiter = createRateLimiter({
+      plans: { p: { limits: [{ name: 'hour', limit: 10, window: '1 h' }] } },
+      store: createRedisStore({ client: () => client, timeout: 1000 }),
+      breaker: { failures: 3, downAfter: '2500 ms' },
+      storeRetryAfter: '30 s',
+      controls: false,
+      topConsumers: false,
+      denyCache: false,
+      logger,
+      onEvent,
+    });
+    cleanup.push(() => limiter.close().then(() => client.quit().catch(() => client.disconnect())));
+    // connected and the scripts loaded (on a loaded machine the first call can take its timeout)
+    for (let i = 0; i < 20 && (await limiter.peek('warm-up', { plan: 'p' })).degraded !== undefined; i++) await sleep(200);
+    expect(await limiter.check('x', { plan: 'p' })).toMatchObject({ allowed: true, degraded: undefined, remaining: 9 });
+    process.kill(server.pid!, 'SIGSTOP');
+    cleanup.push(() => Promise.resolve(process.kill(server.pid!, 'SIGCONT')));
+    // one at a time: slow (denied, outcome unknown) until the failures span downAfter, then the fallback
+    let slow = 0;
+    let admitted = 0;
+    for (let i = 0; i < 20; i++) {
+      const r = await limiter.check('x', { plan: 'p' });
+      if (r.degraded === 'fallback' && r.deniedBy === 'store-unavailable' && !events.some((e) => e.type === 'failure-mode' && e.active)) slow++;
+      else if (r.allowed) admitted++;
+    }
+    process.kill(server.pid!, 'SIGCONT');
+    expect(events.some((e) => e.type === 'failure-mode' && e.active)).toBe(true);
+    expect(slow).toBeGreaterThan(0);
+    // the 9 it last saw remaining, less what it may already have charged in the slow calls
+    expect(admitted).toBe(9 - slow);
   });
 });
 
