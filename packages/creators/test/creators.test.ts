@@ -74,9 +74,17 @@ describe('createLimiters on Redis', () => {
       ['hourly', 49],
       ['tokens', 19_700],
       ['monthly-spend', 993],
+      // the creator's fair shares of the provider's budget, then the budget (every creator's)
+      ['provider-requests-share', 299],
+      ['provider-tokens-share', 99_700],
+      ['provider-requests', 2999],
+      ['provider-tokens', 999_700],
     ]);
-    const keys = (await redis.keys(`${p}:{*`)).sort();
+    // (the check's reservation record, `:res`, of the two-step charge with the shared budget, is
+    // cleared off the request path)
+    const keys = (await redis.keys(`${p}:{${id}}*`)).filter((k) => !k.endsWith(':res')).sort();
     expect(keys).toEqual([`${p}:{${id}}`, `${p}:{${id}}:log2:burst`, `${p}:{${id}}:log2:hourly`]);
+    expect(await redis.exists(`${p}:{~shared~provider}`)).toBe(1);
     await limiters.close();
     // the caller's client is not closed with the limiters
     expect(await redis.ping()).toBe('PONG');
@@ -107,9 +115,10 @@ describe('createLimiters on Redis', () => {
       const id = DEMO_CREATORS[0]!.id;
       const result = await limiters.limiter.check(id, { plan: 'starter', cost: { tokens: 300, cents: 7 } });
       expect(result.degraded).toBeUndefined();
-      expect(result.limits.map((l) => l.remaining)).toEqual([4, 49, 19_700, 993]);
+      expect(result.limits.map((l) => l.remaining)).toEqual([4, 49, 19_700, 993, 299, 99_700, 2999, 999_700]);
       // where the admin app (direct or through the function) finds them
-      expect((await redis.keys(`${p}:{*`)).sort()).toEqual([`${p}:{${id}}`, `${p}:{${id}}:log2:burst`, `${p}:{${id}}:log2:hourly`]);
+      expect((await redis.keys(`${p}:{${id}}*`)).filter((k) => !k.endsWith(':res')).sort()).toEqual([`${p}:{${id}}`, `${p}:{${id}}:log2:burst`, `${p}:{${id}}:log2:hourly`]);
+      expect(await redis.exists(`${p}:{~shared~provider}`)).toBe(1);
       await limiters.directory.setPlan('creator-ava', 'pro');
       expect((await limiters.directory.get('creator-ava'))?.plan).toBe('pro');
       expect(await redis.keys(`${p}-creators*`)).toEqual([]);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 
 import { costRules } from './costs';
 import { RateLimitConfigError } from './errors';
+import type { RateLimitEvent } from './events';
 import { callDeadline, within } from './failure/deadline';
 import type { CheckOptions, Cost, LimiterInternals, RateLimiter, RateLimiterOptions, RateLimitResult, Reservation, ReserveResult, SettleResult } from './limiter/types';
 import { internals } from './limiter/types';
@@ -99,6 +100,9 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
       plans: { [name]: { limits: config.limits } },
       store: creators.store,
       fallbackPlans: {},
+      // one decision event per call (the creator's step reports it); the budget's store errors
+      // and failure modes still reach the listener (on a cluster its shard is another one)
+      ...(options.onEvent && { onEvent: (e: RateLimitEvent) => e.type !== 'decision' && options.onEvent!(e) }),
       // budgets are the platform's: no admin controls, anomalies or top-consumer boards of their own
       controls: false,
       anomalies: false,

@@ -141,6 +141,51 @@ describe.each(STORE_KINDS)('live plans against a model on %s', (kind) => {
   });
 });
 
+describe.each(STORE_KINDS)('live plans and a shared budget against a model on %s', (kind) => {
+  // the same, with the provider's budget (no fair share) resized live too: a call fits when the
+  // creator's last minute plus one is within its plan's size in force and everyone's last minute
+  // plus one is within the budget's size in force
+  const op = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ op: fc.constant('check' as const), creator: fc.integer({ min: 0, max: 2 }) }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('size' as const), plan: fc.integer({ min: 1, max: 4 }), budget: fc.integer({ min: 1, max: 6 }) }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('restore' as const) }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 30_000 }) }) },
+  );
+  const BUDGET = 5;
+  const shared = { provider: { limits: [{ name: 'provider-requests', limit: BUDGET, window: '1 m' }] } } as const;
+  prop.prop([fc.array(op, { minLength: 1, maxLength: 30 })], { numRuns: 15 })('same answers as the model', async (ops) => {
+    let now = 1_750_000_000_000;
+    const [store] = stores(kind, 1);
+    const limiter = createRateLimiter({ plans: PLANS, shared, store: store!, clock: () => now, livePlans: true, logger: false, topConsumers: false, denyCache: false });
+    const editor = createPlanEditor(limiter);
+    const log: number[][] = [[], [], []];
+    let size: number = PLANS.starter.limits[0].limit;
+    let budget = BUDGET;
+    const got: unknown[] = [];
+    const want: unknown[] = [];
+    const inWindow = (entries: number[]) => entries.filter((at) => at > now - 60_000).length;
+    for (const o of ops) {
+      if (o.op === 'advance') now += o.ms;
+      else if (o.op === 'size') {
+        await editor.update({ actor: 'model', sizes: { plans: { starter: { 'per-minute': o.plan } }, shared: { provider: { limits: { 'provider-requests': o.budget } } } } });
+        [size, budget] = [o.plan, o.budget];
+      } else if (o.op === 'restore') {
+        await editor.restoreDefaults({ actor: 'model' });
+        [size, budget] = [PLANS.starter.limits[0].limit, BUDGET];
+      } else {
+        const own = inWindow(log[o.creator]!) + 1 <= size;
+        const fits = own && inWindow(log.flat()) + 1 <= budget;
+        if (fits) log[o.creator]!.push(now);
+        const r = await limiter.check(`m${o.creator}`, { plan: 'starter' });
+        got.push([o.creator, r.allowed, r.allowed ? undefined : (r.sharedBudget ?? 'own')]);
+        want.push([o.creator, fits, fits ? undefined : own ? 'provider' : 'own']);
+      }
+    }
+    await limiter.close();
+    expect(got).toEqual(want);
+  });
+});
+
 describe('live plans while the store cannot be read', () => {
   it('only the first call waits for a load; later calls use the plans in force while the timer retries', async () => {
     const memory = createMemoryStore();
