@@ -165,6 +165,10 @@ end
 
 local function check_all(keys, args)
   if not floor then lib_init() end
+  -- a call that failed midway (a command's error) may have left writes behind: never carry them
+  if writes[1] ~= nil then
+    for i = #writes, 1, -1 do writes[i] = nil end
+  end
   local out, k, a, n = {}, 1, 1, #args
   -- the clock is read once; checks sent with the same time parse it once
   local clock, last, now
