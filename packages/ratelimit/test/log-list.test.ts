@@ -42,7 +42,7 @@ function modelStore(): CoreStore {
   };
 }
 
-const limitsArb = fc.constantFrom([0], [1], [0, 1], [1, 0]);
+const limitsArb = fc.constantFrom<number[]>([0], [1], [0, 1], [1, 0]);
 const evaluation = (op: 'check' | 'peek' | 'reserve') =>
   limitsArb.chain((limits) =>
     fc
