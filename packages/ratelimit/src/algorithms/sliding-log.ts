@@ -1,7 +1,7 @@
 // Exact sliding-window log: each charge is an entry { seq, at, cost } that counts during
 // [at, at + window). Mirrored by src/lua/include/sliding-log.lua (log_load, log_remaining, ...)
-// on a Redis list: entries in time order, their costs summed in a header, a reserved entry
-// carrying its reservation id so settle finds it.
+// on a Redis list: entries in time order, their costs summed in a header kept last with a cache
+// of the oldest entries, a reserved entry carrying its reservation id so settle finds it.
 import type { Algorithm } from './types';
 
 export interface LogEntry {
