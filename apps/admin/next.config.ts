@@ -9,7 +9,7 @@ const config: NextConfig = {
   // workspace packages ship TypeScript sources
   transpilePackages: ['@airl/ratelimit', '@airl/creators', '@airl/ops'],
   // native (argon2) and socket-holding (ioredis) modules stay plain Node requires
-  serverExternalPackages: ['ioredis', '@node-rs/argon2'],
+  serverExternalPackages: ['ioredis', '@node-rs/argon2', '@valkey/valkey-glide'],
   poweredByHeader: false,
   // forbidden(): a refused server action answers 403 instead of throwing (a 500)
   experimental: { authInterrupts: true },

@@ -8,7 +8,7 @@ const root = path.resolve(process.cwd(), '../..');
 const config: NextConfig = {
   // workspace packages ship TypeScript sources
   transpilePackages: ['@airl/ratelimit', '@airl/creators', '@airl/ops'],
-  serverExternalPackages: ['ioredis'],
+  serverExternalPackages: ['ioredis', '@valkey/valkey-glide'],
   poweredByHeader: false,
   // forbidden(): a refused server action answers 403 instead of throwing (a 500)
   experimental: { authInterrupts: true },

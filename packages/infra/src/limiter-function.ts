@@ -134,8 +134,10 @@ export class LimiterFunction extends Construct {
         target: 'node22',
         minify: true,
         sourceMap: false,
-        // our pinned SDK and ioredis in the bundle, not the runtime's copy
-        externalModules: [],
+        // our pinned SDK and ioredis in the bundle, not the runtime's copy; Valkey GLIDE (a
+        // native binary, imported only when a store is made with glideStoreClient()) left out:
+        // the function's store runs on ioredis
+        externalModules: ['@valkey/valkey-glide'],
       },
     });
     props.authToken.grantRead(this.function);
