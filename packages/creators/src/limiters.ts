@@ -7,6 +7,7 @@ import { createRedisClient, createRedisStore, type RedisClient, redisConfigFromE
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 
 import { type CreatorDirectory, createDemoDirectory, within } from './creators';
+import type { SessionClient } from './sessions';
 import { AI_PLANS, AI_RESERVATION_TTL_MS, AI_SHARED, type CreatorPlan, isPlan, PLANS } from './plans';
 
 /** The engine's default prefix: admin finds the creators who used the web app under `ratelimit:{<id>}`. */
@@ -111,6 +112,11 @@ export interface Limiters {
   readonly redisTarget: string | undefined;
   /** The shared client (made on first use); undefined in memory and through Lambda. */
   client(): RedisClient | undefined;
+  /**
+   * Where the apps' server-side sessions go: the shared client on Redis, the limiter function
+   * through Lambda (its session commands), undefined in memory (sessions stay in this process).
+   */
+  sessionClient(): SessionClient | undefined;
   /** The shared client's connection state, without a round trip (liveness, pages). */
   redisState(): RedisState;
   /** PINGs Redis within `timeoutMs` (default 500): ready, or what is wrong. Always ready in memory. */
@@ -182,6 +188,7 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
       storage: 'lambda',
       redisTarget: `Lambda function ${functionName}`,
       client: () => undefined,
+      sessionClient: () => store.sessions,
       // no connection of its own to look at: the last readiness check says
       redisState: () => lambdaState,
       async readiness(timeoutMs = 500) {
@@ -211,6 +218,7 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
       storage: 'memory',
       redisTarget: undefined,
       client: () => undefined,
+      sessionClient: () => undefined,
       redisState: () => 'memory',
       readiness: () => Promise.resolve({ ready: true }),
       async close() {
@@ -229,6 +237,7 @@ export function createLimiters(options: CreateLimitersOptions = {}): Limiters {
     storage: 'redis',
     redisTarget: config ? `${config.host}:${config.port}` : 'provided client',
     client,
+    sessionClient: client,
     redisState() {
       const c = given ?? made;
       if (!c || c.status === 'wait') return 'not connected yet';

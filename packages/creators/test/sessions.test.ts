@@ -5,10 +5,16 @@
 // confirmed it; the copies kept are bounded (least recently used dropped first).
 import { randomUUID } from 'node:crypto';
 
+import { RateLimitStoreError } from '@airl/ratelimit';
+import { createLambdaStoreHandler } from '@airl/ratelimit/lambda-handler';
+import { createRedisStore } from '@airl/ratelimit/redis';
+import { dummyAws, startInvokeEndpoint } from '@airl/vitest-config/lambda-endpoint';
 import { startServer } from '@airl/vitest-config/redis';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
+import { createLimiters, limitersConfigFromEnv } from '../src/limiters';
 import { credentialFingerprint, createSessionStore, type SessionStoreOptions } from '../src/sessions';
 
 const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 });
@@ -194,6 +200,53 @@ describe('the sessions this process keeps', () => {
     expect(await store.read(a)).toMatchObject({ subject: 'a' });
     expect(await store.read(c)).toMatchObject({ subject: 'c' });
     dead.disconnect();
+  });
+});
+
+describe('sessions through the limiter function (RATE_LIMIT_LAMBDA), as on Amplify', () => {
+  it('a session made on one app instance is read, ended and revoked from another; keys outside the sessions prefix are refused', async () => {
+    // the function as @airl/infra deploys it: the Redis store, and sessions under `<prefix>-sessions:`
+    const p = `${prefix}-fn${randomUUID().slice(0, 6)}`;
+    const handler = createLambdaStoreHandler({ store: createRedisStore({ client: redis, prefix: p }), sessions: { prefix: `${p}-sessions:`, client: redis } });
+    const endpoint = await startInvokeEndpoint({ limiter: handler });
+    // two app instances: their own Lambda clients and limiters, no Redis client of their own
+    const instances = [0, 1].map(() => {
+      const lambdaClient = new LambdaClient({ ...dummyAws, endpoint: endpoint.url, maxAttempts: 1 });
+      const limiters = createLimiters({ ...limitersConfigFromEnv({ RATE_LIMIT_LAMBDA: 'limiter', AWS_REGION: 'us-east-1', RATE_LIMIT_PREFIX: p }), lambdaClient });
+      // as apps/web does (createWebSessions)
+      const sessions = createSessionStore({ client: () => limiters.sessionClient()!, prefix: `${p}-sessions:web`, maxAgeMs: 60_000, idleMs: 30_000 });
+      return { lambdaClient, limiters, sessions };
+    });
+    const [a, b] = instances as [(typeof instances)[0], (typeof instances)[0]];
+    try {
+      expect(a.limiters.storage).toBe('lambda');
+      expect(a.limiters.client()).toBeUndefined();
+      const t1 = await a.sessions.create('alice');
+      const t2 = await a.sessions.create('alice');
+      const t3 = await a.sessions.create('bob');
+      expect(await a.sessions.read(t1)).toMatchObject({ subject: 'alice' });
+      expect(await b.sessions.read(t1)).toMatchObject({ subject: 'alice' });
+      expect(await redis.keys(`${p}-sessions:web:session:*`)).toHaveLength(3);
+      // sign-out on B: A, which holds a copy, no longer opens it
+      await b.sessions.end(t1);
+      expect(await a.sessions.read(t1)).toBeUndefined();
+      // "sign out everywhere" on B: A's other session of alice ends, bob's does not
+      expect(await b.sessions.endAll('alice')).toBe(1);
+      expect(await a.sessions.read(t2)).toBeUndefined();
+      expect(await a.sessions.read(t3)).toMatchObject({ subject: 'bob' });
+      // a session store whose prefix the function does not serve gets a typed refusal, writes nothing
+      const outside = createSessionStore({ client: () => a.limiters.sessionClient()!, prefix: `${p}:web`, maxAgeMs: 60_000 });
+      const refused = await outside.create('mallory').catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(RateLimitStoreError);
+      expect((refused as Error).message).toMatch(/BAD_REQUEST: invalid request: ops\.0\.key: sessionSet is allowed only on keys under the sessions prefix/);
+      expect(await redis.keys(`${p}:web*`)).toEqual([]);
+    } finally {
+      for (const i of instances) {
+        await i.limiters.close();
+        i.lambdaClient.destroy();
+      }
+      await endpoint.close();
+    }
   });
 });
 

@@ -1,7 +1,8 @@
 // The limiter function's code, as deployed by LimiterFunction (bundled by esbuild at synth): the
 // store handler of @airl/ratelimit on the Redis store, next to the cache. The AUTH token is read
 // from Secrets Manager on the first invocation (a cold start), never from the environment, and kept
-// in memory only.
+// in memory only. The same client serves the apps' server-side sessions (a closed list of
+// commands, on keys under `<RATE_LIMIT_PREFIX>-sessions:` only).
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 import { createLambdaStoreHandler, type LambdaStoreHandler } from '@airl/ratelimit/lambda-handler';
@@ -28,9 +29,12 @@ const log = (failure: { op: string; code: string; error: unknown }) =>
 
 /** Makes the handler from an environment; `secrets` is the Secrets Manager client to use (tests). */
 export function createLimiterFunctionHandler(env: LimiterFunctionEnv = process.env, secrets?: () => SecretsManagerClient): LambdaStoreHandler {
-  return createLambdaStoreHandler({
-    onError: log,
-    store: async () => {
+  const timeoutMs = Number(env.REDIS_TIMEOUT_MS ?? 1000);
+  const prefix = env.RATE_LIMIT_PREFIX || 'ratelimit';
+  // one client for the limiter's store and the sessions; a failed set-up is tried again next time
+  let connecting: Promise<ReturnType<typeof createRedisClient>> | undefined;
+  const connect = () =>
+    (connecting ??= (async () => {
       let password: string | undefined;
       if (env.REDIS_AUTH_TOKEN_SECRET_ARN) {
         const client = secrets?.() ?? new SecretsManagerClient({});
@@ -44,13 +48,16 @@ export function createLimiterFunctionHandler(env: LimiterFunctionEnv = process.e
       }
       const config = redisConfigFromEnv({ ...env, REDIS_AUTH_TOKEN: password, REDIS_PASSWORD: undefined, REDIS_URL: undefined });
       if (!config) throw new Error('REDIS_HOST is not set');
-      const timeoutMs = Number(env.REDIS_TIMEOUT_MS ?? 1000);
-      return createRedisStore({
-        client: () => createRedisClient(config, { commandTimeout: timeoutMs }),
-        prefix: env.RATE_LIMIT_PREFIX || 'ratelimit',
-        timeout: timeoutMs,
-      });
-    },
+      return createRedisClient(config, { commandTimeout: timeoutMs });
+    })().catch((error: unknown) => {
+      connecting = undefined;
+      throw error;
+    }));
+  return createLambdaStoreHandler({
+    onError: log,
+    store: async () => createRedisStore({ client: await connect(), prefix, timeout: timeoutMs }),
+    // the apps' sessions live under `<prefix>-sessions:web` and `<prefix>-sessions:admin`
+    sessions: { prefix: `${prefix}-sessions:`, client: connect },
   });
 }
 

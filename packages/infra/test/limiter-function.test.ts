@@ -203,6 +203,11 @@ describe('the bundle `cdk synth` builds, run end to end', () => {
     expect(first.results.map((r) => r.ok && r.value.allowed)).toEqual([true, true, false]);
     const second = await invoke([check]);
     expect(second.results[0]).toMatchObject({ ok: true, value: { allowed: false } });
+    // the apps' sessions through the same function and client: under `<prefix>-sessions:` only
+    const key = 'bundle-test-sessions:web:session:x';
+    const session = await invoke([{ op: 'sessionSet', key, value: '{}', px: 60_000, xx: false }, { op: 'sessionGet', key }]);
+    expect(session.results).toEqual([{ ok: true, value: true }, { ok: true, value: '{}' }]);
+    expect(await invoke([{ op: 'sessionGet', key: 'bundle-test:creator-1' }])).toMatchObject({ error: { code: 'BAD_REQUEST' } });
     // the token was read at the cold start only
     expect(reads).toBe(1);
     expect(fs.readFileSync(bundle!, 'utf8')).not.toContain(token);

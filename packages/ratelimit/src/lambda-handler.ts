@@ -2,3 +2,4 @@
 // Redis store next to the cache. Loads neither the AWS SDK nor ioredis by itself.
 export { createLambdaStoreHandler, type LambdaStoreHandler, type LambdaStoreHandlerOptions } from './stores/lambda/handler';
 export { MAX_OPS, WIRE_VERSION, type WireRequest, type WireResponse } from './stores/lambda/wire';
+export type { LambdaSessionsOptions, SessionRedis } from './stores/lambda/sessions';

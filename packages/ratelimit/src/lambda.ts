@@ -3,3 +3,4 @@
 // AWS SDK.
 export { createLambdaStore, type LambdaStore, type LambdaStoreOptions } from './stores/lambda/store';
 export { WIRE_VERSION } from './stores/lambda/wire';
+export type { LambdaSessionClient } from './stores/lambda/sessions';

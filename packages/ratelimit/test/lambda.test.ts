@@ -14,7 +14,7 @@ import { createRateLimiter, type RateLimitEvent, RateLimitConfigError, RateLimit
 import { createLambdaStore } from '../src/lambda';
 import { createLambdaStoreHandler } from '../src/lambda-handler';
 import { createRedisClient, createRedisStore } from '../src/redis';
-import { addFunction, invokeEndpoint, lambdaClient } from './fixtures/lambda';
+import { addFunction, invokeEndpoint, lambdaClient, makeLambdaStore } from './fixtures/lambda';
 import { client, prefix } from './fixtures/stores';
 import { policyPlans } from './fixtures/plans';
 
@@ -280,4 +280,60 @@ describe('configuration', () => {
     }
   });
 
+});
+
+describe("the apps' sessions through the function: seven commands, on keys under its sessions prefix only", () => {
+  const sessionsFunction = (kind: 'redis' | 'cluster', sessionsPrefix: string) =>
+    addFunction(createLambdaStoreHandler({ store: createRedisStore({ client: client(kind), prefix: prefix() }), sessions: { prefix: sessionsPrefix, client: client(kind) } }));
+
+  it.each(['redis', 'cluster'] as const)('on %s: written through one app instance, read, changed and deleted through another; one tick, one invocation', async (kind) => {
+    const p = `${prefix()}-sessions:`;
+    const functionName = sessionsFunction(kind, p);
+    const [a, b] = [0, 1].map(() => createLambdaStore({ functionName, client: lambdaClient(), timeout: '20 s', listenInterval: false }));
+    cleanup.push(() => Promise.all([a!.close(), b!.close()]));
+    const key = `${p}web:session:s1`;
+    const index = `${p}web:subject:alice`;
+    const before = (await invokeEndpoint()).events.get(functionName)?.length ?? 0;
+    await Promise.all([a!.sessions.set(key, '{"subject":"alice"}', 'PX', 60_000), a!.sessions.sadd(index, 's1', 's2'), a!.sessions.pexpire(index, 60_000)]);
+    expect((await invokeEndpoint()).events.get(functionName)!.length - before).toBe(1);
+    expect(await b!.sessions.get(key)).toBe('{"subject":"alice"}');
+    expect((await b!.sessions.smembers(index)).sort()).toEqual(['s1', 's2']);
+    expect(await client(kind).pttl(key)).toBeGreaterThan(50_000);
+    // XX: only an existing key is written
+    expect(await b!.sessions.set(key, '{"subject":"alice","seenAt":1}', 'PX', 60_000, 'XX')).toBe('OK');
+    expect(await b!.sessions.set(`${p}web:session:gone`, '{}', 'PX', 60_000, 'XX')).toBeNull();
+    expect(await client(kind).exists(`${p}web:session:gone`)).toBe(0);
+    expect(await b!.sessions.srem(index, 's2')).toBe(1);
+    // several keys: one operation per key (under a cluster they sit on different slots)
+    expect(await b!.sessions.del(key, index, `${p}web:session:none`)).toBe(2);
+    expect(await a!.sessions.get(key)).toBeNull();
+  });
+
+  const get = (key: string) => ({ op: 'sessionGet', key });
+  const cases: [string, (p: string) => unknown[], RegExp][] = [
+    ['a key outside the sessions prefix', () => [get('ratelimit:{creator-1}')], /ops\.0\.key: sessionGet is allowed only on keys under the sessions prefix/],
+    ['a key that only starts like the prefix', (p) => [get(p.slice(0, -1))], /ops\.0\.key/],
+    ['a good write, then a key outside the prefix: nothing runs', (p) => [{ op: 'sessionSet', key: `${p}web:session:x`, value: '{}', px: 60_000, xx: false }, get('other')], /ops\.1\.key/],
+    ['a command outside the list', (p) => [{ op: 'sessionEval', key: `${p}x`, script: 'return 1' }], /ops\.0\.op/],
+    ['a command by name', (p) => [{ op: 'session', command: 'FLUSHALL', key: `${p}x` }], /ops\.0\.op/],
+    ['an extra argument', (p) => [{ op: 'sessionDel', key: `${p}x`, keys: ['other'] }], /keys/],
+  ];
+  it.each(cases)('refuses %s whole (BAD_REQUEST), and writes nothing', async (_, ops, message) => {
+    const p = `${prefix()}-sessions:`;
+    const functionName = sessionsFunction('redis', p);
+    const out = await lambdaClient().send(new InvokeCommand({ FunctionName: functionName, Payload: new TextEncoder().encode(JSON.stringify({ v: 1, ops: ops(p) })) }));
+    const body = decode(out.Payload);
+    expect(body).toMatchObject({ v: 1, error: { code: 'BAD_REQUEST' } });
+    expect((body.error as { message: string }).message).toMatch(message);
+    expect(await client('redis').keys(`${p}*`)).toEqual([]);
+  });
+
+  it('a function without a sessions prefix serves none; an empty prefix is a configuration error', async () => {
+    const store = makeLambdaStore();
+    cleanup.push(() => store.close());
+    await expect(store.sessions.get('ratelimit-sessions:web:session:x')).rejects.toThrow(
+      new RateLimitStoreError(`Lambda function ${store.functionName} refused sessionGet: BAD_REQUEST: invalid request: ops.0: this function serves no sessions (its handler has no sessions option)`),
+    );
+    expect(() => createLambdaStoreHandler({ store: createRedisStore({ client: client('redis'), prefix: prefix() }), sessions: { prefix: '', client: client('redis') } })).toThrow(RateLimitConfigError);
+  });
 });

@@ -57,7 +57,9 @@ export function createAdminApp(config: AdminConfig, options: CreateAdminAppOptio
   // store does), only stops what the store itself runs (its timeout sweeper, its subscriber)
   const store = client ? createRedisStore({ client, prefix: `${config.limiters.prefix}-admin-sign-in` }) : createMemoryStore();
   const signIn = createSignInLimiter(store);
-  const sessions = createAdminSessions(config.limiters.prefix, client ? () => client : undefined);
+  // on Redis, or through the limiter function (RATE_LIMIT_LAMBDA): shared by every instance
+  const sessionClient = limiters.sessionClient();
+  const sessions = createAdminSessions(config.limiters.prefix, sessionClient ? () => sessionClient : undefined);
   return {
     config,
     limiters,

@@ -51,7 +51,8 @@ function assemble(config: AppConfig): App {
   const metrics = config.metrics ? createEmfMetrics() : undefined;
   const limiters = createLimiters({ ...config.limiters, onClientError: clientErrorLog(), ...(metrics && { onEvent: metrics.onEvent }) });
   const provider = config.ai.kind === 'local' ? createLocalProvider() : createOpenAICompatibleProvider(config.ai);
-  const sessions = createWebSessions(config.limiters.prefix, limiters.storage === 'redis' ? () => limiters.client()! : undefined);
+  // on Redis, or through the limiter function (RATE_LIMIT_LAMBDA): shared by every instance
+  const sessions = createWebSessions(config.limiters.prefix, limiters.storage === 'memory' ? undefined : () => limiters.sessionClient()!);
   const admin = createRateLimitAdmin(limiters.limiter);
   return { config, limiters, metrics, provider, sessions, inspect: (identifier, options) => admin.inspect(identifier, options) };
 }
@@ -61,7 +62,7 @@ const clientErrorLog = () => atMostEvery(60_000, (error: Error) => console.warn(
 
 /** One line about where limits are kept, for the start-up log and the page. */
 export function storageNotice(app: App): string {
-  if (app.limiters.storage === 'lambda') return `Rate limits on Redis through the ${app.limiters.redisTarget} (RATE_LIMIT_LAMBDA); demo plan changes stay in this process`;
+  if (app.limiters.storage === 'lambda') return `Rate limits and sessions on Redis through the ${app.limiters.redisTarget} (RATE_LIMIT_LAMBDA); demo plan changes stay in this process`;
   return app.limiters.storage === 'redis'
     ? `Rate limits on Redis at ${app.limiters.redisTarget}`
     : 'No Redis configured: rate limits are kept in this process\'s memory (they reset on restart and are not shared between instances). Set REDIS_URL to use Redis.';

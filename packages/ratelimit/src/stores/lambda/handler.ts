@@ -3,6 +3,7 @@
 // request run together, so the Redis store sends their checks to Redis as one call.
 import { RateLimitStoreError } from '../../errors';
 import type { Control, Store } from '../types';
+import { type LambdaSessionsOptions, refusal, runSession, type SessionRedis, sessionsPrefix } from './sessions';
 import { describeIssues, type Operation, request, WIRE_VERSION, type WireError, type WireResponse, type WireResult } from './wire';
 
 export interface LambdaStoreHandlerOptions {
@@ -17,6 +18,12 @@ export interface LambdaStoreHandlerOptions {
    * caller only ever gets a code and a short message of this handler's own.
    * @default ignored
    */
+  /**
+   * Serves the apps' server-side sessions too (for apps that reach Redis only through this
+   * function): seven commands, on keys under `sessions.prefix` only.
+   * @default no sessions: a session operation refuses its request with `BAD_REQUEST`
+   */
+  sessions?: LambdaSessionsOptions;
   onError?: (failure: { op: string; code: WireError['code']; error: unknown }) => void;
 }
 
@@ -63,11 +70,25 @@ async function run(store: Store, o: Operation): Promise<unknown> {
       return store.append(o.stream, o.fields, { maxLength: o.maxLength, ...(o.identifier !== undefined && { identifier: o.identifier }), ...(o.ttlMs !== undefined && { ttlMs: o.ttlMs }) });
     case 'read':
       return store.read(o.stream, o.count, o.identifier);
+    default:
+      throw new Error(`${o.op} is not a store operation`);
   }
 }
 
 /** Creates the handler of the limiter function. */
 export function createLambdaStoreHandler(options: LambdaStoreHandlerOptions): LambdaStoreHandler {
+  const prefix = sessionsPrefix(options.sessions);
+  let sessionRedis: Promise<SessionRedis> | undefined;
+  const getSessionRedis = () => {
+    const c = options.sessions!.client;
+    // a failed set-up is tried again on the next call
+    return (sessionRedis ??= Promise.resolve()
+      .then(() => (typeof c === 'function' ? c() : c))
+      .catch((error: unknown) => {
+        sessionRedis = undefined;
+        throw error;
+      }));
+  };
   let store: Store | undefined = typeof options.store === 'function' ? undefined : options.store;
   let making: Promise<Store> | undefined;
   const getStore = async () => {
@@ -87,6 +108,16 @@ export function createLambdaStoreHandler(options: LambdaStoreHandlerOptions): La
   };
   const failed = (code: WireError['code'], message: string): WireResult => ({ ok: false, error: { code, message } });
 
+  /** Any failure of a session command is Redis's (or the client's set-up): its text stays in the logs. */
+  const runSessionOp = async (o: Operation): Promise<WireResult> => {
+    try {
+      return { ok: true, value: await runSession(await getSessionRedis(), o) };
+    } catch (error) {
+      report(o.op, 'STORE_UNAVAILABLE', error);
+      return failed('STORE_UNAVAILABLE', `Redis failed or did not answer in time during ${o.op}`);
+    }
+  };
+
   return async (event) => {
     const version = typeof event === 'object' && event !== null ? (event as { v?: unknown }).v : undefined;
     if (version !== WIRE_VERSION) {
@@ -94,16 +125,25 @@ export function createLambdaStoreHandler(options: LambdaStoreHandlerOptions): La
     }
     const parsed = request.safeParse(event);
     if (!parsed.success) return { v: WIRE_VERSION, error: { code: 'BAD_REQUEST', message: `invalid request: ${describeIssues(parsed.error)}` } };
+    const refused = refusal(parsed.data.ops, prefix);
+    if (refused) return { v: WIRE_VERSION, error: { code: 'BAD_REQUEST', message: `invalid request: ${refused}` } };
+    const ops = parsed.data.ops;
+    if (ops.every((o) => o.op.startsWith('session'))) {
+      // sessions only: the limiter's store need not be set up
+      return { v: WIRE_VERSION, results: await Promise.all(ops.map(runSessionOp)) };
+    }
 
     let s: Store;
     try {
       s = await getStore();
     } catch (error) {
       report('start', 'INTERNAL', error);
-      return { v: WIRE_VERSION, results: parsed.data.ops.map(() => failed('STORE_UNAVAILABLE', 'the function could not set up its Redis store; see its logs')) };
+      const down = failed('STORE_UNAVAILABLE', 'the function could not set up its Redis store; see its logs');
+      return { v: WIRE_VERSION, results: await Promise.all(ops.map((o) => (o.op.startsWith('session') ? runSessionOp(o) : Promise.resolve(down)))) };
     }
     const results = await Promise.all(
-      parsed.data.ops.map(async (o): Promise<WireResult> => {
+      ops.map(async (o): Promise<WireResult> => {
+        if (o.op.startsWith('session')) return runSessionOp(o);
         try {
           return { ok: true, value: await run(s, o) };
         } catch (error) {

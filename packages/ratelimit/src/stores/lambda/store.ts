@@ -8,6 +8,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { type Duration, toMs } from '../../duration';
 import { RateLimitConfigError, RateLimitStoreError } from '../../errors';
 import type { Control, ControlStore, LimitingStore, StreamStore, UsageStore } from '../types';
+import { createLambdaSessionClient, type LambdaSessionClient } from './sessions';
 import { MAX_OPS, type Operation, type OperationName, response, type Value, values, WIRE_VERSION } from './wire';
 
 export interface LambdaStoreOptions {
@@ -52,6 +53,11 @@ export interface LambdaStore extends LimitingStore, ControlStore, UsageStore, St
   readonly kind: 'lambda';
   /** The function this store invokes. */
   readonly functionName: string;
+  /**
+   * The apps' server-side sessions through the same function (its handler needs `sessions`),
+   * batched and bounded like every operation: pass it as `client` of `createSessionStore`.
+   */
+  readonly sessions: LambdaSessionClient;
   /** Stops polling, and destroys the Lambda client if the store made it. */
   close(): Promise<void>;
 }
@@ -192,6 +198,7 @@ export function createLambdaStore(options: LambdaStoreOptions): LambdaStore {
   return {
     kind: 'lambda',
     functionName,
+    sessions: createLambdaSessionClient(call),
     connected: () => reachable,
     async evaluate({ deadline: _deadline, ...r }) {
       // the limiter's deadline stays here: the invocation has its own (`timeout`)

@@ -35,6 +35,8 @@ const rules = z.strictObject({
 
 const decision = z.strictObject({ until: epochMs, by: z.string().max(256), reason: z.string().max(1024).optional(), at: epochMs });
 const control = z.strictObject({ override: decision.extend({ plan: name }).optional(), block: decision.optional() });
+const sessionKey = z.string().min(1).max(512);
+const sessionMembers = z.array(z.string().min(1).max(256)).min(1).max(256);
 const streamName = z.enum(['anomalies', 'audit']);
 const fields = z.record(z.string().max(256), z.string().max(4096));
 
@@ -82,9 +84,20 @@ export const operation = z.discriminatedUnion('op', [
     ttlMs: positive.optional(),
   }),
   z.strictObject({ op: z.literal('read'), stream: streamName, count: z.number().int().min(1).max(10_000), identifier: identifier.optional() }),
+  // the apps' sessions: a closed list of commands, one key each (Redis Cluster: no cross-slot
+  // command), and the handler runs them only on keys under its configured sessions prefix
+  z.strictObject({ op: z.literal('sessionGet'), key: sessionKey }),
+  z.strictObject({ op: z.literal('sessionSet'), key: sessionKey, value: z.string().max(4096), px: positive, xx: z.boolean() }),
+  z.strictObject({ op: z.literal('sessionDel'), key: sessionKey }),
+  z.strictObject({ op: z.literal('sessionSadd'), key: sessionKey, members: sessionMembers }),
+  z.strictObject({ op: z.literal('sessionSrem'), key: sessionKey, members: sessionMembers }),
+  z.strictObject({ op: z.literal('sessionSmembers'), key: sessionKey }),
+  z.strictObject({ op: z.literal('sessionPexpire'), key: sessionKey, ms: positive }),
 ]);
 export type Operation = z.infer<typeof operation>;
 export type OperationName = Operation['op'];
+/** The session operations: the only Redis commands the function runs for a caller, by name. */
+export type SessionOperation = Extract<Operation, { op: `session${string}` }>;
 
 /** A request as it travels. Only `v` is read before the version is known to match. */
 export const request = z.strictObject({ v: z.literal(WIRE_VERSION), ops: z.array(operation).min(1).max(MAX_OPS) });
@@ -128,6 +141,14 @@ export const values = {
   topUsage: z.array(z.strictObject({ identifier: z.string(), amount: z.number() })),
   append: z.string(),
   read: z.array(z.strictObject({ id: z.string(), fields: z.record(z.string(), z.string()) })),
+  sessionGet: z.string().nullable(),
+  /** false: `xx` was set and the key did not exist, so nothing was written */
+  sessionSet: z.boolean(),
+  sessionDel: whole,
+  sessionSadd: whole,
+  sessionSrem: whole,
+  sessionSmembers: z.array(z.string()),
+  sessionPexpire: whole,
 } satisfies Record<OperationName, z.ZodType>;
 export type Value<O extends OperationName> = z.infer<(typeof values)[O]>;
 
