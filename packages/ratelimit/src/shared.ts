@@ -248,7 +248,13 @@ export function withSharedBudgets<P extends string>(options: RateLimiterOptions<
     [internals]: {
       ...(creators as unknown as { [internals]: LimiterInternals })[internals],
       sharedBudgets: () =>
-        Promise.all(budgets.map(async (b) => ({ name: b.name, maxShare: configs.get(b.name)!.maxShare, status: await (b.limiter as unknown as { [internals]: LimiterInternals })[internals].peekRaw(b.identifier, b.name) }))),
+        Promise.all(
+          budgets.map(async (b) => {
+            const budget = (b.limiter as unknown as { [internals]: LimiterInternals })[internals];
+            const [status, used] = await Promise.all([budget.peekRaw(b.identifier, b.name), budget.recorded(b.identifier, b.name)]);
+            return { name: b.name, maxShare: configs.get(b.name)!.maxShare, status, used };
+          }),
+        ),
     },
   };
   return limiter;
