@@ -34,15 +34,16 @@ export interface Case {
   readonly callsOnly: string;
 }
 
-// a log's steady calls: read the header and the oldest entries, rewrite the header, append
-const logCalls = (key: string) => `
-      local key, now = ${key}, tonumber(ARGV[1])
-      local head = redis.call('LRANGE', key, '0', '3')
-      if head[1] then redis.call('LSET', key, '0', head[1]) else redis.call('RPUSH', key, 'h') end
-      redis.call('RPUSH', key, struct.pack('>I6', now))`;
+// a log's steady calls (header last, see sliding-log.lua): the short path pops the header and
+// pushes the entry and the header back; the general path (plans of several limits) reads the
+// header first (LINDEX), then does the same
+const logCalls = (key: string, general = false) => `
+      local key, now = ${key}, tonumber(ARGV[1])${general ? "\n      redis.call('LINDEX', key, '-1')" : ''}
+      local head = redis.call('RPOP', key) or struct.pack('>dI6', 0, 0)
+      redis.call('RPUSH', key, struct.pack('>I6', now), head)`;
 const PLAN3_FIELDS = "'per-hour.sw', 'tokens-per-day.sw'";
-const ANOMALY_FIELD = "'~n'";
-const plan3Calls = (fields: string, writes: string) => `${logCalls('KEYS[2]')}
+const ANOMALY_FIELD = "'~s'";
+const plan3Calls = (fields: string, writes: string) => `${logCalls('KEYS[2]', true)}
       local v = redis.call('HMGET', KEYS[1], ${fields})
       redis.call('HSET', KEYS[1], 'per-hour.sw', struct.pack('>dddd', 1, 1, 0, 0), 'tokens-per-day.sw', struct.pack('>dddd', 1, 250, 0, 0)${writes})
       return {1}`;
@@ -67,7 +68,7 @@ export const CASES: readonly Case[] = [
     options: { cost: 250, limiter: { anomalies: {} } },
     ids: 1000,
     warmupMs: 120_000,
-    callsOnly: plan3Calls(`${PLAN3_FIELDS}, ${ANOMALY_FIELD}`, ", '~n', v[4] or struct.pack('>ddddddddddddd', 1, 1, 0, 0, 1, 0, 0, 0, 1, 250, 0, 0, 0)"),
+    callsOnly: plan3Calls(`${PLAN3_FIELDS}, ${ANOMALY_FIELD}`, ", '~s', v[3] or string.rep('x', 264)"),
   },
 ];
 

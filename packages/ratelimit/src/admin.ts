@@ -57,7 +57,7 @@ export interface SharedBudgetView {
   readonly name: string;
   /** The fraction of each limit one identifier may use (1: no share). */
   readonly maxShare: number;
-  /** Each limit's status (sizes in force, live plans included), with `used`. */
+  /** Each limit's status (sizes in force, live plans included), with `used` (as in {@link IdentifierView}: past the limit too). */
   readonly limits: readonly (LimitStatus & { readonly used: number })[];
   /** Store clock, epoch ms. */
   readonly now: number;
@@ -160,10 +160,10 @@ export function createRateLimitAdmin(limiter: RateLimiter, options: RateLimitAdm
     },
     async sharedBudgets() {
       const budgets = (await inner.sharedBudgets?.()) ?? [];
-      return budgets.map(({ name, maxShare, status }) => ({
+      return budgets.map(({ name, maxShare, status, used }) => ({
         name,
         maxShare,
-        limits: status.limits.map((l) => ({ ...l, used: Math.max(0, l.limit - l.remaining) })),
+        limits: status.limits.map((l, i) => ({ ...l, used: used[i]! })),
         now: status.now,
       }));
     },

@@ -117,7 +117,7 @@ describe('the redis-benchmark ceiling', () => {
     const command = await checkCommand(`${run}:ceiling`, { limit: 1000, windowMs: 10_000 });
     expect(command[0]).toBe('FCALL');
     expect(command[1]).toMatch(/^airl_[0-9a-f]+_check$/);
-    // a sliding-log plan declares only its sorted set (no state hash on a plain check)
+    // a sliding-log plan declares only its list (no state hash on a plain check)
     expect(command[2]).toBe('1');
     expect(command.filter((a) => a.includes(RAND))).toHaveLength(1);
     const [name, ...args] = command.map((a) => a.replace(RAND, '000000000042'));

@@ -159,6 +159,19 @@ describe.each(STORE_KINDS)('the shared budget in the admin API on %s', (kind) =>
     await limiter.close();
   });
 
+  it('shows what a budget recorded past its limit (a call settled above it)', async () => {
+    const limiter = createRateLimiter({ plans: PLANS, shared: SHARED, store: makeStore(kind), logger: false, topConsumers: false });
+    const admin = createRateLimitAdmin(limiter);
+    const r = await limiter.reserve('p1', { plan: 'pro', cost: { tokens: 100 } });
+    await limiter.settle(r.reservation!, { cost: { tokens: 1800 } });
+    const [budget] = await admin.sharedBudgets();
+    expect(budget!.limits.map((l) => [l.name, l.used, l.limit, l.remaining])).toEqual([
+      ['provider-requests', 1, 10, 9],
+      ['provider-tokens', 1800, 1000, 0],
+    ]);
+    await limiter.close();
+  });
+
   it('has no budgets to show for a limiter without them', async () => {
     const limiter = createRateLimiter({ plans: PLANS, store: makeStore(kind), logger: false });
     expect(await createRateLimitAdmin(limiter).sharedBudgets()).toEqual([]);

@@ -4,7 +4,7 @@ import { createClient } from 'redis';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
-import { createRateLimiter, type RateLimitEvent, RateLimitStoreError } from '../src/index';
+import { createMemoryStore, createRateLimiter, type RateLimitEvent, RateLimitStoreError } from '../src/index';
 import { type AnyRedisClient, createRedisStore } from '../src/redis';
 import { makeGlideClient, prefix } from './fixtures/stores';
 
@@ -56,4 +56,30 @@ describe.each(Object.keys(clients) as (keyof typeof clients)[])('through %s', (l
     expect(line, JSON.stringify(lines)).toMatchObject({ msg: 'rate limiter store call failed', error: 'Redis read controls failed: the server refused the command (WRONGTYPE)' });
     expect(String(line!.cause)).toMatch(/^WRONGTYPE Operation against a key/);
   });
+});
+
+it("an error a store throws as it is: its text in the log line only, never in the event's message", async () => {
+  const memory = createMemoryStore();
+  // a custom store (or a client called outside the store's wrapping) throwing a client's raw text
+  const store = Object.assign(Object.create(Object.getPrototypeOf(memory) as object) as typeof memory, memory, {
+    evaluate: () => Promise.reject(new Error('connect failed: redis://admin:hunter2@cache.internal:6379')),
+  });
+  const lines: Record<string, unknown>[] = [];
+  const events: RateLimitEvent[] = [];
+  const limiter = createRateLimiter({
+    store,
+    plans: { p: { limits: [{ name: 'm', limit: 5, window: '1 m' }] } },
+    topConsumers: false,
+    logger: { warn: () => undefined, error: (r) => lines.push(r) },
+    onEvent: (e) => events.push(e),
+  });
+  opened.push(limiter);
+  await limiter.check('a', { plan: 'p' });
+  const failed = events.flatMap((e) => (e.type === 'store-error' ? [e.error] : []));
+  expect(failed.length).toBeGreaterThan(0);
+  expect(failed[0]!.message).toBe('memory store check failed: the store reported an error (its text is in the logs)');
+  expect(failed.map((e) => e.message).join()).not.toMatch(/hunter2/);
+  expect((failed[0]!.cause as Error).message).toMatch(/hunter2/);
+  const line = lines.find((l) => l.msg === 'rate limiter store call failed');
+  expect(String(line?.cause)).toMatch(/^connect failed/);
 });

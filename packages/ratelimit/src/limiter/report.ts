@@ -31,8 +31,16 @@ export function createReporter(storeKind: string, onEvent: RateLimitEventListene
     listening: onEvent !== undefined,
     emit,
     storeError(operation, error, started) {
+      // a store's own errors say what failed in its words; anything else thrown (a custom store, a
+      // client called outside the store's wrapping) keeps its text as the cause, for the log line
+      // only: it may hold a client's text or a connection string (a RedisConnectionError never does)
       const wrapped =
-        error instanceof RateLimitStoreError ? error : new RateLimitStoreError(`${storeKind} store ${operation} failed: ${(error as Error).message}`, { cause: error });
+        error instanceof RateLimitStoreError
+          ? error
+          : new RateLimitStoreError(
+              `${storeKind} store ${operation} failed: ${error instanceof Error && error.name === 'RedisConnectionError' ? error.message : 'the store reported an error (its text is in the logs)'}`,
+              { cause: error },
+            );
       emit({ type: 'store-error', operation, error: wrapped, durationMs: performance.now() - started });
       if (Date.now() - lastErrorLog >= STORE_ERROR_LOG_INTERVAL_MS) {
         // the client's own text, for the operator only: the error's message never carries it

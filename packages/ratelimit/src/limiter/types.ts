@@ -269,6 +269,9 @@ export interface LimiterInternals {
   recorded(identifier: string, plan: string): Promise<readonly number[]>;
   /** The clock's now, or undefined for the store's clock. */
   now(): number | undefined;
-  /** Each shared budget's status (a peek on its limits, charging nothing); none without budgets. */
-  sharedBudgets?(): Promise<{ name: string; maxShare: number; status: RateLimitResult }[]>;
+  /**
+   * Each shared budget's status (a peek on its limits, charging nothing) and its recorded usage
+   * (`used`, limit order, past the limit too: see `recorded`); none without budgets.
+   */
+  sharedBudgets?(): Promise<{ name: string; maxShare: number; status: RateLimitResult; used: readonly number[] }[]>;
 }

@@ -20,9 +20,9 @@
     seq  last reservation id (kept by reset, so ids are never reused)
     r:ID reservation record "expiresAt|name,ref,cost|..."
   The names differ from those of earlier versions (text fields N.i N.c N.p N.t N.s, ~a; counters
-  without a kept time N.w N.b N.f), and a log is `...:log:N` where the sorted set was `...:l:N`:
-  versions deployed side by side never read each other's values; the old ones expire with their
-  TTLs.
+  without a kept time N.w N.b N.f), and a log is `...:log2:N` (`...:log:N` held the list with its
+  header first, `...:l:N` the sorted set): versions deployed side by side never read each other's
+  values; the old ones expire with their TTLs.
 ]]
 
 -- algorithm codes (AlgorithmCode in src/plan.ts)

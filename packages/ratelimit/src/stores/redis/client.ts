@@ -51,3 +51,15 @@ export type IoRedisClient = IoRedis | IoCluster;
 export type NodeRedisClient = RedisClientType<any, any, any, any, any> | RedisClusterType<any, any, any, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 /** Any client the store adapts by itself, or an adapter. */
 export type AnyRedisClient = IoRedisClient | NodeRedisClient | RedisStoreClient;
+
+/** `evalScript` over a client's `send`: EVALSHA, and EVAL when the server answers NOSCRIPT. */
+export function evalBySha(send: RedisStoreClient['send']): RedisStoreClient['evalScript'] {
+  return async (script, key, args) => {
+    try {
+      return await send(key, ['EVALSHA', script.sha, ...args]);
+    } catch (error) {
+      if (!(error as Error).message.startsWith('NOSCRIPT')) throw error;
+      return send(key, ['EVAL', script.lua, ...args]);
+    }
+  };
+}

@@ -9,7 +9,7 @@ import type * as GlideModule from '@valkey/valkey-glide';
 import type { GlideClient, GlideClientConfiguration, GlideClusterClient, GlideClusterClientConfiguration, GlideReturnType, PubSubMsg } from '@valkey/valkey-glide';
 
 import { RateLimitConfigError } from '../../errors';
-import type { Arg, RedisStoreClient } from './client';
+import { type Arg, evalBySha, type RedisStoreClient } from './client';
 
 type Glide = typeof GlideModule;
 
@@ -187,14 +187,7 @@ export function glideStoreClient(options: GlideStoreClientOptions): RedisStoreCl
         return ((await (c as GlideClient).exec(batch, true)) ?? []).map(fromGlide);
       });
     },
-    async evalScript(script, key, args) {
-      try {
-        return await send(key, ['EVALSHA', script.sha, ...args]);
-      } catch (error) {
-        if (!(error as Error).message.startsWith('NOSCRIPT')) throw error;
-        return send(key, ['EVAL', script.lua, ...args]);
-      }
-    },
+    evalScript: evalBySha(send),
     everyMaster: (args) =>
       run(async (c) => {
         if (!cluster) return [fromGlide(await (c as GlideClient).customCommand(strings(args)))];

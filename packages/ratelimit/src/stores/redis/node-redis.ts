@@ -4,7 +4,7 @@
 // (node-redis's default): the store reads them either way.
 import type { RedisClientType, RedisClusterType } from 'redis';
 
-import type { Arg, NodeRedisClient, RedisStoreClient } from './client';
+import { type Arg, evalBySha, type NodeRedisClient, type RedisStoreClient } from './client';
 
 type Client = RedisClientType<any, any, any, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Cluster = RedisClusterType<any, any, any, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -30,14 +30,7 @@ export function nodeRedisAdapter(c: NodeRedisClient, owned: boolean): RedisStore
     cluster,
     send,
     pipeline: (key, commands) => Promise.all(commands.map((args) => send(key, args))),
-    async evalScript(script, key, args) {
-      try {
-        return await send(key, ['EVALSHA', script.sha, ...args]);
-      } catch (error) {
-        if (!(error as Error).message.startsWith('NOSCRIPT')) throw error;
-        return send(key, ['EVAL', script.lua, ...args]);
-      }
-    },
+    evalScript: evalBySha(send),
     async everyMaster(args) {
       if (!cluster) return [await send(undefined, args)];
       await open();
