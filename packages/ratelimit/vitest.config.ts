@@ -4,6 +4,6 @@ export default withBase({
   test: {
     globalSetup: ['@airl/vitest-config/setup/cluster'],
     // property and model tests run thousands of real round trips: on a loaded machine, minutes
-    testTimeout: 180_000,
+    testTimeout: 300_000,
   },
 });
