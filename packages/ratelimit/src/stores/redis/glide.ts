@@ -14,6 +14,12 @@ import { type Arg, evalBySha, type RedisStoreClient } from './client';
 type Glide = typeof GlideModule;
 
 /** A GLIDE client, standalone or cluster. */
+
+/**
+ * GLIDE, loaded by Node at run time: its native binary must not reach a bundler (Next.js's webpack
+ * or Turbopack, esbuild), and apps that never use GLIDE need not install it.
+ */
+const loadGlide = (): Promise<Glide> => import(/* webpackIgnore: true */ /* turbopackIgnore: true */ '@valkey/valkey-glide');
 export type GlideAnyClient = GlideClient | GlideClusterClient;
 
 /** How {@link glideStoreClient} reaches the server. */
@@ -89,7 +95,7 @@ export function glideStoreClient(options: GlideStoreClientOptions): RedisStoreCl
   let current: GlideAnyClient | undefined = options.client;
   let lib: Glide | undefined;
   const create = async (config: GlideClientConfiguration | GlideClusterClientConfiguration): Promise<GlideAnyClient> => {
-    const { GlideClient, GlideClusterClient } = (lib ??= await import('@valkey/valkey-glide'));
+    const { GlideClient, GlideClusterClient } = (lib ??= await loadGlide());
     return cluster ? GlideClusterClient.createClient(config) : GlideClient.createClient(config);
   };
   let closed = false;
@@ -97,7 +103,7 @@ export function glideStoreClient(options: GlideStoreClientOptions): RedisStoreCl
   const client = async (): Promise<GlideAnyClient> => {
     if (current) {
       // a client given: GLIDE is loaded for its batches
-      lib ??= await import('@valkey/valkey-glide');
+      lib ??= await loadGlide();
       return current;
     }
     if (closed) throw new Error('Connection is closed (the store was closed)');
