@@ -154,61 +154,41 @@ async function run(store: CoreStore, ops: readonly Op[], start: number) {
   return trace;
 }
 
-describe('every store agrees with the pure model', () => {
-  // the Redis store runs the Lua as a Functions library by default; EVALSHA must agree too
-  const stores: Record<string, CoreStore> = {
-    ...Object.fromEntries(STORE_KINDS.map((k) => [k, makeStore(k)])),
-    'redis (eval)': createRedisStore({ client: client('redis'), prefix: prefix(), timeout: '20 s', scripts: 'eval' }),
-  };
-  // mostly today's clock; sometimes one near 0, as a test clock may start (log members carry the
-  // time as 13 zero-padded digits)
-  const startArb = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1_700_000_000_000, max: 1_800_000_000_000 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 10_000_000 }) });
-  it.prop([fc.array(opArb, { minLength: 1, maxLength: 80, size: 'max' }).filter((ops) => span(ops) < STATE_TTL), startArb], { numRuns: 200 })(
-    'same answers for the same calls',
-    async (ops, start) => {
-      const expected = await run(modelStore(), ops, start);
-      for (const [kind, store] of Object.entries(stores)) {
-        expect(await run(store, ops, start), kind).toEqual(expected);
-      }
-    },
-  );
-});
+// mostly today's clock; sometimes one near 0, as a test clock may start (log members carry the
+// time as 13 zero-padded digits)
+const startArb = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1_700_000_000_000, max: 1_800_000_000_000 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 10_000_000 }) });
 
-// the same law through node-redis (the `redis` package): its own block, so each has its own time
-describe('the Redis store through node-redis agrees with the pure model', () => {
-  const stores: Record<string, CoreStore> = {
-    ...Object.fromEntries(NODE_REDIS_KINDS.map((k) => [k, makeStore(k)])),
-    'node-redis (eval)': createRedisStore({ client: nodeRedisClient('node-redis'), prefix: prefix(), timeout: '20 s', scripts: 'eval' }),
-  };
-  const startArb = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1_700_000_000_000, max: 1_800_000_000_000 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 10_000_000 }) });
-  it.prop([fc.array(opArb, { minLength: 1, maxLength: 80, size: 'max' }).filter((ops) => span(ops) < STATE_TTL), startArb], { numRuns: 200 })(
-    'same answers for the same calls',
-    async (ops, start) => {
-      const expected = await run(modelStore(), ops, start);
-      for (const [kind, store] of Object.entries(stores)) {
-        expect(await run(store, ops, start), kind).toEqual(expected);
-      }
-    },
-  );
-});
+/** The law for one client library's stores: each block has its own time budget. */
+function agreesWithModel(title: string, stores: () => Record<string, CoreStore>) {
+  describe(title, () => {
+    const made = stores();
+    it.prop([fc.array(opArb, { minLength: 1, maxLength: 80, size: 'max' }).filter((ops) => span(ops) < STATE_TTL), startArb], { numRuns: 200 })(
+      'same answers for the same calls',
+      async (ops, start) => {
+        const expected = await run(modelStore(), ops, start);
+        for (const [kind, store] of Object.entries(made)) {
+          expect(await run(store, ops, start), kind).toEqual(expected);
+        }
+      },
+    );
+  });
+}
 
+// the Redis store runs the Lua as a Functions library by default; EVALSHA must agree too
+agreesWithModel('every store agrees with the pure model', () => ({
+  ...Object.fromEntries(STORE_KINDS.map((k) => [k, makeStore(k)])),
+  'redis (eval)': createRedisStore({ client: client('redis'), prefix: prefix(), timeout: '20 s', scripts: 'eval' }),
+}));
+// the same law through node-redis (the `redis` package)
+agreesWithModel('the Redis store through node-redis agrees with the pure model', () => ({
+  ...Object.fromEntries(NODE_REDIS_KINDS.map((k) => [k, makeStore(k)])),
+  'node-redis (eval)': createRedisStore({ client: nodeRedisClient('node-redis'), prefix: prefix(), timeout: '20 s', scripts: 'eval' }),
+}));
 // and through Valkey GLIDE (`@valkey/valkey-glide`), standalone and cluster
-describe('the Redis store through GLIDE agrees with the pure model', () => {
-  const stores: Record<string, CoreStore> = {
-    ...Object.fromEntries(GLIDE_KINDS.map((k) => [k, makeStore(k)])),
-    'glide (eval)': createRedisStore({ client: glideClient('glide'), prefix: prefix(), timeout: '20 s', scripts: 'eval' }),
-  };
-  const startArb = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1_700_000_000_000, max: 1_800_000_000_000 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 10_000_000 }) });
-  it.prop([fc.array(opArb, { minLength: 1, maxLength: 80, size: 'max' }).filter((ops) => span(ops) < STATE_TTL), startArb], { numRuns: 200 })(
-    'same answers for the same calls',
-    async (ops, start) => {
-      const expected = await run(modelStore(), ops, start);
-      for (const [kind, store] of Object.entries(stores)) {
-        expect(await run(store, ops, start), kind).toEqual(expected);
-      }
-    },
-  );
-});
+agreesWithModel('the Redis store through GLIDE agrees with the pure model', () => ({
+  ...Object.fromEntries(GLIDE_KINDS.map((k) => [k, makeStore(k)])),
+  'glide (eval)': createRedisStore({ client: glideClient('glide'), prefix: prefix(), timeout: '20 s', scripts: 'eval' }),
+}));
 
 describe('checks sent together', () => {
   // Calls started in the same tick go to Redis as one batch (see the store's `batch` option):
