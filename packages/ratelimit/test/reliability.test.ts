@@ -250,19 +250,24 @@ describe('a Redis Cluster with replicas', () => {
   });
 });
 
+/** A server on loopback that accepts connections and never answers (closed after the test); its port. */
+async function hungServer(): Promise<number> {
+  const sockets = new Set<net.Socket>();
+  const hung = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+  cleanup.push(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise((resolve) => hung.close(resolve));
+  });
+  return (hung.address() as net.AddressInfo).port;
+}
+
 describe('one deadline per call, and breakers that need evidence', () => {
   it('a server that accepts connections and never answers: every call answers within its timeout (+ 500 ms slack)', async () => {
-    const sockets = new Set<net.Socket>();
-    const hung = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
-    cleanup.push(() => {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => hung.close(resolve));
-    });
-    const port = (hung.address() as net.AddressInfo).port;
+    const port = await hungServer();
     const timeoutMs = 1000;
     const client = createRedisClient({ host: '127.0.0.1', port, tls: false, username: undefined, password: undefined, cluster: false });
     const { events, logger, onEvent } = recorder();
@@ -284,17 +289,7 @@ describe('one deadline per call, and breakers that need evidence', () => {
   });
 
   it('with a shared budget, a check (creator then budget) still answers within one timeout on a hung server', async () => {
-    const sockets = new Set<net.Socket>();
-    const hung = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
-    cleanup.push(() => {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => hung.close(resolve));
-    });
-    const port = (hung.address() as net.AddressInfo).port;
+    const port = await hungServer();
     const timeoutMs = 1000;
     // the client's own timeouts out of the way: only the limiter's deadline bounds the calls
     const client = createRedisClient({ host: '127.0.0.1', port, tls: false, username: undefined, password: undefined, cluster: false }, { commandTimeout: 30_000, connectTimeout: 30_000 });
@@ -317,17 +312,7 @@ describe('one deadline per call, and breakers that need evidence', () => {
   });
 
   it('with live plans (as the apps run), the first check, which also loads the stored plans, answers within one timeout on a hung server', async () => {
-    const sockets = new Set<net.Socket>();
-    const hung = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
-    cleanup.push(() => {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => hung.close(resolve));
-    });
-    const port = (hung.address() as net.AddressInfo).port;
+    const port = await hungServer();
     const timeoutMs = 1000;
     const client = createRedisClient({ host: '127.0.0.1', port, tls: false, username: undefined, password: undefined, cluster: false }, { commandTimeout: 30_000, connectTimeout: 30_000 });
     const limiter = createRateLimiter({
