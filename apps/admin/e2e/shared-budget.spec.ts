@@ -25,13 +25,17 @@ test("the shared budget's use shows live in the admin app, and a change to it is
   await expect(admin).toHaveURL(`${adminUrl}/plans`);
   const requests = admin.getByTestId('budget-limit-provider-requests');
   await expect(requests.getByTestId('limit')).toHaveText('3,000 requests');
-  const before = Number((await requests.getByTestId('used').textContent())!.replaceAll(',', ''));
+  const shown = async () => Number((await requests.getByTestId('used').textContent())!.replaceAll(',', ''));
 
   try {
-    // a call in the web app shows in the admin page without a reload (the panel polls)
+    // calls in the web app show in the admin page without a reload (the panel polls). The budget
+    // is a sliding-window counter: the earlier specs' calls of the minute before weigh less as
+    // time passes, so what is shown can drop by less than one call meanwhile; two calls must show
+    const before = await shown();
     await web.getByTestId('run-caption').click();
     await expect(web.getByTestId('feature-caption').getByTestId('answer')).toBeVisible();
-    await expect(requests.getByTestId('used')).toHaveText(String(before + 1), { timeout: 10_000 });
+    await web.getByTestId('run-caption').click();
+    await expect.poll(shown, { timeout: 10_000 }).toBeGreaterThan(before);
 
     // the admin shrinks the provider's budget to one request a minute (already used), with no
     // fair share (a share of one request would deny Eve first, as her own share)
@@ -42,7 +46,8 @@ test("the shared budget's use shows live in the admin app, and a change to it is
     await admin.getByRole('button', { name: 'Save plan sizes' }).click();
     await expect(admin.getByTestId('update-plans-result')).toHaveText('The new plan sizes apply now on every instance.');
     await expect(requests.getByTestId('limit')).toHaveText('1 requests', { timeout: 10_000 });
-    await expect(requests.getByTestId('used')).toHaveText('1');
+    // already used up: the panel shows what is recorded, past the new limit too
+    await expect.poll(shown).toBeGreaterThanOrEqual(1);
 
     // the web app's next call: refused by the platform's budget, said so, with the wait
     await web.getByTestId('run-fanReply').click();
