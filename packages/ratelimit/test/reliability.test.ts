@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 
 import { rawCommand, type Server, startCluster, startServer } from '@airl/vitest-config/redis';
 
-import { createRateLimiter, type Logger, type RateLimiter, type RateLimitEvent, type RateLimitResult } from '../src/index';
+import { createRateLimiter, type Logger, type RateLimiter, type RateLimiterOptions, type RateLimitEvent, type RateLimitResult } from '../src/index';
 import { createRedisClient, createRedisStore, glideStoreClient, type NodeRedisClient } from '../src/redis';
 import { policyPlans } from './fixtures/plans';
 
@@ -250,6 +250,8 @@ describe('a Redis Cluster with replicas', () => {
   });
 });
 
+const HUNG_TIMEOUT_MS = 1000;
+
 /** A server on loopback that accepts connections and never answers (closed after the test); its port. */
 async function hungServer(): Promise<number> {
   const sockets = new Set<net.Socket>();
@@ -288,15 +290,15 @@ describe('one deadline per call, and breakers that need evidence', () => {
     expect(calls.filter((c) => c.ms < 200).length).toBeGreaterThan(calls.length / 2);
   });
 
-  it('with a shared budget, a check (creator then budget) still answers within one timeout on a hung server', async () => {
+  /** The first check of a limiter with `options` against a hung server (1 s timeout): its result and time. */
+  async function firstCheckOnHungServer(what: string, options: Pick<RateLimiterOptions<'p'>, 'shared' | 'livePlans'>) {
     const port = await hungServer();
-    const timeoutMs = 1000;
     // the client's own timeouts out of the way: only the limiter's deadline bounds the calls
     const client = createRedisClient({ host: '127.0.0.1', port, tls: false, username: undefined, password: undefined, cluster: false }, { commandTimeout: 30_000, connectTimeout: 30_000 });
     const limiter = createRateLimiter({
       plans: { p: { limits: [{ name: 'm', limit: 100, window: '1 m' }] } },
-      shared: { provider: { limits: [{ name: 'provider-requests', limit: 1000, window: '1 m' }] } },
-      store: createRedisStore({ client: () => client, timeout: timeoutMs }),
+      ...options,
+      store: createRedisStore({ client: () => client, timeout: HUNG_TIMEOUT_MS }),
       controls: false,
       topConsumers: false,
       logger: false,
@@ -305,31 +307,21 @@ describe('one deadline per call, and breakers that need evidence', () => {
     const started = performance.now();
     const first = await limiter.check('creator-1', { plan: 'p' });
     const ms = performance.now() - started;
-    process.stdout.write(`hung server, shared budget: first check ${Math.round(ms)} ms with a ${timeoutMs} ms timeout\n`);
+    process.stdout.write(`hung server, ${what}: first check ${Math.round(ms)} ms with a ${HUNG_TIMEOUT_MS} ms timeout\n`);
+    return { first, ms };
+  }
+
+  it('with a shared budget, a check (creator then budget) still answers within one timeout on a hung server', async () => {
+    const { first, ms } = await firstCheckOnHungServer('shared budget', { shared: { provider: { limits: [{ name: 'provider-requests', limit: 1000, window: '1 m' }] } } });
     expect(first.degraded).toBeDefined();
     // one timeout (+ scheduling slack on a loaded machine), not one per limiter it calls
-    expect(ms).toBeLessThanOrEqual(timeoutMs + 400);
+    expect(ms).toBeLessThanOrEqual(HUNG_TIMEOUT_MS + 400);
   });
 
   it('with live plans (as the apps run), the first check, which also loads the stored plans, answers within one timeout on a hung server', async () => {
-    const port = await hungServer();
-    const timeoutMs = 1000;
-    const client = createRedisClient({ host: '127.0.0.1', port, tls: false, username: undefined, password: undefined, cluster: false }, { commandTimeout: 30_000, connectTimeout: 30_000 });
-    const limiter = createRateLimiter({
-      plans: { p: { limits: [{ name: 'm', limit: 100, window: '1 m' }] } },
-      livePlans: true,
-      store: createRedisStore({ client: () => client, timeout: timeoutMs }),
-      controls: false,
-      topConsumers: false,
-      logger: false,
-    });
-    cleanup.push(() => limiter.close().then(() => client.disconnect()));
-    const started = performance.now();
-    const first = await limiter.check('creator-1', { plan: 'p' });
-    const ms = performance.now() - started;
-    process.stdout.write(`hung server, live plans: first check ${Math.round(ms)} ms with a ${timeoutMs} ms timeout\n`);
+    const { first, ms } = await firstCheckOnHungServer('live plans', { livePlans: true });
     expect(first.degraded).toBeDefined();
-    expect(ms).toBeLessThanOrEqual(timeoutMs + 400);
+    expect(ms).toBeLessThanOrEqual(HUNG_TIMEOUT_MS + 400);
   });
 
   it('a late success from a call sent before the breaker opened does not close it', async () => {
