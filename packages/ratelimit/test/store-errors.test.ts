@@ -4,11 +4,27 @@ import { createClient } from 'redis';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
-import { createMemoryStore, createRateLimiter, type RateLimitEvent, RateLimitStoreError } from '../src/index';
+import { createMemoryStore, createRateLimiter, type RateLimitEvent, RateLimitStoreError, type Store } from '../src/index';
 import { type AnyRedisClient, createRedisStore } from '../src/redis';
 import { makeGlideClient, prefix } from './fixtures/stores';
 
 const opened: { close(): Promise<unknown> }[] = [];
+
+/** A limiter on `store` whose error log lines and events are kept (closed after the tests). */
+function recording(store: Store) {
+  const lines: Record<string, unknown>[] = [];
+  const events: RateLimitEvent[] = [];
+  const limiter = createRateLimiter({
+    store,
+    plans: { p: { limits: [{ name: 'm', limit: 5, window: '1 m' }] } },
+    topConsumers: false,
+    logger: { warn: () => undefined, error: (r) => lines.push(r) },
+    onEvent: (e) => events.push(e),
+  });
+  opened.push(limiter);
+  return { limiter, lines, events };
+}
+
 afterAll(async () => {
   for (const c of opened.reverse()) await c.close();
 });
@@ -36,16 +52,7 @@ describe.each(Object.keys(clients) as (keyof typeof clients)[])('through %s', (l
     expect((error as Error).message).toBe('Redis read controls failed: the server refused the command (WRONGTYPE)');
     expect(((error as Error).cause as Error).message).toMatch(/Operation against a key/);
 
-    const lines: Record<string, unknown>[] = [];
-    const events: RateLimitEvent[] = [];
-    const limiter = createRateLimiter({
-      store,
-      plans: { p: { limits: [{ name: 'm', limit: 5, window: '1 m' }] } },
-      topConsumers: false,
-      logger: { warn: () => undefined, error: (r) => lines.push(r) },
-      onEvent: (e) => events.push(e),
-    });
-    opened.push(limiter);
+    const { limiter, lines, events } = recording(store);
     // the limiter reads the controls on its first call: the failure is reported, the call answered
     await limiter.check('a', { plan: 'p' });
     for (let i = 0; i < 500 && !lines.some((l) => l.operation === 'controls'); i++) await new Promise((r) => setTimeout(r, 20));
@@ -64,16 +71,7 @@ it("an error a store throws as it is: its text in the log line only, never in th
   const store = Object.assign(Object.create(Object.getPrototypeOf(memory) as object) as typeof memory, memory, {
     evaluate: () => Promise.reject(new Error('connect failed: redis://admin:hunter2@cache.internal:6379')),
   });
-  const lines: Record<string, unknown>[] = [];
-  const events: RateLimitEvent[] = [];
-  const limiter = createRateLimiter({
-    store,
-    plans: { p: { limits: [{ name: 'm', limit: 5, window: '1 m' }] } },
-    topConsumers: false,
-    logger: { warn: () => undefined, error: (r) => lines.push(r) },
-    onEvent: (e) => events.push(e),
-  });
-  opened.push(limiter);
+  const { limiter, lines, events } = recording(store);
   await limiter.check('a', { plan: 'p' });
   const failed = events.flatMap((e) => (e.type === 'store-error' ? [e.error] : []));
   expect(failed.length).toBeGreaterThan(0);
