@@ -24,3 +24,29 @@ export function fullBy(limit: { readonly algorithm: string; readonly windowMs: n
   if (used === 0 || limit.algorithm !== 'sliding-window') return null;
   return (Math.floor(now / limit.windowMs) + 2) * limit.windowMs;
 }
+
+/** What {@link pollWhileVisible} needs of the page: the browser's `document` (this package has no DOM types). */
+export interface VisiblePage {
+  readonly visibilityState: string;
+  addEventListener(type: 'visibilitychange', listener: () => void): void;
+  removeEventListener(type: 'visibilitychange', listener: () => void): void;
+}
+
+/**
+ * Calls `refresh` every `ms` while `page` is visible, and at once when it becomes visible again
+ * (both apps' live views: short polling works on every store and behind any proxy). Returns the
+ * function that stops it, for a React effect's clean-up.
+ */
+export function pollWhileVisible(page: VisiblePage, refresh: () => void, ms: number): () => void {
+  const timer = setInterval(() => {
+    if (page.visibilityState === 'visible') refresh();
+  }, ms);
+  const onVisible = () => {
+    if (page.visibilityState === 'visible') refresh();
+  };
+  page.addEventListener('visibilitychange', onVisible);
+  return () => {
+    clearInterval(timer);
+    page.removeEventListener('visibilitychange', onVisible);
+  };
+}

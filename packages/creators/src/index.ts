@@ -31,4 +31,4 @@ export {
   isRedisFailure,
   type PlanSource,
 } from './creators';
-export { formatCount, formatCountdown, fullBy } from './display';
+export { formatCount, formatCountdown, fullBy, pollWhileVisible } from './display';

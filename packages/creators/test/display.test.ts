@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
-import { formatCount, formatCountdown, fullBy } from '../src/display';
+import { formatCount, formatCountdown, fullBy, pollWhileVisible } from '../src/display';
 
 const DAY = 86_400_000;
 
@@ -27,5 +27,31 @@ describe('display helpers', () => {
     expect(fullBy(sliding, 66, now + 3_600_000)).toBe(12 * DAY);
     expect(fullBy(sliding, 0, now)).toBeNull();
     expect(fullBy({ algorithm: 'sliding-log', windowMs: DAY }, 66, now)).toBeNull();
+  });
+});
+
+describe('pollWhileVisible', () => {
+  it('refreshes every period while visible, at once when shown again, and stops when told', () => {
+    vi.useFakeTimers();
+    try {
+      const listeners = new Set<() => void>();
+      const page = { visibilityState: 'visible', addEventListener: (_: 'visibilitychange', l: () => void) => listeners.add(l), removeEventListener: (_: 'visibilitychange', l: () => void) => listeners.delete(l) };
+      let calls = 0;
+      const stop = pollWhileVisible(page, () => calls++, 3000);
+      vi.advanceTimersByTime(6000);
+      expect(calls).toBe(2);
+      page.visibilityState = 'hidden';
+      vi.advanceTimersByTime(9000);
+      expect(calls).toBe(2);
+      page.visibilityState = 'visible';
+      for (const l of listeners) l();
+      expect(calls).toBe(3);
+      stop();
+      expect(listeners.size).toBe(0);
+      vi.advanceTimersByTime(9000);
+      expect(calls).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

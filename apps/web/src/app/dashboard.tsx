@@ -6,7 +6,7 @@
 // wait, the same one the limit it hit shows, and Generate stays off until that wait ends.
 import type { inferRouterOutputs } from '@trpc/server';
 import { type ReactNode, useCallback, useEffect, useState } from 'react';
-import { formatCount, formatCountdown } from '@airl/creators';
+import { formatCount, formatCountdown, pollWhileVisible } from '@airl/creators';
 
 import { MAX_INPUT_CHARS } from '~/lib/input-limits';
 import { isPlatformLimit, platformLimitText } from '~/lib/platform-limit';
@@ -189,15 +189,7 @@ export function Dashboard({ signOut, children }: { signOut: () => Promise<void>;
   // proxy, and also picks up what no announcement carries (a plan changed in the directory)
   useEffect(() => {
     refresh();
-    const timer = setInterval(() => {
-      if (document.visibilityState === 'visible') refresh();
-    }, QUOTA_POLL_MS);
-    const onVisible = () => document.visibilityState === 'visible' && refresh();
-    document.addEventListener('visibilitychange', onVisible);
-    return () => {
-      clearInterval(timer);
-      document.removeEventListener('visibilitychange', onVisible);
-    };
+    return pollWhileVisible(document, refresh, QUOTA_POLL_MS);
   }, [refresh]);
 
   // the denial is over when the page sees the limit give more than it had (a reset, a new plan)

@@ -2,7 +2,7 @@
 // The shared budgets' use, live: used / limit of each of the AI provider's limits, read again
 // every 3 s while the page is visible (short polling, as the web app's quota page does: it works
 // on every store and behind any proxy).
-import { formatCount } from '@airl/creators';
+import { formatCount, pollWhileVisible } from '@airl/creators';
 import { useCallback, useEffect, useState } from 'react';
 
 import type { BudgetUse } from '~/server/shared-budget';
@@ -30,15 +30,7 @@ export function BudgetUsePanel({ initial }: { initial: Reading }) {
   }, []);
 
   useEffect(() => {
-    const timer = setInterval(() => {
-      if (document.visibilityState === 'visible') refresh();
-    }, BUDGET_POLL_MS);
-    const onVisible = () => document.visibilityState === 'visible' && refresh();
-    document.addEventListener('visibilitychange', onVisible);
-    return () => {
-      clearInterval(timer);
-      document.removeEventListener('visibilitychange', onVisible);
-    };
+    return pollWhileVisible(document, refresh, BUDGET_POLL_MS);
   }, [refresh]);
 
   return (
