@@ -4,29 +4,20 @@
 // size back. Both apps built, on one Redis (see global-setup.ts).
 import { expect, test } from '@playwright/test';
 
-import { ADMINS, e2eEnv } from './fixtures';
+import { e2eEnv, signedInAdmin, signedInCreator } from './fixtures';
 
-const { adminUrl, webUrl } = e2eEnv();
+const { adminUrl } = e2eEnv();
 const PRO_HOURLY = 100;
 
 test('a plan changed in the admin app is felt by the web app on its next call', async ({ browser }) => {
-  const web = await (await browser.newContext()).newPage();
-  await web.goto(`${webUrl}/sign-in`);
   // Chloe is on the pro plan (the web app looks a creator's plan up on the server)
-  await web.getByLabel('Creator').selectOption('creator-chloe');
-  await web.getByRole('button', { name: 'Sign in' }).click();
-  await expect(web).toHaveURL(`${webUrl}/`);
+  const web = await signedInCreator(browser, 'creator-chloe');
   const hourly = web.getByTestId('limit-hourly');
   await web.getByTestId('run-caption').click();
   await expect(hourly.getByTestId('remaining')).toHaveText(String(PRO_HOURLY - 1));
   await expect(hourly).toContainText(`of ${PRO_HOURLY} available now`);
 
-  const admin = await (await browser.newContext({ extraHTTPHeaders: { 'x-forwarded-for': '203.0.113.40' } })).newPage();
-  await admin.goto(`${adminUrl}/sign-in?next=/plans`);
-  await admin.getByLabel('User name').fill('alice');
-  await admin.getByLabel('Password').fill(ADMINS.alice);
-  await admin.getByRole('button', { name: 'Sign in' }).click();
-  await expect(admin).toHaveURL(`${adminUrl}/plans`);
+  const admin = await signedInAdmin(browser, '203.0.113.40', '/plans');
   await expect(admin.getByTestId('plans-source')).toHaveText("The code's plans apply.");
   try {
     await admin.getByLabel('pro hourly').fill('130');

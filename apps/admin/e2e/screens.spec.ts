@@ -4,24 +4,14 @@
 // is written as the web app's clock; the spend reset is its own, confirmed form; the favicon.
 import path from 'node:path';
 
-import { type Browser, expect, type Page, test } from '@playwright/test';
+import { expect, type Page, test } from '@playwright/test';
 
-import { ADMINS, e2eEnv } from './fixtures';
+import { e2eEnv, signedInAdmin, signedInCreator } from './fixtures';
 
-const { adminUrl, webUrl } = e2eEnv();
+const { adminUrl } = e2eEnv();
 // Playwright runs from the app's folder
 const SHOTS = path.resolve('docs/screenshots');
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-
-async function signedIn(browser: Browser, address: string): Promise<Page> {
-  const page = await (await browser.newContext({ extraHTTPHeaders: { 'x-forwarded-for': address } })).newPage();
-  await page.goto(`${adminUrl}/sign-in`);
-  await page.getByLabel('User name').fill('alice');
-  await page.getByLabel('Password').fill(ADMINS.alice);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(`${adminUrl}/`);
-  return page;
-}
 
 async function search(page: Page, query: string) {
   await page.getByRole('searchbox', { name: 'Creator id or name' }).fill(query);
@@ -29,7 +19,7 @@ async function search(page: Page, query: string) {
 }
 
 test('the search finds a creator by id or by name, lists several, and says when nobody matches', async ({ browser }) => {
-  const page = await signedIn(browser, '203.0.113.50');
+  const page = await signedInAdmin(browser, '203.0.113.50');
   await search(page, 'Ava2');
   await expect(page.getByTestId('no-match')).toHaveText(/^Nobody matches “Ava2”/);
   await expect(page.getByTestId('creator-title')).toHaveCount(0);
@@ -52,14 +42,11 @@ test('the search finds a creator by id or by name, lists several, and says when 
 
 test("a creator's page: the heading shows the plan in force, untouched limits say unused, waits read as a clock, spend reset apart", async ({ browser }) => {
   // the creator uses the web app once
-  const web = await (await browser.newContext()).newPage();
-  await web.goto(`${webUrl}/sign-in`);
-  await web.getByLabel('Creator').selectOption('creator-chloe');
-  await web.getByRole('button', { name: 'Sign in' }).click();
+  const web = await signedInCreator(browser, 'creator-chloe');
   await web.getByTestId('run-caption').click();
   await expect(web.getByTestId('feature-caption').getByTestId('answer')).toBeVisible();
 
-  const page = await signedIn(browser, '203.0.113.51');
+  const page = await signedInAdmin(browser, '203.0.113.51');
   await page.goto(`${adminUrl}/creators/creator-chloe`);
   const title = page.getByTestId('title-plan');
   const base = await title.textContent();

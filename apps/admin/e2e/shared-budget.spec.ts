@@ -4,25 +4,16 @@
 // restoring the code's plans lets calls through again. Both apps built, on one Redis.
 import { expect, request, test } from '@playwright/test';
 
-import { ADMINS, e2eEnv } from './fixtures';
+import { e2eEnv, signedInAdmin, signedInCreator } from './fixtures';
 
-const { adminUrl, webUrl } = e2eEnv();
+const { adminUrl } = e2eEnv();
 const PLATFORM = "The platform's AI capacity is fully used by all creators right now: a platform-wide limit on AI requests shared by every creator, not a limit of your plan.";
 
 test("the shared budget's use shows live in the admin app, and a change to it is felt by the web app", async ({ browser }) => {
-  const web = await (await browser.newContext()).newPage();
-  await web.goto(`${webUrl}/sign-in`);
   // Eve is on the business plan: her own limits are far from reached here
-  await web.getByLabel('Creator').selectOption('creator-eve');
-  await web.getByRole('button', { name: 'Sign in' }).click();
-  await expect(web).toHaveURL(`${webUrl}/`);
+  const web = await signedInCreator(browser, 'creator-eve');
 
-  const admin = await (await browser.newContext({ extraHTTPHeaders: { 'x-forwarded-for': '203.0.113.41' } })).newPage();
-  await admin.goto(`${adminUrl}/sign-in?next=/plans`);
-  await admin.getByLabel('User name').fill('alice');
-  await admin.getByLabel('Password').fill(ADMINS.alice);
-  await admin.getByRole('button', { name: 'Sign in' }).click();
-  await expect(admin).toHaveURL(`${adminUrl}/plans`);
+  const admin = await signedInAdmin(browser, '203.0.113.41', '/plans');
   const requests = admin.getByTestId('budget-limit-provider-requests');
   await expect(requests.getByTestId('limit')).toHaveText('3,000 requests');
   const shown = async () => Number((await requests.getByTestId('used').textContent())!.replaceAll(',', ''));
