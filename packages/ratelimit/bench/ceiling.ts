@@ -19,8 +19,8 @@ export const RAND = '__rand_int__';
 export async function checkCommand(prefix: string, spec: LimitSpec, plan: BenchPlan = 'log', options: CheckCommandOptions = {}): Promise<string[]> {
   let captured: (string | number)[] | undefined;
   const plans = benchPlans(spec);
-  // allowed, now, no reservation, no anomaly; then per limit: fits, remaining, resetAt
-  const reply = [1, 0, 0, 0, 0, ...plans[plan].limits.flatMap(() => [1, 0, 0])];
+  // one group (see check.lua): now, then the check: allowed, and per limit remaining, resetAt
+  const reply = [0, 1, ...plans[plan].limits.flatMap(() => [0, 0])];
   const recorder = {
     on: () => recorder,
     defineCommand: () => undefined,

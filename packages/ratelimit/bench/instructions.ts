@@ -71,7 +71,8 @@ export async function captureChecks(c: InstructionCase, count: number): Promise<
   const steady: Command[] = [];
   let round = 0;
   let calls = 0;
-  const one = () => [1, TIME, 0, 0, 0, ...benchPlans(SPEC)[c.plan].limits.flatMap(() => [1, 0, 0])];
+  // the reply of one group of `n` allowed checks (see check.lua)
+  const group = (n: number) => [TIME, ...Array.from({ length: n }, () => [1, ...benchPlans(SPEC)[c.plan].limits.flatMap(() => [0, 0])]).flat()];
   const recorder = {
     on: () => recorder,
     defineCommand: () => undefined,
@@ -82,7 +83,7 @@ export async function captureChecks(c: InstructionCase, count: number): Promise<
       // the first call of all: "plan unknown", so the store sends the definition, as it does once per library load
       if (calls === 1) return Promise.resolve(batch ? [] : 0);
       (round === 0 ? learn : steady).push(args.map(String));
-      return Promise.resolve(batch ? Array.from({ length: count }, one).flat() : one());
+      return Promise.resolve(group(batch ? count : 1));
     },
   };
   const store = createRedisStore({ client: recorder as unknown as RedisClient, prefix: 'i', batch: BATCH });

@@ -84,12 +84,18 @@ export function emptyState(): IdentifierState {
   return { seq: 0, entry: 0, limits: new Map(), reservations: new Map(), denials: [], anomaly: emptyAnomalyState() };
 }
 
-/** A limit's algorithm, and its state brought to `now` (created when absent). */
+/**
+ * A limit's algorithm, and a copy of its state brought to `now` (created when absent). The copy
+ * is kept (state.limits.set) only where the Redis store writes: a log trimmed by a check or a
+ * reserve, allowed or not; a counter charged or settled. What a peek, or a limit left uncharged,
+ * brought to `now` (expired entries, a rolled window) stays as it was, so a later call whose time
+ * is older (callers' clocks apart) finds what Redis finds.
+ */
 function load(state: IdentifierState, limit: CompiledLimit, now: number): { algorithm: Algorithm<LimitState>; s: LimitState } {
   const algorithm = ALGORITHMS[limit.code];
   const existing = state.limits.get(limit.name);
-  const s = algorithm.load(existing?.kind === algorithm.kind ? existing : undefined, limit, now);
-  state.limits.set(limit.name, s);
+  // the algorithms' load replaces fields (a log's entries with a new array), so a shallow copy holds
+  const s = algorithm.load(existing?.kind === algorithm.kind ? { ...existing } : undefined, limit, now);
   return { algorithm, s };
 }
 
@@ -131,6 +137,11 @@ export function evaluate(state: IdentifierState, input: EvaluateInput): Evaluate
   // a peek counts only the deny-cache hits it reports (see the deny cache's timer)
   const anomaly = input.anomaly && (mode === 'peek' ? { now, allowed: false, cost: 0, pendingDenied: input.anomaly.pendingDenied, calls: 0 } : { now, allowed, ...input.anomaly });
   const anomalies = input.anomaly ? observe(state.anomaly, input.anomaly.rules, anomaly!) : [];
+  if (mode !== 'peek') {
+    states.forEach(({ algorithm, s }, i) => {
+      if (algorithm.kind === 'log' || (allowed && costs[i]! > 0)) state.limits.set(limits[i]!.name, s);
+    });
+  }
   const outcomes = states.map(({ algorithm, s }, i) => algorithm.outcome(s, limits[i]!, now, needs[i]!, fits[i]!));
   if (!allowed && mode !== 'peek') {
     const denier = decidingOutcome(outcomes, limits, now);
@@ -150,8 +161,16 @@ export function settle(state: IdentifierState, input: SettleInput): SettleStatus
     const limit = input.limits.find((l) => l.name === part.name);
     const cost = input.costs.get(part.name);
     if (!limit || cost === undefined) continue;
-    const { algorithm, s } = load(state, limit, now);
+    const algorithm = ALGORITHMS[limit.code];
+    if (algorithm.kind === 'log') {
+      // a log is settled in place: Redis's settle trims nothing (see load)
+      const s = state.limits.get(limit.name);
+      if (s?.kind === 'log') algorithm.adjust(s, limit, now, part.ref, part.cost, cost);
+      continue;
+    }
+    const { s } = load(state, limit, now);
     algorithm.adjust(s, limit, now, part.ref, part.cost, cost);
+    state.limits.set(limit.name, s);
   }
   return 'settled';
 }

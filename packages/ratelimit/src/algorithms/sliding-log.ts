@@ -66,11 +66,13 @@ export const slidingLog: Algorithm<LogState> = {
     }
     return { fits, remaining, resetAt: now };
   },
-  // the entry keeps its time and takes the new cost; 0 removes it
-  adjust(s, _limit, _now, ref, _reserved, cost) {
+  // the entry keeps its time and takes the new cost; 0 removes it. One that has left the window
+  // stays as it is (nothing is trimmed here: see load in src/model.ts)
+  adjust(s, limit, now, ref, _reserved, cost) {
     const i = s.entries.findIndex((e) => e.seq === ref);
     if (i === -1) return;
     const entry = s.entries[i]!;
+    if (entry.at <= now - limit.windowMs) return;
     s.entries.splice(i, 1);
     if (cost > 0) insert(s, { seq: ref, at: entry.at, cost });
   },

@@ -8,21 +8,28 @@
   multi-key script (TRYAGAIN) when some declared keys are missing, and a sliding-log plan never
   writes the state hash on a plain check.
 
-  Per check, in order (KEYS and ARGV are the checks' lists one after the other):
-  KEYS     the state hash <prefix>:{<id>} when the plan has a counter or bucket, the call
-           reserves, or it counts anomalies; then one list per sliding-log limit, in plan order
-           (see sliding-log.lua); then with mode 2 the reservation index <prefix>:{<id>}:res
-  ARGV     now (ms), or '' for the server clock (TIME, read once per call)
+  Checks that follow each other with the same time, mode, plan and costs (the usual batch: one
+  plan, one cost) are one group: their arguments are sent and decoded once, and a group of plain
+  checks of one sliding-log or sliding-window limit runs its short path in a loop.
+
+  KEYS     per check, in order: the state hash <prefix>:{<id>} when the plan has a counter or
+           bucket, the call reserves, or it counts anomalies; then one list per sliding-log
+           limit, in plan order (see sliding-log.lua); then with mode 2 the reservation index
+           <prefix>:{<id>}:res
+  ARGV     per group, in order:
+           the number of checks in the group
+           now (ms), or '' for the server clock (TIME, read once per call)
            mode: 0 peek (read only, but for anomaly counters when it carries rules: deny-cache hits
            reported), 1 check, 2 reserve
            plan: its id, or "<id>:<definition>" (see learn_plan in plan.lua)
-           this call's cost in the cost-spike unit, and denials answered meanwhile from a deny
-           cache, to count as calls and denials (both read only when the plan has anomaly rules)
+           only when the plan has anomaly rules: the call's cost in the cost-spike unit, and
+           denials answered meanwhile from a deny cache, to count as calls and denials
            one cost per limit
-  Returns  one flat list: per check, allowed (0|1), now, reservation id (0 if none), reservation
-           expiry, anomalies fired k, then 3 per anomaly: rule (1 burst, 2 denial storm, 3 cost
-           spike), value, threshold, then per limit: fits (0|1), remaining, resetAt. A check whose
-           plan the library does not know ends the list: it and the checks after it did not run
+  Returns  one flat list: per group its now, then per check: status (1 allowed, 0 denied; + 2 when
+           followed by the reservation id, its expiry, anomalies fired k and 3 per anomaly: rule
+           (1 burst, 2 denial storm, 3 cost spike), value, threshold), then per limit: remaining
+           when the call fits it, -1 - remaining when it does not, and resetAt. A group whose plan
+           the library does not know ends the list: it and the groups after it did not run
 ]]
 --- @include "lib"
 --- @include "fixed-window"
@@ -35,40 +42,27 @@
 -- the state hash's field-value pairs, one list reused by every check (emptied after each write)
 local writes = {}
 
-local function check_one(keys, k, args, a, now, out)
-  local plan = plans[args[a + 2]] or learn_plan(args[a + 2])
-  if not plan then return nil end
-  local mode = nums[args[a + 1]]
+-- the reply, one list reused by every call of a loaded library (Redis reads it when the call
+-- returns; what is left past this call's end is cleared)
+local reply = {}
+
+-- one check on the general path: `plan` with its limits' costs set, `counting` when a counter
+-- is charged. Appends the check's reply to out[o + 1 ..]; returns the next key's index and o
+local function check_one(keys, k, plan, mode, spike_cost, pending, counting, now, out, o)
   local rules = plan.rules
   -- rules come with a peek only to count deny-cache hits it reports
   local watching = rules ~= ''
-  if plan.log1 and mode == 1 and not watching then
-    local c = args[a + 5]
-    local l = plan.limits[1]
-    if log_check(keys[k], l.limit, l.window, nums[c] or arg_num(c), now, out) then return k + 1, a + 6 end
-  elseif plan.window1 and mode == 1 and not watching then
-    local c = args[a + 5]
-    window_check(keys[k], plan.limits[1], nums[c] or arg_num(c), now, plan.state_ttl, out)
-    return k + 1, a + 6
-  end
   local hash
   if plan.counters or watching or mode == 2 then
     hash = keys[k]
     k = k + 1
   end
   local limits, n = plan.limits, plan.n
-  -- a counter charged writes its field
-  local counting = false
   for i = 1, n do
     local l = limits[i]
-    local c = args[a + 4 + i]
-    c = nums[c] or arg_num(c)
-    l.cost = c
     if l.code == LOG then
       l.key = keys[k]
       k = k + 1
-    elseif c > 0 then
-      counting = true
     end
   end
   local values = NO_VALUES
@@ -130,11 +124,10 @@ local function check_one(keys, k, args, a, now, out)
       k = k + 1
     end
     if watching then
-      local pending = nums[args[a + 4]] or arg_num(args[a + 4])
       if mode == 0 then
         fired = observe(values[plan.anomaly_at], writes, rules, now, false, 0, pending, 0)
       else
-        fired = observe(values[plan.anomaly_at], writes, rules, now, allowed, nums[args[a + 3]] or arg_num(args[a + 3]), pending, 1)
+        fired = observe(values[plan.anomaly_at], writes, rules, now, allowed, spike_cost, pending, 1)
       end
     end
     local w = #writes
@@ -145,22 +138,27 @@ local function check_one(keys, k, args, a, now, out)
   end
 
   -- the reply, appended to the call's one flat list (a table per check costs Redis a conversion)
-  local o = #out
-  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = allowed and 1 or 0, now, reservation, expires_at, fired and #fired / 3 or 0
-  o = o + 5
-  if fired then
-    for _, v in ipairs(fired) do
-      o = o + 1
-      out[o] = v
+  if reservation > 0 or fired then
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4] = allowed and 3 or 2, reservation, expires_at, fired and #fired / 3 or 0
+    o = o + 4
+    if fired then
+      for _, v in ipairs(fired) do
+        o = o + 1
+        out[o] = v
+      end
     end
+  else
+    o = o + 1
+    out[o] = allowed and 1 or 0
   end
   for i = 1, n do
     local l = limits[i]
     local fits, rem, reset = l.on_outcome(l, now)
-    out[o + 1], out[o + 2], out[o + 3] = fits and 1 or 0, rem, reset
-    o = o + 3
+    if not fits then rem = -1 - rem end
+    out[o + 1], out[o + 2] = rem, reset
+    o = o + 2
   end
-  return k, a + 5 + n
+  return k, o
 end
 
 local function check_all(keys, args)
@@ -169,22 +167,60 @@ local function check_all(keys, args)
   if writes[1] ~= nil then
     for i = #writes, 1, -1 do writes[i] = nil end
   end
-  local out, k, a, n = {}, 1, 1, #args
-  -- the clock is read once; checks sent with the same time parse it once
-  local clock, last, now
+  local out, o, k, a, n = reply, 0, 1, 1, #args
+  -- the clock is read once for every group that asks for it
+  local clock
   while a <= n do
-    local t = args[a]
-    if t ~= last then
-      if t == '' then
-        clock = clock or server_now('')
-        now = clock
-      else
-        now = tonumber(t)
-      end
-      last = t
+    local count = nums[args[a]] or arg_num(args[a])
+    local now = args[a + 1]
+    if now == '' then
+      clock = clock or server_now('')
+      now = clock
+    else
+      now = tonumber(now)
     end
-    k, a = check_one(keys, k, args, a, now, out)
-    if not k then break end
+    local mode = nums[args[a + 2]]
+    local plan = plans[args[a + 3]] or learn_plan(args[a + 3])
+    if not plan then break end
+    a = a + 4
+    local watching = plan.rules ~= ''
+    local spike_cost, pending = 0, 0
+    if watching then
+      spike_cost, pending = nums[args[a]] or arg_num(args[a]), nums[args[a + 1]] or arg_num(args[a + 1])
+      a = a + 2
+    end
+    o = o + 1
+    out[o] = now
+    if mode == 1 and not watching and (plan.log1 or plan.window1) then
+      local c = nums[args[a]] or arg_num(args[a])
+      local l = plan.limits[1]
+      if plan.log1 then
+        local limit, window = l.limit, l.window
+        for _ = 1, count do
+          o = log_check(keys[k], limit, window, c, now, out, o)
+          k = k + 1
+        end
+      else
+        local ttl = plan.state_ttl
+        for _ = 1, count do
+          o = window_check(keys[k], l, c, now, ttl, out, o)
+          k = k + 1
+        end
+      end
+    else
+      local limits, counting = plan.limits, false
+      for i = 1, plan.n do
+        local c = nums[args[a + i - 1]] or arg_num(args[a + i - 1])
+        local l = limits[i]
+        l.cost = c
+        if l.code ~= LOG and c > 0 then counting = true end
+      end
+      for _ = 1, count do
+        k, o = check_one(keys, k, plan, mode, spike_cost, pending, counting, now, out, o)
+      end
+    end
+    a = a + plan.n
   end
+  for i = o + 1, #out do out[i] = nil end
   return out
 end

@@ -50,6 +50,7 @@ export function planArg(limits: readonly CompiledLimit[], stateTtlMs: number, re
 /** One check as check.lua reads it: its keys, its arguments (the plan's id at PLAN_AT). */
 export interface CheckCall {
   readonly keys: string[];
+  /** now, mode, plan id, [cost-spike cost, pending denials: with anomaly rules], one cost per limit. */
   readonly args: (string | number)[];
   readonly plan: PlanArg;
   /** How many limits: the length of its reply. */
@@ -66,7 +67,8 @@ export function encodeCheck(request: StoreEvaluateRequest, k: IdentifierKeys): C
   const keys: string[] = [];
   // the state hash only when the script uses it (see check.lua)
   if (mode === 2 || rules !== '' || request.limits.some((l) => l.code !== LOG)) keys.push(k.state);
-  const args: (string | number)[] = [request.now ?? '', mode, plan.id, request.anomaly?.cost ?? 0, request.anomaly?.pendingDenied ?? 0];
+  const args: (string | number)[] = [request.now ?? '', mode, plan.id];
+  if (rules !== '') args.push(request.anomaly?.cost ?? 0, request.anomaly?.pendingDenied ?? 0);
   request.limits.forEach((l, i) => {
     if (l.code === LOG) keys.push(k.log(l.name));
     args.push(request.costs[i]!);
@@ -76,44 +78,77 @@ export function encodeCheck(request: StoreEvaluateRequest, k: IdentifierKeys): C
 }
 
 const RULES: Record<number, AnomalyRule> = { 1: 'burst', 2: 'denial-storm', 3: 'cost-spike' };
+// shared by every output that fired none (read only)
+const NO_ANOMALIES: readonly Fired[] = Object.freeze([]);
 
 /**
- * Decodes the check replies of one call (one flat list, see check.lua) for `checks`, in order,
- * into `outputs`; returns how many checks ran (the rest: plan unknown).
+ * Decodes the check replies of one call (one flat list, see check.lua) for `checks`, sent in
+ * groups of `groups` checks (see encodeChecks), in order, into `outputs`; returns how many checks
+ * ran (the rest: plan unknown).
  */
-export function decodeChecks(reply: unknown, checks: readonly { readonly call: Pick<CheckCall, 'limits'> }[], outputs: EvaluateOutput[]): number {
-  const r = reply as number[];
+export function decodeChecks(reply: unknown, checks: readonly { readonly call: Pick<CheckCall, 'limits'> }[], groups: readonly number[], outputs: EvaluateOutput[]): number {
+  const r = (Array.isArray(reply) ? reply : []) as number[];
   let i = 0;
   let n = 0;
-  for (; n < checks.length && i < r.length; n++) {
-    const fired = r[i + 4]!;
-    const anomalies: EvaluateOutput['anomalies'][number][] = [];
-    let j = i + 5;
-    for (let f = 0; f < fired; f++, j += 3) anomalies.push({ rule: RULES[r[j]!]!, value: r[j + 1]!, threshold: r[j + 2]! });
-    const outcomes: EvaluateOutput['limits'][number][] = [];
-    for (let l = 0; l < checks[n]!.call.limits; l++, j += 3) outcomes.push({ fits: r[j] === 1, remaining: r[j + 1]!, resetAt: r[j + 2]! });
-    const output: EvaluateOutput = { allowed: r[i] === 1, now: r[i + 1]!, limits: outcomes, anomalies };
-    outputs.push(r[i + 2] ? { ...output, reservation: { id: String(r[i + 2]), expiresAt: r[i + 3]! } } : output);
-    i = j;
+  for (const size of groups) {
+    if (i >= r.length) break;
+    const now = r[i++]!;
+    for (const end = n + size; n < end; n++) {
+      const status = r[i++]!;
+      let reservation: EvaluateOutput['reservation'];
+      let anomalies: readonly Fired[] = NO_ANOMALIES;
+      if (status >= 2) {
+        if (r[i]) reservation = { id: String(r[i]), expiresAt: r[i + 1]! };
+        const fired = r[i + 2]!;
+        i += 3;
+        if (fired > 0) {
+          const list: Fired[] = [];
+          for (let f = 0; f < fired; f++, i += 3) list.push({ rule: RULES[r[i]!]!, value: r[i + 1]!, threshold: r[i + 2]! });
+          anomalies = list;
+        }
+      }
+      const outcomes: EvaluateOutput['limits'][number][] = [];
+      for (let l = checks[n]!.call.limits; l > 0; l--, i += 2) {
+        const remaining = r[i]!;
+        outcomes.push(remaining >= 0 ? { fits: true, remaining, resetAt: r[i + 1]! } : { fits: false, remaining: -1 - remaining, resetAt: r[i + 1]! });
+      }
+      const output: EvaluateOutput = { allowed: (status & 1) === 1, now, limits: outcomes, anomalies };
+      outputs.push(reservation ? { ...output, reservation } : output);
+    }
   }
   return n;
 }
 
+const sameArgs = (a: readonly (string | number)[], b: readonly (string | number)[]) => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
 /**
  * The arguments of the `check` (one check) and `checks` (several) scripts, both made from
- * check.lua by render.ts: numkeys, every check's keys, then every check's arguments, each naming
- * its plan by definition when `full` says so.
+ * check.lua by render.ts: numkeys, every check's keys, then the checks' arguments by group (checks
+ * in a row with the same arguments go as one group: their count, then the arguments once), each
+ * naming its plan by definition when `full` says so. `groups`: the size of each group, for
+ * decodeChecks.
  */
-export function encodeChecks(calls: readonly { readonly call: CheckCall }[], full: (plan: PlanArg) => boolean): ScriptArgs {
+export function encodeChecks(calls: readonly { readonly call: CheckCall }[], full: (plan: PlanArg) => boolean): { command: ScriptArgs; groups: number[] } {
   let keys = 0;
   for (const { call } of calls) keys += call.keys.length;
   const command: ScriptArgs = [keys];
   for (const { call } of calls) for (const key of call.keys) command.push(key);
-  for (const { call } of calls) {
-    const definition = full(call.plan);
-    for (let i = 0; i < call.args.length; i++) command.push(i === PLAN_AT && definition ? call.plan.full : call.args[i]!);
+  const groups: number[] = [];
+  for (let from = 0; from < calls.length; ) {
+    const { args, plan } = calls[from]!.call;
+    let to = from + 1;
+    while (to < calls.length && sameArgs(calls[to]!.call.args, args)) to++;
+    groups.push(to - from);
+    command.push(to - from);
+    const definition = full(plan);
+    for (let i = 0; i < args.length; i++) command.push(i === PLAN_AT && definition ? plan.full : args[i]!);
+    from = to;
   }
-  return command;
+  return { command, groups };
 }
 
 /** The arguments of settle.lua (see its header). */

@@ -230,13 +230,14 @@ end
   arithmetic step). The usual check reads the header and the cache's first two time words in one
   unpack (one of them decides), and writes the entry and the new header (with the cache's rest,
   in one pack) with one RPUSH; anything else goes through log_scan and log_store. A unit entry's
-  bytes are made once for the checks of a call that share their time. Appends the reply to `out`.
+  bytes are made once for the checks of a call that share their time. Writes the check's reply
+  (see check.lua) to out[o + 1 .. o + 3]; returns o + 3.
 ]]
 local log_now, log_unit = false, ''
 -- the C functions the short path calls, kept as upvalues on its first call (a global's field is
 -- two table reads; the library's load sees no globals)
 local log_call, log_unpack, log_pack1, log_sub = false, false, false, false
-local function log_check(key, limit, window, cost, now, out)
+local function log_check(key, limit, window, cost, now, out, o)
   if not log_call then log_call, log_unpack, log_pack1, log_sub = redis.call, struct.unpack, struct.pack, string.sub end
   local cutoff = now - window
   local h = log_call('RPOP', key)
@@ -286,9 +287,12 @@ local function log_check(key, limit, window, cost, now, out)
     if fits then wanted = used - (limit - remaining - 1) end
     if at and c >= wanted then reset = at + window else reset = log_walk(key, rest, 1, 0, cutoff, window, now, wanted) end
   end
-  local o = #out
-  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7], out[o + 8] = fits and 1 or 0, now, 0, 0, 0, fits and 1 or 0, remaining, reset
-  return true
+  if fits then
+    out[o + 1], out[o + 2], out[o + 3] = 1, remaining, reset
+  else
+    out[o + 1], out[o + 2], out[o + 3] = 0, -1 - remaining, reset
+  end
+  return o + 3
 end
 
 -- a reserved entry (time `at`, `reserved` units, reservation `id`) becomes l.cost; 0 removes

@@ -104,9 +104,10 @@ end
   commands and struct: every table read and Lua call costs Redis as much as a handful of
   arithmetic steps. One HGET reads the counters and the kept time (no '~e' unless the TTL is
   due), one HSET writes them. floor_div(a, b) is the three lines after each `(a - a % b) / b`
-  (floor(a / b) without a call). Appends the reply to `out`.
+  (floor(a / b) without a call). Writes the check's reply (see check.lua) to out[o + 1 .. o + 3];
+  returns o + 3.
 ]]
-local function window_check(hash, l, cost, now, ttl, out)
+local function window_check(hash, l, cost, now, ttl, out, o)
   local w, limit, field = l.window, l.limit, l.f1
   local v = call('HGET', hash, field)
   local index = (now - now % w) / w
@@ -169,7 +170,10 @@ local function window_check(hash, l, cost, now, ttl, out)
     end
     if t and t > now then reset = t end
   end
-  local f = fits and 1 or 0
-  local o = #out
-  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7], out[o + 8] = f, now, 0, 0, 0, f, rem, reset
+  if fits then
+    out[o + 1], out[o + 2], out[o + 3] = 1, rem, reset
+  else
+    out[o + 1], out[o + 2], out[o + 3] = 0, -1 - rem, reset
+  end
+  return o + 3
 end

@@ -28,11 +28,11 @@ export function checkSender(runner: ScriptRunner, batchMax: number) {
    * not know (reloaded since, another shard, or EVAL, which keeps nothing) go again with theirs.
    */
   function sendChecks(c: RedisStoreClient, calls: readonly Queued[], definitions: boolean): void {
-    const command = encodeChecks(calls, (plan) => definitions || c.cluster || !knownPlans.has(plan.id));
+    const { command, groups } = encodeChecks(calls, (plan) => definitions || c.cluster || !knownPlans.has(plan.id));
     runner.run(c, calls.length === 1 ? 'check' : 'checks', command).then(
       (reply) => {
         const outputs: EvaluateOutput[] = [];
-        const ran = decodeChecks(reply, calls, outputs);
+        const ran = decodeChecks(reply, calls, groups, outputs);
         for (let i = 0; i < ran; i++) {
           if (runner.functions) knownPlans.add(calls[i]!.call.plan.id);
           calls[i]!.resolve(outputs[i]!);
