@@ -213,7 +213,7 @@ local function check_all(keys, args)
         local c = nums[args[a + i - 1]] or arg_num(args[a + i - 1])
         local l = limits[i]
         l.cost = c
-        if l.code ~= LOG and c > 0 then counting = true end
+        if l.code == LOG then l.pop = mode ~= 0 elseif c > 0 then counting = true end
       end
       for _ = 1, count do
         k, o = check_one(keys, k, plan, mode, spike_cost, pending, counting, now, out, o)

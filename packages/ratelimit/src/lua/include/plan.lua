@@ -11,8 +11,8 @@
 local function new_limit(name, code, limit, window, names)
   local l = {
     name = name, code = code, limit = limit, window = window, cost = 0,
-    key = false, need = 0, fits = false, count = 0, used = 0, remaining = 0, exists = false, live = false, newest = 0,
-    expiry = 0, kept = 0, dead = 0, freed = 0, oldest_at = false, oldest_cost = 0, pending = false, index = 0, current = 0, previous = 0, tat = 0, start = 0, finish = 0,
+    key = false, pop = false, need = 0, fits = false, count = 0, used = 0, remaining = 0, newest = 0,
+    expiry = 0, kept = 0, dead = 0, oldest_at = false, oldest_cost = 0, pending = false, index = 0, current = 0, previous = 0, tat = 0, start = 0, finish = 0,
     f1 = false, s1 = false, s2 = false, s3 = false, i1 = false,
     on_load = false, on_remaining = false, on_charge = false, on_outcome = false, on_persist = false,
   }

@@ -169,17 +169,26 @@ local function log_store(key, window, now, entry, used, newest, cache, p)
   return rest
 end
 
--- loads a log limit (its list, not the hash's `values`) without writing: what log_scan returns,
--- kept in l for log_persist and log_outcome (the cache in s1 from byte `index`, the body's
--- entries read into it in `dead`, the costs dropped in `freed`)
+--[[
+  Loads a log limit (its list, not the hash's `values`): what log_scan returns, kept in l for
+  log_persist and log_outcome (the cache in s1 from byte `index`; the body's entries from index
+  `dead` not read yet). A check or a reserve (l.pop, set per call by check.lua) takes the header
+  (RPOP) and the cache's expired entries as the short path does, and log_persist always writes
+  the header back; a peek reads (LINDEX) and writes nothing.
+]]
 local function log_load(l, values, now)
   local key = l.key
-  local h = redis.call('LINDEX', key, '-1')
-  local used, newest, cache, p, at, c, moved = log_scan(key, h, now - l.window, false)
-  local stored = 0
-  if h then stored = struct.unpack('>d', h) end
-  l.exists, l.newest, l.s1, l.index, l.dead, l.freed = h ~= false, newest, cache, p, moved, stored - used
-  l.live, l.oldest_at, l.oldest_cost = at ~= false, at, c
+  local h, used, newest, cache, p, at, c, moved
+  if l.pop then
+    h = redis.call('RPOP', key)
+    used, newest, cache, p, at, c = log_scan(key, h, now - l.window, true)
+    moved = 0
+  else
+    h = redis.call('LINDEX', key, '-1')
+    used, newest, cache, p, at, c, moved = log_scan(key, h, now - l.window, false)
+  end
+  l.newest, l.s1, l.index, l.dead = newest, cache, p, moved
+  l.oldest_at, l.oldest_cost = at, c
   l.used, l.pending = used, false
   l.remaining = math.max(0, l.limit - used)
 end
@@ -199,16 +208,10 @@ local function log_charge(l, now, reservation)
   return now
 end
 
--- writes what changed: the entries read into the cache leave the body, the header is replaced,
--- the charged entry appended
+-- writes the header log_load took back, with the live rest of the cache and the charged entry
 local function log_persist(l, writes, now, trim)
-  local entry = l.pending
-  if not entry and l.freed == 0 and l.dead == 0 then return end
-  local key = l.key
-  if l.dead > 0 then redis.call('LPOP', key, num(l.dead)) end
-  if l.exists then redis.call('RPOP', key) end
-  l.s1 = log_store(key, l.window, now, entry, l.used, l.newest, l.s1, l.index)
-  l.dead, l.index = 0, 1
+  l.s1 = log_store(l.key, l.window, now, l.pending, l.used, l.newest, l.s1, l.index)
+  l.index = 1
 end
 
 -- fits, remaining, resetAt (see LimitOutcome in src/algorithms/types.ts): resetAt is when the
