@@ -19,7 +19,7 @@ export const RAND = '__rand_int__';
 export async function checkCommand(prefix: string, spec: LimitSpec, plan: BenchPlan = 'log', options: CheckCommandOptions = {}): Promise<string[]> {
   let captured: (string | number)[] | undefined;
   const plans = benchPlans(spec);
-  // one group (see check.lua): now, then the check: allowed, and per limit remaining, resetAt
+  // one group (see check.lua): the server's now, then the check: allowed, and per limit remaining, resetAt
   const reply = [0, 1, ...plans[plan].limits.flatMap(() => [0, 0])];
   const recorder = {
     on: () => recorder,

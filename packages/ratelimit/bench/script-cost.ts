@@ -79,19 +79,19 @@ export const floorLibrary = (body: string) => `#!lua name=airl_cost_floor\nredis
 export async function sendChecks(redis: Redis, fn: string, command: readonly string[], ids: number, base: number, count = N): Promise<number> {
   const numkeys = Number(command[2]);
   const keys = command.slice(3, 3 + numkeys);
-  // ARGV: the group's count, its time (replaced per check), the rest (see check.lua)
-  const args = command.slice(5 + numkeys);
+  // ARGV of the `check` script: the time (replaced per check), then the rest (see check.lua)
+  const args = command.slice(4 + numkeys);
   let allowed = 0;
   for (let from = 0; from < count; from += 1000) {
     const pipeline = redis.pipeline();
     for (let it = from; it < Math.min(count, from + 1000); it++) {
       const id = String(it % ids);
-      pipeline.call('FCALL', fn, numkeys, ...keys.map((k) => k.replace(RAND, id)), '1', String(base + it), ...args);
+      pipeline.call('FCALL', fn, numkeys, ...keys.map((k) => k.replace(RAND, id)), String(base + it), ...args);
     }
     for (const [error, reply] of (await pipeline.exec()) ?? []) {
       if (error) throw error;
-      // the group's now, then the check's status (1: allowed)
-      if ((reply as number[])[1] === 1) allowed++;
+      // the check's status (1: allowed); no time first, as the check carried its own
+      if ((reply as number[])[0] === 1) allowed++;
     }
   }
   return allowed;

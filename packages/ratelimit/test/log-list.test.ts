@@ -116,14 +116,14 @@ describe('a sliding log as a list agrees with the pure model', () => {
   };
   // calls whose time steps back after a settle or a peek at an entry's expiry (found by the
   // property below): the settle and the peek drop nothing, so the entry counts again
-  it.each([
+  it.each<[string, Op]>([
     ['a settle', { op: 'settle', which: 0, costs: [undefined, 0] }],
     ['a peek', { op: 'peek', limits: [1], costs: [1] }],
-  ] as const)('an entry seen expired by %s counts again for a call 1 ms older', async (_, seen) => {
+  ])('an entry seen expired by %s counts again for a call 1 ms older', async (_, seen) => {
     const ops: Op[] = [
       { op: 'reserve', limits: [1], costs: [1] },
       { op: 'step', ms: 12 * 60_000 },
-      seen as Op,
+      seen,
       { op: 'step', ms: -1 },
       { op: 'check', limits: [1, 0], costs: [1, 0] },
       { op: 'check', limits: [1], costs: [1] },

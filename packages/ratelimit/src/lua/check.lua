@@ -17,7 +17,7 @@
            limit, in plan order (see sliding-log.lua); then with mode 2 the reservation index
            <prefix>:{<id>}:res
   ARGV     per group, in order:
-           the number of checks in the group
+           the number of checks in the group (not sent to the `check` script: one check)
            now (ms), or '' for the server clock (TIME, read once per call)
            mode: 0 peek (read only, but for anomaly counters when it carries rules: deny-cache hits
            reported), 1 check, 2 reserve
@@ -25,7 +25,7 @@
            only when the plan has anomaly rules: the call's cost in the cost-spike unit, and
            denials answered meanwhile from a deny cache, to count as calls and denials
            one cost per limit
-  Returns  one flat list: per group its now, then per check: status (1 allowed, 0 denied; + 2 when
+  Returns  one flat list: per group its now when it asked for the server clock, then per check: status (1 allowed, 0 denied; + 2 when
            followed by the reservation id, its expiry, anomalies fired k and 3 per anomaly: rule
            (1 burst, 2 denial storm, 3 cost spike), value, threshold), then per limit: remaining
            when the call fits it, -1 - remaining when it does not, and resetAt. A group whose plan
@@ -161,7 +161,8 @@ local function check_one(keys, k, plan, mode, spike_cost, pending, counting, now
   return k, o
 end
 
-local function check_all(keys, args)
+-- `single`: the `check` script, whose one check comes without its group's count
+local function check_all(keys, args, single)
   if not floor then lib_init() end
   -- a call that failed midway (a command's error) may have left writes behind: never carry them
   if writes[1] ~= nil then
@@ -171,26 +172,33 @@ local function check_all(keys, args)
   -- the clock is read once for every group that asks for it
   local clock
   while a <= n do
-    local count = nums[args[a]] or arg_num(args[a])
-    local now = args[a + 1]
-    if now == '' then
+    local count = 1
+    if not single then
+      count = nums[args[a]] or arg_num(args[a])
+      a = a + 1
+    end
+    local now = args[a]
+    local clocked = now == ''
+    if clocked then
       clock = clock or server_now('')
       now = clock
     else
       now = tonumber(now)
     end
-    local mode = nums[args[a + 2]]
-    local plan = plans[args[a + 3]] or learn_plan(args[a + 3])
+    local mode = nums[args[a + 1]]
+    local plan = plans[args[a + 2]] or learn_plan(args[a + 2])
     if not plan then break end
-    a = a + 4
+    a = a + 3
     local watching = plan.rules ~= ''
     local spike_cost, pending = 0, 0
     if watching then
       spike_cost, pending = nums[args[a]] or arg_num(args[a]), nums[args[a + 1]] or arg_num(args[a + 1])
       a = a + 2
     end
-    o = o + 1
-    out[o] = now
+    if clocked then
+      o = o + 1
+      out[o] = now
+    end
     if mode == 1 and not watching and (plan.log1 or plan.window1) then
       local c = nums[args[a]] or arg_num(args[a])
       local l = plan.limits[1]

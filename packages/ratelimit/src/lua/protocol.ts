@@ -86,13 +86,15 @@ const NO_ANOMALIES: readonly Fired[] = Object.freeze([]);
  * groups of `groups` checks (see encodeChecks), in order, into `outputs`; returns how many checks
  * ran (the rest: plan unknown).
  */
-export function decodeChecks(reply: unknown, checks: readonly { readonly call: Pick<CheckCall, 'limits'> }[], groups: readonly number[], outputs: EvaluateOutput[]): number {
+export function decodeChecks(reply: unknown, checks: readonly { readonly call: Pick<CheckCall, 'limits' | 'args'> }[], groups: readonly number[], outputs: EvaluateOutput[]): number {
   const r = (Array.isArray(reply) ? reply : []) as number[];
   let i = 0;
   let n = 0;
   for (const size of groups) {
     if (i >= r.length) break;
-    const now = r[i++]!;
+    // the group's time: its own, or the server's (first in its reply)
+    const sent = checks[n]!.call.args[0]!;
+    const now = sent === '' ? r[i++]! : Number(sent);
     for (const end = n + size; n < end; n++) {
       const status = r[i++]!;
       let reservation: EvaluateOutput['reservation'];
@@ -127,10 +129,10 @@ const sameArgs = (a: readonly (string | number)[], b: readonly (string | number)
 
 /**
  * The arguments of the `check` (one check) and `checks` (several) scripts, both made from
- * check.lua by render.ts: numkeys, every check's keys, then the checks' arguments by group (checks
- * in a row with the same arguments go as one group: their count, then the arguments once), each
- * naming its plan by definition when `full` says so. `groups`: the size of each group, for
- * decodeChecks.
+ * check.lua by render.ts: numkeys, every check's keys, then the checks' arguments by group
+ * (checks in a row with the same arguments go as one group: its count, but for a lone check, then
+ * the arguments once), each naming its plan by definition when `full` says so. `groups`: the size
+ * of each group, for decodeChecks.
  */
 export function encodeChecks(calls: readonly { readonly call: CheckCall }[], full: (plan: PlanArg) => boolean): { command: ScriptArgs; groups: number[] } {
   let keys = 0;
@@ -143,7 +145,8 @@ export function encodeChecks(calls: readonly { readonly call: CheckCall }[], ful
     let to = from + 1;
     while (to < calls.length && sameArgs(calls[to]!.call.args, args)) to++;
     groups.push(to - from);
-    command.push(to - from);
+    // the `check` script (one check) takes no count
+    if (calls.length > 1) command.push(to - from);
     const definition = full(plan);
     for (let i = 0; i < args.length; i++) command.push(i === PLAN_AT && definition ? plan.full : args[i]!);
     from = to;

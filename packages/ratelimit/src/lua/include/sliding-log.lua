@@ -169,6 +169,29 @@ local function log_store(key, window, now, entry, used, newest, cache, p)
   return rest
 end
 
+-- the C functions log_take and the short path call, kept as upvalues on the first call (a
+-- global's field is two table reads; the library's load sees no globals)
+local log_call, log_unpack, log_pack1, log_sub = false, false, false, false
+
+--[[
+  Takes the header (RPOP) of a log to be written back, and reads on to its oldest live entry, as
+  log_scan with `pop`. The usual case decodes the header and the cache's first two time words in
+  one unpack (one of them decides); `fast` says so, and that the cache is the header itself.
+]]
+local function log_take(key, cutoff)
+  if not log_call then log_call, log_unpack, log_pack1, log_sub = redis.call, struct.unpack, struct.pack, string.sub end
+  local h = log_call('RPOP', key)
+  if h and #h >= 26 then
+    local used, newest, v, w = log_unpack(LOG_HEAD2, h)
+    if v < LOG_COST then
+      if v > cutoff then return used, newest, h, 15, v, 1, true end
+      if w < LOG_COST and w > cutoff then return used - 1, newest, h, 21, w, 1, true end
+    end
+  end
+  local used, newest, cache, p, at, c = log_scan(key, h, cutoff, true)
+  return used, newest, cache, p, at, c, false
+end
+
 --[[
   Loads a log limit (its list, not the hash's `values`): what log_scan returns, kept in l for
   log_persist and log_outcome (the cache in s1 from byte `index`; the body's entries from index
@@ -178,14 +201,12 @@ end
 ]]
 local function log_load(l, values, now)
   local key = l.key
-  local h, used, newest, cache, p, at, c, moved
+  local used, newest, cache, p, at, c, moved
   if l.pop then
-    h = redis.call('RPOP', key)
-    used, newest, cache, p, at, c = log_scan(key, h, now - l.window, true)
+    used, newest, cache, p, at, c = log_take(key, now - l.window)
     moved = 0
   else
-    h = redis.call('LINDEX', key, '-1')
-    used, newest, cache, p, at, c, moved = log_scan(key, h, now - l.window, false)
+    used, newest, cache, p, at, c, moved = log_scan(key, redis.call('LINDEX', key, '-1'), now - l.window, false)
   end
   l.newest, l.s1, l.index, l.dead = newest, cache, p, moved
   l.oldest_at, l.oldest_cost = at, c
@@ -230,34 +251,16 @@ end
 --[[
   A plan of one sliding-log limit, checked (mode 1) without anomaly rules: the steps of check.lua
   and the functions above, with locals only (every table access costs Redis about as much as an
-  arithmetic step). The usual check reads the header and the cache's first two time words in one
-  unpack (one of them decides), and writes the entry and the new header (with the cache's rest,
-  in one pack) with one RPUSH; anything else goes through log_scan and log_store. A unit entry's
+  arithmetic step). The usual check takes the header with log_take (one unpack decides), and
+  writes the entry and the new header (with the cache's rest, in one pack) with one RPUSH;
+  anything else goes through log_store. A unit entry's
   bytes are made once for the checks of a call that share their time. Writes the check's reply
   (see check.lua) to out[o + 1 .. o + 3]; returns o + 3.
 ]]
 local log_now, log_unit = false, ''
--- the C functions the short path calls, kept as upvalues on its first call (a global's field is
--- two table reads; the library's load sees no globals)
-local log_call, log_unpack, log_pack1, log_sub = false, false, false, false
 local function log_check(key, limit, window, cost, now, out, o)
-  if not log_call then log_call, log_unpack, log_pack1, log_sub = redis.call, struct.unpack, struct.pack, string.sub end
   local cutoff = now - window
-  local h = log_call('RPOP', key)
-  local used, newest, cache, p, at, c
-  local fast = false
-  if h and #h >= 26 then
-    local v, w
-    used, newest, v, w = log_unpack(LOG_HEAD2, h)
-    if v < LOG_COST then
-      if v > cutoff then
-        cache, p, at, c, fast = h, 15, v, 1, true
-      elseif w < LOG_COST and w > cutoff then
-        cache, p, at, c, used, fast = h, 21, w, 1, used - 1, true
-      end
-    end
-  end
-  if not fast then used, newest, cache, p, at, c = log_scan(key, h, cutoff, true) end
+  local used, newest, cache, p, at, c, fast = log_take(key, cutoff)
   local need = cost
   if need < 1 then need = 1 end
   local remaining = limit - used
