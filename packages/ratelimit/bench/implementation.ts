@@ -1,5 +1,5 @@
 // What every benchmarked limiter provides, and the one way they all connect to Redis.
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 
 import type { Check } from './harness';
 
@@ -15,8 +15,18 @@ export interface ImplementationOptions {
   readonly label: string;
   readonly prefix: string;
   readonly url: string;
+  /** Nodes of a Redis Cluster to use instead of `url` (through an ioredis `Cluster`). */
+  readonly cluster?: readonly ClusterNode[] | undefined;
   readonly spec: LimitSpec;
 }
+
+export interface ClusterNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The client every implementation gets: a `Redis`, or a `Cluster` in the cluster section. */
+export type BenchClient = Redis | Cluster;
 
 export interface Session {
   readonly check: Check;
@@ -41,10 +51,13 @@ export interface Implementation {
 
 /**
  * A plain ioredis client, the same for every implementation: ioredis defaults, no auto-pipelining
- * (on loopback it made single-script limiters slower). Counts the commands it writes.
+ * (on loopback it made single-script limiters slower); a `Cluster` of `cluster` when given, with
+ * the same options. Counts the commands it writes.
  */
-export async function connect(url: string): Promise<{ client: Redis; sent: () => number }> {
-  const client = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
+export async function connect(o: Pick<ImplementationOptions, 'url' | 'cluster'>): Promise<{ client: BenchClient; sent: () => number }> {
+  const client = o.cluster
+    ? new Cluster([...o.cluster], { lazyConnect: true, redisOptions: { maxRetriesPerRequest: 1 } })
+    : new Redis(o.url, { maxRetriesPerRequest: 1, lazyConnect: true });
   await client.connect();
   let sent = 0;
   const send = client.sendCommand.bind(client);
@@ -55,6 +68,6 @@ export async function connect(url: string): Promise<{ client: Redis; sent: () =>
   return { client, sent: () => sent };
 }
 
-export async function disconnect(client: Redis): Promise<void> {
+export async function disconnect(client: BenchClient): Promise<void> {
   await client.quit().catch(() => client.disconnect());
 }

@@ -66,7 +66,7 @@ export function ours(o: OursOptions): Implementation {
     // checks are FCALL (FUNCTION LOAD once); controls, usage boards and denial logs add the rest
     commands: ['fcall', 'function', 'evalsha', 'eval', 'zincrby', 'zremrangebyrank', 'hgetall', 'hget', 'publish', 'subscribe', 'xadd'],
     async open() {
-      const { client, sent } = await connect(o.url);
+      const { client, sent } = await connect(o);
       const limiter = createRateLimiter({
         plans,
         store: createRedisStore({ client, prefix: o.prefix }),

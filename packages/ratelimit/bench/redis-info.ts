@@ -11,6 +11,8 @@ export interface RedisSnapshot {
   readonly calls: ReadonlyMap<string, number>;
   /** INFO stats `total_commands_processed`: commands sent by clients and run inside scripts. */
   readonly totalCommands: number;
+  /** INFO stats `total_reads_processed`: reads from client sockets (a pipeline can arrive in one). */
+  readonly reads: number;
   /** used_cpu_user + used_cpu_sys, seconds. */
   readonly cpuSeconds: number;
   readonly usedMemory: number;
@@ -32,6 +34,7 @@ export function parseSnapshot(info: string): RedisSnapshot {
   return {
     calls,
     totalCommands: num('total_commands_processed'),
+    reads: num('total_reads_processed'),
     cpuSeconds: num('used_cpu_user') + num('used_cpu_sys'),
     usedMemory: num('used_memory'),
     maxMemory: num('maxmemory'),
@@ -43,11 +46,30 @@ export async function snapshot(redis: Redis): Promise<RedisSnapshot> {
   return parseSnapshot((await redis.call('INFO', 'server', 'commandstats', 'stats', 'cpu', 'memory')) as string);
 }
 
+/** A cluster's snapshot: every master's, summed (run ids joined, so a restart of any shows). */
+export async function clusterSnapshot(masters: readonly Redis[]): Promise<RedisSnapshot> {
+  const all = await Promise.all(masters.map(snapshot));
+  const calls = new Map<string, number>();
+  for (const s of all) for (const [name, n] of s.calls) calls.set(name, (calls.get(name) ?? 0) + n);
+  const sum = (k: 'totalCommands' | 'reads' | 'cpuSeconds' | 'usedMemory' | 'maxMemory') => all.reduce((n, s) => n + s[k], 0);
+  return {
+    calls,
+    totalCommands: sum('totalCommands'),
+    reads: sum('reads'),
+    cpuSeconds: sum('cpuSeconds'),
+    usedMemory: sum('usedMemory'),
+    maxMemory: sum('maxMemory'),
+    runId: all.map((s) => s.runId).join(','),
+  };
+}
+
 export interface RedisDelta {
   /** Calls of the commands named, summed: the implementation's top-level commands. */
   readonly topLevel: number;
   /** Every command Redis ran, including inside scripts, minus the snapshots' own INFO. */
   readonly all: number;
+  /** Socket reads, minus one per snapshot INFO. */
+  readonly reads: number;
   readonly cpuUs: number;
 }
 
@@ -62,6 +84,7 @@ export function delta(before: RedisSnapshot, after: RedisSnapshot, topLevel: rea
   return {
     topLevel: reset ? Number.NaN : topLevel.reduce((sum, name) => sum + d(name), 0),
     all: reset ? Number.NaN : after.totalCommands - before.totalCommands - d('info'),
+    reads: reset ? Number.NaN : after.reads - before.reads - d('info'),
     cpuUs: restarted ? Number.NaN : (after.cpuSeconds - before.cpuSeconds) * 1e6,
   };
 }

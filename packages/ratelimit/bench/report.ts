@@ -11,8 +11,8 @@ const load = (l: readonly number[]) => l.map((v) => v.toFixed(2)).join(' / ');
 function sectionTable(s: Section, reference = 'rlf'): string {
   const ref = med(find(s, reference), 'checksPerSecond');
   let out =
-    '| implementation | checks/s | vs rate-limiter-flexible | p50 ms | p99 ms | Redis cmds/check | Redis calls/check (incl. in scripts) | Node CPU µs/check | Redis CPU µs/check | allowed | errors |\n' +
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
+    '| implementation | checks/s | vs rate-limiter-flexible | p50 ms | p99 ms | Redis cmds/check | Redis calls/check (incl. in scripts) | Redis socket reads/check | Node CPU µs/check | Redis CPU µs/check | allowed | errors |\n' +
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
   for (const row of s.rows) {
     const m = (k: Parameters<typeof med>[1]) => med(row, k);
     const name = row.kind === 'ours' ? `**${row.label}**` : row.label;
@@ -20,7 +20,7 @@ function sectionTable(s: Section, reference = 'rlf'): string {
     const crossCheck = Math.abs(m('commandsPerCheck') - m('sentPerCheck')) > 0.05 * Math.max(1, m('sentPerCheck')) && row.kind !== 'ceiling' ? ' †' : '';
     out +=
       `| ${name} | ${int(m('checksPerSecond'))} | ${ratio(m('checksPerSecond') / ref)} | ${dec(m('p50Ms'))} | ${dec(m('p99Ms'))} | ` +
-      `${dec(m('commandsPerCheck'))}${crossCheck} | ${dec(m('redisCallsPerCheck'))} | ${dec(m('nodeCpuUsPerCheck'), 1)} | ${dec(m('redisCpuUsPerCheck'), 1)} | ` +
+      `${dec(m('commandsPerCheck'))}${crossCheck} | ${dec(m('redisCallsPerCheck'))} | ${dec(m('redisReadsPerCheck'))} | ${dec(m('nodeCpuUsPerCheck'), 1)} | ${dec(m('redisCpuUsPerCheck'), 1)} | ` +
       `${row.kind === 'ceiling' ? 'n/a' : `${dec(m('allowedShare') * 100, 1)}%`} | ${errors}${errors ? ` (${row.rounds.find((r) => r.firstError)?.firstError ?? ''})` : ''} |\n`;
   }
   return out;
@@ -71,6 +71,7 @@ export function renderMarkdown(r: Results): string {
   if (r.hot) out += `### Hot workload\n\n${r.hot.description} Load average ${load(r.hot.loadStart)} at its start, ${load(r.hot.loadEnd)} at its end.\n\n${sectionTable(r.hot)}\n${roundsLine(r.hot)}\n\n`;
   if (r.inFlight) out += `### Throughput against calls in flight\n\n${r.inFlight.fixed}\n\n${curveTable(r.inFlight)}\n`;
   if (r.identifiers) out += `### Throughput against identifiers\n\n${r.identifiers.fixed}\n\n${curveTable(r.identifiers)}\n`;
+  if (r.cluster) out += `### Redis Cluster\n\n${r.cluster.description} Load average ${load(r.cluster.loadStart)} at its start, ${load(r.cluster.loadEnd)} at its end.\n\n${sectionTable(r.cluster)}\n${roundsLine(r.cluster)}\n\n`;
 
   out += `### Redis memory\n\nMEMORY USAGE (SAMPLES 0) of every key an identifier has, after its calls, averaged over identifiers; per-entry figures are the slope between entry counts (listpack: 16 to 128 entries; skiplist: 256 to 1,024).\n\n${memoryTable(r)}\n`;
   if (r.boards) {
@@ -129,6 +130,7 @@ export function renderSvg(r: Results): string {
   if (r.hot) panels.push({ title: `Hot: ${int(r.hot.identifiers)} identifiers, mostly denied`, unit: 'checks/s, median of rounds', bars: bar(r.hot.rows) });
   if (r.inFlight) panels.push(linePanel('Throughput against calls in flight', r.inFlight));
   if (r.identifiers) panels.push(linePanel('Throughput against identifiers', r.identifiers));
+  if (r.cluster) panels.push({ title: `Redis Cluster (3 masters): ${r.cluster.inFlight} in flight, ${int(r.cluster.identifiers)} identifiers`, unit: 'checks/s, median of rounds', bars: bar(r.cluster.rows) });
   const load1 = r.loadStart[0] ?? Number.NaN;
   return renderChart(
     '@airl/ratelimit benchmark',

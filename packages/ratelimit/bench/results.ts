@@ -16,6 +16,8 @@ export interface Round {
   readonly commandsPerCheck: number;
   /** Commands Redis ran per check, including inside scripts (INFO total_commands_processed). */
   readonly redisCallsPerCheck: number;
+  /** Reads Redis made from client sockets per check (INFO total_reads_processed; absent before it was measured). */
+  readonly redisReadsPerCheck?: number;
   /** Commands the implementation's client wrote per check (cross-check of the INFO figure). */
   readonly sentPerCheck: number;
   readonly nodeCpuUsPerCheck: number;
@@ -86,6 +88,8 @@ export interface Results {
   readonly hot: Section | undefined;
   readonly inFlight: Curve | undefined;
   readonly identifiers: Curve | undefined;
+  /** The steady workload on a local 3-master Redis Cluster (absent in runs before it existed). */
+  readonly cluster?: Section | undefined;
   readonly memory: readonly MemoryResult[];
   /** Top-consumer boards: bytes in all and per identifier, after `identifiers` made one call each. */
   readonly boards: { readonly bytes: number; readonly bytesPerIdentifier: number; readonly identifiers: number } | undefined;
@@ -93,7 +97,7 @@ export interface Results {
 }
 
 export function med(row: Row | undefined, metric: Metric): number {
-  return row ? median(row.rounds.map((r) => r[metric])) : Number.NaN;
+  return row ? median(row.rounds.map((r) => r[metric] ?? Number.NaN)) : Number.NaN;
 }
 
 export const find = (section: { rows: readonly Row[] } | undefined, id: string) => section?.rows.find((r) => r.id === id);

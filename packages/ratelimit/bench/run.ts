@@ -3,7 +3,8 @@
 // latest.json and chart.svg, and the generated part of docs/benchmarks.md.
 //
 //   BENCH_QUICK=1       a few seconds, to see that everything runs (results/quick/, docs untouched)
-//   BENCH_ONLY=steady,hot,in-flight,identifiers,memory    run some sections only
+//   BENCH_ONLY=steady,hot,in-flight,identifiers,memory,cluster    run some sections only (cluster:
+//                       the steady workload on a 3-master Redis Cluster the bench starts on loopback)
 //   BENCH_ROUNDS, BENCH_SECONDS    rounds per row and measured seconds per round (steady, hot)
 //   BENCH_PRIVATE_REDIS=1    start a redis-server of its own on a free port instead (clean CPU
 //                       and command counts: no other client's work in them)
@@ -16,8 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 
 import { checkCommand, librarySource, runRedisBenchmark } from './ceiling';
+import { type LocalCluster, startLocalCluster } from './cluster';
 import { drive, type Workload } from './harness';
-import type { Implementation, LimitSpec } from './implementation';
+import type { ClusterNode, Implementation, LimitSpec } from './implementation';
 import { removeKeys } from './keys';
 import { measureMemory, type MemoryResult, sharedBytes, slope } from './memory';
 import { startPrivateRedis } from './private-redis';
@@ -26,12 +28,13 @@ import { flexible } from './peers/rate-limiter-flexible';
 import { minimalLog } from './peers/minimal-log';
 import { multiZset } from './peers/multi-zset';
 import { upstash } from './peers/upstash';
-import { snapshot, delta } from './redis-info';
+import { snapshot, delta, type RedisSnapshot } from './redis-info';
 import { renderMarkdown, renderSvg } from './report';
 import type { Curve, CurvePoint, Machine, Results, Round, Row, Section } from './results';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'memory,steady,hot,in-flight,identifiers').split(',').map((s) => s.trim()));
+const SECTIONS = 'memory,steady,hot,in-flight,identifiers,cluster';
+const ONLY = new Set((process.env.BENCH_ONLY ?? SECTIONS).split(',').map((s) => s.trim()));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 5));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 0.25 : 3));
 const WARMUP_MS = QUICK ? 100 : 1000;
@@ -54,51 +57,59 @@ const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const loadavg = () => os.loadavg().map((v) => Math.round(v * 100) / 100);
 
-/** The implementations of a workload, each with its own key prefix. */
-function lineup(spec: LimitSpec, tag: string, which: readonly string[]): Implementation[] {
+/** Where a section runs: the Redis of the run, or a cluster with its INFO summed over masters. */
+interface Target {
+  snapshot(): Promise<RedisSnapshot>;
+  removeKeys(prefix: string): Promise<unknown>;
+}
+const standalone: Target = { snapshot: () => snapshot(redis), removeKeys: (prefix) => removeKeys(redis, prefix) };
+
+/** The implementations of a workload, each with its own key prefix (on `cluster` when given). */
+function lineup(spec: LimitSpec, tag: string, which: readonly string[], cluster?: readonly ClusterNode[]): Implementation[] {
   const p = (id: string) => `${RUN}:${tag}:${id}`;
+  const where = { url: redisUrl, cluster };
   const all: Record<string, () => Implementation> = {
-    'ours-log': () => ours({ id: 'ours-log', label: 'this project: exact sliding log', prefix: p('ours-log'), url: redisUrl, spec, plan: 'log' }),
-    'ours-window': () => ours({ id: 'ours-window', label: 'this project: sliding-window counter', prefix: p('ours-window'), url: redisUrl, spec, plan: 'window' }),
+    'ours-log': () => ours({ id: 'ours-log', label: 'this project: exact sliding log', prefix: p('ours-log'), ...where, spec, plan: 'log' }),
+    'ours-window': () => ours({ id: 'ours-window', label: 'this project: sliding-window counter', prefix: p('ours-window'), ...where, spec, plan: 'window' }),
     'ours-log-lean': () =>
       ours({
         id: 'ours-log-lean',
         label: 'this project: exact sliding log, top-consumer boards and controls off',
         prefix: p('ours-log-lean'),
-        url: redisUrl,
+        ...where,
         spec,
         plan: 'log',
         options: { topConsumers: false, controls: false },
       }),
     'ours-plan3': () =>
-      ours({ id: 'ours-plan3', label: `this project: three-limit plan (${anomalyState})`, prefix: p('ours-plan3'), url: redisUrl, spec, plan: 'plan3' }),
+      ours({ id: 'ours-plan3', label: `this project: three-limit plan (${anomalyState})`, prefix: p('ours-plan3'), ...where, spec, plan: 'plan3' }),
     // the same plan without anomaly counters: what detection costs a check
     'ours-plan3-plain': () =>
-      ours({ id: 'ours-plan3-plain', label: 'this project: three-limit plan, anomaly counters off', prefix: p('ours-plan3-plain'), url: redisUrl, spec, plan: 'plan3', options: { anomalies: false } }),
+      ours({ id: 'ours-plan3-plain', label: 'this project: three-limit plan, anomaly counters off', prefix: p('ours-plan3-plain'), ...where, spec, plan: 'plan3', options: { anomalies: false } }),
     // a creator's plan charged together with the provider's shared budget (two scripts, two slots)
     'ours-plan3-shared': () =>
       ours({
         id: 'ours-plan3-shared',
         label: `this project: creator plan + shared budget (three-limit plan, ${anomalyState}, provider budget with a 20% share)`,
         prefix: p('ours-plan3-shared'),
-        url: redisUrl,
+        ...where,
         spec,
         plan: 'plan3',
         options: { shared: SHARED_BENCH_BUDGET },
       }),
-    rlf: () => flexible({ id: 'rlf', label: 'rate-limiter-flexible RateLimiterRedis (fixed window)', prefix: p('rlf'), url: redisUrl, spec }),
+    rlf: () => flexible({ id: 'rlf', label: 'rate-limiter-flexible RateLimiterRedis (fixed window)', prefix: p('rlf'), ...where, spec }),
     'rlf-block': () =>
-      flexible({ id: 'rlf-block', label: 'rate-limiter-flexible + inMemoryBlockOnConsumed', prefix: p('rlf-block'), url: redisUrl, spec, inMemoryBlock: true }),
-    upstash: () => upstash({ id: 'upstash', label: '@upstash/ratelimit sliding window (ioredis adapter)', prefix: p('upstash'), url: redisUrl, spec }),
+      flexible({ id: 'rlf-block', label: 'rate-limiter-flexible + inMemoryBlockOnConsumed', prefix: p('rlf-block'), ...where, spec, inMemoryBlock: true }),
+    upstash: () => upstash({ id: 'upstash', label: '@upstash/ratelimit sliding window (ioredis adapter)', prefix: p('upstash'), ...where, spec }),
     'minimal-log': () =>
       minimalLog({
         id: 'minimal-log',
         label: 'reference: minimal sliding-log script (ZREMRANGEBYSCORE, ZCARD, ZADD, PEXPIRE), one EVALSHA',
         prefix: p('minimal-log'),
-        url: redisUrl,
+        ...where,
         spec,
       }),
-    multi: () => multiZset({ id: 'multi', label: 'plain MULTI sorted set (ZREMRANGEBYSCORE, ZADD, ZCARD, PEXPIRE)', prefix: p('multi'), url: redisUrl, spec }),
+    multi: () => multiZset({ id: 'multi', label: 'plain MULTI sorted set (ZREMRANGEBYSCORE, ZADD, ZCARD, PEXPIRE)', prefix: p('multi'), ...where, spec }),
   };
   return which.map((id) => all[id]!());
 }
@@ -106,12 +117,12 @@ function lineup(spec: LimitSpec, tag: string, which: readonly string[]): Impleme
 const kindOf = (id: string): Row['kind'] => (id.startsWith('ours') ? 'ours' : id.startsWith('ceiling') ? 'ceiling' : 'peer');
 
 /** One implementation, one round: open, warm up, measure with INFO around it, close (flushing). */
-async function measureOnce(impl: Implementation, w: Workload, round: number): Promise<Round> {
+async function measureOnce(impl: Implementation, w: Workload, round: number, target = standalone): Promise<Round> {
   const load1 = os.loadavg()[0]!;
   const session = await impl.open();
   try {
     if (w.warmupMs > 0) await drive(session.check, w, w.warmupMs, w.seed + 1_000_003, false);
-    const before = await snapshot(redis);
+    const before = await target.snapshot();
     const sent0 = session.sent();
     const sample = await drive(session.check, w, w.durationMs, w.seed);
     // what the checks left for later (this project's usage boards, written every 5 s) is done
@@ -122,7 +133,7 @@ async function measureOnce(impl: Implementation, w: Workload, round: number): Pr
     const closeCpu = process.cpuUsage(closeCpu0);
     const elapsedMs = sample.elapsedMs + performance.now() - closeStarted;
     const sent = session.sent() - sent0;
-    const d = delta(before, await snapshot(redis), impl.commands);
+    const d = delta(before, await target.snapshot(), impl.commands);
     const per = (n: number) => n / Math.max(1, sample.checks);
     return {
       round,
@@ -134,6 +145,7 @@ async function measureOnce(impl: Implementation, w: Workload, round: number): Pr
       firstError: sample.firstError,
       commandsPerCheck: per(d.topLevel),
       redisCallsPerCheck: per(d.all),
+      redisReadsPerCheck: per(d.reads),
       sentPerCheck: per(sent),
       nodeCpuUsPerCheck: per(sample.nodeCpuUs + closeCpu.user + closeCpu.system),
       redisCpuUsPerCheck: per(d.cpuUs),
@@ -169,6 +181,7 @@ async function ceilingOnce(c: Ceiling, command: readonly string[], w: Workload, 
     errors: 0,
     commandsPerCheck: per(d.topLevel),
     redisCallsPerCheck: per(d.all),
+    redisReadsPerCheck: per(d.reads),
     sentPerCheck: 1,
     nodeCpuUsPerCheck: Number.NaN,
     redisCpuUsPerCheck: per(d.cpuUs),
@@ -177,7 +190,15 @@ async function ceilingOnce(c: Ceiling, command: readonly string[], w: Workload, 
 }
 
 /** Rounds of every entry, the order rotated each round so contention hits all alike. */
-async function section(name: string, description: string, spec: LimitSpec, w: Workload, impls: Implementation[], ceilings: Ceiling[] = []): Promise<Section> {
+async function section(
+  name: string,
+  description: string,
+  spec: LimitSpec,
+  w: Workload,
+  impls: Implementation[],
+  ceilings: Ceiling[] = [],
+  target = standalone,
+): Promise<Section> {
   const loadStart = loadavg();
   const rounds = new Map<string, Round[]>();
   const command = ceilings.length ? (await redis.call('FUNCTION', 'LOAD', 'REPLACE', librarySource), await checkCommand(`${RUN}:${name}:ceiling`, spec)) : [];
@@ -186,11 +207,11 @@ async function section(name: string, description: string, spec: LimitSpec, w: Wo
     for (let i = 0; i < entries.length; i++) {
       const e = entries[(i + round) % entries.length]!;
       log(`${name}: round ${round + 1}/${ROUNDS}, ${e.label}`);
-      const result = 'open' in e ? await measureOnce(e, w, round) : await ceilingOnce(e, command, w, w.durationMs / 1000, round);
+      const result = 'open' in e ? await measureOnce(e, w, round, target) : await ceilingOnce(e, command, w, w.durationMs / 1000, round);
       rounds.set(e.id, [...(rounds.get(e.id) ?? []), result]);
     }
   }
-  await removeKeys(redis, `${RUN}:${name}:`);
+  await target.removeKeys(`${RUN}:${name}:`);
   return {
     name,
     description,
@@ -272,6 +293,31 @@ async function memory(): Promise<{ results: MemoryResult[]; boards: Results['boa
   const boards = { bytes, bytesPerIdentifier: bytes / boardIds, identifiers: boardIds };
   await removeKeys(redis, `${RUN}:memory:`);
   return { results, boards };
+}
+
+/**
+ * The steady workload on a 3-master cluster started here (the tests' helper), every row through an
+ * ioredis `Cluster`; the cluster is stopped, keys and all, when the section ends.
+ */
+async function clusterSection(w: Workload): Promise<Section> {
+  log('cluster: starting a 3-master Redis Cluster on loopback');
+  const local: LocalCluster = await startLocalCluster();
+  try {
+    const target: Target = { snapshot: () => local.snapshot(), removeKeys: () => Promise.resolve() };
+    return await section(
+      'cluster',
+      `The steady workload (${w.inFlight} calls in flight, ${w.identifiers.toLocaleString('en')} identifiers, never denied) on a 3-master Redis Cluster started on loopback for the run ` +
+        `(${local.nodes.map((n) => n.port).join(', ')}), every row through an ioredis \`Cluster\` with the same options. ` +
+        `Redis figures are every master's INFO summed. @upstash/ratelimit's identifier goes in a hash tag ({id}): its two window keys must share a slot for its script.`,
+      STEADY,
+      w,
+      lineup(STEADY, 'cluster', ['ours-log', 'ours-window', 'ours-plan3', 'rlf', 'upstash'], local.nodes),
+      [],
+      target,
+    );
+  } finally {
+    await local.stop();
+  }
 }
 
 async function machine(): Promise<Machine> {
@@ -374,6 +420,8 @@ async function main() {
       )
     : undefined;
 
+  const cluster = ONLY.has('cluster') ? await clusterSection(steadyW) : undefined;
+
   await removeKeys(redis, `${RUN}:`);
   const results: Results = {
     startedAt,
@@ -388,6 +436,7 @@ async function main() {
     hot,
     inFlight,
     identifiers,
+    cluster,
     memory: memoryResults,
     boards,
     anomalyState,
@@ -397,7 +446,7 @@ async function main() {
   writeFileSync(`${RESULTS}latest.md`, `# Benchmark results\n\nWritten by \`pnpm --filter @airl/ratelimit bench\`; see docs/benchmarks.md for the method.\n\n${markdown}`);
   writeFileSync(`${RESULTS}latest.json`, `${JSON.stringify(results, null, 1)}\n`);
   writeFileSync(`${RESULTS}chart.svg`, renderSvg(results));
-  if (!QUICK && ONLY.size === 5) writeDocs(markdown);
+  if (!QUICK && SECTIONS.split(',').every((name) => ONLY.has(name))) writeDocs(markdown);
   process.stdout.write(`\n${markdown}\nwritten to ${RESULTS}\n`);
 }
 

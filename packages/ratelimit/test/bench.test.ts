@@ -47,19 +47,37 @@ const implementations: Implementation[] = [
   minimalLog({ id: 'minimal-log', label: 'minimal log script', prefix: `${run}:minimal-log`, url, spec }),
 ];
 
+// the cluster section's rows, through ioredis Cluster clients (keys go away with the test cluster)
+const cluster = inject('clusterNodes');
+const onCluster: Implementation[] = [
+  ours({ id: 'ours-log', label: 'log', prefix: `${run}:c-ours-log`, url, cluster, spec, plan: 'log' }),
+  ours({ id: 'ours-window', label: 'window', prefix: `${run}:c-ours-window`, url, cluster, spec, plan: 'window' }),
+  flexible({ id: 'rlf', label: 'rate-limiter-flexible', prefix: `${run}:c-rlf`, url, cluster, spec }),
+  upstash({ id: 'upstash', label: '@upstash/ratelimit (identifier in a hash tag)', prefix: `${run}:c-upstash`, url, cluster, spec }),
+];
+
+/** Five calls of one identifier and one of another: the limit (3), then denials, per identifier. */
+async function allowsThenDenies(impl: Implementation) {
+  const session = await impl.open();
+  try {
+    const answers: boolean[] = [];
+    for (let i = 0; i < spec.limit + 2; i++) answers.push(await session.check('000000000001'));
+    expect(answers).toEqual([true, true, true, false, false]);
+    expect(await session.check('000000000002')).toBe(true);
+    expect(session.sent()).toBeGreaterThan(0);
+  } finally {
+    await session.close();
+  }
+}
+
 describe('every benchmarked implementation', () => {
   it.each(implementations.map((i) => [i.label, i] as const))('%s allows its limit, then denies, per identifier', async (_, impl) => {
-    const session = await impl.open();
-    try {
-      const answers: boolean[] = [];
-      for (let i = 0; i < spec.limit + 2; i++) answers.push(await session.check('000000000001'));
-      expect(answers).toEqual([true, true, true, false, false]);
-      expect(await session.check('000000000002')).toBe(true);
-      expect(session.sent()).toBeGreaterThan(0);
-    } finally {
-      await session.close();
-    }
+    await allowsThenDenies(impl);
     expect(await countKeys(redis, impl.prefix)).toBeGreaterThan(0);
+  });
+
+  it.each(onCluster.map((i) => [i.label, i] as const))('on a cluster, %s allows its limit, then denies, per identifier', async (_, impl) => {
+    await allowsThenDenies(impl);
   });
 
   it('the three-limit plan charges its token limit by the call cost', async () => {
@@ -187,10 +205,10 @@ describe('the harness', () => {
 
 describe('INFO deltas', () => {
   const info = (run: string, total: number, evalsha: number, cpu: number) =>
-    `# Server\r\nrun_id:${run}\r\n# Stats\r\ntotal_commands_processed:${total}\r\n# CPU\r\nused_cpu_sys:${cpu}\r\nused_cpu_user:0\r\n# Commandstats\r\ncmdstat_evalsha:calls=${evalsha},usec=1\r\n`;
+    `# Server\r\nrun_id:${run}\r\n# Stats\r\ntotal_commands_processed:${total}\r\ntotal_reads_processed:${total / 2}\r\n# CPU\r\nused_cpu_sys:${cpu}\r\nused_cpu_user:0\r\n# Commandstats\r\ncmdstat_evalsha:calls=${evalsha},usec=1\r\n`;
 
   it('counts what happened between two snapshots', () => {
-    expect(delta(parseSnapshot(info('a', 100, 10, 1)), parseSnapshot(info('a', 160, 30, 1.5)), ['evalsha'])).toEqual({ topLevel: 20, all: 60, cpuUs: 500_000 });
+    expect(delta(parseSnapshot(info('a', 100, 10, 1)), parseSnapshot(info('a', 160, 30, 1.5)), ['evalsha'])).toEqual({ topLevel: 20, all: 60, reads: 30, cpuUs: 500_000 });
   });
 
   it('says n/a instead of a wrong figure after another client reset the stats or Redis restarted', () => {

@@ -1,11 +1,12 @@
 // ElastiCache Serverless always runs in cluster mode: with REDIS_CLUSTER unset, the configuration
 // finds out from the server (here the local cluster) and connects as a cluster; a REDIS_CLUSTER
 // that contradicts the server fails at start-up naming the fix; a standalone client that meets a
-// cluster says so instead of passing on a MOVED reply.
-import { Redis } from 'ioredis';
+// cluster says so instead of passing on a MOVED reply. Checks on a cluster go one call each,
+// those of one tick on one node in one pipeline.
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
-import { createRateLimiter, RateLimitConfigError, RateLimitStoreError } from '../src/index';
+import { createRateLimiter, type PlansConfig, RateLimitConfigError, RateLimitStoreError } from '../src/index';
 import { createRedisClient, createRedisStore, detectClusterMode, redisConfigFromEnv } from '../src/redis';
 import { prefix } from './fixtures/stores';
 
@@ -68,5 +69,67 @@ describe('cluster mode from the server', () => {
       expect((e as Error).message).toMatch(/the server runs in cluster mode .*: set REDIS_CLUSTER=true \(REDIS_URL naming the cluster's configuration endpoint\) and restart the app$/);
       expect((e as Error).message).not.toMatch(/MOVED/);
     }
+  });
+});
+
+describe('checks on a cluster', () => {
+  const log = { pro: { limits: [{ name: 'minute', limit: 5, window: '1 m' }] } } satisfies PlansConfig;
+  const fn = (name: unknown) => String(name).replace(/^airl_[0-9a-f]+_/, '');
+
+  /** The functions FCALLed through `c`: sent alone, and per pipeline (pipelines without any left out). */
+  function record(c: Cluster) {
+    const alone: string[] = [];
+    const pipelines: string[][] = [];
+    const call = c.call.bind(c) as (...args: unknown[]) => Promise<unknown>;
+    (c as unknown as { call: unknown }).call = (...args: unknown[]) => {
+      if (args[0] === 'FCALL') alone.push(fn(args[1]));
+      return call(...args);
+    };
+    const pipeline = c.pipeline.bind(c);
+    c.pipeline = ((...args: Parameters<Cluster['pipeline']>) => {
+      const p = pipeline(...args);
+      const calls: string[] = [];
+      const pcall = p.call.bind(p) as (...a: unknown[]) => unknown;
+      (p as unknown as { call: unknown }).call = (...a: unknown[]) => (a[0] === 'FCALL' && calls.push(fn(a[1])), pcall(...a));
+      const exec = p.exec.bind(p);
+      p.exec = (...e: Parameters<typeof p.exec>) => (calls.length > 0 && pipelines.push(calls), exec(...e));
+      return p;
+    });
+    return { alone, pipelines };
+  }
+
+  async function limiterOn(c: Cluster, batch?: number) {
+    const store = createRedisStore({ client: c, prefix: prefix(), ...(batch && { batch }) });
+    const limiter = createRateLimiter({ plans: log, store, controls: false, topConsumers: false, denyCache: false });
+    closing.push(() => limiter.close().then(() => c.disconnect()));
+    await limiter.peek('warm-up', { plan: 'pro' }); // loads the library on the warm-up's shard
+    return limiter;
+  }
+
+  it('the checks of one tick go one call each, one pipeline per node, and answer as one after the other', async () => {
+    const c = new Cluster(inject('clusterNodes'));
+    const limiter = await limiterOn(c);
+    const sent = record(c);
+    // 30 identifiers (on every node) and ten checks of one of them, interleaved
+    const ids = Array.from({ length: 40 }, (_, i) => (i % 4 === 0 ? 'together' : `id-${i}`));
+    const results = await Promise.all(ids.map((id) => limiter.check(id, { plan: 'pro' })));
+    expect(sent.alone).toEqual([]);
+    expect(sent.pipelines.length).toBe(c.nodes('master').length);
+    expect(sent.pipelines.flat()).toEqual(Array<string>(40).fill('check'));
+    const together = results.filter((_, i) => ids[i] === 'together');
+    expect(together.map((r) => r.allowed)).toEqual([true, true, true, true, true, false, false, false, false, false]);
+    expect(together.map((r) => r.remaining)).toEqual([4, 3, 2, 1, 0, 0, 0, 0, 0, 0]);
+    expect(results.filter((_, i) => ids[i] !== 'together').every((r) => r.allowed && r.remaining === 4)).toBe(true);
+  });
+
+  it('with batch 1, or alone in its tick, a check goes alone', async () => {
+    const c = new Cluster(inject('clusterNodes'));
+    const unbatched = await limiterOn(c, 1);
+    const batched = await limiterOn(c);
+    const sent = record(c);
+    const results = await Promise.all(['a', 'b', 'c', 'd'].map((id) => unbatched.check(id, { plan: 'pro' })));
+    expect(results.every((r) => r.allowed)).toBe(true);
+    expect((await batched.check('lone', { plan: 'pro' })).allowed).toBe(true);
+    expect(sent).toEqual({ alone: Array<string>(5).fill('check'), pipelines: [] });
   });
 });

@@ -193,7 +193,7 @@ agreesWithModel('the Redis store through GLIDE agrees with the pure model', () =
 describe('checks sent together', () => {
   // Calls started in the same tick go to Redis as one batch (see the store's `batch` option):
   // they must answer exactly as the same calls one after the other. A batch of 4 splits bigger
-  // groups; a cluster sends each alone.
+  // groups; a cluster sends each as its own call, those of one node in one pipeline.
   const stores: Record<string, CoreStore> = {
     redis: makeStore('redis'),
     'redis (eval)': createRedisStore({ client: client('redis'), prefix: prefix(), timeout: '20 s', scripts: 'eval' }),

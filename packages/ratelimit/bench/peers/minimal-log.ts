@@ -21,7 +21,7 @@ export function minimalLog(o: MinimalLogOptions): Implementation {
     prefix: o.prefix,
     commands: ['evalsha', 'eval'],
     async open() {
-      const { client, sent } = await connect(o.url);
+      const { client, sent } = await connect(o);
       client.defineCommand('minimalLog', { lua: SCRIPT, numberOfKeys: 1 });
       const run = (client as unknown as { minimalLog(...args: (string | number)[]): Promise<number> }).minimalLog.bind(client);
       let seq = 0;

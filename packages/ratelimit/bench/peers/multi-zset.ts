@@ -13,7 +13,7 @@ export function multiZset(o: MultiZsetOptions): Implementation {
     prefix: o.prefix,
     commands: ['multi', 'zremrangebyscore', 'zadd', 'zcard', 'pexpire', 'exec'],
     async open() {
-      const { client, sent } = await connect(o.url);
+      const { client, sent } = await connect(o);
       let seq = 0;
       return {
         async check(id) {

@@ -20,7 +20,7 @@ export function flexible(o: FlexibleOptions): Implementation {
     prefix: o.prefix,
     commands: ['evalsha', 'eval'],
     async open() {
-      const { client, sent } = await connect(o.url);
+      const { client, sent } = await connect(o);
       const limiter = new RateLimiterRedis({
         storeClient: client,
         keyPrefix: o.prefix,

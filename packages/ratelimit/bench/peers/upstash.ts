@@ -7,12 +7,14 @@
 // plain (flag-less) script, the way the same code ran before the flag was added. Upstash's
 // EVALSHA uses the hash of the original text; the adapter maps it to the hash of the text it
 // loaded, so every call after the first is still one EVALSHA.
+//
+// On a Redis Cluster its two window keys (`prefix:id:window`) would sit in different slots, which
+// a script may not touch together: there the identifier goes in a hash tag (`{id}`), as an app
+// on a cluster would have to do, so both windows of an identifier share its slot.
 import { createHash } from 'node:crypto';
 
 import { Ratelimit, type RatelimitConfig } from '@upstash/ratelimit';
-import type { Redis } from 'ioredis';
-
-import { connect, disconnect, type Implementation, type ImplementationOptions } from '../implementation';
+import { type BenchClient, connect, disconnect, type Implementation, type ImplementationOptions } from '../implementation';
 
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 
@@ -31,7 +33,7 @@ export interface UpstashRedisAdapter {
   set(key: string, value: Arg): Promise<unknown>;
 }
 
-export function upstashAdapter(redis: Redis): UpstashRedisAdapter {
+export function upstashAdapter(redis: BenchClient): UpstashRedisAdapter {
   /** Upstash's hash of a script -> the hash of the text Redis got. */
   const loaded = new Map<string, string>();
   const argv = (args: readonly unknown[]) => args.map((a) => (a === null || a === undefined ? '' : (a as Arg)));
@@ -68,7 +70,7 @@ export function upstash(o: UpstashOptions): Implementation {
     prefix: o.prefix,
     commands: ['evalsha', 'eval'],
     async open() {
-      const { client, sent } = await connect(o.url);
+      const { client, sent } = await connect(o);
       const limiter = new Ratelimit({
         redis: upstashAdapter(client) as unknown as RatelimitConfig['redis'],
         limiter: Ratelimit.slidingWindow(o.spec.limit, `${o.spec.windowMs} ms`),
@@ -77,8 +79,9 @@ export function upstash(o: UpstashOptions): Implementation {
         enableTelemetry: false,
         ...(o.ephemeralCache === false && { ephemeralCache: false }),
       });
+      const tagged = o.cluster !== undefined;
       return {
-        check: async (id) => (await limiter.limit(id)).success,
+        check: async (id) => (await limiter.limit(tagged ? `{${id}}` : id)).success,
         sent,
         close: () => disconnect(client),
       };

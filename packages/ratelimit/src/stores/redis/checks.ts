@@ -1,9 +1,11 @@
 // Checks started in the same tick go to Redis together, as one call of up to `batch` checks
-// (each still atomic, run in the order they started); a cluster sends each alone. Plans a server
+// (each still atomic, run in the order they started); a cluster sends each as its own call, those
+// of one node in one pipeline (cluster-checks.ts). Plans a server
 // has answered for go by id alone, others with their definition.
 import { type CheckCall, decodeChecks, encodeChecks } from '../../lua/protocol';
 import type { EvaluateOutput } from '../../model';
 import type { RedisStoreClient } from './client';
+import { clusterCheckSender } from './cluster-checks';
 import type { ScriptRunner } from './scripts';
 
 // a check waiting for the end of this tick, to go to Redis together
@@ -15,6 +17,7 @@ interface Queued {
 
 export function checkSender(runner: ScriptRunner, batchMax: number) {
   let queued: Queued[] = [];
+  const clusterCheck = clusterCheckSender(runner, batchMax);
 
   // plans a server has answered for: sent by id alone. Others go with their definition, so a
   // first use costs no extra round trip (and concurrent first uses keep their order). A cluster
@@ -56,8 +59,9 @@ export function checkSender(runner: ScriptRunner, batchMax: number) {
 
   /** A check.lua call, sent with the others of this tick (see `batch`). */
   return function check(c: RedisStoreClient, call: CheckCall): Promise<EvaluateOutput> {
+    if (c.cluster) return clusterCheck(c, call);
     return new Promise((resolve, reject) => {
-      if (batchMax === 1 || c.cluster) {
+      if (batchMax === 1) {
         sendChecks(c, [{ call, resolve, reject }], runner.configured === 'eval');
         return;
       }

@@ -19,10 +19,17 @@ export interface Script {
 export interface RedisStoreClient {
   /** `'ioredis'`, `'node-redis'`, ... for diagnostics. */
   readonly library: string;
-  /** A cluster client: checks then go alone, and plans always with their definition. */
+  /** A cluster client: checks then go one call each (pipelined per node), and plans always with their definition. */
   readonly cluster: boolean;
   /** Sends one command; `key` is one of its keys (routes it on a cluster), undefined when it has none. */
   send(key: string | undefined, args: readonly Arg[]): Promise<unknown>;
+  /**
+   * Optional: sends commands over different keys together, each with its own reply or error, in
+   * order. On a cluster, those whose keys sit on one node as one pipeline, written at once
+   * (ioredis). Without it the store calls `send` for each in the same tick, which node-redis and
+   * GLIDE already write together per connection.
+   */
+  sendEach?(commands: readonly { readonly key: string; readonly args: readonly Arg[] }[]): Promise<unknown>[];
   /** Sends commands over one key back to back (a pipeline, not a transaction); rejects with the first error. */
   pipeline(key: string, commands: readonly (readonly Arg[])[]): Promise<unknown[]>;
   /** Runs `script` by EVALSHA, sending it by EVAL after NOSCRIPT; `args` are numkeys, keys, arguments. */

@@ -65,7 +65,9 @@ export interface RedisStoreOptions<C extends AnyRedisClient = AnyRedisClient> {
    * this many checks (each still atomic, run one after the other in the order they started):
    * under load this saves most of the per-command cost, in Node and in Redis; a lone check goes
    * alone, as soon as the tick ends. A failed call fails every check it carried. A cluster sends
-   * every check alone (their keys are in different slots). `1` turns batching off.
+   * every check as its own call (their keys are in different slots), those of one node in one
+   * pipeline (ioredis; node-redis and GLIDE write a tick's commands together by themselves).
+   * `1` turns batching off.
    * @default 64
    */
   batch?: number;

@@ -1,11 +1,18 @@
 // The ioredis adapter (ioredis 6, `Redis` or `Cluster`): commands through `call` (looked up at
 // each call, so a test can watch what is sent), scripts through `defineCommand` (EVALSHA with
 // NOSCRIPT fallback, routed by key on a cluster), pub/sub on a duplicate connection.
+// cluster-key-slot ships no types: every package that compiles this file finds them through here
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="../../types/cluster-key-slot.d.ts" />
+import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
 
 import type { Arg, IoRedisClient, RedisStoreClient, Script } from './client';
 
 type Callable = { call(...args: Arg[]): Promise<unknown> };
+
+/** A cluster's redirections: the command did not run there; sent alone, ioredis follows them. */
+const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /;
 
 export function ioredisAdapter(c: IoRedisClient, owned: boolean): RedisStoreClient {
   // a client made by the store reports failures through the limiter, not ioredis's console warning
@@ -22,10 +29,45 @@ export function ioredisAdapter(c: IoRedisClient, owned: boolean): RedisStoreClie
     return name;
   };
   const asCluster = () => c as Cluster;
+  const call = (args: readonly Arg[]) => (c as unknown as Callable).call(...args);
+
+  /**
+   * One pipeline per group of nodes serving the commands' slots (what an ioredis cluster pipeline
+   * accepts), one write each; before the client knows the slots, each command alone.
+   */
+  function sendEach(commands: readonly { readonly key: string; readonly args: readonly Arg[] }[]): Promise<unknown>[] {
+    const slots = cluster ? asCluster().slots : [];
+    if (cluster && slots.length === 0) return commands.map(({ args }) => call(args));
+    const groups = new Map<string, number[]>();
+    commands.forEach(({ key }, i) => {
+      const node = cluster ? (slots[calculateSlot(key)]?.join(',') ?? '') : '';
+      const group = groups.get(node);
+      if (group) group.push(i);
+      else groups.set(node, [i]);
+    });
+    const replies = new Array<Promise<unknown>>(commands.length);
+    for (const group of groups.values()) {
+      const p = c.pipeline();
+      for (const i of group) p.call(String(commands[i]!.args[0]), ...commands[i]!.args.slice(1));
+      const executed = p.exec().then((r) => r ?? []);
+      group.forEach((i, n) => {
+        replies[i] = executed.then((r) => {
+          const [error, reply] = r[n] ?? [new Error('no reply in the pipeline'), undefined];
+          if (!error) return reply;
+          // moved or migrating (a pipeline follows a redirection only when all of it got one)
+          if (REDIRECTED.test(error.message)) return call(commands[i]!.args);
+          throw error;
+        });
+      });
+    }
+    return replies;
+  }
+
   return {
     library: 'ioredis',
     cluster,
-    send: (_key, args) => (c as unknown as Callable).call(...args),
+    send: (_key, args) => call(args),
+    sendEach,
     async pipeline(_key, commands) {
       const p = c.pipeline();
       for (const [name, ...args] of commands) p.call(String(name), ...args);
