@@ -3,22 +3,20 @@
   Included by check.lua and settle.lua. All the counters are one state hash field, '~s', read with
   the limits' fields and written back in one step, binary (struct, little-endian: no byte swaps).
 
-  Every call writes the whole field, and Redis pays for each of its bytes and values (read,
-  copied, unpacked, packed), so the field is small and ordered by how often a value changes: a call
-  unpacks only what it needs, packs the doubles from the first it changed and copies the bytes
-  before them. A stepped rule (burst, denial storm) keeps its count (the calls in its current step
-  and the 10 before it) beside its ring (the 10 steps before the current one): a call in the same
-  step does not read the ring. counting.ts's count, the sum of its 11 slots, is the same double
-  (integers, exact in any order). From the first byte:
+  Redis pays for each byte and value of the field a call reads, copies, unpacks and packs, so it is
+  small and ordered by how often a value changes: a call unpacks what it needs, packs the doubles
+  from the first it changed and copies the bytes before them. A stepped rule (burst, denial storm)
+  keeps its count (calls in its current step and the 10 before) beside its ring (the 10 steps
+  before): a call in the same step reads no ring. counting.ts's count, the sum of its 11 slots, is
+  the same double (integers, exact in any order). From the first byte:
     rings  none while both are all 0; else 'B' kb x 16 + ks, then the burst ring in slots of kb
-           bytes and the storm ring in slots of ks bytes (0: left out, all 0), each the fewest
-           bytes that hold its largest slot (kb + ks is never 13, see pack_rings). A ring: 11 slots
-           ('I<k>'), the calls of step s at slot s mod 11 but for the current step (slot 0)
+           bytes and the storm ring in slots of ks (0: all 0, left out), the fewest bytes that hold
+           its largest slot (kb + ks is never 13, see pack_rings). A ring: 11 slots 'I<k>', the
+           calls of step s at slot s mod 11, the current step's slot 0
     then 13 doubles ('d', exact for integers below 2^53):
     1-3    episode ends (ms): burst, denial storm, cost spike (read when a rule is over its threshold)
-    4-7    cost spike: normal hour, cost per call of the hour that set it, active hours, hour
-           index (-1: unset)
-    8-11   burst and storm step indexes (-1: unset), storm and burst counts
+    4-7    cost spike: normal hour, cost per call of the hour that set it, active hours, hour (-1: unset)
+    8-11   burst and storm steps (-1: unset), storm and burst counts
     12-13  cost spike: this hour's cost, its costly calls
   Rules arrive as "burstWindow|burstThreshold|stormWindow|stormThreshold|factor|minCost|minHours"
   (0 = rule off). A step is a tenth of the rule's window. A value of any other length (the 33 or 31
@@ -26,27 +24,22 @@
   counters start afresh.
 ]]
 
-local HOUR = 3600000
-local STEPS = 10
-local SLOTS = 11 -- STEPS + 1: the current step and the STEPS before it
-local BASELINE_KEEP = 0.9
-local NOISE_SIGMAS = 3 -- standard deviations of chance above factor x normal (NOISE_SIGMAS in counting.ts)
+local HOUR, STEPS = 3600000, 10
+local SLOTS = STEPS + 1 -- the current step and the STEPS before it
+-- NOISE_SIGMAS: standard deviations of chance above factor x normal (as in counting.ts)
+local BASELINE_KEEP, NOISE_SIGMAS = 0.9, 3
 
--- the field: rings of 0 or 1 + 11 x (kb + ks) bytes, then TAIL_BYTES (the 31 doubles of an earlier
--- version, 248 bytes, would read as kb + ks = 13: never written)
+-- the field: rings of 0 or 1 + 11 x (kb + ks) bytes (13: the 248 of the 31 doubles before), the tail
 local TAIL_BYTES, OLD_SLOT_BYTES = 104, 13
 local UNTILS_FORMAT, COUNTERS_FORMAT = '<ddd', '<dddddddddd' -- doubles 1-3, 4-13
---[[
-  Made at the first call (string.rep: not at load time). write_formats[n]: nil when n is no length
-  of the field, else by double d of the tail the format of a write from d: the bytes before it
-  copied ('c'), the doubles from it packed. ring_formats[k]: a ring of k-byte slots;
-  rings_formats[kb x 16 + ks]: the rings' header and both rings.
-]]
+-- set at the first call (no globals at load time): library functions, and the formats:
+-- write_formats[length of a field][d], a write from its tail's double d (the bytes before copied:
+-- 'c'); ring_formats[slot bytes]; rings_formats[kb x 16 + ks], the header and both rings
 local write_formats, ring_formats, rings_formats
-local byte -- string.byte
+local byte, unpack_t, sqrt
 
-local function make_formats()
-  byte = string.byte
+local function first_call()
+  byte, unpack_t, sqrt = string.byte, unpack, math.sqrt
   write_formats, ring_formats, rings_formats = {}, {}, {}
   for j = 0, 16 do
     if j ~= OLD_SLOT_BYTES then
@@ -82,81 +75,100 @@ end
 
 -- the last spec seen, as locals of the library: most calls repeat it (no table reads per call)
 local rules_spec, bw, bt, dw, dt, factor, min_cost, min_hours
-local sqrt -- math.sqrt, set at the first cost-spike threshold (no globals at load time)
 
 -- both rings (burst 1-11, storm 12-22): one table kept between calls, read only when a call
--- changes them
-local ring = {}
+-- changes them; the bytes a slot of each needs (0: all 0)
+local ring, burst_width, storm_width = {}, 0, 0
 
--- the rings of the field `stored` (`rings` bytes of it) into `ring`
-local function load_rings(stored, rings)
-  for i = 1, 2 * SLOTS do ring[i] = 0 end
-  if rings == 0 then return end
-  local ks = byte(stored, 1) % 16
-  local kb = (byte(stored, 1) - ks) / 16
-  if kb > 0 then
-    ring[1], ring[2], ring[3], ring[4], ring[5], ring[6], ring[7], ring[8], ring[9], ring[10], ring[11] = unpack_s(ring_formats[kb], stored, 2)
-  end
-  if ks > 0 then
-    ring[12], ring[13], ring[14], ring[15], ring[16], ring[17], ring[18], ring[19], ring[20], ring[21], ring[22] = unpack_s(ring_formats[ks], stored, 2 + SLOTS * kb)
-  end
-end
-
--- the bytes a slot of ring[at + 1 .. at + 11] needs (1-8), 0 when all its slots are 0
-local function ring_width(at)
-  local top = 0
-  for i = at + 1, at + SLOTS do
-    if ring[i] > top then top = ring[i] end
-  end
+-- the bytes a slot holding `top` needs (1-8), 0 for 0
+local function width(top)
   local k, over = 0, 1
   while top >= over do k, over = k + 1, over * 256 end
   return k
 end
 
+-- the rings of the field `stored` (`rings` bytes of it) into `ring`
+local function load_rings(stored, rings)
+  local head = rings > 0 and byte(stored, 1) or 0
+  local ks = head % 16
+  local kb = (head - ks) / 16
+  local r = ring
+  if kb > 0 then
+    r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11] = unpack_s(ring_formats[kb], stored, 2)
+  else
+    r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11] = 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+  end
+  if ks > 0 then
+    r[12], r[13], r[14], r[15], r[16], r[17], r[18], r[19], r[20], r[21], r[22] = unpack_s(ring_formats[ks], stored, 2 + SLOTS * kb)
+  else
+    r[12], r[13], r[14], r[15], r[16], r[17], r[18], r[19], r[20], r[21], r[22] = 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+  end
+  burst_width, storm_width = kb, ks
+end
+
 -- the rings' bytes as they are now: '' when both are all 0
 local function pack_rings()
-  local kb, ks = ring_width(0), ring_width(SLOTS)
+  local kb, ks = burst_width, storm_width
   if kb == 0 and ks == 0 then return '' end
   -- 13 would make the length of an earlier version's field: a slot one byte wider
   if kb + ks == OLD_SLOT_BYTES then
     if ks > 0 and ks < 8 then ks = ks + 1 else kb = kb + 1 end
   end
   local f = rings_formats[kb * 16 + ks]
-  if kb == 0 then return pack(f, ks, unpack(ring, SLOTS + 1, 2 * SLOTS)) end
-  if ks == 0 then return pack(f, kb * 16, unpack(ring, 1, SLOTS)) end
-  return pack(f, kb * 16 + ks, unpack(ring, 1, 2 * SLOTS))
+  if kb == 0 then return pack(f, ks, unpack_t(ring, SLOTS + 1, 2 * SLOTS)) end
+  if ks == 0 then return pack(f, kb * 16, unpack_t(ring, 1, SLOTS)) end
+  return pack(f, kb * 16 + ks, unpack_t(ring, 1, 2 * SLOTS))
 end
 
---[[
-  A stepped rule whose ring is ring[at + 1 .. at + 11], at a call in step `step` other than its
-  current step `last` (`count` calls): the ring (read from `stored` first unless `stored` is false)
-  moves on to `step` (counting.ts's clearing of the steps in between) or, for a call stamped in an
-  earlier step still in the window, takes `add` in that step's slot. Returns the current step, the
-  count, what is left to add to it, and whether the ring changed.
-]]
+-- a stepped rule (ring at ring[at + 1 .. at + 11], read from `stored` unless false), at a call
+-- in step `step`, not its current step `last` (`count` calls): the ring moves on to `step` (as
+-- counting.ts clears the steps in between), or a call stamped in an earlier step still in the
+-- window counts there. Returns the current step, the count, what is left to add, whether the ring changed
 local function restep(at, last, step, count, add, stored, rings)
-  if last < 0 then return step, count, add, false end
+  -- a ring of zeros stays one (and an unset step is set)
+  if count == 0 and step > last or last < 0 then return step, count, add, false end
+  local wide
   if step > last then
     if stored then load_rings(stored, rings) end
-    local sum = 0
-    for i = at + 1, at + SLOTS do sum = sum + ring[i] end
-    ring[at + 1 + last % SLOTS] = count - sum
+    -- the current step's calls into its slot, then the steps that left the window out of the count
+    local r, a = ring, at
+    local current = count - (r[a + 1] + r[a + 2] + r[a + 3] + r[a + 4] + r[a + 5] + r[a + 6] + r[a + 7] + r[a + 8] + r[a + 9] + r[a + 10] + r[a + 11])
+    r[a + 1 + last % SLOTS] = current
     local k = last + 1
     while k <= step and k <= last + SLOTS do
-      ring[at + 1 + k % SLOTS] = 0
+      local slot = a + 1 + k % SLOTS
+      count = count - r[slot]
+      r[slot] = 0
       k = k + 1
     end
-    count = 0
-    for i = at + 1, at + SLOTS do count = count + ring[i] end
-    return step, count, add, true
-  end
-  if add ~= 0 and step >= last - STEPS then
+    -- the widest slot is the current step's or one that was there: a loop only when it may shrink
+    wide = width(current)
+    local was = storm_width
+    if a == 0 then was = burst_width end
+    if count == 0 then
+      wide = 0
+    elseif wide < was then
+      local top = 0
+      for i = a + 1, a + SLOTS do
+        if r[i] > top then top = r[i] end
+      end
+      wide = width(top)
+    end
+    last = step
+  elseif add ~= 0 and step >= last - STEPS then
     if stored then load_rings(stored, rings) end
     local slot = at + 1 + step % SLOTS
     ring[slot] = ring[slot] + add
-    return last, count + add, 0, true
+    count, add = count + add, 0
+    wide = width(ring[slot])
+    local was = storm_width
+    if at == 0 then was = burst_width end
+    if was > wide then wide = was end
+  else
+    return last, count, 0, false
   end
-  return last, count, 0, false
+  if at == 0 then burst_width = wide else storm_width = wide end
+  return last, count, add, true
 end
 
 local function fire(fired, code, value, threshold)
@@ -166,18 +178,15 @@ local function fire(fired, code, value, threshold)
   return fired
 end
 
---[[
-  Counts one call (`stored`: the field '~s' as read, or nil; `calls`: 1 for a check or reserve,
-  0 for a settle); returns nil, or a flat list of fired rules: code, value, threshold.
-  `from`: the first double of the tail the call writes (0: the rings too); the burst count and
-  the hour's cost and calls are written by every call. floor(q) is q - q % 1, with no call: Lua's
-  % is q - floor(q / 1) * 1, the same double for every q.
-]]
+-- counts one call (`stored`: the field '~s' as read, or nil; `calls`: 1 for a check or reserve,
+-- 0 for a settle); returns nil, or a flat list of fired rules: code, value, threshold. `from`: the
+-- first double of the tail written (0: the rings too; the last 3 always). floor(q) is q - q % 1,
+-- no call: Lua's % is q - floor(q / 1) * 1, the same double for every q
 local function observe(stored, writes, spec, now, allowed, cost, pending, calls)
   if spec ~= rules_spec then
     local r = parse_rules(spec)
     rules_spec, bw, bt, dw, dt, factor, min_cost, min_hours = spec, r[1], r[2], r[3], r[4], r[5], r[6], r[7]
-    if not write_formats then make_formats() end
+    if not write_formats then first_call() end
   end
   local normal, per_call, hours, hour, b_step, s_step, s_count, b_count, c_cost, c_calls
   local b_until, s_until, c_until -- read when needed
@@ -187,9 +196,8 @@ local function observe(stored, writes, spec, now, allowed, cost, pending, calls)
     normal, per_call, hours, hour, b_step, s_step, s_count, b_count, c_cost, c_calls = unpack_s(COUNTERS_FORMAT, stored, rings + 25)
   else
     normal, per_call, hours, hour, b_step, s_step, s_count, b_count, c_cost, c_calls = 0, 0, 0, -1, -1, -1, 0, 0, 0, 0
-    b_until, s_until, c_until = 0, 0, 0
-    for i = 1, 2 * SLOTS do ring[i] = 0 end
-    from = 0
+    b_until, s_until, c_until, from = 0, 0, 0, 0
+    load_rings(nil, 0)
   end
   local fired = nil
   -- burst and denial storm: count `add` in the current step and fire, once per episode, past the
@@ -198,15 +206,9 @@ local function observe(stored, writes, spec, now, allowed, cost, pending, calls)
     local step, add = now * STEPS / bw, calls + pending
     step = step - step % 1
     if step ~= b_step then
-      if b_count == 0 and step > b_step then
-        -- a ring of zeros stays one (and an unset step is set)
-        b_step = step
-        if from > 8 then from = 8 end
-      else
-        local moved
-        b_step, b_count, add, moved = restep(0, b_step, step, b_count, add, from > 0 and stored, rings)
-        if moved then from = 0 elseif from > 8 then from = 8 end
-      end
+      local moved
+      b_step, b_count, add, moved = restep(0, b_step, step, b_count, add, from > 0 and stored, rings)
+      if moved then from = 0 elseif from > 8 then from = 8 end
     end
     b_count = b_count + add
     if b_count > bt then
@@ -221,14 +223,9 @@ local function observe(stored, writes, spec, now, allowed, cost, pending, calls)
     if not allowed then add = calls + pending end
     step = step - step % 1
     if step ~= s_step then
-      if s_count == 0 and step > s_step then
-        s_step = step
-        if from > 9 then from = 9 end
-      else
-        local moved
-        s_step, s_count, add, moved = restep(SLOTS, s_step, step, s_count, add, from > 0 and stored, rings)
-        if moved then from = 0 elseif from > 9 then from = 9 end
-      end
+      local moved
+      s_step, s_count, add, moved = restep(SLOTS, s_step, step, s_count, add, from > 0 and stored, rings)
+      if moved then from = 0 elseif from > 9 then from = 9 end
     end
     if add ~= 0 then
       s_count = s_count + add
@@ -250,16 +247,13 @@ local function observe(stored, writes, spec, now, allowed, cost, pending, calls)
         -- only active hours count: an idle hour says nothing about a normal one
         if c_cost > 0 then
           if hours == 0 or c_cost >= normal * BASELINE_KEEP then
-            normal = c_cost
-            per_call = c_cost / max(c_calls, 1)
+            normal, per_call = c_cost, c_cost / max(c_calls, 1)
           else
             normal = normal * BASELINE_KEEP
           end
           hours = hours + 1
         end
-        c_cost = 0
-        c_calls = 0
-        hour = h
+        c_cost, c_calls, hour = 0, 0, h
       end
       if from > 4 then from = 4 end
     end
@@ -270,9 +264,7 @@ local function observe(stored, writes, spec, now, allowed, cost, pending, calls)
       if cost > 0 then c_calls = c_calls + calls end
     end
     if hours >= min_hours then
-      -- factor x normal plus the noise margin, in the order counting.ts computes it (same double),
-      -- and at least min_cost
-      if not sqrt then sqrt = math.sqrt end
+      -- factor x normal plus the noise margin, as counting.ts computes it (same double); min_cost at least
       local threshold = factor * normal + NOISE_SIGMAS * sqrt(factor * normal * per_call)
       if min_cost > threshold then threshold = min_cost end
       if c_cost > threshold then
@@ -294,13 +286,12 @@ local function observe(stored, writes, spec, now, allowed, cost, pending, calls)
   else
     if not b_until then b_until, s_until, c_until = unpack_s(UNTILS_FORMAT, stored, rings + 1) end
     -- the rings as they were, or as they are now; 'c0' copies a whole string: '' when none
-    local before = stored
     if from == 0 then
-      before = pack_rings()
-      rings = #before
+      stored = pack_rings()
+      rings = #stored
     end
-    if rings == 0 then before = '' end
-    value = pack(write_formats[rings + TAIL_BYTES][1], before, b_until, s_until, c_until, normal, per_call, hours, hour, b_step, s_step, s_count, b_count, c_cost, c_calls)
+    if rings == 0 then stored = '' end
+    value = pack(write_formats[rings + TAIL_BYTES][1], stored, b_until, s_until, c_until, normal, per_call, hours, hour, b_step, s_step, s_count, b_count, c_cost, c_calls)
   end
   local w = #writes
   writes[w + 1], writes[w + 2] = '~s', value
