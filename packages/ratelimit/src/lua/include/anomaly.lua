@@ -1,6 +1,6 @@
 --[[
   anomaly.lua: the anomaly counters, mirroring src/anomaly/counting.ts operation for operation.
-  Included by check.lua and settle.lua. All the counters are one state hash field, '~s', read with
+  Included by check.lua and settle.lua. All the counters are one state hash field, '~c', read with
   the limits' fields and written back in one step, binary (struct, little-endian: no byte swaps).
 
   Redis pays for each byte and value of the field a call reads, copies, unpacks and packs, so it is
@@ -19,9 +19,9 @@
     8-11   burst and storm steps (-1: unset), storm and burst counts
     12-13  cost spike: this hour's cost, its costly calls
   Rules arrive as "burstWindow|burstThreshold|stormWindow|stormThreshold|factor|minCost|minHours"
-  (0 = rule off). A step is a tenth of the rule's window. A value of any other length (the 33 or 31
-  doubles of earlier versions, or the 13 approximate counters they kept in '~n') is not read: the
-  counters start afresh.
+  (0 = rule off). A step is a tenth of the rule's window. A value of any other length is not read:
+  the counters start afresh. Earlier versions kept theirs in '~s' (33 or 31 doubles) and '~n' (13
+  approximate counters): a version deployed beside one of them keeps its own counters.
 ]]
 
 local HOUR, STEPS = 3600000, 10
@@ -178,7 +178,7 @@ local function fire(fired, code, value, threshold)
   return fired
 end
 
--- counts one call (`stored`: the field '~s' as read, or nil; `calls`: 1 for a check or reserve,
+-- counts one call (`stored`: the field '~c' as read, or nil; `calls`: 1 for a check or reserve,
 -- 0 for a settle); returns nil, or a flat list of fired rules: code, value, threshold. `from`: the
 -- first double of the tail written (0: the rings too; the last 3 always). floor(q) is q - q % 1,
 -- no call: Lua's % is q - floor(q / 1) * 1, the same double for every q
@@ -294,6 +294,6 @@ local function observe(stored, writes, spec, now, allowed, cost, pending, calls)
     value = pack(write_formats[rings + TAIL_BYTES][1], stored, b_until, s_until, c_until, normal, per_call, hours, hour, b_step, s_step, s_count, b_count, c_cost, c_calls)
   end
   local w = #writes
-  writes[w + 1], writes[w + 2] = '~s', value
+  writes[w + 1], writes[w + 2] = '~c', value
   return fired
 end

@@ -14,7 +14,7 @@
     N.sw sliding window (sliding-window.lua)
     N.tb token bucket (token-bucket.lua)
     N.fw fixed window (fixed-window.lua)
-    ~s   anomaly counters (see anomaly.lua; '~n' held the approximate counters of earlier versions)
+    ~c   anomaly counters (see anomaly.lua; '~s' and '~n' held those of earlier versions)
     ~e   '>d' the time (ms, in the calls' clock) the hash is kept alive until: its TTL is
          renewed only when that comes within a state TTL
     seq  last reservation id (kept by reset, so ids are never reused)

@@ -132,7 +132,7 @@ local function learn_plan(arg)
   plan.window1 = plan.n == 1 and plan.limits[1].code == WINDOW
   -- no '~e': the counters' fields carry the kept time (see keep_alive in lib.lua)
   for i, f in ipairs(names) do plan.anomaly_names[i] = f end
-  plan.anomaly_names[#names + 1] = '~s'
+  plan.anomaly_names[#names + 1] = '~c'
   plan.anomaly_at = #names + 1
   if plan_count >= 256 then plans, plan_count = {}, 0 end
   -- by id, and by the whole argument for callers that always send it (EVAL, a cluster)
