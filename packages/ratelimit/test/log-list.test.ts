@@ -5,6 +5,7 @@
 // take the short path (log_check) beside plans of two (the general path). Any difference from
 // the pure model fails.
 import { fc, it } from '@fast-check/vitest';
+import type { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 
 import { emptyState, evaluate, type EvaluateOutput, reset, settle } from '../src/model';
@@ -141,4 +142,24 @@ describe('a sliding log as a list agrees with the pure model', () => {
       }
     },
   );
+});
+
+describe('a call that fails on a counter keeps the log whole', () => {
+  // a checked log's header is taken (RPOP) and written back in the same script; a counter field
+  // that fails to unpack must fail the call before that, not between (the script is not undone)
+  const both = compilePolicy({
+    both: { limits: [{ name: 'minute', limit: 6, window: '1 m' }, { name: 'tokens', limit: 40, window: '1 h', unit: 'tokens', algorithm: 'sliding-window' }] },
+  }).plans.get('both')!.limits;
+  it.each(['check', 'reserve'] as const)('%s: the call fails, and the log still counts every earlier call', async (mode) => {
+    const p = prefix();
+    const redis = client('redis') as Redis;
+    const store = createRedisStore({ client: redis, prefix: p, timeout: '20 s', batch: 1 });
+    const request = (now: number) => ({ identifier: 'x', limits: both, costs: [1, 1], mode, now, reservationTtlMs: RESERVATION_TTL, stateTtlMs: STATE_TTL });
+    for (let i = 0; i < 3; i++) expect((await store.evaluate(request(1_700_000_000_000 + i))).allowed).toBe(true);
+    await redis.hset(`${p}:{x}`, 'tokens.sw', 'not a counter');
+    await expect(store.evaluate(request(1_700_000_000_010))).rejects.toThrow();
+    await redis.hdel(`${p}:{x}`, 'tokens.sw');
+    const after = await store.evaluate(request(1_700_000_000_020));
+    expect(after.limits[0]!.remaining).toBe(2);
+  });
 });

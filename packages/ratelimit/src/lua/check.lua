@@ -1,6 +1,7 @@
 --[[
   check.lua: checks every limit of a plan; when all have room (and the mode charges), charges
-  them all. Denied calls write nothing but the lazy removal of expired log entries. Several
+  them all. Denied calls write nothing but a log's header, taken (RPOP) and written back with its
+  expired entries removed (the same bytes when none expired); a peek writes nothing. Several
   checks go in one call, run one after the other in the order given, exactly as if sent alone;
   the server clock is read once for all of them.
 
@@ -46,6 +47,18 @@ local writes = {}
 -- returns; what is left past this call's end is cleared)
 local reply = {}
 
+-- loads limit l and says whether the call fits it (kept in l.need and l.fits for its outcome)
+local function decide(l, values, now)
+  l.on_load(l, values, now)
+  -- a used-up limit denies every call, even one that costs it nothing
+  local need = l.cost
+  if need < 1 then need = 1 end
+  l.need = need
+  local fits = need <= l.on_remaining(l, now)
+  l.fits = fits
+  return fits
+end
+
 -- one check on the general path: `plan` with its limits' costs set, `counting` when a counter
 -- is charged. Appends the check's reply to out[o + 1 ..]; returns the next key's index and o
 local function check_one(keys, k, plan, mode, spike_cost, pending, counting, now, out, o)
@@ -72,18 +85,19 @@ local function check_one(keys, k, plan, mode, spike_cost, pending, counting, now
     values = read_fields(hash, plan.names)
   end
 
+  -- the counters first, then the logs: a checked log's header is taken (RPOP) as it loads, so
+  -- no counter field that fails to unpack comes between that and its write-back
   local allowed, kept = true, 0
   for i = 1, n do
     local l = limits[i]
-    l.on_load(l, values, now)
-    if l.kept > kept then kept = l.kept end
-    -- a used-up limit denies every call, even one that costs it nothing
-    local need = l.cost
-    if need < 1 then need = 1 end
-    l.need = need
-    local fits = need <= l.on_remaining(l, now)
-    l.fits = fits
-    if not fits then allowed = false end
+    if l.code ~= LOG then
+      if not decide(l, values, now) then allowed = false end
+      if l.kept > kept then kept = l.kept end
+    end
+  end
+  for i = 1, n do
+    local l = limits[i]
+    if l.code == LOG and not decide(l, values, now) then allowed = false end
   end
 
   local reservation, expires_at = 0, 0
@@ -161,6 +175,98 @@ local function check_one(keys, k, plan, mode, spike_cost, pending, counting, now
   return k, o
 end
 
+--[[
+  A plan of one sliding log and sliding-window counters, checked (mode 1), with or without
+  anomaly rules (a request limit with hourly and token budgets: the usual AI plan): check_one's
+  steps for these two algorithms on locals and the plan's arrays, with no function per step.
+  `hash`, `key`: the state hash and the log. The windows' fields come first in the HMGET, in plan
+  order (plan.names). Appends the check's reply to out[o + 1 ..]; returns o.
+]]
+local function logwin_check(hash, key, plan, spike_cost, pending, counting, now, out, o)
+  local rules = plan.rules
+  local watching = rules ~= ''
+  local values
+  if watching then values = call('HMGET', hash, unpack(plan.anomaly_names)) else values = call('HMGET', hash, unpack(plan.names)) end
+  -- load and decide: each window, then the log (its header taken, written back below: nothing
+  -- that can fail comes between)
+  local allowed = true
+  local windows, w_index, w_current, w_previous, w_remaining, w_fits = plan.windows, plan.w_index, plan.w_current, plan.w_previous, plan.w_remaining, plan.w_fits
+  local kept = 0
+  for j = 1, #windows do
+    local l = windows[j]
+    local index, cc, pp, kp, rem = window_read(values[j], l.limit, l.window, now)
+    if kp > kept then kept = kp end
+    local need = l.cost
+    if need < 1 then need = 1 end
+    local fits = need <= rem
+    if not fits then allowed = false end
+    w_index[j], w_current[j], w_previous[j], w_remaining[j], w_fits[j] = index, cc, pp, rem, fits
+  end
+  local log = plan.log
+  local l_cost, l_limit, l_window = log.cost, log.limit, log.window
+  local used, newest, cache, p, at, c, fast = log_take(key, now - l_window)
+  local l_need = l_cost
+  if l_need < 1 then l_need = 1 end
+  local l_fits = l_need <= l_limit - used
+  if not l_fits then allowed = false end
+  -- the hash's TTL, decided before the counters are packed (they carry the kept time)
+  local renew = false
+  if kept < now + plan.state_ttl and (watching or (counting and allowed)) then kept, renew = keep_alive(hash, kept, now, plan.state_ttl) end
+  local l_remaining, l_reset = log_finish(key, l_limit, l_window, l_cost, l_need, l_fits, allowed and l_cost > 0, now, used, newest, cache, p, at, c, fast)
+  local w = 0
+  if allowed then
+    for j = 1, #windows do
+      local l = windows[j]
+      local cost = l.cost
+      if cost > 0 then
+        local cc = w_current[j] + cost
+        w_current[j], w_remaining[j] = cc, w_remaining[j] - cost
+        writes[w + 1], writes[w + 2] = l.f1, pack('>dddd', w_index[j], cc, w_previous[j], kept)
+        w = w + 2
+      end
+    end
+  end
+  local fired
+  if watching then
+    fired = observe(values[plan.anomaly_at], writes, rules, now, allowed, spike_cost, pending, 1)
+    w = #writes
+  end
+  if w > 0 then
+    write_state(hash, writes, w, kept, renew)
+    for i = 1, w + 2 do writes[i] = nil end
+  end
+  -- the reply, in plan order
+  if fired then
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4] = allowed and 3 or 2, 0, 0, #fired / 3
+    o = o + 4
+    for _, v in ipairs(fired) do
+      o = o + 1
+      out[o] = v
+    end
+  else
+    o = o + 1
+    out[o] = allowed and 1 or 0
+  end
+  local j = 0
+  local limits = plan.limits
+  for i = 1, plan.n do
+    local l = limits[i]
+    if l == log then
+      if l_fits then out[o + 1] = l_remaining else out[o + 1] = -1 - l_remaining end
+      out[o + 2] = l_reset
+    else
+      j = j + 1
+      local need = l.cost
+      if need < 1 then need = 1 end
+      local rem, fits = w_remaining[j], w_fits[j]
+      if fits then out[o + 1] = rem else out[o + 1] = -1 - rem end
+      out[o + 2] = window_reset(l.limit, l.window, w_index[j], w_current[j], w_previous[j], rem, need, fits, now)
+    end
+    o = o + 2
+  end
+  return o
+end
+
 -- `single`: the `check` script, whose one check comes without its group's count
 local function check_all(keys, args, single)
   if not floor then lib_init() end
@@ -223,8 +329,15 @@ local function check_all(keys, args, single)
         l.cost = c
         if l.code == LOG then l.pop = mode ~= 0 elseif c > 0 then counting = true end
       end
-      for _ = 1, count do
-        k, o = check_one(keys, k, plan, mode, spike_cost, pending, counting, now, out, o)
+      if mode == 1 and plan.log then
+        for _ = 1, count do
+          o = logwin_check(keys[k], keys[k + 1], plan, spike_cost, pending, counting, now, out, o)
+          k = k + 2
+        end
+      else
+        for _ = 1, count do
+          k, o = check_one(keys, k, plan, mode, spike_cost, pending, counting, now, out, o)
+        end
       end
     end
     a = a + plan.n

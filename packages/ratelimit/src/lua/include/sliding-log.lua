@@ -248,26 +248,19 @@ local function log_outcome(l, now)
   return fits, rem, log_walk(l.key, l.s1, l.index, l.dead, now - l.window, l.window, now, need)
 end
 
---[[
-  A plan of one sliding-log limit, checked (mode 1) without anomaly rules: the steps of check.lua
-  and the functions above, with locals only (every table access costs Redis about as much as an
-  arithmetic step). The usual check takes the header with log_take (one unpack decides), and
-  writes the entry and the new header (with the cache's rest, in one pack) with one RPUSH;
-  anything else goes through log_store. A unit entry's
-  bytes are made once for the checks of a call that share their time. Writes the check's reply
-  (see check.lua) to out[o + 1 .. o + 3]; returns o + 3.
-]]
 local log_now, log_unit = false, ''
-local function log_check(key, limit, window, cost, now, out, o)
-  local cutoff = now - window
-  local used, newest, cache, p, at, c, fast = log_take(key, cutoff)
-  local need = cost
-  if need < 1 then need = 1 end
+
+--[[
+  The rest of a check after log_take, for the short path and a plan's straight-line path
+  (logwin_check in check.lua): writes the header back, with the entry of `cost` when `charge`
+  (every limit fits), and returns remaining and resetAt. `used` .. `fast`: what log_take
+  returned; `need`: max(cost, 1); `fits`: this limit's own answer.
+]]
+local function log_finish(key, limit, window, cost, need, fits, charge, now, used, newest, cache, p, at, c, fast)
   local remaining = limit - used
   if remaining < 0 then remaining = 0 end
-  local fits = need <= remaining
   local entry = false
-  if fits and cost > 0 then
+  if charge then
     if cost == 1 then
       if now ~= log_now then log_now, log_unit = now, log_pack1('>I6', now) end
       entry = log_unit
@@ -287,12 +280,28 @@ local function log_check(key, limit, window, cost, now, out, o)
   else
     rest = log_store(key, window, now, entry, used, newest, cache, p)
   end
-  local reset = now
-  if not (fits and remaining >= limit) then
-    local wanted = used + need - limit
-    if fits then wanted = used - (limit - remaining - 1) end
-    if at and c >= wanted then reset = at + window else reset = log_walk(key, rest, 1, 0, cutoff, window, now, wanted) end
-  end
+  if fits and remaining >= limit then return remaining, now end
+  local wanted = used + need - limit
+  if fits then wanted = used - (limit - remaining - 1) end
+  if at and c >= wanted then return remaining, at + window end
+  return remaining, log_walk(key, rest, 1, 0, now - window, window, now, wanted)
+end
+
+--[[
+  A plan of one sliding-log limit, checked (mode 1) without anomaly rules: the steps of check.lua
+  and the functions above, with locals only (every table access costs Redis about as much as an
+  arithmetic step). The usual check takes the header with log_take (one unpack decides), and
+  writes the entry and the new header (with the cache's rest, in one pack) with one RPUSH;
+  anything else goes through log_store. A unit entry's bytes are made once for the checks of a
+  call that share their time. Writes the check's reply (see check.lua) to out[o + 1 .. o + 3];
+  returns o + 3.
+]]
+local function log_check(key, limit, window, cost, now, out, o)
+  local used, newest, cache, p, at, c, fast = log_take(key, now - window)
+  local need = cost
+  if need < 1 then need = 1 end
+  local fits = need <= limit - used
+  local remaining, reset = log_finish(key, limit, window, cost, need, fits, fits and cost > 0, now, used, newest, cache, p, at, c, fast)
   if fits then
     out[o + 1], out[o + 2], out[o + 3] = 1, remaining, reset
   else

@@ -52,18 +52,18 @@ local function window_charge(l, now, reservation)
   return l.index
 end
 
--- fits, remaining, resetAt (see LimitOutcome in src/algorithms/types.ts): resetAt is the earliest
--- t at which used units x w <= target x w
-local function window_outcome(l, now)
-  local fits, rem, limit = l.fits, l.remaining, l.limit
-  if fits and rem >= limit then return fits, rem, now end
-  local target = limit - l.need
+--[[
+  resetAt (the earliest t at which used units x w <= target x w) of counters at window `index`
+  with `c` (after any charge) and `p`, `rem` remaining, for a call of `need` that fits or not
+]]
+local function window_reset(limit, w, index, c, p, rem, need, fits, now)
+  if fits and rem >= limit then return now end
+  local target = limit - need
   if fits then target = limit - rem - 1 end
-  local w, c, p = l.window, l.current, l.previous
-  local start = l.index * w
+  local start = index * w
   local t, a, q
   if c <= target then
-    if p == 0 then return fits, rem, now end
+    if p == 0 then return now end
     a = (target - c) * w
     q = (a - a % p) / p
     if q * p > a then q = q - 1 elseif (q + 1) * p <= a then q = q + 1 end
@@ -74,8 +74,14 @@ local function window_outcome(l, now)
     if q * c > a then q = q - 1 elseif (q + 1) * c <= a then q = q + 1 end
     t = start + 2 * w - q
   end
-  if t > now then return fits, rem, t end
-  return fits, rem, now
+  if t > now then return t end
+  return now
+end
+
+-- fits, remaining, resetAt (see LimitOutcome in src/algorithms/types.ts)
+local function window_outcome(l, now)
+  local fits, rem = l.fits, l.remaining
+  return fits, rem, window_reset(l.limit, l.window, l.index, l.current, l.previous, rem, l.need, fits, now)
 end
 
 -- a charge of `reserved` in window `ref` becomes l.cost: in the current or the previous
@@ -97,23 +103,13 @@ local function window_persist(l, writes, now, trim, kept)
   end
 end
 
---[[
-  A plan of one sliding-window limit, checked (mode 1) without anomaly rules: the steps above
-  (window_load, window_remaining, window_charge, window_persist with the hash's lazy TTL, then
-  window_outcome) written out straight, with locals only and no function calls but the
-  commands and struct: every table read and Lua call costs Redis as much as a handful of
-  arithmetic steps. One HGET reads the counters and the kept time (no '~e' unless the TTL is
-  due), one HSET writes them. floor_div(a, b) is the three lines after each `(a - a % b) / b`
-  (floor(a / b) without a call). Writes the check's reply (see check.lua) to out[o + 1 .. o + 3];
-  returns o + 3.
-]]
-local function window_check(hash, l, cost, now, ttl, out, o)
-  local w, limit, field = l.window, l.limit, l.f1
-  local v = call('HGET', hash, field)
+-- the counters of field value `v` (nil: none) rolled to the window holding now: its index, the
+-- current and previous counts, the kept time, and the units remaining (window_load and
+-- window_remaining, on locals)
+local function window_read(v, limit, w, now)
   local index = (now - now % w) / w
   local c, p, kept = 0, 0, 0
   if v then
-    -- roll
     local i
     i, c, p, kept = unpack_s('>dddd', v)
     if i ~= index then
@@ -122,11 +118,25 @@ local function window_check(hash, l, cost, now, ttl, out, o)
     end
   end
   -- remaining: floor_div(limit x w - used_scaled, w), at least 0
-  local start = index * w
-  local a = limit * w - (p * (w - (now - start)) + c * w)
+  local a = limit * w - (p * (w - (now - index * w)) + c * w)
   local rem = (a - a % w) / w
   if rem * w > a then rem = rem - 1 elseif (rem + 1) * w <= a then rem = rem + 1 end
   if rem < 0 then rem = 0 end
+  return index, c, p, kept, rem
+end
+
+--[[
+  A plan of one sliding-window limit, checked (mode 1) without anomaly rules: the steps above
+  (window_load, window_remaining, window_charge, window_persist with the hash's lazy TTL, then
+  window_outcome) on locals, with window_read and window_reset: every table read and Lua call
+  costs Redis as much as a handful of arithmetic steps. One HGET reads the counters and the kept
+  time (no '~e' unless the TTL is due), one HSET writes them. floor_div(a, b) is the three lines
+  after each `(a - a % b) / b` (floor(a / b) without a call). Writes the check's reply (see
+  check.lua) to out[o + 1 .. o + 3]; returns o + 3.
+]]
+local function window_check(hash, l, cost, now, ttl, out, o)
+  local w, limit, field = l.window, l.limit, l.f1
+  local index, c, p, kept, rem = window_read(call('HGET', hash, field), limit, w, now)
   local need = cost
   if need < 1 then need = 1 end
   local fits = need <= rem
@@ -149,27 +159,7 @@ local function window_check(hash, l, cost, now, ttl, out, o)
     -- cost, and rem >= need >= cost
     rem = rem - cost
   end
-  -- outcome: the earliest t at which used_scaled(t) <= target x w
-  local reset = now
-  if not (fits and rem >= limit) then
-    local target = limit - need
-    if fits then target = limit - rem - 1 end
-    local t, q
-    if c <= target then
-      if p ~= 0 then
-        a = (target - c) * w
-        q = (a - a % p) / p
-        if q * p > a then q = q - 1 elseif (q + 1) * p <= a then q = q + 1 end
-        t = start + w - q
-      end
-    else
-      a = target * w
-      q = (a - a % c) / c
-      if q * c > a then q = q - 1 elseif (q + 1) * c <= a then q = q + 1 end
-      t = start + 2 * w - q
-    end
-    if t and t > now then reset = t end
-  end
+  local reset = window_reset(limit, w, index, c, p, rem, need, fits, now)
   if fits then
     out[o + 1], out[o + 2], out[o + 3] = 1, rem, reset
   else
