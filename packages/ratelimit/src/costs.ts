@@ -60,7 +60,10 @@ export function costRules(policy: CompiledPolicy) {
   function perLimit(plan: CompiledPlan, cost: unknown): readonly number[] {
     if (cost === undefined) {
       let costs = defaults.get(plan);
-      if (!costs) defaults.set(plan, (costs = checked(plan, spread(plan, plan.units.includes(REQUESTS) ? undefined : costUnit(plan), 1))));
+      if (!costs) {
+        defaults.set(plan, (costs = checked(plan, spread(plan, plan.units.includes(REQUESTS) ? undefined : costUnit(plan), 1))));
+        defaultAmounts.set(costs, unitAmounts(plan, costs));
+      }
       return costs;
     }
     // a number, the usual cost: no map of units made
@@ -99,9 +102,17 @@ export function costRules(policy: CompiledPolicy) {
   return { byUnit, perLimit };
 }
 
+// the amounts of a plan's default costs (perLimit without a cost), made once with them
+const defaultAmounts = new WeakMap<readonly number[], ReadonlyMap<string, number>>();
+
 /** What a charge of these per-limit costs amounts to, per unit. */
-export function unitAmounts(plan: CompiledPlan, costs: readonly number[]): Map<string, number> {
+export function unitAmounts(plan: CompiledPlan, costs: readonly number[]): ReadonlyMap<string, number> {
+  const known = defaultAmounts.get(costs);
+  if (known) return known;
   const units = new Map<string, number>();
-  plan.limits.forEach((l, i) => units.set(l.unit, Math.max(units.get(l.unit) ?? 0, costs[i]!)));
+  for (let i = 0; i < plan.limits.length; i++) {
+    const { unit } = plan.limits[i]!;
+    units.set(unit, Math.max(units.get(unit) ?? 0, costs[i]!));
+  }
   return units;
 }

@@ -1,6 +1,7 @@
 // The main path of check, peek and reserve, as named steps: check the input, apply admins'
 // controls, answer from the deny cache, ask the store (or the failure policy when it cannot
 // answer), then record what the answer means (fallback memory, anomalies, deny cache, usage).
+import type { CompiledRules } from '../anomaly/rules';
 import { liveControl } from '../controls';
 import { unitAmounts } from '../costs';
 import type { DecisionEvent } from '../events';
@@ -108,7 +109,7 @@ export function createDecide(ctx: LimiterContext) {
     ctx.presence.start();
     const watched = mode === 'peek' ? undefined : ctx.anomalyRules.get(plan.name);
     // what the call charges per unit: made once, for the cost-spike rule and the usage boards
-    let amounts: Map<string, number> | undefined;
+    let amounts: ReadonlyMap<string, number> | undefined;
     const anomaly = watched && {
       rules: watched,
       cost: watched.costSpike ? ((amounts = unitAmounts(plan, costs)).get(watched.costSpike.unit) ?? 0) : 0,
@@ -129,17 +130,16 @@ export function createDecide(ctx: LimiterContext) {
       return fallback.slow(plan);
     }
     breakers.succeeded(ticket);
-    return conclude(call, output, amounts);
+    return conclude(call, output, watched, amounts);
   }
 
   /** Shapes the store's answer and records what it means. */
-  function conclude(call: Call, output: EvaluateOutput, amounts: Map<string, number> | undefined): Answer {
+  function conclude(call: Call, output: EvaluateOutput, watched: CompiledRules | undefined, amounts: ReadonlyMap<string, number> | undefined): Answer {
     const { mode, id, plan, costs } = call;
     if (ctx.settings.fallbackBudget === 'shared') fallback.remember(plan, id, output.limits);
     const result = shape(plan, output.limits, output.allowed, output.now);
-    const watched = ctx.anomalyRules.get(plan.name);
-    // reported after the answer, off the request path
-    if (mode !== 'peek' && watched && output.anomalies.length > 0) ctx.anomalies.raise(id, plan.name, watched, output.anomalies, output.now);
+    // reported after the answer, off the request path (`watched` is undefined for a peek)
+    if (watched && output.anomalies.length > 0) ctx.anomalies.raise(id, plan.name, watched, output.anomalies, output.now);
     if (!result.allowed && mode !== 'peek') denyCache?.set(plan.name, id, costs, result, call.localAt);
     let reservation: Reservation | undefined;
     if (result.allowed && mode !== 'peek') {
