@@ -7,7 +7,7 @@ import { createControlCache } from './controls';
 import { costRules } from './costs';
 import { createDenyCache } from './deny-cache';
 import { createBreakers } from './failure/breaker';
-import { createFallback } from './failure/fallback';
+import { type Answer, createFallback } from './failure/fallback';
 import { compilePolicy, DEFAULT_PLANS, type PlanConfig } from './policy';
 import { shape } from './result';
 import { requireConcerns } from './stores/capabilities';
@@ -29,6 +29,8 @@ import { withSharedBudgets } from './shared';
 import { createWaitLines } from './wait';
 
 export * from './limiter/types';
+
+const resultOf = (answer: Answer) => answer.result;
 
 function definedOnly<T>(record: Readonly<Partial<Record<string, T>>> | undefined): Record<string, T> {
   return Object.fromEntries(Object.entries(record ?? {}).filter((e): e is [string, T] => e[1] !== undefined));
@@ -79,7 +81,8 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
   });
   let retireAt = 0;
   function retireShards() {
-    if (!store.shards || performance.now() < retireAt || !breakers.anyOpen()) return;
+    // on every call: the clock is read only while some shard is down
+    if (!store.shards || !breakers.anyOpen() || performance.now() < retireAt) return;
     retireAt = performance.now() + Math.min(settings.storeRetryAfterMs, 1000);
     breakers.retire(store.shards());
   }
@@ -168,12 +171,14 @@ export function createRateLimiter<P extends string = keyof typeof DEFAULT_PLANS>
   const limiter: RateLimiter<P> & { [internals]: LimiterInternals; [outerPresence]: Presence } = {
     plans: policy.plans as RateLimiter<P>['plans'],
     store,
-    // a denial that fits within `options.wait` waits in line (src/wait.ts)
+    // a denial that fits within `options.wait` waits in line (src/wait.ts); without it, nothing
+    // is made for the line (its key, the retry) on the main path
     check(identifier, options) {
-      return waitLines.run(`${String(identifier)}\0${String(options?.plan)}`, options, async () => (await decide('check', identifier, options)).result);
+      if (options?.wait === undefined) return decide('check', identifier, options).then(resultOf);
+      return waitLines.run(`${String(identifier)}\0${String(options.plan)}`, options, () => decide('check', identifier, options).then(resultOf));
     },
-    async peek(identifier, options) {
-      return (await decide('peek', identifier, options)).result;
+    peek(identifier, options) {
+      return decide('peek', identifier, options).then(resultOf);
     },
     reserve(identifier, options) {
       return waitLines.run(`${String(identifier)}\0${String(options?.plan)}`, options, async (): Promise<ReserveResult> => {

@@ -75,12 +75,14 @@ export interface Standing {
  */
 export function decidingIndex(limits: readonly Standing[]): number {
   let best = -1;
-  const denied = limits.some((l) => !l.fits);
-  limits.forEach((l, i) => {
-    if (denied && l.fits) return;
+  let denied = false;
+  for (const l of limits) if (!l.fits) denied = true;
+  for (let i = 0; i < limits.length; i++) {
+    const l = limits[i]!;
+    if (denied && l.fits) continue;
     if (best === -1) best = i;
     else if (denied ? l.waitMs > limits[best]!.waitMs : l.remaining / l.limit < limits[best]!.remaining / limits[best]!.limit) best = i;
-  });
+  }
   return best;
 }
 
@@ -90,9 +92,11 @@ export function decidingOutcome(outcomes: readonly LimitOutcome[], sizes: readon
 }
 
 export function shape(plan: PlanLimits, outcomes: readonly LimitOutcome[], allowed: boolean, at: number, degraded?: FailureMode): RateLimitResult {
-  const limits = plan.limits.map((l, i): LimitStatus => {
+  const limits: LimitStatus[] = [];
+  for (let i = 0; i < plan.limits.length; i++) {
+    const l = plan.limits[i]!;
     const o = outcomes[i]!;
-    return {
+    limits.push({
       name: l.name,
       unit: l.unit,
       limit: l.limit,
@@ -100,9 +104,10 @@ export function shape(plan: PlanLimits, outcomes: readonly LimitOutcome[], allow
       remaining: o.remaining,
       resetAt: o.resetAt,
       retryAfterMs: o.fits ? 0 : Math.max(0, o.resetAt - at),
-    };
-  });
-  const decider = limits[decidingIndex(limits.map((l) => ({ fits: l.allowed, remaining: l.remaining, limit: l.limit, waitMs: l.retryAfterMs })))]!;
+    });
+  }
+  // every answer is shaped here: a one-limit plan has nothing to choose from
+  const decider = limits.length === 1 ? limits[0]! : limits[decidingIndex(limits.map((l) => ({ fits: l.allowed, remaining: l.remaining, limit: l.limit, waitMs: l.retryAfterMs })))]!;
   return {
     allowed,
     plan: plan.name,

@@ -66,6 +66,8 @@ export interface Breakers {
 
 export function createBreakers(options: BreakerOptions): Breakers {
   const shards = new Map<string, State>();
+  /** Shards whose breaker is open: anyOpen() is asked on every call. */
+  let open = 0;
   const state = (shard: string) => {
     let s = shards.get(shard);
     if (!s) shards.set(shard, (s = { open: false, generation: 0, failed: 0, firstSent: 0, lastSent: 0, retryAt: 0, probing: false }));
@@ -86,6 +88,7 @@ export function createBreakers(options: BreakerOptions): Breakers {
       s.failed = 0;
       if (!s.open) return;
       s.open = false;
+      open--;
       s.probing = false;
       s.generation++;
       options.onClose(ticket.shard);
@@ -105,6 +108,7 @@ export function createBreakers(options: BreakerOptions): Breakers {
       const disconnected = options.connected(ticket.shard) === false;
       if (!disconnected && (s.failed < options.failures || s.lastSent - s.firstSent < options.downAfterMs)) return false;
       s.open = true;
+      open++;
       s.generation++;
       s.failed = 0;
       s.retryAt = performance.now() + options.retryAfterMs;
@@ -116,14 +120,15 @@ export function createBreakers(options: BreakerOptions): Breakers {
       return s?.open ? s.retryAt : 0;
     },
     anyOpen() {
-      for (const s of shards.values()) if (s.open) return true;
-      return false;
+      return open > 0;
     },
     retire(current) {
       for (const [shard, s] of shards) {
         if (current.has(shard)) continue;
         shards.delete(shard);
-        if (s.open) options.onClose(shard);
+        if (!s.open) continue;
+        open--;
+        options.onClose(shard);
       }
     },
   };

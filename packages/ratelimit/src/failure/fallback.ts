@@ -10,7 +10,6 @@ import type { CompiledPlan, CompiledPolicy, FailureMode } from '../policy';
 import { refusal, shape } from '../result';
 import { createMemoryStore, type MemoryStore } from '../stores/memory';
 
-
 /** What a call that failed on a store not known to be down gets: it may be retried in this long. */
 export const SLOW_RETRY_MS = 1000;
 
@@ -42,6 +41,14 @@ interface Known {
   limits: Map<string, { remaining: number | undefined; uncertain: number }>;
 }
 
+/** What is known of one identifier, by plan name; a link in the list of identifiers by last answer. */
+interface Identifier {
+  readonly identifier: string;
+  readonly plans: Map<string, Known>;
+  older: Identifier;
+  newer: Identifier;
+}
+
 export interface Fallback {
   /** The store answered: remember where the identifier stands. */
   remember(plan: CompiledPlan, identifier: string, outcomes: readonly LimitOutcome[]): void;
@@ -65,21 +72,46 @@ export interface Fallback {
 }
 
 export function createFallback(o: FallbackOptions): Fallback {
-  const known = new Map<string, Known>();
+  // by identifier (a string whose hash is already known: no key to build per call), linked from
+  // the least recently answered to the most: every answer moves its identifier to the end in
+  // place, and the oldest go first (a Map's own order would cost a delete and a set per answer,
+  // and scanning past their holes to find the oldest)
+  const known = new Map<string, Identifier>();
+  // both ends of the list in one link: ends.newer is the oldest identifier, ends.older the newest
+  const ends = { identifier: '', plans: new Map() } as Identifier;
+  ends.older = ends.newer = ends;
+  /** Identifier + plan pairs remembered. */
+  let pairs = 0;
   let instances = 1;
   let memory: MemoryStore | undefined;
   let limiter: RateLimiter<string> | undefined;
   /** `identifier \0 limit` already started from what was known, in this outage. */
   const seeded = new Set<string>();
-  const keyOf = (plan: string, identifier: string) => `${plan}\u0000${identifier}`;
 
+  const unlink = (id: Identifier) => {
+    id.older.newer = id.newer;
+    id.newer.older = id.older;
+  };
+
+  /** What is known of an identifier on a plan (made when absent); the identifier is now the most recent. */
   const entry = (plan: CompiledPlan, identifier: string): Known => {
-    const key = keyOf(plan.name, identifier);
-    const k = known.get(key) ?? { at: o.now(), limits: new Map() };
-    // most recently used last; the oldest go first
-    known.delete(key);
-    known.set(key, k);
-    if (known.size > o.maxRemembered) known.delete(known.keys().next().value!);
+    let id = known.get(identifier);
+    if (id) unlink(id);
+    else known.set(identifier, (id = { identifier, plans: new Map(), older: ends, newer: ends }));
+    id.older = ends.older;
+    id.newer = ends;
+    ends.older.newer = id;
+    ends.older = id;
+    let k = id.plans.get(plan.name);
+    if (!k) {
+      id.plans.set(plan.name, (k = { at: o.now(), limits: new Map() }));
+      pairs++;
+      for (let oldest = ends.newer; pairs > o.maxRemembered && oldest !== id; oldest = ends.newer) {
+        unlink(oldest);
+        known.delete(oldest.identifier);
+        pairs -= oldest.plans.size;
+      }
+    }
     return k;
   };
 
@@ -91,7 +123,7 @@ export function createFallback(o: FallbackOptions): Fallback {
   /** Charges what this instance may not use of each limit before the fallback's first answer. */
   async function seed(identifier: string, plan: CompiledPlan) {
     const fallbackPlan = o.policy.plans.get(plan.name) ?? plan;
-    const k = known.get(keyOf(plan.name, identifier));
+    const k = known.get(identifier)?.plans.get(plan.name);
     const now = o.now();
     inner();
     for (const l of fallbackPlan.limits) {
@@ -111,7 +143,15 @@ export function createFallback(o: FallbackOptions): Fallback {
     remember(plan, identifier, outcomes) {
       const k = entry(plan, identifier);
       k.at = o.now();
-      plan.limits.forEach((l, i) => k.limits.set(l.name, { remaining: outcomes[i]!.remaining, uncertain: 0 }));
+      // on every answer of the store: updated in place
+      for (let i = 0; i < plan.limits.length; i++) {
+        const name = plan.limits[i]!.name;
+        const m = k.limits.get(name);
+        if (m) {
+          m.remaining = outcomes[i]!.remaining;
+          m.uncertain = 0;
+        } else k.limits.set(name, { remaining: outcomes[i]!.remaining, uncertain: 0 });
+      }
     },
     uncertain(plan, identifier, costs) {
       const k = entry(plan, identifier);

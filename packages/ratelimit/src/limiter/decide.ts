@@ -1,6 +1,7 @@
 // The main path of check, peek and reserve, as named steps: check the input, apply admins'
 // controls, answer from the deny cache, ask the store (or the failure policy when it cannot
 // answer), then record what the answer means (fallback memory, anomalies, deny cache, usage).
+import type { CompiledRules } from '../anomaly/rules';
 import { liveControl } from '../controls';
 import { unitAmounts } from '../costs';
 import type { DecisionEvent } from '../events';
@@ -25,18 +26,51 @@ interface Call {
   /** Local time once controls are applied: the deny cache's clock. */
   localAt: number;
   /** One cost per limit of `plan`. */
-  costs: number[];
+  costs: readonly number[];
 }
+
+/** What an async function returns when its body throws `error`. */
+// eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- whatever was thrown, as an async function would
+const rejected = (error: unknown): Promise<never> => Promise.reject(error);
+
+/** A call's costs before they are known. */
+const NO_COSTS: readonly number[] = [];
 
 export function createDecide(ctx: LimiterContext) {
   const { store, breakers, fallback, denyCache, report } = ctx;
 
-  /** Asks the store, or (its shard down, or it failing) the failure policy. Bounded by one deadline. */
-  async function decide(mode: Mode, identifier: unknown, options: CheckOptions | undefined): Promise<Answer> {
-    const call = begin(mode, identifier, options);
-    const early = (await applyControls(call)) ?? fromDenyCache(call);
-    if (early) return finish(call, early);
-    return finish(call, await askStore(call));
+  /**
+   * Asks the store, or (its shard down, or it failing) the failure policy. Bounded by one deadline.
+   * Not async: a call answered without waiting (controls loaded, as after the first call) goes
+   * through one promise of its own, the store's; bad input still rejects, never throws.
+   */
+  function decide(mode: Mode, identifier: unknown, options: CheckOptions | undefined): Promise<Answer> {
+    let call: Call;
+    let loading: Promise<void> | undefined;
+    try {
+      call = begin(mode, identifier, options);
+      // controls load within half the call's time, and not at all while the shard is known down
+      loading = ctx.controls?.ready();
+      if (loading && breakers.retryAt(call.shard) !== 0) loading = undefined;
+    } catch (error) {
+      return rejected(error);
+    }
+    if (loading) return within(loading, Math.min(call.started + ctx.budgetMs / 2, call.deadline)).then(() => decideNow(call));
+    return decideNow(call);
+  }
+
+  /** decide() once the controls are loaded (or could not be in time). */
+  function decideNow(call: Call): Promise<Answer> {
+    let early: Answer | undefined;
+    try {
+      early = applyControls(call) ?? fromDenyCache(call);
+    } catch (error) {
+      return rejected(error);
+    }
+    if (early) return Promise.resolve(finish(call, early));
+    const answer = askStore(call);
+    // a step (and a promise) more only for listeners
+    return report.listening ? answer.then((a) => finish(call, a)) : answer;
   }
 
   /** Checks the input; the call's deadline starts now (or is the composed call's, when sooner). */
@@ -47,16 +81,13 @@ export function createDecide(ctx: LimiterContext) {
     const plan = ctx.input.plan(options?.plan);
     ctx.retireShards();
     const shard = store.shardOf?.(id) ?? '';
-    return { mode, id, plan, cost: options?.cost, shard, started, deadline: Math.min(started + ctx.budgetMs, outer), localAt: 0, costs: [] };
+    return { mode, id, plan, cost: options?.cost, shard, started, deadline: Math.min(started + ctx.budgetMs, outer), localAt: 0, costs: NO_COSTS };
   }
 
   /** An admin's block answers at once; an override changes the plan. */
-  async function applyControls(call: Call): Promise<Answer | undefined> {
-    const loading = ctx.controls?.ready();
-    // controls load within half the call's time, and not at all while the shard is known down
-    if (loading && breakers.retryAt(call.shard) === 0) await within(loading, Math.min(call.started + ctx.budgetMs / 2, call.deadline));
+  function applyControls(call: Call): Answer | undefined {
     call.localAt = ctx.clock.localNow();
-    const control = liveControl(ctx.controls?.get(call.id), call.localAt);
+    const control = ctx.controls && liveControl(ctx.controls.get(call.id), call.localAt);
     if (control?.block) return { result: refusal(call.plan, 'blocked', call.localAt, control.block.until), source: 'control' };
     if (control?.override) call.plan = ctx.policy.plans.get(control.override.plan) ?? call.plan;
     call.costs = ctx.costs.perLimit(call.plan, call.cost);
@@ -78,7 +109,7 @@ export function createDecide(ctx: LimiterContext) {
     ctx.presence.start();
     const watched = mode === 'peek' ? undefined : ctx.anomalyRules.get(plan.name);
     // what the call charges per unit: made once, for the cost-spike rule and the usage boards
-    let amounts: Map<string, number> | undefined;
+    let amounts: ReadonlyMap<string, number> | undefined;
     const anomaly = watched && {
       rules: watched,
       cost: watched.costSpike ? ((amounts = unitAmounts(plan, costs)).get(watched.costSpike.unit) ?? 0) : 0,
@@ -86,7 +117,9 @@ export function createDecide(ctx: LimiterContext) {
     };
     let output: EvaluateOutput;
     try {
-      const now = await ctx.presence.stamp(call.deadline);
+      const stamped = ctx.presence.stamp(call.deadline);
+      // awaited only when it is a promise: awaiting a number still costs the call a turn
+      const now = typeof stamped === 'object' ? await stamped : stamped;
       const { reservationTtlMs } = ctx.settings;
       output = await store.evaluate({ identifier: id, limits: plan.limits, costs, mode, now, reservationTtlMs, stateTtlMs: ctx.stateTtlMs, anomaly, deadline: call.deadline });
     } catch (error) {
@@ -97,17 +130,16 @@ export function createDecide(ctx: LimiterContext) {
       return fallback.slow(plan);
     }
     breakers.succeeded(ticket);
-    return conclude(call, output, amounts);
+    return conclude(call, output, watched, amounts);
   }
 
   /** Shapes the store's answer and records what it means. */
-  function conclude(call: Call, output: EvaluateOutput, amounts: Map<string, number> | undefined): Answer {
+  function conclude(call: Call, output: EvaluateOutput, watched: CompiledRules | undefined, amounts: ReadonlyMap<string, number> | undefined): Answer {
     const { mode, id, plan, costs } = call;
     if (ctx.settings.fallbackBudget === 'shared') fallback.remember(plan, id, output.limits);
     const result = shape(plan, output.limits, output.allowed, output.now);
-    const watched = ctx.anomalyRules.get(plan.name);
-    // reported after the answer, off the request path
-    if (mode !== 'peek' && watched && output.anomalies.length > 0) ctx.anomalies.raise(id, plan.name, watched, output.anomalies, output.now);
+    // reported after the answer, off the request path (`watched` is undefined for a peek)
+    if (watched && output.anomalies.length > 0) ctx.anomalies.raise(id, plan.name, watched, output.anomalies, output.now);
     if (!result.allowed && mode !== 'peek') denyCache?.set(plan.name, id, costs, result, call.localAt);
     let reservation: Reservation | undefined;
     if (result.allowed && mode !== 'peek') {

@@ -47,9 +47,9 @@ export interface Presence {
   /**
    * The time to stamp a call with: the configured clock; for `'local'`, corrected by the store's
    * clock, measured first (within the call's deadline) when not known. Throws rather than stamp
-   * an unchecked local time.
+   * an unchecked local time. A promise only when it must measure first: every call asks for it.
    */
-  stamp(deadline: number): Promise<number | undefined>;
+  stamp(deadline: number): Promise<number | undefined> | number | undefined;
   /** Stops the heartbeats and leaves the presence record, so the others' shares grow at once. */
   close(): Promise<void>;
   /** Also tells `listener` the live instances' count (at once when known); returns the way to stop. */
@@ -100,6 +100,14 @@ export function createPresence({ store, clock, local, refreshMs, windowMs, repor
       .finally(() => (beating = undefined)));
   }
 
+  /** The corrected time once the store's clock is measured, within `deadline`. */
+  async function measured(deadline: number): Promise<number | undefined> {
+    await within(beat(), deadline);
+    const t = sync!.now();
+    if (t === undefined && !clockRefused) throw new RateLimitStoreError(`${store.kind} store clock could not be read in time; not stamping with an unchecked local clock`);
+    return t ?? local.now();
+  }
+
   return {
     start() {
       if (!heartbeats || beatTimer || closed) return;
@@ -107,15 +115,9 @@ export function createPresence({ store, clock, local, refreshMs, windowMs, repor
       beatTimer.unref();
       void beat();
     },
-    async stamp(deadline) {
+    stamp(deadline) {
       if (!sync || !heartbeats || clockRefused) return local.now();
-      let t = sync.now();
-      if (t === undefined) {
-        await within(beat(), deadline);
-        t = sync.now();
-      }
-      if (t === undefined && !clockRefused) throw new RateLimitStoreError(`${store.kind} store clock could not be read in time; not stamping with an unchecked local clock`);
-      return t ?? local.now();
+      return sync.now() ?? measured(deadline);
     },
     async close() {
       closed = true;

@@ -40,20 +40,41 @@ function storeError(what: string, error: unknown): RateLimitStoreError {
   return new RateLimitStoreError(`Redis ${what} failed: ${reason(error)}`, { cause: error });
 }
 
+/** A store call in flight; `reject` is dropped once it is settled. */
+interface Watched {
+  readonly deadline: number;
+  readonly what: string;
+  reject: ((error: Error) => void) | undefined;
+}
+
 export function deadlines(timeoutMs: number): { within: Within; stop(): void } {
-  // deadlines are performance.now(): a wall clock step must not cut a call short or stretch it
-  const inFlight = new Set<{ deadline: number; what: string; reject: (error: Error) => void }>();
+  // deadlines are performance.now(): a wall clock step must not cut a call short or stretch it.
+  // Calls are appended and only marked when settled (an array push, where a Set would pay an add
+  // and a delete per call); each sweep drops the settled ones.
+  let watched: Watched[] = [];
+  let pending = 0;
   const sweepMs = Math.min(50, Math.max(5, Math.floor(timeoutMs / 10)));
   let sweeper: NodeJS.Timeout | undefined;
   const timedOut = (what: string) => new RateLimitStoreError(`Redis did not answer ${what} in time (timeout ${timeoutMs} ms)`);
+  /** Marks a call settled; returns its `reject` when it was not yet (undefined once timed out). */
+  const settle = (w: Watched) => {
+    const reject = w.reject;
+    if (reject) {
+      w.reject = undefined;
+      pending--;
+    }
+    return reject;
+  };
   const sweep = () => {
     const now = performance.now();
-    for (const c of inFlight) {
-      if (c.deadline > now) continue;
-      inFlight.delete(c);
-      c.reject(timedOut(c.what));
+    const kept: Watched[] = [];
+    for (const w of watched) {
+      if (w.reject === undefined) continue;
+      if (w.deadline > now) kept.push(w);
+      else settle(w)!(timedOut(w.what));
     }
-    if (inFlight.size === 0) {
+    watched = kept;
+    if (pending === 0) {
       clearInterval(sweeper);
       sweeper = undefined;
     }
@@ -65,23 +86,25 @@ export function deadlines(timeoutMs: number): { within: Within; stop(): void } {
    */
   function within<T>(what: string, run: () => Promise<T>, deadline = Infinity): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const watched = { deadline: Math.min(performance.now() + timeoutMs, deadline), what, reject };
-      if (watched.deadline <= performance.now()) {
+      const now = performance.now();
+      const w: Watched = { deadline: Math.min(now + timeoutMs, deadline), what, reject };
+      if (w.deadline <= now) {
         reject(timedOut(what));
         return;
       }
-      inFlight.add(watched);
+      watched.push(w);
+      pending++;
       if (!sweeper) {
         sweeper = setInterval(sweep, sweepMs);
         sweeper.unref();
       }
       const failed = (error: unknown) => {
-        inFlight.delete(watched);
+        settle(w);
         reject(error instanceof RateLimitStoreError ? error : storeError(what, error));
       };
       try {
         run().then((value) => {
-          inFlight.delete(watched);
+          settle(w);
           resolve(value);
         }, failed);
       } catch (error) {

@@ -19,14 +19,28 @@ export interface IdentifierKeyNames {
   log(limit: string): string;
 }
 
+/**
+ * Made on every call, which uses one or two of them: the others are built only when read, and
+ * the methods are shared.
+ */
+class IdentifierKeys implements IdentifierKeyNames {
+  constructor(readonly state: string) {}
+  get reservations() {
+    return `${this.state}:res`;
+  }
+  get denials() {
+    return `${this.state}:dn`;
+  }
+  log(limit: string) {
+    return `${this.state}:log2:${limit}`;
+  }
+}
+
 export function keyNames(prefix: string) {
   if (!/^[^{}\s]{1,64}$/.test(prefix)) {
     throw new RateLimitConfigError(`prefix: '${prefix}' must be 1 to 64 characters without spaces, '{' or '}'`);
   }
-  const identifier = (id: string): IdentifierKeyNames => {
-    const state = `${prefix}:{${encodeIdentifier(id)}}`;
-    return { state, reservations: `${state}:res`, denials: `${state}:dn`, log: (limit: string) => `${state}:log2:${limit}` };
-  };
+  const identifier = (id: string): IdentifierKeyNames => new IdentifierKeys(`${prefix}:{${encodeIdentifier(id)}}`);
   return {
     identifier,
     control: `${prefix}:control`,
