@@ -32,8 +32,12 @@ const LOG = AlgorithmCode['sliding-log'];
 // definitions by limits (compiled once per plan), then by TTLs and rules
 const planArgs = new WeakMap<readonly CompiledLimit[], Map<string, PlanArg>>();
 
+// the last plan argument asked for: checks in a row are mostly of one plan
+let last: { limits: readonly CompiledLimit[]; stateTtlMs: number; reservationTtlMs: number; rules: string; arg: PlanArg } | undefined;
+
 /** The plan argument of a check (see learn_plan in src/lua/include/plan.lua). */
 export function planArg(limits: readonly CompiledLimit[], stateTtlMs: number, reservationTtlMs: number, rules: string): PlanArg {
+  if (last?.limits === limits && last.stateTtlMs === stateTtlMs && last.reservationTtlMs === reservationTtlMs && last.rules === rules) return last.arg;
   let byRest = planArgs.get(limits);
   if (!byRest) planArgs.set(limits, (byRest = new Map<string, PlanArg>()));
   const rest = `${stateTtlMs}:${reservationTtlMs}:${rules}:`;
@@ -44,6 +48,7 @@ export function planArg(limits: readonly CompiledLimit[], stateTtlMs: number, re
     arg = { id, full: `${id}:${definition}` };
     byRest.set(rest, arg);
   }
+  last = { limits, stateTtlMs, reservationTtlMs, rules, arg };
   return arg;
 }
 
