@@ -43,7 +43,7 @@ end
 local out, stored, writes = {}, nil, {}
 for i = 1, #ARGV, 6 do
   writes[1], writes[2] = nil, nil
-  local fired = observe(stored, writes, ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2] == '1', tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))
+  local fired = observe(stored, writes, 0, ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2] == '1', tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))
   stored = writes[2]
   local parts = {}
   for j, v in ipairs(fired or {}) do parts[j] = g(v) end

@@ -43,6 +43,9 @@
 -- the state hash's field-value pairs, one list reused by every check (emptied after each write)
 local writes = {}
 
+-- logwin_check's field-value pairs: read to an explicit count, so never emptied
+local plan_writes = {}
+
 -- the reply, one list reused by every call of a loaded library (Redis reads it when the call
 -- returns; what is left past this call's end is cleared)
 local reply = {}
@@ -139,9 +142,9 @@ local function check_one(keys, k, plan, mode, spike_cost, pending, counting, now
     end
     if watching then
       if mode == 0 then
-        fired = observe(values[plan.anomaly_at], writes, rules, now, false, 0, pending, 0)
+        fired = observe(values[plan.anomaly_at], writes, #writes, rules, now, false, 0, pending, 0)
       else
-        fired = observe(values[plan.anomaly_at], writes, rules, now, allowed, spike_cost, pending, 1)
+        fired = observe(values[plan.anomaly_at], writes, #writes, rules, now, allowed, spike_cost, pending, 1)
       end
     end
     local w = #writes
@@ -190,7 +193,7 @@ local function logwin_check(hash, key, plan, spike_cost, pending, counting, now,
   -- load and decide: each window, then the log (its header taken, written back below: nothing
   -- that can fail comes between)
   local allowed = true
-  local windows, w_index, w_current, w_previous, w_remaining, w_fits = plan.windows, plan.w_index, plan.w_current, plan.w_previous, plan.w_remaining, plan.w_fits
+  local windows, w_index, w_current, w_previous, w_remaining, w_need = plan.windows, plan.w_index, plan.w_current, plan.w_previous, plan.w_remaining, plan.w_need
   local kept = 0
   for j = 1, #windows do
     local l = windows[j]
@@ -198,9 +201,8 @@ local function logwin_check(hash, key, plan, spike_cost, pending, counting, now,
     if kp > kept then kept = kp end
     local need = l.cost
     if need < 1 then need = 1 end
-    local fits = need <= rem
-    if not fits then allowed = false end
-    w_index[j], w_current[j], w_previous[j], w_remaining[j], w_fits[j] = index, cc, pp, rem, fits
+    if need > rem then allowed = false end
+    w_index[j], w_current[j], w_previous[j], w_remaining[j], w_need[j] = index, cc, pp, rem, need
   end
   local log = plan.log
   local l_cost, l_limit, l_window = log.cost, log.limit, log.window
@@ -221,20 +223,17 @@ local function logwin_check(hash, key, plan, spike_cost, pending, counting, now,
       if cost > 0 then
         local cc = w_current[j] + cost
         w_current[j], w_remaining[j] = cc, w_remaining[j] - cost
-        writes[w + 1], writes[w + 2] = l.f1, pack('>dddd', w_index[j], cc, w_previous[j], kept)
+        plan_writes[w + 1], plan_writes[w + 2] = l.f1, pack('>dddd', w_index[j], cc, w_previous[j], kept)
         w = w + 2
       end
     end
   end
   local fired
   if watching then
-    fired = observe(values[plan.anomaly_at], writes, rules, now, allowed, spike_cost, pending, 1)
-    w = #writes
+    fired = observe(values[plan.anomaly_at], plan_writes, w, rules, now, allowed, spike_cost, pending, 1)
+    w = w + 2
   end
-  if w > 0 then
-    write_state(hash, writes, w, kept, renew)
-    for i = 1, w + 2 do writes[i] = nil end
-  end
+  if w > 0 then write_state(hash, plan_writes, w, kept, renew) end
   -- the reply, in plan order
   if fired then
     out[o + 1], out[o + 2], out[o + 3], out[o + 4] = allowed and 3 or 2, 0, 0, #fired / 3
@@ -256,9 +255,9 @@ local function logwin_check(hash, key, plan, spike_cost, pending, counting, now,
       out[o + 2] = l_reset
     else
       j = j + 1
-      local need = l.cost
-      if need < 1 then need = 1 end
-      local rem, fits = w_remaining[j], w_fits[j]
+      -- remaining after a charge: fits by what it had before
+      local rem, need = w_remaining[j], w_need[j]
+      local fits = allowed or need <= rem
       if fits then out[o + 1] = rem else out[o + 1] = -1 - rem end
       out[o + 2] = window_reset(l.limit, l.window, w_index[j], w_current[j], w_previous[j], rem, need, fits, now)
     end

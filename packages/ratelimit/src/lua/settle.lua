@@ -47,7 +47,7 @@ end
 local n = tonumber(ARGV[4])
 local spec = ARGV[5 + 5 * n] or ''
 local fired
-if spec ~= '' then fired = observe(redis.call('HGET', hash, '~c') or nil, writes, spec, now, true, tonumber(ARGV[6 + 5 * n]), 0, 0) end
+if spec ~= '' then fired = observe(redis.call('HGET', hash, '~c') or nil, writes, #writes, spec, now, true, tonumber(ARGV[6 + 5 * n]), 0, 0) end
 if #writes > 0 then write_state(hash, writes, #writes, kept, renew) end
 local out = { 1, now, 0 }
 if fired then

@@ -179,10 +179,10 @@ local function fire(fired, code, value, threshold)
 end
 
 -- counts one call (`stored`: the field '~c' as read, or nil; `calls`: 1 for a check or reserve,
--- 0 for a settle); returns nil, or a flat list of fired rules: code, value, threshold. `from`: the
+-- 0 for a settle) and puts the field in writes[w + 1], writes[w + 2]; returns nil, or a flat list of fired rules: code, value, threshold. `from`: the
 -- first double of the tail written (0: the rings too; the last 3 always). floor(q) is q - q % 1,
 -- no call: Lua's % is q - floor(q / 1) * 1, the same double for every q
-local function observe(stored, writes, spec, now, allowed, cost, pending, calls)
+local function observe(stored, writes, w, spec, now, allowed, cost, pending, calls)
   if spec ~= rules_spec then
     local r = parse_rules(spec)
     rules_spec, bw, bt, dw, dt, factor, min_cost, min_hours = spec, r[1], r[2], r[3], r[4], r[5], r[6], r[7]
@@ -293,7 +293,6 @@ local function observe(stored, writes, spec, now, allowed, cost, pending, calls)
     if rings == 0 then stored = '' end
     value = pack(write_formats[rings + TAIL_BYTES][1], stored, b_until, s_until, c_until, normal, per_call, hours, hour, b_step, s_step, s_count, b_count, c_cost, c_calls)
   end
-  local w = #writes
   writes[w + 1], writes[w + 2] = '~c', value
   return fired
 end

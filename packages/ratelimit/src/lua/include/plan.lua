@@ -121,7 +121,7 @@ local function learn_plan(arg)
     counters = false, anomaly_at = 0, log1 = false, window1 = false,
     -- a plan of one sliding log and sliding windows (logwin_check in check.lua): the log, the
     -- windows in plan order, and per window, arrays reused by every check of the plan
-    log = false, windows = false, w_index = false, w_current = false, w_previous = false, w_remaining = false, w_fits = false,
+    log = false, windows = false, w_index = false, w_current = false, w_previous = false, w_remaining = false, w_need = false,
   }
   local names = plan.names
   for name, code, limit, window in string.gmatch(spec, '([%w_-]+),(%d+),(%d+),(%d+)') do
@@ -139,7 +139,7 @@ local function learn_plan(arg)
   end
   if #logs == 1 and #windows >= 1 and #windows == plan.n - 1 then
     plan.log, plan.windows = logs[1], windows
-    plan.w_index, plan.w_current, plan.w_previous, plan.w_remaining, plan.w_fits = {}, {}, {}, {}, {}
+    plan.w_index, plan.w_current, plan.w_previous, plan.w_remaining, plan.w_need = {}, {}, {}, {}, {}
   end
   -- no '~e': the counters' fields carry the kept time (see keep_alive in lib.lua)
   for i, f in ipairs(names) do plan.anomaly_names[i] = f end
