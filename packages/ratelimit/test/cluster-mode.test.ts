@@ -108,7 +108,8 @@ describe('checks on a cluster', () => {
 
   it('the checks of one tick go one call each, one pipeline per node, and answer as one after the other', async () => {
     const c = new Cluster(inject('clusterNodes'));
-    const limiter = await limiterOn(c);
+    // a batch that holds the whole tick (the default, 16, would send it in three)
+    const limiter = await limiterOn(c, 64);
     const sent = record(c);
     // 30 identifiers (on every node) and ten checks of one of them, interleaved
     const ids = Array.from({ length: 40 }, (_, i) => (i % 4 === 0 ? 'together' : `id-${i}`));

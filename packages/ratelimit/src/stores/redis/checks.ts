@@ -1,5 +1,6 @@
-// Checks started in the same tick go to Redis together, as one call of up to `batch` checks
-// (each still atomic, run in the order they started); a cluster sends each as its own call, those
+// Checks started in the same tick go to Redis together, in calls of up to `batch` checks, each
+// sent as soon as it is full and the rest when the tick ends (each still atomic, run in the
+// order they started); a cluster sends each as its own call, those
 // of one node in one pipeline (cluster-checks.ts). Plans a server
 // has answered for go by id alone, others with their definition.
 import { type CheckCall, decodeChecks, encodeChecks } from '../../lua/protocol';
@@ -66,8 +67,10 @@ export function checkSender(runner: ScriptRunner, batchMax: number) {
         return;
       }
       queued.push({ call, resolve, reject });
-      // after the promise callbacks of this tick have run: their checks join this one
-      if (queued.length === 1) process.nextTick(sendQueued, c);
+      // a full batch goes at once: Redis runs it while this tick starts the next; the rest go
+      // after the promise callbacks of this tick have run (their checks join them)
+      if (queued.length >= batchMax) sendQueued(c);
+      else if (queued.length === 1) process.nextTick(sendQueued, c);
     });
   };
 }

@@ -50,8 +50,9 @@ export function clusterCheckSender(runner: ScriptRunner, batchMax: number) {
     return new Promise((resolve, reject) => {
       if (batchMax === 1) return send(c, [{ call, resolve, reject }]);
       queued.push({ call, resolve, reject });
-      // after the promise callbacks of this tick have run: their checks join this one
-      if (queued.length === 1) process.nextTick(sendQueued, c);
+      // a full batch goes at once (as checks.ts); the rest after this tick's promise callbacks
+      if (queued.length >= batchMax) sendQueued(c);
+      else if (queued.length === 1) process.nextTick(sendQueued, c);
     });
   };
 }

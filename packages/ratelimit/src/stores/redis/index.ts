@@ -61,14 +61,17 @@ export interface RedisStoreOptions<C extends AnyRedisClient = AnyRedisClient> {
    */
   scripts?: ScriptMode;
   /**
-   * Checks started in the same tick of the event loop go to Redis together, as one call of up to
-   * this many checks (each still atomic, run one after the other in the order they started):
-   * under load this saves most of the per-command cost, in Node and in Redis; a lone check goes
-   * alone, as soon as the tick ends. A failed call fails every check it carried. A cluster sends
+   * Checks started in the same tick of the event loop go to Redis together, in calls of up to
+   * this many checks (each still atomic, run one after the other in the order they started): a
+   * call goes as soon as it is full, so Redis runs it while Node starts the next, and the rest
+   * when the tick ends; a lone check goes alone. Under load this saves most of the per-command
+   * cost, in Node and in Redis; 16 kept Node and Redis both busy in the bench (100 calls in
+   * flight: 1.8x the checks/s of 64 sent at the end of the tick). A failed call fails every check
+   * it carried. A cluster sends
    * every check as its own call (their keys are in different slots), those of one node in one
    * pipeline (ioredis; node-redis and GLIDE write a tick's commands together by themselves).
    * `1` turns batching off.
-   * @default 64
+   * @default 16
    */
   batch?: number;
 }
@@ -97,7 +100,7 @@ export interface RedisStore<C extends AnyRedisClient = RedisClient> extends Limi
 export function createRedisStore<C extends AnyRedisClient = RedisClient>(options: RedisStoreOptions<C>): RedisStore<C> {
   const keys = keyNames(options.prefix ?? 'ratelimit');
   const timeoutMs = toMs(options.timeout ?? '1 s', 'timeout');
-  const batchMax = options.batch ?? 64;
+  const batchMax = options.batch ?? 16;
   if (!Number.isInteger(batchMax) || batchMax < 1 || batchMax > 1000) {
     throw new RateLimitConfigError(`batch: ${String(options.batch)} must be a whole number of checks from 1 (no batching) to 1000`);
   }
