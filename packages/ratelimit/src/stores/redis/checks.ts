@@ -5,19 +5,12 @@
 // has answered for go by id alone, others with their definition.
 import { type CheckCall, decodeChecks, encodeChecks } from '../../lua/protocol';
 import type { EvaluateOutput } from '../../model';
+import { type Queued, tickBatches } from './batches';
 import type { RedisStoreClient } from './client';
 import { clusterCheckSender } from './cluster-checks';
 import type { ScriptRunner } from './scripts';
 
-// a check waiting for the end of this tick, to go to Redis together
-interface Queued {
-  readonly call: CheckCall;
-  readonly resolve: (output: EvaluateOutput) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 export function checkSender(runner: ScriptRunner, batchMax: number) {
-  let queued: Queued[] = [];
   const clusterCheck = clusterCheckSender(runner, batchMax);
 
   // plans a server has answered for: sent by id alone. Others go with their definition, so a
@@ -52,25 +45,8 @@ export function checkSender(runner: ScriptRunner, batchMax: number) {
     );
   }
 
-  const sendQueued = (c: RedisStoreClient) => {
-    const all = queued;
-    queued = [];
-    for (let from = 0; from < all.length; from += batchMax) sendChecks(c, all.slice(from, from + batchMax), runner.configured === 'eval');
-  };
+  const standalone = tickBatches(batchMax, (c, calls) => sendChecks(c, calls, runner.configured === 'eval'));
 
   /** A check.lua call, sent with the others of this tick (see `batch`). */
-  return function check(c: RedisStoreClient, call: CheckCall): Promise<EvaluateOutput> {
-    if (c.cluster) return clusterCheck(c, call);
-    return new Promise((resolve, reject) => {
-      if (batchMax === 1) {
-        sendChecks(c, [{ call, resolve, reject }], runner.configured === 'eval');
-        return;
-      }
-      queued.push({ call, resolve, reject });
-      // a full batch goes at once: Redis runs it while this tick starts the next; the rest go
-      // after the promise callbacks of this tick have run (their checks join them)
-      if (queued.length >= batchMax) sendQueued(c);
-      else if (queued.length === 1) process.nextTick(sendQueued, c);
-    });
-  };
+  return (c: RedisStoreClient, call: CheckCall): Promise<EvaluateOutput> => (c.cluster ? clusterCheck(c, call) : standalone(c, call));
 }

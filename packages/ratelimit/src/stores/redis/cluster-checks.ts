@@ -6,20 +6,13 @@
 // commands in order: two checks of one identifier (one slot, one node) run in the order they started.
 // Plans always go with their definition: each shard has its own library, and a retry after "plan
 // unknown" would let a check overtake one started before it.
-import { type CheckCall, decodeChecks, encodeChecks } from '../../lua/protocol';
+import { decodeChecks, encodeChecks } from '../../lua/protocol';
 import type { EvaluateOutput } from '../../model';
+import { type Queued, tickBatches } from './batches';
 import type { RedisStoreClient } from './client';
 import type { ScriptRunner } from './scripts';
 
-interface Queued {
-  readonly call: CheckCall;
-  readonly resolve: (output: EvaluateOutput) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 export function clusterCheckSender(runner: ScriptRunner, batchMax: number) {
-  let queued: Queued[] = [];
-
   function send(c: RedisStoreClient, calls: readonly Queued[]): void {
     const replies = runner.runEach(
       c,
@@ -39,20 +32,6 @@ export function clusterCheckSender(runner: ScriptRunner, batchMax: number) {
     });
   }
 
-  const sendQueued = (c: RedisStoreClient) => {
-    const all = queued;
-    queued = [];
-    for (let from = 0; from < all.length; from += batchMax) send(c, all.slice(from, from + batchMax));
-  };
-
   /** A check.lua call, sent with the others of this tick (up to `batch` at a time; `1`: alone). */
-  return function check(c: RedisStoreClient, call: CheckCall): Promise<EvaluateOutput> {
-    return new Promise((resolve, reject) => {
-      if (batchMax === 1) return send(c, [{ call, resolve, reject }]);
-      queued.push({ call, resolve, reject });
-      // a full batch goes at once (as checks.ts); the rest after this tick's promise callbacks
-      if (queued.length >= batchMax) sendQueued(c);
-      else if (queued.length === 1) process.nextTick(sendQueued, c);
-    });
-  };
+  return tickBatches(batchMax, send);
 }
