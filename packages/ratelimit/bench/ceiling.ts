@@ -19,8 +19,11 @@ export const RAND = '__rand_int__';
 export async function checkCommand(prefix: string, spec: LimitSpec, plan: BenchPlan = 'log', options: CheckCommandOptions = {}): Promise<string[]> {
   let captured: (string | number)[] | undefined;
   const plans = benchPlans(spec);
-  // one group (see check.lua): the server's now, then the check: allowed, and per limit remaining, resetAt
-  const reply = [0, 1, ...plans[plan].limits.flatMap(() => [0, 0])];
+  // one group (see check.lua): the server's now, then the check: allowed (no status for a plan of
+  // one limit without anomaly rules), and per limit remaining, resetAt
+  const limits = plans[plan].limits;
+  const status = limits.length === 1 && !options.limiter?.anomalies ? [] : [1];
+  const reply = [0, ...status, ...limits.flatMap(() => [0, 0])];
   const recorder = {
     on: () => recorder,
     defineCommand: () => undefined,

@@ -9,7 +9,7 @@
 //   ENGINE_CPU_ROWS=log,window,plan3   ENGINE_CPU_ROUNDS=7   ENGINE_CPU_CHECKS=100000   ENGINE_CPU_WARMUP=100000
 //
 // The stub reads the check wire format (src/lua/protocol.ts, check.lua's header): keys per check
-// and the reply layout. If that changes, change `checksIn` and `reply` here.
+// and the reply layout. If that changes, change `reply` here.
 import { identifiers, prng } from './harness';
 import { ANOMALY_OPTIONS, type BenchPlan, benchPlans, PLAN_TOKENS_PER_CALL } from './ours';
 import { createRateLimiter } from '../src/index';
@@ -23,19 +23,29 @@ const WARMUP = Math.min(1_000_000, Number(process.env.ENGINE_CPU_WARMUP ?? 100_0
 const IN_FLIGHT = 100;
 const SPEC = { limit: 1000, windowMs: 10_000 };
 
-/** Keys per check of each plan: the log's list; the counter's hash; plan3 (anomaly rules): hash + log. */
-const KEYS_PER_CHECK: Record<string, number> = { log: 1, window: 1, 'token-bucket': 1, 'fixed-window': 1, plan3: 2 };
 
 function stubClient(plan: BenchPlan): RedisStoreClient {
   const limits = benchPlans(SPEC)[plan].limits.length;
-  const keysPerCheck = KEYS_PER_CHECK[plan]!;
   const later = <T>(value: T) => new Promise<T>((resolve) => setImmediate(resolve, value));
-  const reply = (checks: number) => {
+  const rules = plan === 'plan3';
+  // a plan of one limit without anomaly rules answers without a status (see check.lua)
+  const bare = limits === 1 && !rules;
+  // every check allowed: per group its time when it asked for the server's, then per check
+  const reply = (args: readonly (string | number)[]) => {
     const now = Date.now();
+    const single = String(args[1]).endsWith('_check');
+    const argv = args.slice(3 + Number(args[2]));
     const out: number[] = [];
-    for (let c = 0; c < checks; c++) {
-      out.push(1, now, 0, 0, 0);
-      for (let l = 0; l < limits; l++) out.push(1, 500, now + 10);
+    for (let a = 0; a < argv.length; ) {
+      const count = single ? 1 : Number(argv[a++]);
+      const time = argv[a];
+      // time, mode (not sent to `check`), plan, [anomaly arguments], costs
+      a += (single ? 2 : 3) + (rules ? 2 : 0) + limits;
+      if (time === '') out.push(now);
+      for (let c = 0; c < count; c++) {
+        if (!bare) out.push(1);
+        for (let l = 0; l < limits; l++) out.push(500, now + 10);
+      }
     }
     return out;
   };
@@ -43,7 +53,7 @@ function stubClient(plan: BenchPlan): RedisStoreClient {
     library: 'stub',
     cluster: false,
     send(_key, args) {
-      if (args[0] === 'FCALL') return later(reply(Number(args[2]) / keysPerCheck));
+      if (args[0] === 'FCALL') return later(reply(args));
       if (args[0] === 'TIME') return later([String(Math.floor(Date.now() / 1000)), '0']);
       if (args[0] === 'HGETALL') return later([]);
       return later('OK');

@@ -17,8 +17,10 @@
 //
 //   INSTRUCTIONS_CHECKS=2000  checks counted per case
 //   INSTRUCTIONS_CASES=log,plan3  only these plans
+//   INSTRUCTIONS_DUMPS=<dir>      keep each row's callgrind dump there (<plan>-<checks per call>.callgrind),
+//                                 for callgrind_annotate --inclusive=yes
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -28,6 +30,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 
 import { createRateLimiter, type PlansConfig, type RateLimiterOptions } from '../src/index';
+import { timeArg } from '../src/lua/protocol';
 import * as scripts from '../src/lua/scripts.generated';
 import { createRedisStore, type RedisClient } from '../src/redis';
 import { type BenchPlan, benchPlans } from './ours';
@@ -36,7 +39,7 @@ import { startPrivateRedis } from './private-redis';
 const run = promisify(execFile);
 const CHECKS = Number(process.env.INSTRUCTIONS_CHECKS ?? 2000);
 export const BATCH = 50;
-/** The time in a captured command, replaced by the check's own. */
+/** The time in a captured command (as timeArg writes it), replaced by the check's own. */
 const TIME = 9_000_000_000_000;
 
 export interface InstructionCase {
@@ -72,7 +75,10 @@ export async function captureChecks(c: InstructionCase, count: number): Promise<
   let round = 0;
   let calls = 0;
   // the reply of one group of `n` allowed checks that carried their time (see check.lua)
-  const group = (n: number) => Array.from({ length: n }, () => [1, ...benchPlans(SPEC)[c.plan].limits.flatMap(() => [0, 0])]).flat();
+  const limits = benchPlans(SPEC)[c.plan].limits;
+  // a plan of one limit without anomaly rules answers without a status (see check.lua)
+  const status = limits.length === 1 && !c.limiter?.anomalies ? [] : [1];
+  const group = (n: number) => Array.from({ length: n }, () => [...status, ...limits.flatMap(() => [0, 0])]).flat();
   const recorder = {
     on: () => recorder,
     defineCommand: () => undefined,
@@ -104,7 +110,7 @@ function stream(commands: readonly Command[], perCommand: number, c: Instruction
   let out = '';
   for (let it = from; it < from + checks; it += perCommand) {
     for (const command of commands) {
-      out += resp(command.map((a) => a.replace(/#(\d+)/g, (_, i: string) => String((it + Number(i)) % c.ids)).replace(String(TIME), String(base + it * c.stepMs))));
+      out += resp(command.map((a) => a.replace(/#(\d+)/g, (_, i: string) => String((it + Number(i)) % c.ids)).replace(timeArg(TIME), timeArg(base + it * c.stepMs))));
     }
   }
   return out;
@@ -204,6 +210,7 @@ export async function count(server: { port: number; pid: number }, dir: string, 
   await run('callgrind_control', ['-d', String(server.pid)]);
   const dump = readdirSync(dir).find((f) => f.startsWith('callgrind.out.') && readFileSync(join(dir, f), 'utf8').length > 0);
   if (!dump) throw new Error('callgrind wrote no dump');
+  if (process.env.INSTRUCTIONS_DUMPS) copyFileSync(join(dir, dump), join(process.env.INSTRUCTIONS_DUMPS, `${c.plan}-${perCommand}.callgrind`));
   const by = await annotate(join(dir, dump));
   const get = (name: string) => by.get(name) ?? 0;
   const script = get('fcallCommand') + get('evalShaCommand');

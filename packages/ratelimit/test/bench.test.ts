@@ -19,7 +19,7 @@ import { multiZset } from '../bench/peers/multi-zset';
 import { flexible } from '../bench/peers/rate-limiter-flexible';
 import { upstash, upstashAdapter, withoutShebang } from '../bench/peers/upstash';
 import { delta, parseSnapshot, snapshot } from '../bench/redis-info';
-import { CASES, floorLibrary, sendChecks } from '../bench/script-cost';
+import { bare, CASES, floorLibrary, sendChecks } from '../bench/script-cost';
 
 const url = inject('redisUrl');
 const run = `test-bench-${randomUUID().slice(0, 8)}`;
@@ -140,8 +140,10 @@ describe('the redis-benchmark ceiling', () => {
     expect(command.filter((a) => a.includes(RAND))).toHaveLength(1);
     const [name, ...args] = command.map((a) => a.replace(RAND, '000000000042'));
     const reply = (await redis.call(name!, ...args)) as number[];
-    // the server's time (the check asked for its clock), then the check's status: allowed
-    expect(reply[1]).toBe(1);
+    // the server's time (the check asked for its clock), then the log's remaining (no status for a
+    // plan of one limit: remaining's sign says it was allowed) and resetAt
+    expect(reply).toHaveLength(3);
+    expect(reply[1]).toBe(999);
   });
 
   it('script-cost sends the store’s commands, and each case’s calls-only function runs them too', async () => {
@@ -150,10 +152,10 @@ describe('the redis-benchmark ceiling', () => {
       const command = await checkCommand(`${run}:cost`, { limit: 1000, windowMs: 10_000 }, c.plan, c.options);
       await redis.call('FUNCTION', 'LOAD', 'REPLACE', floorLibrary(c.callsOnly));
       // both are allowed every time, and both leave the same keys
-      expect(await sendChecks(redis, command[1]!, command, 5, 1_000_000, 20)).toBe(20);
+      expect(await sendChecks(redis, command[1]!, command, 5, 1_000_000, bare(c), 20)).toBe(20);
       const checked = await countKeys(redis, `${run}:cost`);
       await removeKeys(redis, `${run}:cost`);
-      expect(await sendChecks(redis, 'floor', command, 5, 1_000_000, 20)).toBe(20);
+      expect(await sendChecks(redis, 'floor', command, 5, 1_000_000, bare(c), 20)).toBe(20);
       expect(await countKeys(redis, `${run}:cost`)).toBe(checked);
       await removeKeys(redis, `${run}:cost`);
     }

@@ -55,4 +55,48 @@ describe('checks started together, in groups', () => {
       c.disconnect();
     }
   });
+
+  it('a plain check alone goes to `check` with its time in hexadecimal and no count or mode; a peek alone to `checks`; any other time (before 1970) as "=" and decimal', async () => {
+    const plans = {
+      pro: { limits: [{ name: 'minute', limit: 3, window: '1 m' }] },
+      counter: { limits: [{ name: 'hour', limit: 5, window: '1 h', algorithm: 'sliding-window' }] },
+    } satisfies PlansConfig;
+    let t = 1_700_000_000_000;
+    const c = new Redis(inject('redisUrl'));
+    try {
+      const options = { plans, controls: false, topConsumers: false, denyCache: false, clock: () => t } as const;
+      const redis = createRateLimiter({ ...options, store: createRedisStore({ client: c, prefix: prefix() }) });
+      const memory = createRateLimiter({ ...options, store: createMemoryStore() });
+      await redis.peek('warm-up', { plan: 'pro' });
+      await redis.peek('warm-up', { plan: 'counter' });
+      const sent: string[][] = [];
+      const call = c.call.bind(c) as (...args: unknown[]) => Promise<unknown>;
+      (c as unknown as { call: unknown }).call = (...args: unknown[]) => {
+        if (args[0] === 'FCALL') sent.push(args.map(String));
+        return call(...args);
+      };
+      const argv = (command: string[]) => command.slice(3 + Number(command[2]));
+      const both = async (f: (l: typeof redis) => ReturnType<typeof redis.check>) => {
+        const [a, b] = [await f(redis), await f(memory)];
+        expect([a.allowed, a.limits.map((l) => [l.remaining, l.resetAt])]).toEqual([b.allowed, b.limits.map((l) => [l.remaining, l.resetAt])]);
+        return a;
+      };
+      await both((l) => l.check('x', { plan: 'pro' }));
+      expect(sent.at(-1)![1]).toMatch(/_check$/);
+      expect(argv(sent.at(-1)!)).toEqual([t.toString(16), expect.any(String), '1']);
+      await both((l) => l.peek('x', { plan: 'pro' }));
+      expect(sent.at(-1)![1]).toMatch(/_checks$/);
+      expect(argv(sent.at(-1)!)).toEqual(['1', t.toString(16), '0', expect.any(String), '1']);
+      // denied at the fourth: the sign of remaining (no status in a one-limit plan's reply)
+      for (let i = 0; i < 3; i++) await both((l) => l.check('x', { plan: 'pro' }));
+      expect((await both((l) => l.check('x', { plan: 'pro' }))).allowed).toBe(false);
+      t = -90_061_001;
+      await both((l) => l.check('y', { plan: 'counter', cost: 2 }));
+      expect(argv(sent.at(-1)!)[0]).toBe(`=${t}`);
+      await redis.close();
+      await memory.close();
+    } finally {
+      c.disconnect();
+    }
+  });
 });

@@ -17,19 +17,23 @@
            bucket, the call reserves, or it counts anomalies; then one list per sliding-log
            limit, in plan order (see sliding-log.lua); then with mode 2 the reservation index
            <prefix>:{<id>}:res
-  ARGV     per group, in order:
-           the number of checks in the group (not sent to the `check` script: one check)
-           now (ms), or '' for the server clock (TIME, read once per call)
+  ARGV     per group, in order (the `check` script: one check in mode 1, with neither the count
+           nor the mode):
+           the number of checks in the group
+           now (ms): hexadecimal digits, or '=' and the number in decimal (a time that is not a
+           whole number of at least 0), or '' for the server clock (TIME, read once per call)
            mode: 0 peek (read only, but for anomaly counters when it carries rules: deny-cache hits
            reported), 1 check, 2 reserve
            plan: its id, or "<id>:<definition>" (see learn_plan in plan.lua)
            only when the plan has anomaly rules: the call's cost in the cost-spike unit, and
            denials answered meanwhile from a deny cache, to count as calls and denials
            one cost per limit
-  Returns  one flat list: per group its now when it asked for the server clock, then per check: status (1 allowed, 0 denied; + 2 when
-           followed by the reservation id, its expiry, anomalies fired k and 3 per anomaly: rule
-           (1 burst, 2 denial storm, 3 cost spike), value, threshold), then per limit: remaining
-           when the call fits it, -1 - remaining when it does not, and resetAt. A group whose plan
+  Returns  one flat list: per group its now when it asked for the server clock, then per check:
+           status (1 allowed, 0 denied; + 2 when followed by the reservation id, its expiry,
+           anomalies fired k and 3 per anomaly: rule (1 burst, 2 denial storm, 3 cost spike),
+           value, threshold), then per limit: remaining when the call fits it, -1 - remaining when
+           it does not, and resetAt. A plan of one limit without anomaly rules (plan.bare) has no
+           status but in mode 2: the call is allowed when its one limit fits. A group whose plan
            the library does not know ends the list: it and the groups after it did not run
 ]]
 --- @include "lib"
@@ -164,7 +168,7 @@ local function check_one(keys, k, plan, mode, spike_cost, pending, counting, now
         out[o] = v
       end
     end
-  else
+  elseif mode == 2 or not plan.bare then
     o = o + 1
     out[o] = allowed and 1 or 0
   end
@@ -266,7 +270,7 @@ local function logwin_check(hash, key, plan, spike_cost, pending, counting, now,
   return o
 end
 
--- `single`: the `check` script, whose one check comes without its group's count
+-- `single`: the `check` script, whose one check comes without its group's count and mode (1)
 local function check_all(keys, args, single)
   if not floor then lib_init() end
   -- a call that failed midway (a command's error) may have left writes behind: never carry them
@@ -288,12 +292,16 @@ local function check_all(keys, args, single)
       clock = clock or server_now('')
       now = clock
     else
-      now = tonumber(now)
+      now = tonumber(now, 16) or tonumber(sub(now, 2))
     end
-    local mode = nums[args[a + 1]]
-    local plan = plans[args[a + 2]] or learn_plan(args[a + 2])
+    local mode = 1
+    if not single then
+      mode = nums[args[a + 1]]
+      a = a + 1
+    end
+    local plan = plans[args[a + 1]] or learn_plan(args[a + 1])
     if not plan then break end
-    a = a + 3
+    a = a + 2
     local watching = plan.rules ~= ''
     local spike_cost, pending = 0, 0
     if watching then
@@ -310,7 +318,8 @@ local function check_all(keys, args, single)
       if plan.log1 then
         local limit, window = l.limit, l.window
         for _ = 1, count do
-          o = log_check(keys[k], limit, window, c, now, out, o)
+          local key = keys[k]
+          o = log_check(key, call('RPOP', key), limit, window, c, now, out, o)
           k = k + 1
         end
       else
@@ -341,6 +350,22 @@ local function check_all(keys, args, single)
     end
     a = a + plan.n
   end
+  for i = o + 1, #out do out[i] = nil end
+  return out
+end
+
+--[[
+  The `check` script: one check in mode 1 (see ARGV). Of a plan of one sliding log without rules
+  (plan.lone), with a time in hexadecimal (the usual call), it goes to log_check from here, with
+  the fewest steps; any other through check_all.
+]]
+local function check_alone(keys, args)
+  local plan, now = plans[args[2]], tonumber(args[1], 16)
+  local l = plan and plan.lone
+  if not l or not now then return check_all(keys, args, true) end
+  if not floor then lib_init() end
+  local key, out = keys[1], reply
+  local o = log_check(key, call('RPOP', key), l.limit, l.window, nums[args[3]] or arg_num(args[3]), now, out, 0)
   for i = o + 1, #out do out[i] = nil end
   return out
 end

@@ -55,14 +55,31 @@ export function planArg(limits: readonly CompiledLimit[], stateTtlMs: number, re
 /** One check as check.lua reads it: its keys, its arguments (the plan's id at PLAN_AT). */
 export interface CheckCall {
   readonly keys: string[];
-  /** now, mode, plan id, [cost-spike cost, pending denials: with anomaly rules], one cost per limit. */
+  /** now (timeArg), mode, plan id, [cost-spike cost, pending denials: with anomaly rules], one cost per limit. */
   readonly args: (string | number)[];
   readonly plan: PlanArg;
   /** How many limits: the length of its reply. */
   readonly limits: number;
+  /** 0 peek, 1 check, 2 reserve (at MODE_AT in args). */
+  readonly mode: 0 | 1 | 2;
+  /** Its reply has no status (one limit, no anomaly rules, not a reserve: see check.lua). */
+  readonly bare: boolean;
+  /** The time it carries; undefined: the server's clock. */
+  readonly now: number | undefined;
 }
 
-/** Where a check's arguments hold its plan (see check.lua). */
+/**
+ * A time as check.lua reads it: hexadecimal (Lua's tonumber(s, 16) is strtoul, half the work of
+ * the strtod that decimal text costs), or '=' and decimal for any other (before 1970, or not a
+ * whole number), or '' for the server's clock.
+ */
+export function timeArg(now: number | undefined): string {
+  if (now === undefined) return '';
+  return Number.isSafeInteger(now) && now >= 0 ? now.toString(16) : `=${now}`;
+}
+
+/** Where a check's arguments hold its mode and its plan (see check.lua). */
+const MODE_AT = 1;
 const PLAN_AT = 2;
 
 export function encodeCheck(request: StoreEvaluateRequest, k: IdentifierKeys): CheckCall {
@@ -72,14 +89,14 @@ export function encodeCheck(request: StoreEvaluateRequest, k: IdentifierKeys): C
   const keys: string[] = [];
   // the state hash only when the script uses it (see check.lua)
   if (mode === 2 || rules !== '' || request.limits.some((l) => l.code !== LOG)) keys.push(k.state);
-  const args: (string | number)[] = [request.now ?? '', mode, plan.id];
+  const args: (string | number)[] = [timeArg(request.now), mode, plan.id];
   if (rules !== '') args.push(request.anomaly?.cost ?? 0, request.anomaly?.pendingDenied ?? 0);
   request.limits.forEach((l, i) => {
     if (l.code === LOG) keys.push(k.log(l.name));
     args.push(request.costs[i]!);
   });
   if (mode === 2) keys.push(k.reservations);
-  return { keys, args, plan, limits: request.limits.length };
+  return { keys, args, plan, limits: request.limits.length, mode, bare: request.limits.length === 1 && rules === '' && mode !== 2, now: request.now };
 }
 
 const RULES: Record<number, AnomalyRule> = { 1: 'burst', 2: 'denial-storm', 3: 'cost-spike' };
@@ -91,17 +108,18 @@ const NO_ANOMALIES: readonly Fired[] = Object.freeze([]);
  * groups of `groups` checks (see encodeChecks), in order, into `outputs`; returns how many checks
  * ran (the rest: plan unknown).
  */
-export function decodeChecks(reply: unknown, checks: readonly { readonly call: Pick<CheckCall, 'limits' | 'args'> }[], groups: readonly number[], outputs: EvaluateOutput[]): number {
+export function decodeChecks(reply: unknown, checks: readonly { readonly call: Pick<CheckCall, 'limits' | 'bare' | 'now'> }[], groups: readonly number[], outputs: EvaluateOutput[]): number {
   const r = (Array.isArray(reply) ? reply : []) as number[];
   let i = 0;
   let n = 0;
   for (const size of groups) {
     if (i >= r.length) break;
     // the group's time: its own, or the server's (first in its reply)
-    const sent = checks[n]!.call.args[0]!;
-    const now = sent === '' ? r[i++]! : Number(sent);
+    const sent = checks[n]!.call.now;
+    const now = sent === undefined ? r[i++]! : sent;
     for (const end = n + size; n < end; n++) {
-      const status = r[i++]!;
+      // a bare reply is its one limit's: allowed when it fits
+      const status = checks[n]!.call.bare ? (r[i]! >= 0 ? 1 : 0) : r[i++]!;
       let reservation: EvaluateOutput['reservation'];
       let anomalies: readonly Fired[] = NO_ANOMALIES;
       if (status >= 2) {
@@ -133,13 +151,14 @@ const sameArgs = (a: readonly (string | number)[], b: readonly (string | number)
 };
 
 /**
- * The arguments of the `check` (one check) and `checks` (several) scripts, both made from
- * check.lua by render.ts: numkeys, every check's keys, then the checks' arguments by group
- * (checks in a row with the same arguments go as one group: its count, but for a lone check, then
- * the arguments once), each naming its plan by definition when `full` says so. `groups`: the size
- * of each group, for decodeChecks.
+ * The script and arguments of checks: `check` for one in mode 1 (the usual call), `checks` for
+ * any others, both made from check.lua by render.ts. Numkeys, every check's keys, then the checks'
+ * arguments by group (checks in a row with the same arguments go as one group: its count, then
+ * the arguments once; `check` takes neither the count nor the mode), each naming its plan by
+ * definition when `full` says so. `groups`: the size of each group, for decodeChecks.
  */
-export function encodeChecks(calls: readonly { readonly call: CheckCall }[], full: (plan: PlanArg) => boolean): { command: ScriptArgs; groups: number[] } {
+export function encodeChecks(calls: readonly { readonly call: CheckCall }[], full: (plan: PlanArg) => boolean): { script: 'check' | 'checks'; command: ScriptArgs; groups: number[] } {
+  const alone = calls.length === 1 && calls[0]!.call.mode === 1;
   let keys = 0;
   for (const { call } of calls) keys += call.keys.length;
   const command: ScriptArgs = [keys];
@@ -150,13 +169,15 @@ export function encodeChecks(calls: readonly { readonly call: CheckCall }[], ful
     let to = from + 1;
     while (to < calls.length && sameArgs(calls[to]!.call.args, args)) to++;
     groups.push(to - from);
-    // the `check` script (one check) takes no count
-    if (calls.length > 1) command.push(to - from);
+    if (!alone) command.push(to - from);
     const definition = full(plan);
-    for (let i = 0; i < args.length; i++) command.push(i === PLAN_AT && definition ? plan.full : args[i]!);
+    for (let i = 0; i < args.length; i++) {
+      if (i === PLAN_AT && definition) command.push(plan.full);
+      else if (i !== MODE_AT || !alone) command.push(args[i]!);
+    }
     from = to;
   }
-  return { command, groups };
+  return { script: alone ? 'check' : 'checks', command, groups };
 }
 
 /** The arguments of settle.lua (see its header). */

@@ -15,8 +15,8 @@ export function inline(source: string): string {
   return source.replace(INCLUDE_LINE, (_, name: string) => read(`include/${name}`).trimEnd());
 }
 
-/** check.lua defines check_all; the `check` and `checks` scripts (one check, several) both call it. */
-const checkEntry = (name: string, keys: string, args: string) => `check_all(${keys}, ${args}, ${name === 'check'})`;
+/** check.lua defines the `check` script's entry (one check), check_alone, and the `checks` script's (several), check_all. */
+const checkEntry = (name: string, keys: string, args: string) => (name === 'check' ? `check_alone(${keys}, ${args})` : `check_all(${keys}, ${args}, false)`);
 
 /**
  * The same scripts as one Redis Functions library: the includes run once when it is loaded, not
@@ -26,7 +26,9 @@ const checkEntry = (name: string, keys: string, args: string) => `check_all(${ke
 export function renderLibrary(): { name: string; source: string; functions: Record<(typeof SCRIPT_NAMES)[number], string> } {
   const prelude = `${INCLUDES.map((n) => read(`include/${n}`).trimEnd()).join('\n\n')}\n\n${read('check').replace(INCLUDE_LINE, '').trim()}`;
   const functions = SCRIPT_NAMES.map((n) => {
-    if (n === 'check' || n === 'checks') return `redis.register_function('@@_${n}', function(keys, args) return ${checkEntry(n, 'keys', 'args')} end)`;
+    // check_alone takes (keys, args) as they come: registered itself, no call in between
+    if (n === 'check') return `redis.register_function('@@_check', check_alone)`;
+    if (n === 'checks') return `redis.register_function('@@_checks', function(keys, args) return ${checkEntry(n, 'keys', 'args')} end)`;
     return `redis.register_function('@@_${n}', function(keys, args)\n  KEYS, ARGV = keys, args\n${read(n).replace(INCLUDE_LINE, '').trimEnd()}\nend)`;
   });
   // the scripts read KEYS and ARGV; in a library they are the chunk's locals, set per call

@@ -29,11 +29,12 @@
 local LOG, WINDOW, BUCKET, FIXED, MONTH = 1, 2, 3, 4, 5
 
 -- library functions as upvalues (a global's field costs two table reads a use); set by
--- lib_init() when a script starts: a Functions library cannot read globals while it loads
-local floor, max, min, call, pack, unpack_s
+-- lib_init() when a script starts (every entry calls it before any helper): a Functions library
+-- cannot read globals while it loads
+local floor, max, min, call, pack, unpack_s, sub
 
 local function lib_init()
-  floor, max, min, call, pack, unpack_s = math.floor, math.max, math.min, redis.call, struct.pack, struct.unpack
+  floor, max, min, call, pack, unpack_s, sub = math.floor, math.max, math.min, redis.call, struct.pack, struct.unpack, string.sub
 end
 
 --[[

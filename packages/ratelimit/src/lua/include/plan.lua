@@ -118,7 +118,7 @@ local function learn_plan(arg)
   if plan then return plan end
   plan = {
     state_ttl = tonumber(state_ttl), reservation_ttl = tonumber(reservation_ttl), rules = rules, limits = {}, n = 0, names = {}, anomaly_names = {},
-    counters = false, anomaly_at = 0, log1 = false, window1 = false,
+    counters = false, anomaly_at = 0, log1 = false, window1 = false, bare = false, lone = false,
     -- a plan of one sliding log and sliding windows (logwin_check in check.lua): the log, the
     -- windows in plan order, and per window, arrays reused by every check of the plan
     log = false, windows = false, w_index = false, w_current = false, w_previous = false, w_remaining = false, w_need = false,
@@ -133,6 +133,10 @@ local function learn_plan(arg)
   -- one sliding-log or sliding-window limit: check.lua's short paths (log_check, window_check)
   plan.log1 = plan.n == 1 and plan.limits[1].code == LOG
   plan.window1 = plan.n == 1 and plan.limits[1].code == WINDOW
+  -- one limit and no anomaly rules: a check's reply has no status but in mode 2 (see check.lua)
+  plan.bare = plan.n == 1 and rules == ''
+  -- the `check` script's short path (check_alone in check.lua): the limit of a bare plan of one sliding log
+  plan.lone = plan.log1 and plan.bare and plan.limits[1]
   local logs, windows = {}, {}
   for _, l in ipairs(plan.limits) do
     if l.code == LOG then logs[#logs + 1] = l elseif l.code == WINDOW then windows[#windows + 1] = l end

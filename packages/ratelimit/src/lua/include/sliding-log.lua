@@ -169,20 +169,16 @@ local function log_store(key, window, now, entry, used, newest, cache, p)
   return rest
 end
 
--- the C functions log_take and the short path call, kept as upvalues on the first call (a
--- global's field is two table reads; the library's load sees no globals)
-local log_call, log_unpack, log_pack1, log_sub = false, false, false, false
-
 --[[
   Takes the header (RPOP) of a log to be written back, and reads on to its oldest live entry, as
   log_scan with `pop`. The usual case decodes the header and the cache's first two time words in
   one unpack (one of them decides); `fast` says so, and that the cache is the header itself.
+  `h`: the header when the caller has taken it already (false: no key); nil: take it here.
 ]]
-local function log_take(key, cutoff)
-  if not log_call then log_call, log_unpack, log_pack1, log_sub = redis.call, struct.unpack, struct.pack, string.sub end
-  local h = log_call('RPOP', key)
+local function log_take(key, cutoff, h)
+  if h == nil then h = call('RPOP', key) end
   if h and #h >= 26 then
-    local used, newest, v, w = log_unpack(LOG_HEAD2, h)
+    local used, newest, v, w = unpack_s(LOG_HEAD2, h)
     if v < LOG_COST then
       if v > cutoff then return used, newest, h, 15, v, 1, true end
       if w < LOG_COST and w > cutoff then return used - 1, newest, h, 21, w, 1, true end
@@ -262,7 +258,7 @@ local function log_finish(key, limit, window, cost, need, fits, charge, now, use
   local entry = false
   if charge then
     if cost == 1 then
-      if now ~= log_now then log_now, log_unit = now, log_pack1('>I6', now) end
+      if now ~= log_now then log_now, log_unit = now, pack('>I6', now) end
       entry = log_unit
     else
       entry = struct.pack('>I6d', now + LOG_COST, cost)
@@ -275,8 +271,8 @@ local function log_finish(key, limit, window, cost, need, fits, charge, now, use
   local rest
   if fast and entry and now >= newest and now < newest - newest % window + window then
     -- the usual write: in order, within the span the TTL was last set in
-    rest = log_sub(cache, p)
-    if log_call('RPUSH', key, entry, log_pack1(LOG_HEADC, used, now, rest)) == 2 then log_call('PEXPIRE', key, num(2 * window)) end
+    rest = sub(cache, p)
+    if call('RPUSH', key, entry, pack(LOG_HEADC, used, now, rest)) == 2 then call('PEXPIRE', key, num(2 * window)) end
   else
     rest = log_store(key, window, now, entry, used, newest, cache, p)
   end
@@ -290,24 +286,42 @@ end
 --[[
   A plan of one sliding-log limit, checked (mode 1) without anomaly rules: the steps of check.lua
   and the functions above, with locals only (every table access costs Redis about as much as an
-  arithmetic step). The usual check takes the header with log_take (one unpack decides), and
-  writes the entry and the new header (with the cache's rest, in one pack) with one RPUSH;
-  anything else goes through log_store. A unit entry's bytes are made once for the checks of a
-  call that share their time. Writes the check's reply (see check.lua) to out[o + 1 .. o + 3];
-  returns o + 3.
+  arithmetic step, and a Lua call with its arguments as much as twenty). `h`: the log's header,
+  taken (RPOP) by the caller. The usual check (a unit cost that fits, in time order, within the
+  span the TTL was last set in, the expired entry or the one after it in the header's first two
+  time words) is written out here: one unpack decides, one RPUSH writes the entry and the new
+  header. Anything else goes through log_take and log_finish. A unit entry's bytes are made once
+  for the checks of a call that share their time. Writes the check's reply (see check.lua: no
+  status, it is the sign of remaining) to out[o + 1], out[o + 2]; returns o + 2.
 ]]
-local function log_check(key, limit, window, cost, now, out, o)
-  local used, newest, cache, p, at, c, fast = log_take(key, now - window)
+local function log_check(key, h, limit, window, cost, now, out, o)
+  if cost == 1 and h and #h >= 26 then
+    local used, newest, v, w = unpack_s(LOG_HEAD2, h)
+    local cutoff, p, at = now - window, false, 0
+    if v < LOG_COST then
+      if v > cutoff then
+        p, at = 15, v
+      elseif w < LOG_COST and w > cutoff then
+        p, at, used = 21, w, used - 1
+      end
+    end
+    if p and used < limit and now >= newest and now < newest - newest % window + window then
+      used = used + 1
+      if now ~= log_now then log_now, log_unit = now, pack('>I6', now) end
+      if call('RPUSH', key, log_unit, pack(LOG_HEADC, used, now, sub(h, p))) == 2 then call('PEXPIRE', key, num(2 * window)) end
+      -- fits with room left: the oldest live entry (a unit) frees the one unit needed
+      out[o + 1], out[o + 2] = limit - used, at + window
+      return o + 2
+    end
+  end
+  local used, newest, cache, p, at, c, fast = log_take(key, now - window, h)
   local need = cost
   if need < 1 then need = 1 end
   local fits = need <= limit - used
   local remaining, reset = log_finish(key, limit, window, cost, need, fits, fits and cost > 0, now, used, newest, cache, p, at, c, fast)
-  if fits then
-    out[o + 1], out[o + 2], out[o + 3] = 1, remaining, reset
-  else
-    out[o + 1], out[o + 2], out[o + 3] = 0, -1 - remaining, reset
-  end
-  return o + 3
+  if fits then out[o + 1] = remaining else out[o + 1] = -1 - remaining end
+  out[o + 2] = reset
+  return o + 2
 end
 
 -- a reserved entry (time `at`, `reserved` units, reservation `id`) becomes l.cost; 0 removes

@@ -132,7 +132,7 @@ end
   costs Redis as much as a handful of arithmetic steps. One HGET reads the counters and the kept
   time (no '~e' unless the TTL is due), one HSET writes them. floor_div(a, b) is the three lines
   after each `(a - a % b) / b` (floor(a / b) without a call). Writes the check's reply (see
-  check.lua) to out[o + 1 .. o + 3]; returns o + 3.
+  check.lua: no status, it is the sign of remaining) to out[o + 1], out[o + 2]; returns o + 2.
 ]]
 local function window_check(hash, l, cost, now, ttl, out, o)
   local w, limit, field = l.window, l.limit, l.f1
@@ -159,11 +159,7 @@ local function window_check(hash, l, cost, now, ttl, out, o)
     -- cost, and rem >= need >= cost
     rem = rem - cost
   end
-  local reset = window_reset(limit, w, index, c, p, rem, need, fits, now)
-  if fits then
-    out[o + 1], out[o + 2], out[o + 3] = 1, rem, reset
-  else
-    out[o + 1], out[o + 2], out[o + 3] = 0, -1 - rem, reset
-  end
-  return o + 3
+  if fits then out[o + 1] = rem else out[o + 1] = -1 - rem end
+  out[o + 2] = window_reset(limit, w, index, c, p, rem, need, fits, now)
+  return o + 2
 end

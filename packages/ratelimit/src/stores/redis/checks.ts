@@ -20,13 +20,13 @@ export function checkSender(runner: ScriptRunner, batchMax: number) {
   const knownPlans = new Set<string>();
 
   /**
-   * Sends checks as one call (`check` for one, `checks` for several), each naming its plan by id
+   * Sends checks as one call (see encodeChecks), each naming its plan by id
    * (by definition when not known to be known); those from the first whose plan the library did
    * not know (reloaded since, another shard, or EVAL, which keeps nothing) go again with theirs.
    */
   function sendChecks(c: RedisStoreClient, calls: readonly Queued[], definitions: boolean): void {
-    const { command, groups } = encodeChecks(calls, (plan) => definitions || c.cluster || !knownPlans.has(plan.id));
-    runner.run(c, calls.length === 1 ? 'check' : 'checks', command).then(
+    const { script, command, groups } = encodeChecks(calls, (plan) => definitions || c.cluster || !knownPlans.has(plan.id));
+    runner.run(c, script, command).then(
       (reply) => {
         const outputs: EvaluateOutput[] = [];
         const ran = decodeChecks(reply, calls, groups, outputs);

@@ -16,8 +16,10 @@ export function clusterCheckSender(runner: ScriptRunner, batchMax: number) {
   function send(c: RedisStoreClient, calls: readonly Queued[]): void {
     const replies = runner.runEach(
       c,
-      'check',
-      calls.map((q) => encodeChecks([q], () => true).command),
+      calls.map((q) => {
+        const { script, command } = encodeChecks([q], () => true);
+        return { name: script, args: command };
+      }),
     );
     replies.forEach((reply, i) => {
       const q = calls[i]!;

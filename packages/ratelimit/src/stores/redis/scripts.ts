@@ -58,15 +58,14 @@ export function scriptRunner(initial: ScriptMode) {
   }
 
   /**
-   * Runs one script several times, sent together (`sendEach`: on a cluster, one pipeline per
+   * Runs scripts, sent together (`sendEach`: on a cluster, one pipeline per
    * node), each with its own reply. A call the library was missing for (a new shard, a restart),
    * or that functions were refused for, goes again through `run`, which loads the library or
    * switches to scripts; replies come in order, so retries of one node's calls keep their order.
    */
-  function runEach(c: RedisStoreClient, name: ScriptName, calls: readonly (readonly Arg[])[]): Promise<unknown>[] {
-    if (mode === 'eval' || !c.sendEach || calls.length === 1) return calls.map((args) => run(c, name, args));
-    const fn = scripts.library.functions[name];
-    const replies = c.sendEach(calls.map((args) => ({ key: String(args[1]), args: ['FCALL', fn, ...args] })));
+  function runEach(c: RedisStoreClient, calls: readonly { readonly name: ScriptName; readonly args: readonly Arg[] }[]): Promise<unknown>[] {
+    if (mode === 'eval' || !c.sendEach || calls.length === 1) return calls.map(({ name, args }) => run(c, name, args));
+    const replies = c.sendEach(calls.map(({ name, args }) => ({ key: String(args[1]), args: ['FCALL', scripts.library.functions[name], ...args] })));
     return replies.map((reply, i) =>
       reply.then(
         (value) => {
@@ -74,7 +73,7 @@ export function scriptRunner(initial: ScriptMode) {
           return value;
         },
         (error: unknown) => {
-          if (/function not found/i.test((error as Error).message) || functionsRefused(error)) return run(c, name, calls[i]!);
+          if (/function not found/i.test((error as Error).message) || functionsRefused(error)) return run(c, calls[i]!.name, calls[i]!.args);
           throw error;
         },
       ),
