@@ -296,3 +296,75 @@ local function observe(stored, writes, w, spec, now, allowed, cost, pending, cal
   writes[w + 1], writes[w + 2] = '~c', value
   return fired
 end
+
+-- observe's field, written by observe_check when it hands a call over
+local handed = {}
+
+--[[
+  observe for one check (calls = 1): returns the field's new value, and the fired rules (nil:
+  none). The usual check moves no ring, starts no episode and stays in its hour: it changes only
+  the last doubles (the counts, and a step whose count is 0), worked out here on locals with no
+  call but the unpack and the pack. Anything else (new rules, a field to start afresh, a ring to
+  move, a rule over its threshold, a new hour) goes to observe, from the same field: the same
+  value either way.
+]]
+local function observe_check(stored, spec, now, allowed, cost, pending)
+  local row = spec == rules_spec and stored and write_formats[#stored]
+  if row then
+    local rings = #stored - TAIL_BYTES
+    local normal, per_call, hours, hour, b_step, s_step, s_count, b_count, c_cost, c_calls = unpack_s(COUNTERS_FORMAT, stored, rings + 25)
+    local from, usual = 11, true
+    if bw > 0 then
+      local step, add = now * STEPS / bw, 1 + pending
+      step = step - step % 1
+      if step ~= b_step then
+        -- as restep: a count of 0 (or an unset step) moves to the step with no ring to write
+        if b_count == 0 and step > b_step or b_step < 0 then b_step, from = step, 8 else usual = false end
+      end
+      b_count = b_count + add
+      if b_count > bt then usual = false end
+    end
+    if usual and dw > 0 then
+      local step, add = now * STEPS / dw, pending
+      if not allowed then add = 1 + pending end
+      step = step - step % 1
+      if step ~= s_step then
+        if s_count == 0 and step > s_step or s_step < 0 then
+          s_step = step
+          if from > 9 then from = 9 end
+        else
+          usual = false
+        end
+      end
+      if add ~= 0 then
+        s_count = s_count + add
+        if from > 10 then from = 10 end
+      end
+      if s_count > dt then usual = false end
+    end
+    if usual and factor > 0 then
+      local h = now / HOUR
+      h = h - h % 1
+      if h ~= hour then
+        usual = false
+      else
+        if allowed then
+          c_cost = c_cost + cost
+          if c_cost <= 0 then c_cost = 0 end
+          if cost > 0 then c_calls = c_calls + 1 end
+        end
+        if hours >= min_hours then
+          local threshold = factor * normal + NOISE_SIGMAS * sqrt(factor * normal * per_call)
+          if min_cost > threshold then threshold = min_cost end
+          if c_cost > threshold then usual = false end
+        end
+      end
+    end
+    if usual then
+      if from == 11 then return pack(row[11], stored, b_count, c_cost, c_calls), nil end
+      return pack(row[8], stored, b_step, s_step, s_count, b_count, c_cost, c_calls), nil
+    end
+  end
+  local fired = observe(stored, handed, 0, spec, now, allowed, cost, pending, 1)
+  return handed[2], fired
+end
