@@ -1,6 +1,7 @@
 // anomaly.lua's observe against counting.ts's, call by call, on what the model test does not
 // reach: clocks that go back (calls stamped in an earlier step or hour), rules that change between
-// calls (another plan on the same identifier), settles and peeks, long quiet spells. The Lua runs
+// calls (another plan on the same identifier), settles and peeks, long quiet spells. Checks go
+// through observe_check (the check path), the rest through observe. The Lua runs
 // in Redis (EVAL of the include and a driver, no keys), the field carried from call to call.
 import { fc, it } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
@@ -43,8 +44,14 @@ end
 local out, stored, writes = {}, nil, {}
 for i = 1, #ARGV, 6 do
   writes[1], writes[2] = nil, nil
-  local fired = observe(stored, writes, 0, ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2] == '1', tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))
-  stored = writes[2]
+  local fired
+  if ARGV[i + 5] == '1' then
+    -- a check or reserve: the path checks take
+    stored, fired = observe_check(stored, ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2] == '1', tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]))
+  else
+    fired = observe(stored, writes, 0, ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2] == '1', tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))
+    stored = writes[2]
+  end
   local parts = {}
   for j, v in ipairs(fired or {}) do parts[j] = g(v) end
   out[#out + 1] = table.concat(parts, ',') .. ' | ' .. decode(stored)

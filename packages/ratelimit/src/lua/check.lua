@@ -183,30 +183,67 @@ local function check_one(keys, k, plan, mode, spike_cost, pending, counting, now
 end
 
 --[[
-  A plan of one sliding log and sliding-window counters, checked (mode 1), with or without
-  anomaly rules (a request limit with hourly and token budgets: the usual AI plan): check_one's
-  steps for these two algorithms on locals and the plan's arrays, with no function per step.
-  `hash`, `key`: the state hash and the log. The windows' fields come first in the HMGET, in plan
-  order (plan.names). Appends the check's reply to out[o + 1 ..]; returns o.
+  A plan of one sliding log and one or two sliding-window counters, checked (mode 1), with or
+  without anomaly rules (a request limit with hourly and token budgets: the usual AI plan):
+  check_one's steps for these two algorithms on locals (a window's state is five locals, not five
+  table slots: every table access and Lua call costs Redis as much as a handful of arithmetic
+  steps). `hash`, `key`: the state hash and the log. The windows' fields come first in the HMGET,
+  in plan order, then the anomaly counters. Appends the check's reply to out[o + 1 ..]; returns o.
 ]]
 local function logwin_check(hash, key, plan, spike_cost, pending, counting, now, out, o)
   local rules = plan.rules
   local watching = rules ~= ''
+  local l1, l2 = plan.w1, plan.w2
   local values
-  if watching then values = call('HMGET', hash, unpack(plan.anomaly_names)) else values = call('HMGET', hash, unpack(plan.names)) end
+  if l2 then
+    if watching then values = call('HMGET', hash, l1.f1, l2.f1, '~c') else values = call('HMGET', hash, l1.f1, l2.f1) end
+  elseif watching then
+    values = call('HMGET', hash, l1.f1, '~c')
+  else
+    values = call('HMGET', hash, l1.f1)
+  end
   -- load and decide: each window, then the log (its header taken, written back below: nothing
   -- that can fail comes between)
+  -- window_read written out for each window (a Lua call costs as much as its steps)
   local allowed = true
-  local windows, w_index, w_current, w_previous, w_remaining, w_need = plan.windows, plan.w_index, plan.w_current, plan.w_previous, plan.w_remaining, plan.w_need
-  local kept = 0
-  for j = 1, #windows do
-    local l = windows[j]
-    local index, cc, pp, kp, rem = window_read(values[j], l.limit, l.window, now)
-    if kp > kept then kept = kp end
-    local need = l.cost
-    if need < 1 then need = 1 end
-    if need > rem then allowed = false end
-    w_index[j], w_current[j], w_previous[j], w_remaining[j], w_need[j] = index, cc, pp, rem, need
+  local cost1, cost2 = l1.cost, 0
+  local w, v, a = l1.window, values[1], nil
+  local i1, c1, p1, kept = (now - now % w) / w, 0, 0, 0
+  if v then
+    local i
+    i, c1, p1, kept = unpack_s('>dddd', v)
+    if i ~= i1 then
+      if i1 == i + 1 then p1 = c1 else p1 = 0 end
+      c1 = 0
+    end
+  end
+  a = l1.limit * w - (p1 * (w - (now - i1 * w)) + c1 * w)
+  local r1 = (a - a % w) / w
+  if r1 * w > a then r1 = r1 - 1 elseif (r1 + 1) * w <= a then r1 = r1 + 1 end
+  if r1 < 0 then r1 = 0 end
+  local n1 = cost1
+  if n1 < 1 then n1 = 1 end
+  if n1 > r1 then allowed = false end
+  local i2, c2, p2, r2, n2
+  if l2 then
+    cost2, w, v = l2.cost, l2.window, values[2]
+    i2, c2, p2 = (now - now % w) / w, 0, 0
+    if v then
+      local i, k2
+      i, c2, p2, k2 = unpack_s('>dddd', v)
+      if i ~= i2 then
+        if i2 == i + 1 then p2 = c2 else p2 = 0 end
+        c2 = 0
+      end
+      if k2 > kept then kept = k2 end
+    end
+    a = l2.limit * w - (p2 * (w - (now - i2 * w)) + c2 * w)
+    r2 = (a - a % w) / w
+    if r2 * w > a then r2 = r2 - 1 elseif (r2 + 1) * w <= a then r2 = r2 + 1 end
+    if r2 < 0 then r2 = 0 end
+    n2 = cost2
+    if n2 < 1 then n2 = 1 end
+    if n2 > r2 then allowed = false end
   end
   local log = plan.log
   local l_cost, l_limit, l_window = log.cost, log.limit, log.window
@@ -217,27 +254,41 @@ local function logwin_check(hash, key, plan, spike_cost, pending, counting, now,
   if not l_fits then allowed = false end
   -- the hash's TTL, decided before the counters are packed (they carry the kept time)
   local renew = false
-  if kept < now + plan.state_ttl and (watching or (counting and allowed)) then kept, renew = keep_alive(hash, kept, now, plan.state_ttl) end
+  local ttl = plan.state_ttl
+  if kept < now + ttl and (watching or (counting and allowed)) then kept, renew = keep_alive(hash, kept, now, ttl) end
   local l_remaining, l_reset = log_finish(key, l_limit, l_window, l_cost, l_need, l_fits, allowed and l_cost > 0, now, used, newest, cache, p, at, c, fast)
-  local w = 0
+  -- the fields to write: each charged window's, then the anomaly counters
+  local s1, s2, counters, fired = false, false, false, nil
   if allowed then
-    for j = 1, #windows do
-      local l = windows[j]
-      local cost = l.cost
-      if cost > 0 then
-        local cc = w_current[j] + cost
-        w_current[j], w_remaining[j] = cc, w_remaining[j] - cost
-        plan_writes[w + 1], plan_writes[w + 2] = l.f1, pack('>dddd', w_index[j], cc, w_previous[j], kept)
-        w = w + 2
-      end
+    if cost1 > 0 then
+      c1, r1 = c1 + cost1, r1 - cost1
+      s1 = pack('>dddd', i1, c1, p1, kept)
+    end
+    if cost2 > 0 then
+      c2, r2 = c2 + cost2, r2 - cost2
+      s2 = pack('>dddd', i2, c2, p2, kept)
     end
   end
-  local fired
-  if watching then
-    fired = observe(values[plan.anomaly_at], plan_writes, w, rules, now, allowed, spike_cost, pending, 1)
-    w = w + 2
+  if watching then counters, fired = observe_check(values[plan.anomaly_at], rules, now, allowed, spike_cost, pending) end
+  if s1 and s2 and counters and not renew then
+    -- the usual write: both windows charged and the counters, the hash's TTL far off
+    call('HSET', hash, l1.f1, s1, l2.f1, s2, '~c', counters)
+  else
+    local w = 0
+    if s1 then
+      plan_writes[1], plan_writes[2] = l1.f1, s1
+      w = 2
+    end
+    if s2 then
+      plan_writes[w + 1], plan_writes[w + 2] = l2.f1, s2
+      w = w + 2
+    end
+    if counters then
+      plan_writes[w + 1], plan_writes[w + 2] = '~c', counters
+      w = w + 2
+    end
+    if w > 0 then write_state(hash, plan_writes, w, kept, renew) end
   end
-  if w > 0 then write_state(hash, plan_writes, w, kept, renew) end
   -- the reply, in plan order
   if fired then
     out[o + 1], out[o + 2], out[o + 3], out[o + 4] = allowed and 3 or 2, 0, 0, #fired / 3
@@ -250,20 +301,21 @@ local function logwin_check(hash, key, plan, spike_cost, pending, counting, now,
     o = o + 1
     out[o] = allowed and 1 or 0
   end
-  local j = 0
-  local limits = plan.limits
+  local log_at, first = plan.log_at, true
   for i = 1, plan.n do
-    local l = limits[i]
-    if l == log then
+    if i == log_at then
       if l_fits then out[o + 1] = l_remaining else out[o + 1] = -1 - l_remaining end
       out[o + 2] = l_reset
-    else
-      j = j + 1
+    elseif first then
+      first = false
       -- remaining after a charge: fits by what it had before
-      local rem, need = w_remaining[j], w_need[j]
-      local fits = allowed or need <= rem
-      if fits then out[o + 1] = rem else out[o + 1] = -1 - rem end
-      out[o + 2] = window_reset(l.limit, l.window, w_index[j], w_current[j], w_previous[j], rem, need, fits, now)
+      local fits = allowed or n1 <= r1
+      if fits then out[o + 1] = r1 else out[o + 1] = -1 - r1 end
+      out[o + 2] = window_reset(l1.limit, l1.window, i1, c1, p1, r1, n1, fits, now)
+    else
+      local fits = allowed or n2 <= r2
+      if fits then out[o + 1] = r2 else out[o + 1] = -1 - r2 end
+      out[o + 2] = window_reset(l2.limit, l2.window, i2, c2, p2, r2, n2, fits, now)
     end
     o = o + 2
   end

@@ -32,6 +32,7 @@ local BASELINE_KEEP, NOISE_SIGMAS = 0.9, 3
 -- the field: rings of 0 or 1 + 11 x (kb + ks) bytes (13: the 248 of the 31 doubles before), the tail
 local TAIL_BYTES, OLD_SLOT_BYTES = 104, 13
 local UNTILS_FORMAT, COUNTERS_FORMAT = '<ddd', '<dddddddddd' -- doubles 1-3, 4-13
+local NORMAL_FORMAT, COUNTERS_TAIL_FORMAT = '<dd', '<dddddddd' -- doubles 4-5, 6-13
 -- set at the first call (no globals at load time): library functions, and the formats:
 -- write_formats[length of a field][d], a write from its tail's double d (the bytes before copied:
 -- 'c'); ring_formats[slot bytes]; rings_formats[kb x 16 + ks], the header and both rings
@@ -295,4 +296,83 @@ local function observe(stored, writes, w, spec, now, allowed, cost, pending, cal
   end
   writes[w + 1], writes[w + 2] = '~c', value
   return fired
+end
+
+-- observe's field, written by observe_check when it hands a call over
+local handed = {}
+
+-- the steps and hour of the last time observe_check saw, under the rules it saw them with: the
+-- checks of one call share their time
+local steps_now, steps_spec, steps_b, steps_s, steps_h = false, false, 0, 0, 0
+
+--[[
+  observe for one check (calls = 1): returns the field's new value, and the fired rules (nil:
+  none). The usual check moves no ring, starts no episode and stays in its hour: it changes only
+  the last doubles (the counts, and a step whose count is 0), worked out here on locals with no
+  call but the unpack and the pack. Anything else (new rules, a field to start afresh, a ring to
+  move, a rule over its threshold, a new hour) goes to observe, from the same field: the same
+  value either way.
+]]
+local function observe_check(stored, spec, now, allowed, cost, pending)
+  local row = spec == rules_spec and stored and write_formats[#stored]
+  if row then
+    if now ~= steps_now or spec ~= steps_spec then
+      -- a rule that is off (0) has no step: never read
+      local b, s, h = now * STEPS / bw, now * STEPS / dw, now / HOUR
+      steps_now, steps_spec, steps_b, steps_s, steps_h = now, spec, b - b % 1, s - s % 1, h - h % 1
+    end
+    -- doubles 6-13; normal and per_call (4, 5) only for a threshold
+    local hours, hour, b_step, s_step, s_count, b_count, c_cost, c_calls = unpack_s(COUNTERS_TAIL_FORMAT, stored, #stored - 63)
+    local from, usual = 11, true
+    if bw > 0 then
+      local step, add = steps_b, 1 + pending
+      if step ~= b_step then
+        -- as restep: a count of 0 (or an unset step) moves to the step with no ring to write
+        if b_count == 0 and step > b_step or b_step < 0 then b_step, from = step, 8 else usual = false end
+      end
+      b_count = b_count + add
+      if b_count > bt then usual = false end
+    end
+    if usual and dw > 0 then
+      local step, add = steps_s, pending
+      if not allowed then add = 1 + pending end
+      if step ~= s_step then
+        if s_count == 0 and step > s_step or s_step < 0 then
+          s_step = step
+          if from > 9 then from = 9 end
+        else
+          usual = false
+        end
+      end
+      if add ~= 0 then
+        s_count = s_count + add
+        if from > 10 then from = 10 end
+      end
+      if s_count > dt then usual = false end
+    end
+    if usual and factor > 0 then
+      if steps_h ~= hour then
+        usual = false
+      else
+        if allowed then
+          c_cost = c_cost + cost
+          if c_cost <= 0 then c_cost = 0 end
+          if cost > 0 then c_calls = c_calls + 1 end
+        end
+        -- the threshold is min_cost at least: below it, nothing to work out
+        if hours >= min_hours and c_cost > min_cost then
+          local normal, per_call = unpack_s(NORMAL_FORMAT, stored, #stored - 79)
+          local threshold = factor * normal + NOISE_SIGMAS * sqrt(factor * normal * per_call)
+          if min_cost > threshold then threshold = min_cost end
+          if c_cost > threshold then usual = false end
+        end
+      end
+    end
+    if usual then
+      if from == 11 then return pack(row[11], stored, b_count, c_cost, c_calls), nil end
+      return pack(row[8], stored, b_step, s_step, s_count, b_count, c_cost, c_calls), nil
+    end
+  end
+  local fired = observe(stored, handed, 0, spec, now, allowed, cost, pending, 1)
+  return handed[2], fired
 end

@@ -119,9 +119,9 @@ local function learn_plan(arg)
   plan = {
     state_ttl = tonumber(state_ttl), reservation_ttl = tonumber(reservation_ttl), rules = rules, limits = {}, n = 0, names = {}, anomaly_names = {},
     counters = false, anomaly_at = 0, log1 = false, window1 = false, bare = false, lone = false,
-    -- a plan of one sliding log and sliding windows (logwin_check in check.lua): the log, the
-    -- windows in plan order, and per window, arrays reused by every check of the plan
-    log = false, windows = false, w_index = false, w_current = false, w_previous = false, w_remaining = false, w_need = false,
+    -- a plan of one sliding log and one or two sliding windows (logwin_check in check.lua): the
+    -- log and its position in the plan, the windows in plan order (w2 false when one)
+    log = false, log_at = 0, w1 = false, w2 = false,
   }
   local names = plan.names
   for name, code, limit, window in string.gmatch(spec, '([%w_-]+),(%d+),(%d+),(%d+)') do
@@ -137,13 +137,17 @@ local function learn_plan(arg)
   plan.bare = plan.n == 1 and rules == ''
   -- the `check` script's short path (check_alone in check.lua): the limit of a bare plan of one sliding log
   plan.lone = plan.log1 and plan.bare and plan.limits[1]
-  local logs, windows = {}, {}
-  for _, l in ipairs(plan.limits) do
-    if l.code == LOG then logs[#logs + 1] = l elseif l.code == WINDOW then windows[#windows + 1] = l end
+  local logs, windows, log_at = {}, {}, 0
+  for i, l in ipairs(plan.limits) do
+    if l.code == LOG then
+      logs[#logs + 1], log_at = l, i
+    elseif l.code == WINDOW then
+      windows[#windows + 1] = l
+    end
   end
-  if #logs == 1 and #windows >= 1 and #windows == plan.n - 1 then
-    plan.log, plan.windows = logs[1], windows
-    plan.w_index, plan.w_current, plan.w_previous, plan.w_remaining, plan.w_need = {}, {}, {}, {}, {}
+  -- more windows take check_one's path
+  if #logs == 1 and (#windows == 1 or #windows == 2) and #windows == plan.n - 1 then
+    plan.log, plan.log_at, plan.w1, plan.w2 = logs[1], log_at, windows[1], windows[2] or false
   end
   -- no '~e': the counters' fields carry the kept time (see keep_alive in lib.lua)
   for i, f in ipairs(names) do plan.anomaly_names[i] = f end
