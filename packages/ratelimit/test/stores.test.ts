@@ -10,6 +10,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { createMemoryStore, createRateLimiter, type PlansConfig, RateLimitConfigError } from '../src/index';
 import { type LimitingStore, storeConcerns } from '../src/store';
 import { renderScripts } from '../src/lua/render';
+import { compilePolicy } from '../src/policy';
 import * as scripts from '../src/lua/scripts.generated';
 import { createRedisStore, encodeIdentifier, type RedisClient } from '../src/redis';
 import { client, makeRedisStore, manualClock, prefix } from './fixtures/stores';
@@ -61,6 +62,27 @@ describe('memory store', () => {
     expect(store.size).toBe(1000);
     store.sweep(clock() + 31 * 86_400_000);
     expect(store.size).toBe(0);
+    await store.close();
+  });
+
+  it('answers a call whose clock is behind from state a later call found past its retention (found by the model test)', async () => {
+    const store = createMemoryStore();
+    const limits = compilePolicy({
+      p: {
+        limits: [
+          { name: 'fixed', limit: 30, window: '30 m', algorithm: 'fixed-window' },
+          { name: 'bucket', limit: 7, window: '20 m', algorithm: 'token-bucket' },
+        ],
+      },
+    }).plans.get('p')!.limits;
+    const call = (l: number, now: number) =>
+      store.evaluate({ identifier: 'x', limits: [limits[l]!], costs: [1], mode: 'check', now, reservationTtlMs: 60_000, stateTtlMs: 3_600_000, deadline: Infinity });
+    const t0 = 1_751_814_000_000; // a 30-minute window starts here
+    await call(0, t0);
+    // the fixed window's count is past its retention at t0 + 30 m, and another limit is charged then
+    await call(1, t0 + 1_800_000);
+    // a caller whose clock is 1 ms behind is still in the first window: one used there already
+    expect((await call(0, t0 + 1_799_999)).limits[0]!.remaining).toBe(28);
     await store.close();
   });
 

@@ -104,7 +104,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     sweep,
     evaluate(request) {
       const now = observe(request.now);
-      const entry = live(request.identifier, now);
+      // not `live`: past its retention an entry answers as an empty state would (each limit's TTL
+      // covers what it still counts), and a later call may carry an earlier time (callers' clocks
+      // apart) that still needs it, as Redis keeps it. The sweep drops it.
+      const entry = entries.get(request.identifier);
       const state = entry?.state ?? emptyState();
       const output = evaluate(state, { ...request, now });
       const keepMs = retentionMs(request, output.allowed);
