@@ -15,6 +15,16 @@ export interface MemoryStoreOptions {
    * @default '1 m'
    */
   sweepInterval?: Duration;
+  /**
+   * The least time an identifier's state is kept after a call that changed it, in the limiter's
+   * clock. By default it is kept while something in it can still count for a later call: its
+   * limits' windows, its reservations, its anomaly counters. Expiry follows the calls' times, so
+   * a call whose clock runs behind one that came first, across the end of that, finds the limit
+   * forgotten where Redis (whose TTLs run on its own clock) still has it; set this to the longest
+   * window to rule that out, at the price of keeping every identifier that long.
+   * @default 0
+   */
+  retention?: Duration;
 }
 
 // every concern: limiting, controls, usage boards, streams
@@ -45,13 +55,13 @@ const longestTtl = (limits: readonly CompiledLimit[]) => limits.reduce((t, l) =>
  * see the last ones). An identifier that only checks within its limits is kept for its windows,
  * not for `reservationTtl`.
  */
-function retentionMs(request: StoreEvaluateRequest, allowed: boolean): number {
+function retentionMs(request: StoreEvaluateRequest, allowed: boolean, least: number): number {
   let keep = 0;
   if (request.mode !== 'peek') {
     keep = allowed && request.mode === 'check' ? longestTtl(request.limits.filter((_, i) => request.costs[i]! > 0)) : request.stateTtlMs;
   }
   if (request.anomaly) keep = Math.max(keep, anomalyRetentionMs(request.anomaly.rules, request.stateTtlMs));
-  return keep;
+  return keep > 0 ? Math.max(keep, least) : 0;
 }
 
 /** Creates an in-process store. */
@@ -85,6 +95,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     }
   };
   const timer = setInterval(sweep, toMs(options.sweepInterval ?? '1 m', 'sweepInterval'));
+  const least = options.retention === undefined ? 0 : toMs(options.retention, 'retention');
   timer.unref();
 
   const live = (identifier: string, now: number) => {
@@ -104,13 +115,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     sweep,
     evaluate(request) {
       const now = observe(request.now);
-      // not `live`: past its retention an entry answers as an empty state would (each limit's TTL
-      // covers what it still counts), and a later call may carry an earlier time (callers' clocks
-      // apart) that still needs it, as Redis keeps it. The sweep drops it.
-      const entry = entries.get(request.identifier);
+      const entry = live(request.identifier, now);
       const state = entry?.state ?? emptyState();
       const output = evaluate(state, { ...request, now });
-      const keepMs = retentionMs(request, output.allowed);
+      const keepMs = retentionMs(request, output.allowed, least);
       if (keepMs > 0) {
         if (entry) entry.expiresAt = Math.max(entry.expiresAt, now + keepMs);
         else entries.set(request.identifier, { state, expiresAt: now + keepMs });
@@ -122,7 +130,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const entry = live(request.identifier, now);
       if (!entry) return Promise.resolve({ status: 'unknown', now, anomalies: [] });
       const status = settle(entry.state, { ...request, now });
-      if (status === 'settled') entry.expiresAt = Math.max(entry.expiresAt, now + longestTtl(request.limits.filter((l) => request.costs.has(l.name))));
+      if (status === 'settled') entry.expiresAt = Math.max(entry.expiresAt, now + Math.max(least, longestTtl(request.limits.filter((l) => request.costs.has(l.name)))));
       const anomalies = status === 'settled' ? observeSettle(entry.state.anomaly, request.anomaly, now) : [];
       return Promise.resolve({ status, now, anomalies });
     },
