@@ -204,43 +204,18 @@ local function logwin_check(hash, key, plan, spike_cost, pending, counting, now,
   end
   -- load and decide: each window, then the log (its header taken, written back below: nothing
   -- that can fail comes between)
-  -- window_read written out for each window (a Lua call costs as much as its steps)
   local allowed = true
   local cost1, cost2 = l1.cost, 0
-  local w, v, a = l1.window, values[1], nil
-  local i1, c1, p1, kept = (now - now % w) / w, 0, 0, 0
-  if v then
-    local i
-    i, c1, p1, kept = unpack_s('>dddd', v)
-    if i ~= i1 then
-      if i1 == i + 1 then p1 = c1 else p1 = 0 end
-      c1 = 0
-    end
-  end
-  a = l1.limit * w - (p1 * (w - (now - i1 * w)) + c1 * w)
-  local r1 = (a - a % w) / w
-  if r1 * w > a then r1 = r1 - 1 elseif (r1 + 1) * w <= a then r1 = r1 + 1 end
-  if r1 < 0 then r1 = 0 end
+  local i1, c1, p1, kept, r1 = window_read(values[1], l1.limit, l1.window, now)
   local n1 = cost1
   if n1 < 1 then n1 = 1 end
   if n1 > r1 then allowed = false end
   local i2, c2, p2, r2, n2
   if l2 then
-    cost2, w, v = l2.cost, l2.window, values[2]
-    i2, c2, p2 = (now - now % w) / w, 0, 0
-    if v then
-      local i, k2
-      i, c2, p2, k2 = unpack_s('>dddd', v)
-      if i ~= i2 then
-        if i2 == i + 1 then p2 = c2 else p2 = 0 end
-        c2 = 0
-      end
-      if k2 > kept then kept = k2 end
-    end
-    a = l2.limit * w - (p2 * (w - (now - i2 * w)) + c2 * w)
-    r2 = (a - a % w) / w
-    if r2 * w > a then r2 = r2 - 1 elseif (r2 + 1) * w <= a then r2 = r2 + 1 end
-    if r2 < 0 then r2 = 0 end
+    local k2
+    cost2 = l2.cost
+    i2, c2, p2, k2, r2 = window_read(values[2], l2.limit, l2.window, now)
+    if k2 > kept then kept = k2 end
     n2 = cost2
     if n2 < 1 then n2 = 1 end
     if n2 > r2 then allowed = false end

@@ -29,8 +29,8 @@
 local LOG, WINDOW, BUCKET, FIXED, MONTH = 1, 2, 3, 4, 5
 
 -- library functions as upvalues (a global's field costs two table reads a use); set by
--- lib_init() when a script starts (every entry calls it before any helper): a Functions library
--- cannot read globals while it loads
+-- lib_init(), which every entry whose helpers use them calls first (check_alone, check_all,
+-- settle): a Functions library cannot read globals while it loads
 local floor, max, min, call, pack, unpack_s, sub
 
 local function lib_init()
