@@ -7,6 +7,7 @@
 //
 //   pnpm exec tsx bench/engine-cpu.ts
 //   ENGINE_CPU_ROWS=log,window,plan3   ENGINE_CPU_ROUNDS=7   ENGINE_CPU_CHECKS=100000   ENGINE_CPU_WARMUP=100000
+//   ENGINE_CPU_IDS=10000   identifiers drawn from (1,000,000: most calls are an identifier's first)
 //
 // The stub reads the check wire format (src/lua/protocol.ts, check.lua's header): keys per check
 // and the reply layout. If that changes, change `reply` here.
@@ -21,6 +22,7 @@ const CHECKS = Math.min(1_000_000, Number(process.env.ENGINE_CPU_CHECKS ?? 100_0
 /** Checks before measuring: enough that every identifier was seen (steady state: no first calls). */
 const WARMUP = Math.min(1_000_000, Number(process.env.ENGINE_CPU_WARMUP ?? 100_000));
 const IN_FLIGHT = 100;
+const IDS = Math.min(10_000_000, Number(process.env.ENGINE_CPU_IDS ?? 10_000));
 const SPEC = { limit: 1000, windowMs: 10_000 };
 
 
@@ -77,7 +79,7 @@ async function round(plan: BenchPlan): Promise<number> {
     ...(plan === 'plan3' && ANOMALY_OPTIONS),
   });
   const options = plan === 'plan3' ? { plan, cost: PLAN_TOKENS_PER_CALL } : { plan };
-  const ids = identifiers(10_000);
+  const ids = identifiers(IDS);
   const random = prng(42);
   let left = WARMUP;
   const worker = async () => {

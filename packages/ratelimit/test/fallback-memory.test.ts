@@ -55,6 +55,19 @@ describe('the fallback memory of where identifiers stand', () => {
     await f.close();
   });
 
+  it('a new identifier past maxRemembered takes the forgotten one\'s record, and nothing it held', async () => {
+    const f = fallback(1);
+    f.remember(p, 'a', usedUp);
+    f.uncertain(p, 'a', [5]);
+    // b is new: a's record, reset, is b's now (a used up, 5 of unknown outcome: none of it b's)
+    f.uncertain(p, 'b', [1]);
+    let admitted = 0;
+    for (let i = 0; i < 12; i++) if (await admits(f, 'b')) admitted++;
+    expect(admitted).toBe(9);
+    expect(await admits(f, 'a')).toBe(true);
+    await f.close();
+  });
+
   it('a call of unknown outcome also counts as answered: it keeps its identifier remembered', async () => {
     const f = fallback(2);
     f.remember(p, 'a', usedUp);

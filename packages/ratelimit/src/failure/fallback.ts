@@ -43,7 +43,7 @@ interface Known {
 
 /** What is known of one identifier, by plan name; a link in the list of identifiers by last answer. */
 interface Identifier {
-  readonly identifier: string;
+  identifier: string;
   readonly plans: Map<string, Known>;
   older: Identifier;
   newer: Identifier;
@@ -93,11 +93,39 @@ export function createFallback(o: FallbackOptions): Fallback {
     id.newer.older = id.older;
   };
 
+  /**
+   * A link for a new identifier, on `plan`: at capacity, the oldest one's, forgotten, with its
+   * record of that plan reset to nothing known (with many identifiers, each answer would otherwise
+   * make four objects for the collector).
+   */
+  const link = (identifier: string, plan: string): Identifier => {
+    const oldest = ends.newer;
+    if (pairs < o.maxRemembered || oldest === ends) return { identifier, plans: new Map(), older: ends, newer: ends };
+    unlink(oldest);
+    known.delete(oldest.identifier);
+    oldest.identifier = identifier;
+    const k = oldest.plans.get(plan);
+    if (!k || oldest.plans.size > 1) {
+      pairs -= oldest.plans.size;
+      oldest.plans.clear();
+      if (k) {
+        oldest.plans.set(plan, k);
+        pairs++;
+      }
+    }
+    if (k) {
+      // as a new record: made now, nothing known
+      k.at = o.now();
+      for (const m of k.limits.values()) (m.remaining = undefined), (m.uncertain = 0);
+    }
+    return oldest;
+  };
+
   /** What is known of an identifier on a plan (made when absent); the identifier is now the most recent. */
   const entry = (plan: CompiledPlan, identifier: string): Known => {
     let id = known.get(identifier);
     if (id) unlink(id);
-    else known.set(identifier, (id = { identifier, plans: new Map(), older: ends, newer: ends }));
+    else known.set(identifier, (id = link(identifier, plan.name)));
     id.older = ends.older;
     id.newer = ends;
     ends.older.newer = id;
