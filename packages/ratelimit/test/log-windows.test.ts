@@ -58,7 +58,7 @@ describe('a plan of a sliding log and two sliding windows', () => {
         const input: StoreEvaluateRequest = {
           identifier,
           limits,
-          costs: order.map((i) => op.costs[i]!),
+          costs: order.map((i) => op.costs[i]),
           mode: op.op,
           now,
           reservationTtlMs: 25 * 60_000,

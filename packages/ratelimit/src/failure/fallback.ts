@@ -116,7 +116,10 @@ export function createFallback(o: FallbackOptions): Fallback {
     if (k) {
       // as a new record: made now, nothing known
       k.at = o.now();
-      for (const m of k.limits.values()) (m.remaining = undefined), (m.uncertain = 0);
+      for (const m of k.limits.values()) {
+        m.remaining = undefined;
+        m.uncertain = 0;
+      }
     }
     return oldest;
   };

@@ -116,7 +116,7 @@ export function decodeChecks(reply: unknown, checks: readonly { readonly call: P
     if (i >= r.length) break;
     // the group's time: its own, or the server's (first in its reply)
     const sent = checks[n]!.call.now;
-    const now = sent === undefined ? r[i++]! : sent;
+    const now = sent ?? r[i++]!;
     for (const end = n + size; n < end; n++) {
       // a bare reply is its one limit's: allowed when it fits
       const status = checks[n]!.call.bare ? (r[i]! >= 0 ? 1 : 0) : r[i++]!;
