@@ -93,28 +93,28 @@ export function createFallback(o: FallbackOptions): Fallback {
     id.newer.older = id.older;
   };
 
+  /** Forgets an identifier: off the list, out of the map, its pairs no longer counted. */
+  const forget = (id: Identifier) => {
+    unlink(id);
+    known.delete(id.identifier);
+    pairs -= id.plans.size;
+  };
+
   /**
-   * A link for a new identifier, on `plan`: at capacity, the oldest one's, forgotten, with its
-   * record of that plan reset to nothing known (with many identifiers, each answer would otherwise
-   * make four objects for the collector).
+   * A link for a new identifier, on `plan`: at capacity, the oldest one's, forgotten, keeping only
+   * its record of that plan, reset to nothing known (with many identifiers, each answer would
+   * otherwise make four objects for the collector).
    */
   const link = (identifier: string, plan: string): Identifier => {
     const oldest = ends.newer;
     if (pairs < o.maxRemembered || oldest === ends) return { identifier, plans: new Map(), older: ends, newer: ends };
-    unlink(oldest);
-    known.delete(oldest.identifier);
+    forget(oldest);
     oldest.identifier = identifier;
     const k = oldest.plans.get(plan);
-    if (!k || oldest.plans.size > 1) {
-      pairs -= oldest.plans.size;
-      oldest.plans.clear();
-      if (k) {
-        oldest.plans.set(plan, k);
-        pairs++;
-      }
-    }
+    if (oldest.plans.size > 1 || !k) oldest.plans.clear();
     if (k) {
-      // as a new record: made now, nothing known
+      oldest.plans.set(plan, k);
+      pairs++;
       k.at = o.now();
       for (const m of k.limits.values()) {
         m.remaining = undefined;
@@ -137,11 +137,7 @@ export function createFallback(o: FallbackOptions): Fallback {
     if (!k) {
       id.plans.set(plan.name, (k = { at: o.now(), limits: new Map() }));
       pairs++;
-      for (let oldest = ends.newer; pairs > o.maxRemembered && oldest !== id; oldest = ends.newer) {
-        unlink(oldest);
-        known.delete(oldest.identifier);
-        pairs -= oldest.plans.size;
-      }
+      for (let oldest = ends.newer; pairs > o.maxRemembered && oldest !== id; oldest = ends.newer) forget(oldest);
     }
     return k;
   };

@@ -94,8 +94,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       if (name.includes('\0')) histories--;
     }
   };
-  const timer = setInterval(sweep, toMs(options.sweepInterval ?? '1 m', 'sweepInterval'));
   const least = options.retention === undefined ? 0 : toMs(options.retention, 'retention');
+  const timer = setInterval(sweep, toMs(options.sweepInterval ?? '1 m', 'sweepInterval'));
   timer.unref();
 
   const live = (identifier: string, now: number) => {
