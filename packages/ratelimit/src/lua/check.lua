@@ -66,6 +66,19 @@ local function decide(l, values, now)
   return fits
 end
 
+-- a check's status followed by its reservation and fired rules (see Returns), at out[o + 1 ..]; returns the last index
+local function reply_status(out, o, allowed, reservation, expires_at, fired)
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4] = allowed and 3 or 2, reservation, expires_at, fired and #fired / 3 or 0
+  o = o + 4
+  if fired then
+    for _, v in ipairs(fired) do
+      o = o + 1
+      out[o] = v
+    end
+  end
+  return o
+end
+
 -- one check on the general path: `plan` with its limits' costs set, `counting` when a counter
 -- is charged. Appends the check's reply to out[o + 1 ..]; returns the next key's index and o
 local function check_one(keys, k, plan, mode, spike_cost, pending, counting, now, out, o)
@@ -160,14 +173,7 @@ local function check_one(keys, k, plan, mode, spike_cost, pending, counting, now
 
   -- the reply, appended to the call's one flat list (a table per check costs Redis a conversion)
   if reservation > 0 or fired then
-    out[o + 1], out[o + 2], out[o + 3], out[o + 4] = allowed and 3 or 2, reservation, expires_at, fired and #fired / 3 or 0
-    o = o + 4
-    if fired then
-      for _, v in ipairs(fired) do
-        o = o + 1
-        out[o] = v
-      end
-    end
+    o = reply_status(out, o, allowed, reservation, expires_at, fired)
   elseif mode == 2 or not plan.bare then
     o = o + 1
     out[o] = allowed and 1 or 0
@@ -227,9 +233,43 @@ local function logwin_check(hash, key, plan, spike_cost, pending, counting, now,
   if l_need < 1 then l_need = 1 end
   local l_fits = l_need <= l_limit - used
   if not l_fits then allowed = false end
+  local ttl = plan.state_ttl
+  if allowed and l2 and l_cost == 1 and cost1 > 0 and cost2 > 0 and at and kept >= now + ttl and now >= newest and now < newest - newest % l_window + l_window then
+    --[[
+      The usual check, written straight through: every limit fits and is charged, the log one
+      unit in time order within the span its TTL was last set in (log_finish's usual write), two
+      windows, the hash's TTL far off. Every limit keeps room to report: the log's oldest live
+      entry (at least a unit) frees the one unit a call needs, the windows' resets as
+      window_reset works them out.
+    ]]
+    used = used + 1
+    if now ~= log_now then log_now, log_unit = now, pack('>I6', now) end
+    if call('RPUSH', key, log_unit, pack(LOG_HEADC, used, now, sub(cache, p))) == 2 then call('PEXPIRE', key, num(2 * l_window)) end
+    c1, r1, c2, r2 = c1 + cost1, r1 - cost1, c2 + cost2, r2 - cost2
+    local s1, s2, fired = pack('>dddd', i1, c1, p1, kept), pack('>dddd', i2, c2, p2, kept), nil
+    if watching then
+      local counters
+      counters, fired = observe_check(values[3], rules, now, true, spike_cost, pending)
+      call('HSET', hash, l1.f1, s1, l2.f1, s2, '~c', counters)
+    else
+      call('HSET', hash, l1.f1, s1, l2.f1, s2)
+    end
+    if fired then
+      o = reply_status(out, o, true, 0, 0, fired)
+    else
+      o = o + 1
+      out[o] = 1
+    end
+    local a = o + 2 * plan.log_at
+    out[a - 1], out[a] = l_limit - used, at + l_window
+    a = o + 2 * plan.w1_at
+    out[a - 1], out[a] = r1, window_reset(l1.limit, l1.window, i1, c1, p1, r1, n1, true, now)
+    a = o + 2 * plan.w2_at
+    out[a - 1], out[a] = r2, window_reset(l2.limit, l2.window, i2, c2, p2, r2, n2, true, now)
+    return o + 6
+  end
   -- the hash's TTL, decided before the counters are packed (they carry the kept time)
   local renew = false
-  local ttl = plan.state_ttl
   if kept < now + ttl and (watching or (counting and allowed)) then kept, renew = keep_alive(hash, kept, now, ttl) end
   local l_remaining, l_reset = log_finish(key, l_limit, l_window, l_cost, l_need, l_fits, allowed and l_cost > 0, now, used, newest, cache, p, at, c, fast)
   -- the fields to write: each charged window's, then the anomaly counters
@@ -266,12 +306,7 @@ local function logwin_check(hash, key, plan, spike_cost, pending, counting, now,
   end
   -- the reply, in plan order
   if fired then
-    out[o + 1], out[o + 2], out[o + 3], out[o + 4] = allowed and 3 or 2, 0, 0, #fired / 3
-    o = o + 4
-    for _, v in ipairs(fired) do
-      o = o + 1
-      out[o] = v
-    end
+    o = reply_status(out, o, allowed, 0, 0, fired)
   else
     o = o + 1
     out[o] = allowed and 1 or 0

@@ -120,8 +120,8 @@ local function learn_plan(arg)
     state_ttl = tonumber(state_ttl), reservation_ttl = tonumber(reservation_ttl), rules = rules, limits = {}, n = 0, names = {}, anomaly_names = {},
     counters = false, anomaly_at = 0, log1 = false, window1 = false, bare = false, lone = false,
     -- a plan of one sliding log and one or two sliding windows (logwin_check in check.lua): the
-    -- log and its position in the plan, the windows in plan order (w2 false when one)
-    log = false, log_at = 0, w1 = false, w2 = false,
+    -- log and its position in the plan, the windows in plan order (w2 false when one) and theirs
+    log = false, log_at = 0, w1 = false, w2 = false, w1_at = 0, w2_at = 0,
   }
   local names = plan.names
   for name, code, limit, window in string.gmatch(spec, '([%w_-]+),(%d+),(%d+),(%d+)') do
@@ -137,17 +137,19 @@ local function learn_plan(arg)
   plan.bare = plan.n == 1 and rules == ''
   -- the `check` script's short path (check_alone in check.lua): the limit of a bare plan of one sliding log
   plan.lone = plan.log1 and plan.bare and plan.limits[1]
-  local logs, windows, log_at = {}, {}, 0
+  local logs, windows, log_at, at = {}, {}, 0, {}
   for i, l in ipairs(plan.limits) do
     if l.code == LOG then
       logs[#logs + 1], log_at = l, i
     elseif l.code == WINDOW then
       windows[#windows + 1] = l
+      at[#windows] = i
     end
   end
   -- more windows take check_one's path
   if #logs == 1 and (#windows == 1 or #windows == 2) and #windows == plan.n - 1 then
     plan.log, plan.log_at, plan.w1, plan.w2 = logs[1], log_at, windows[1], windows[2] or false
+    plan.w1_at, plan.w2_at = at[1], at[2] or 0
   end
   -- no '~e': the counters' fields carry the kept time (see keep_alive in lib.lua)
   for i, f in ipairs(names) do plan.anomaly_names[i] = f end
