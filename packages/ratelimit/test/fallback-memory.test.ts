@@ -68,6 +68,15 @@ describe('the fallback memory of where identifiers stand', () => {
     await f.close();
   });
 
+  it('reads what it knows by limit name: the plan answered may list its limits otherwise than the fallback\'s', async () => {
+    const f = fallback(10);
+    // the store answered on another version of p (as live plans change): an hourly limit first, its minute used up
+    const answered = compilePolicy({ p: { limits: [{ name: 'hour', limit: 10, window: '1 h' }, plans.p.limits[0]] } }).plans.get('p')!;
+    f.remember(answered, 'a', [{ fits: true, remaining: 10, resetAt: 0 }, ...usedUp]);
+    expect(await admits(f, 'a')).toBe(false);
+    await f.close();
+  });
+
   it('a call of unknown outcome also counts as answered: it keeps its identifier remembered', async () => {
     const f = fallback(2);
     f.remember(p, 'a', usedUp);

@@ -6,7 +6,7 @@
 // not known to be down: it may have been applied) is counted as charged.
 import type { CheckOptions, Cost, FallbackBudget, RateLimiter, RateLimitResult, Reservation, SettleResult } from '../limiter/types';
 import type { LimitOutcome, Mode } from '../model';
-import type { CompiledPlan, CompiledPolicy, FailureMode } from '../policy';
+import type { CompiledLimit, CompiledPlan, CompiledPolicy, FailureMode } from '../policy';
 import { refusal, shape } from '../result';
 import { createMemoryStore, type MemoryStore } from '../stores/memory';
 
@@ -34,17 +34,25 @@ export interface FallbackOptions {
   readonly stateTtlMs: number;
 }
 
+/** What is known of an identifier on one plan. */
 interface Known {
+  readonly plan: string;
+  /** The plan's limits when last answered: `values` goes by their positions. */
+  limits: readonly CompiledLimit[];
   /** Local ms of the store's last answer. */
   at: number;
-  /** By limit name: remaining then (undefined: never seen), and charges of unknown outcome since. */
-  limits: Map<string, { remaining: number | undefined; uncertain: number }>;
+  /** Per limit, in order: remaining then (NaN: never seen), and charges of unknown outcome since. */
+  values: number[];
 }
 
-/** What is known of one identifier, by plan name; a link in the list of identifiers by last answer. */
+/**
+ * What is known of one identifier: its first plan's record in place, any other plan's in `more`
+ * (an identifier seldom has two); a link in the list of identifiers by last answer.
+ */
 interface Identifier {
   identifier: string;
-  readonly plans: Map<string, Known>;
+  first: Known | undefined;
+  more: Map<string, Known> | undefined;
   older: Identifier;
   newer: Identifier;
 }
@@ -78,7 +86,7 @@ export function createFallback(o: FallbackOptions): Fallback {
   // and scanning past their holes to find the oldest)
   const known = new Map<string, Identifier>();
   // both ends of the list in one link: ends.newer is the oldest identifier, ends.older the newest
-  const ends = { identifier: '', plans: new Map() } as Identifier;
+  const ends = { identifier: '', first: undefined, more: undefined } as Identifier;
   ends.older = ends.newer = ends;
   /** Identifier + plan pairs remembered. */
   let pairs = 0;
@@ -97,30 +105,37 @@ export function createFallback(o: FallbackOptions): Fallback {
   const forget = (id: Identifier) => {
     unlink(id);
     known.delete(id.identifier);
-    pairs -= id.plans.size;
+    pairs -= (id.first ? 1 : 0) + (id.more?.size ?? 0);
+  };
+
+  /** Nothing known of `plan`'s limits yet (values NaN and 0, as of now), in k or a new record. */
+  const blank = (plan: CompiledPlan, k?: Known): Known => {
+    const n = plan.limits.length;
+    const record = k?.values.length === 2 * n ? k : { plan: plan.name, limits: plan.limits, at: 0, values: new Array<number>(2 * n) };
+    record.limits = plan.limits;
+    record.at = o.now();
+    for (let i = 0; i < 2 * n; i += 2) {
+      record.values[i] = NaN;
+      record.values[i + 1] = 0;
+    }
+    return record;
   };
 
   /**
-   * A link for a new identifier, on `plan`: at capacity, the oldest one's, forgotten, keeping only
-   * its record of that plan, reset to nothing known (with many identifiers, each answer would
-   * otherwise make four objects for the collector).
+   * A link for a new identifier: at capacity, the oldest one's, forgotten, keeping only its first
+   * plan's record, reset, for `plan` (with many identifiers, each answer would otherwise make
+   * objects for the collector).
    */
-  const link = (identifier: string, plan: string): Identifier => {
+  const link = (identifier: string, plan: CompiledPlan): Identifier => {
     const oldest = ends.newer;
-    if (pairs < o.maxRemembered || oldest === ends) return { identifier, plans: new Map(), older: ends, newer: ends };
+    if (pairs < o.maxRemembered || oldest === ends) return { identifier, first: undefined, more: undefined, older: ends, newer: ends };
     forget(oldest);
     oldest.identifier = identifier;
-    const k = oldest.plans.get(plan);
-    if (oldest.plans.size > 1 || !k) oldest.plans.clear();
-    if (k) {
-      oldest.plans.set(plan, k);
+    oldest.more = undefined;
+    if (oldest.first?.plan === plan.name) {
+      oldest.first = blank(plan, oldest.first);
       pairs++;
-      k.at = o.now();
-      for (const m of k.limits.values()) {
-        m.remaining = undefined;
-        m.uncertain = 0;
-      }
-    }
+    } else oldest.first = undefined;
     return oldest;
   };
 
@@ -128,18 +143,28 @@ export function createFallback(o: FallbackOptions): Fallback {
   const entry = (plan: CompiledPlan, identifier: string): Known => {
     let id = known.get(identifier);
     if (id) unlink(id);
-    else known.set(identifier, (id = link(identifier, plan.name)));
+    else known.set(identifier, (id = link(identifier, plan)));
     id.older = ends.older;
     id.newer = ends;
     ends.older.newer = id;
     ends.older = id;
-    let k = id.plans.get(plan.name);
+    const k = id.first?.plan === plan.name ? id.first : id.more?.get(plan.name);
+    if (k?.limits === plan.limits) return k;
+    // new, or the plan's limits changed (live plans): what was known goes by other positions
+    const record = blank(plan, k);
+    if (!id.first || id.first.plan === plan.name) id.first = record;
+    else (id.more ??= new Map()).set(plan.name, record);
     if (!k) {
-      id.plans.set(plan.name, (k = { at: o.now(), limits: new Map() }));
       pairs++;
       for (let oldest = ends.newer; pairs > o.maxRemembered && oldest !== id; oldest = ends.newer) forget(oldest);
     }
-    return k;
+    return record;
+  };
+
+  /** The record of `identifier` on the plan named `plan`, if any. */
+  const find = (identifier: string, plan: string): Known | undefined => {
+    const id = known.get(identifier);
+    return id?.first?.plan === plan ? id.first : id?.more?.get(plan);
   };
 
   const inner = () => {
@@ -150,16 +175,18 @@ export function createFallback(o: FallbackOptions): Fallback {
   /** Charges what this instance may not use of each limit before the fallback's first answer. */
   async function seed(identifier: string, plan: CompiledPlan) {
     const fallbackPlan = o.policy.plans.get(plan.name) ?? plan;
-    const k = known.get(identifier)?.plans.get(plan.name);
+    const k = find(identifier, plan.name);
     const now = o.now();
     inner();
     for (const l of fallbackPlan.limits) {
       const key = `${identifier}\u0000${l.name}`;
       if (seeded.has(key)) continue;
       seeded.add(key);
-      const last = k && now - k.at < l.windowMs ? k.limits.get(l.name) : undefined;
-      const remaining = Math.min(last?.remaining ?? l.limit, l.limit);
-      const share = Math.max(0, Math.floor(remaining / instances) - (last?.uncertain ?? 0));
+      // by name: the fallback's plan may differ from the one answered
+      const i = k && now - k.at < l.windowMs ? 2 * k.limits.findIndex((x) => x.name === l.name) : -2;
+      const last = i >= 0 ? k!.values[i]! : NaN;
+      const remaining = Math.min(Number.isNaN(last) ? l.limit : last, l.limit);
+      const share = Math.max(0, Math.floor(remaining / instances) - (i >= 0 ? k!.values[i + 1]! : 0));
       const used = l.limit - share;
       if (used <= 0) continue;
       await memory!.evaluate({ identifier, limits: [l], costs: [used], mode: 'check', now, reservationTtlMs: o.reservationTtlMs, stateTtlMs: o.stateTtlMs });
@@ -171,22 +198,15 @@ export function createFallback(o: FallbackOptions): Fallback {
       const k = entry(plan, identifier);
       k.at = o.now();
       // on every answer of the store: updated in place
+      const values = k.values;
       for (let i = 0; i < plan.limits.length; i++) {
-        const name = plan.limits[i]!.name;
-        const m = k.limits.get(name);
-        if (m) {
-          m.remaining = outcomes[i]!.remaining;
-          m.uncertain = 0;
-        } else k.limits.set(name, { remaining: outcomes[i]!.remaining, uncertain: 0 });
+        values[2 * i] = outcomes[i]!.remaining;
+        values[2 * i + 1] = 0;
       }
     },
     uncertain(plan, identifier, costs) {
-      const k = entry(plan, identifier);
-      plan.limits.forEach((l, i) => {
-        const m = k.limits.get(l.name);
-        if (m) m.uncertain += costs[i]!;
-        else k.limits.set(l.name, { remaining: undefined, uncertain: costs[i]! });
-      });
+      const values = entry(plan, identifier).values;
+      for (let i = 0; i < plan.limits.length; i++) values[2 * i + 1]! += costs[i]!;
     },
     setInstances(count) {
       instances = Math.max(1, Math.floor(count));
