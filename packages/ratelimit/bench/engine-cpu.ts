@@ -5,7 +5,7 @@
 // that follow the load), so it shows what a change to the engine saves; the least of the rounds
 // is the figure (a busy machine only ever adds).
 //
-//   pnpm exec tsx bench/engine-cpu.ts
+//   pnpm build && pnpm exec tsx bench/engine-cpu.ts   (the built package, as users run it: see engine.ts)
 //   ENGINE_CPU_ROWS=log,window,plan3   ENGINE_CPU_ROUNDS=7   ENGINE_CPU_CHECKS=100000   ENGINE_CPU_WARMUP=100000
 //   ENGINE_CPU_IDS=10000   identifiers drawn from (1,000,000: most calls are an identifier's first)
 //
@@ -13,8 +13,8 @@
 // and the reply layout. If that changes, change `reply` here.
 import { identifiers, prng } from './harness';
 import { ANOMALY_OPTIONS, type BenchPlan, benchPlans, PLAN_TOKENS_PER_CALL } from './ours';
-import { createRateLimiter } from '../src/index';
-import { createRedisStore, type RedisStoreClient } from '../src/redis';
+import type { RedisStoreClient } from '../src/redis';
+import { createRateLimiter, createRedisStore } from './engine';
 
 const ROWS = (process.env.ENGINE_CPU_ROWS ?? 'log,window,plan3').split(',').map((s) => s.trim()) as BenchPlan[];
 const ROUNDS = Math.min(30, Number(process.env.ENGINE_CPU_ROUNDS ?? 7));

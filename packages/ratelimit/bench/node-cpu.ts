@@ -3,7 +3,7 @@
 // process's CPU µs per check (process.cpuUsage, close included) and checks/s. A tool for work on
 // the engine's own cost between full benchmark runs; its numbers are not the published ones.
 //
-//   pnpm exec tsx bench/node-cpu.ts
+//   pnpm build && pnpm exec tsx bench/node-cpu.ts   (the built package, as users run it: see engine.ts)
 //   NODE_CPU_ROWS=ours-log,rlf   NODE_CPU_ROUNDS=3   NODE_CPU_SECONDS=2
 //   REDIS_URL=redis://...        use that Redis (default: a private redis-server on a free port)
 import { randomUUID } from 'node:crypto';

@@ -1,7 +1,7 @@
 // This project's limiter as benchmarked: createRateLimiter + createRedisStore with the
 // defaults an app gets (deny cache, controls, top-consumer boards on; Redis clock).
-import { createRateLimiter, type PlansConfig, type RateLimiterOptions } from '../src/index';
-import { createRedisStore } from '../src/redis';
+import type { PlansConfig, RateLimiterOptions } from '../src/index';
+import { createRateLimiter, createRedisStore } from './engine';
 import { connect, disconnect, type Implementation, type LimitSpec, type ImplementationOptions } from './implementation';
 
 /** The options that turn on the engine's anomaly counters (default rules) in the three-limit row. */
