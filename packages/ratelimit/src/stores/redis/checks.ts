@@ -8,10 +8,11 @@ import type { EvaluateOutput } from '../../model';
 import { type Queued, tickBatches } from './batches';
 import type { RedisStoreClient } from './client';
 import { clusterCheckSender } from './cluster-checks';
+import type { Deadlines } from './deadline';
 import type { ScriptRunner } from './scripts';
 
-export function checkSender(runner: ScriptRunner, batchMax: number) {
-  const clusterCheck = clusterCheckSender(runner, batchMax);
+export function checkSender(runner: ScriptRunner, batchMax: number, timeouts: Deadlines) {
+  const clusterCheck = clusterCheckSender(runner, batchMax, timeouts);
 
   // plans a server has answered for: sent by id alone. Others go with their definition, so a
   // first use costs no extra round trip (and concurrent first uses keep their order). A cluster
@@ -31,22 +32,23 @@ export function checkSender(runner: ScriptRunner, batchMax: number) {
         const outputs: EvaluateOutput[] = [];
         const ran = decodeChecks(reply, calls, groups, outputs);
         for (let i = 0; i < ran; i++) {
-          if (runner.functions) knownPlans.add(calls[i]!.call.plan.id);
-          calls[i]!.resolve(outputs[i]!);
+          const q = calls[i]!;
+          if (runner.functions) knownPlans.add(q.call.plan.id);
+          if (timeouts.done(q.watched)) q.resolve(outputs[i]!);
         }
         if (ran === calls.length) return;
         knownPlans.delete(calls[ran]!.call.plan.id);
-        if (definitions) for (const q of calls.slice(ran)) q.reject(new Error('the Redis library refused a plan definition'));
+        if (definitions) for (const q of calls.slice(ran)) timeouts.fail(q.watched, new Error('the Redis library refused a plan definition'));
         else sendChecks(c, calls.slice(ran), true);
       },
       (error: unknown) => {
-        for (const call of calls) call.reject(error);
+        for (const q of calls) timeouts.fail(q.watched, error);
       },
     );
   }
 
-  const standalone = tickBatches(batchMax, (c, calls) => sendChecks(c, calls, runner.configured === 'eval'));
+  const standalone = tickBatches(batchMax, timeouts, (c, calls) => sendChecks(c, calls, runner.configured === 'eval'));
 
-  /** A check.lua call, sent with the others of this tick (see `batch`). */
-  return (c: RedisStoreClient, call: CheckCall): Promise<EvaluateOutput> => (c.cluster ? clusterCheck(c, call) : standalone(c, call));
+  /** A check.lua call, sent with the others of this tick (see `batch`), answered by `deadline` (performance.now()) or the store's timeout. */
+  return (c: RedisStoreClient, call: CheckCall, deadline?: number): Promise<EvaluateOutput> => (c.cluster ? clusterCheck(c, call, deadline) : standalone(c, call, deadline));
 }

@@ -10,9 +10,10 @@ import { decodeChecks, encodeChecks } from '../../lua/protocol';
 import type { EvaluateOutput } from '../../model';
 import { type Queued, tickBatches } from './batches';
 import type { RedisStoreClient } from './client';
+import type { Deadlines } from './deadline';
 import type { ScriptRunner } from './scripts';
 
-export function clusterCheckSender(runner: ScriptRunner, batchMax: number) {
+export function clusterCheckSender(runner: ScriptRunner, batchMax: number, timeouts: Deadlines) {
   function send(c: RedisStoreClient, calls: readonly Queued[]): void {
     const replies = runner.runEach(
       c,
@@ -26,14 +27,14 @@ export function clusterCheckSender(runner: ScriptRunner, batchMax: number) {
       reply.then(
         (value) => {
           const outputs: EvaluateOutput[] = [];
-          if (decodeChecks(value, [q], [1], outputs) === 1) q.resolve(outputs[0]!);
-          else q.reject(new Error('the Redis library refused a plan definition'));
+          if (decodeChecks(value, [q], [1], outputs) !== 1) timeouts.fail(q.watched, new Error('the Redis library refused a plan definition'));
+          else if (timeouts.done(q.watched)) q.resolve(outputs[0]!);
         },
-        (error: unknown) => q.reject(error),
+        (error: unknown) => timeouts.fail(q.watched, error),
       );
     });
   }
 
   /** A check.lua call, sent with the others of this tick (up to `batch` at a time; `1`: alone). */
-  return tickBatches(batchMax, send);
+  return tickBatches(batchMax, timeouts, send);
 }

@@ -41,13 +41,35 @@ function storeError(what: string, error: unknown): RateLimitStoreError {
 }
 
 /** A store call in flight; `reject` is dropped once it is settled. */
-interface Watched {
-  readonly deadline: number;
+export interface Watched {
+  /** performance.now() by which it fails. */
+  deadline: number;
   readonly what: string;
   reject: ((error: Error) => void) | undefined;
 }
 
-export function deadlines(timeoutMs: number): { within: Within; stop(): void } {
+/** A client's failure, or a throw of the code that calls it, as the store reports it. */
+export function asStoreError(what: string, error: unknown): RateLimitStoreError {
+  return error instanceof RateLimitStoreError ? error : storeError(what, error);
+}
+
+export interface Deadlines {
+  within: Within;
+  /**
+   * Watches a call whose sender settles it (a check, sent with the others of its tick: see
+   * batches.ts), as `within` does, without a promise of its own: its deadline becomes the sooner
+   * of `w.deadline` and the timeout. False when that has passed: `w` is then rejected and nothing
+   * is to be sent.
+   */
+  watch(w: Watched): boolean;
+  /** Settles a watched call: true when it was still waiting (answer it then), false once timed out. */
+  done(w: Watched): boolean;
+  /** Fails a watched call that is still waiting, with `error` as a store error. */
+  fail(w: Watched, error: unknown): void;
+  stop(): void;
+}
+
+export function deadlines(timeoutMs: number): Deadlines {
   // deadlines are performance.now(): a wall clock step must not cut a call short or stretch it.
   // Calls are appended and only marked when settled (an array push, where a Set would pay an add
   // and a delete per call); each sweep drops the settled ones.
@@ -80,41 +102,52 @@ export function deadlines(timeoutMs: number): { within: Within; stop(): void } {
     }
   };
 
+  const watch = (w: Watched): boolean => {
+    const now = performance.now();
+    w.deadline = Math.min(now + timeoutMs, w.deadline);
+    if (w.deadline <= now) {
+      w.reject!(timedOut(w.what));
+      w.reject = undefined;
+      return false;
+    }
+    watched.push(w);
+    pending++;
+    if (!sweeper) {
+      sweeper = setInterval(sweep, sweepMs);
+      sweeper.unref();
+    }
+    return true;
+  };
+
+  const fail = (w: Watched, error: unknown) => settle(w)?.(asStoreError(w.what, error));
+
   /**
    * Runs a store call within `timeout`, or by `deadline` (performance.now()) when that is sooner,
    * give or take one sweep; fails as a RateLimitStoreError. Past its deadline, nothing is sent.
    */
   function within<T>(what: string, run: () => Promise<T>, deadline = Infinity): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const now = performance.now();
-      const w: Watched = { deadline: Math.min(now + timeoutMs, deadline), what, reject };
-      if (w.deadline <= now) {
-        reject(timedOut(what));
-        return;
-      }
-      watched.push(w);
-      pending++;
-      if (!sweeper) {
-        sweeper = setInterval(sweep, sweepMs);
-        sweeper.unref();
-      }
-      const failed = (error: unknown) => {
-        settle(w);
-        reject(error instanceof RateLimitStoreError ? error : storeError(what, error));
-      };
+      const w: Watched = { deadline, what, reject };
+      if (!watch(w)) return;
       try {
-        run().then((value) => {
-          settle(w);
-          resolve(value);
-        }, failed);
+        run().then(
+          (value) => {
+            settle(w);
+            resolve(value);
+          },
+          (error: unknown) => fail(w, error),
+        );
       } catch (error) {
-        failed(error);
+        fail(w, error);
       }
     });
   }
 
   return {
     within,
+    watch,
+    done: (w) => settle(w) !== undefined,
+    fail,
     stop() {
       clearInterval(sweeper);
       sweeper = undefined;

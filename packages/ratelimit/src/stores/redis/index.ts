@@ -19,7 +19,7 @@ import { adaptClient } from './adapt';
 import type { AnyRedisClient, IoRedisClient, RedisStoreClient } from './client';
 import { redisControls } from './controls';
 import { redisDocuments } from './documents';
-import { deadlines } from './deadline';
+import { asStoreError, deadlines } from './deadline';
 import { type IdentifierKeyNames, keyNames } from './keys';
 import { type ScriptMode, scriptRunner } from './scripts';
 
@@ -113,7 +113,7 @@ export function createRedisStore<C extends AnyRedisClient = RedisClient>(options
   const timeouts = deadlines(timeoutMs);
   const within = timeouts.within;
   const runner = scriptRunner(options.scripts ?? 'auto');
-  const check = checkSender(runner, batchMax);
+  const check = checkSender(runner, batchMax, timeouts);
   const controls = redisControls(adapted, within, keys);
 
   /**
@@ -155,7 +155,15 @@ export function createRedisStore<C extends AnyRedisClient = RedisClient>(options
     keys: keys.identifier,
     async evaluate(request) {
       const k = keys.identifier(request.identifier);
-      const output = await within('check', () => check(adapted(), encodeCheck(request, k)), request.deadline);
+      // watched for its deadline in the tick's batch (see batches.ts), not by `within`: a promise,
+      // two closures and a turn less per check (about a fifth of the log's Node CPU)
+      let answer: Promise<EvaluateOutput>;
+      try {
+        answer = check(adapted(), encodeCheck(request, k), request.deadline);
+      } catch (error) {
+        throw asStoreError('check', error);
+      }
+      const output = await answer;
       // best effort, after the answer: never part of the call's time
       if (!output.allowed && request.mode !== 'peek') void recordDenial(k, request.limits, output.limits, output.now, request.stateTtlMs);
       return output;
