@@ -7,7 +7,7 @@ import { createRateLimiter, type RateLimiterOptions } from '../src/index';
 import * as scripts from '../src/lua/scripts.generated';
 import { createRedisStore, type RedisClient } from '../src/redis';
 import type { LimitSpec } from './implementation';
-import { type BenchPlan, benchPlans } from './ours';
+import { type BenchPlan, benchPlans } from './plans';
 
 /** The identifier redis-benchmark replaces with a random 12-digit number below `-r`. */
 export const RAND = '__rand_int__';

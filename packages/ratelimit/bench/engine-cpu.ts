@@ -12,7 +12,7 @@
 // The stub reads the check wire format (src/lua/protocol.ts, check.lua's header): keys per check
 // and the reply layout. If that changes, change `reply` here.
 import { identifiers, prng } from './harness';
-import { ANOMALY_OPTIONS, type BenchPlan, benchPlans, PLAN_TOKENS_PER_CALL } from './ours';
+import { ANOMALY_OPTIONS, type BenchPlan, benchPlans, PLAN_TOKENS_PER_CALL } from './plans';
 import type { RedisStoreClient } from '../src/redis';
 import { createRateLimiter, createRedisStore } from './engine';
 

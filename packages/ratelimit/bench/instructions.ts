@@ -33,7 +33,7 @@ import { createRateLimiter, type PlansConfig, type RateLimiterOptions } from '..
 import { timeArg } from '../src/lua/protocol';
 import * as scripts from '../src/lua/scripts.generated';
 import { createRedisStore, type RedisClient } from '../src/redis';
-import { type BenchPlan, benchPlans } from './ours';
+import { type BenchPlan, benchPlans } from './plans';
 import { startPrivateRedis } from './private-redis';
 
 const run = promisify(execFile);

@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import { timeArg } from '../src/lua/protocol';
 import * as repo from '../src/lua/scripts.generated';
 import { checkCommand, type CheckCommandOptions, RAND } from './ceiling';
-import { type BenchPlan, benchPlans } from './ours';
+import { type BenchPlan, benchPlans } from './plans';
 import { startPrivateRedis } from './private-redis';
 
 const N = 20_000;

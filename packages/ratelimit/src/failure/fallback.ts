@@ -150,7 +150,9 @@ export function createFallback(o: FallbackOptions): Fallback {
     ends.older = id;
     const k = id.first?.plan === plan.name ? id.first : id.more?.get(plan.name);
     if (k?.limits === plan.limits) return k;
-    // new, or the plan's limits changed (live plans): what was known goes by other positions
+    // new, or the plan's limits are another object: a limiter's plans are compiled once (live
+    // plans make a new limiter, with its own fallback), so this is only a guard that values never
+    // go by another plan's positions
     const record = blank(plan, k);
     if (!id.first || id.first.plan === plan.name) id.first = record;
     else (id.more ??= new Map()).set(plan.name, record);

@@ -234,13 +234,13 @@ local function logwin_check(hash, key, plan, spike_cost, pending, counting, now,
   local l_fits = l_need <= l_limit - used
   if not l_fits then allowed = false end
   local ttl = plan.state_ttl
-  if allowed and l2 and l_cost == 1 and cost1 > 0 and cost2 > 0 and at and kept >= now + ttl and now >= newest and now < newest - newest % l_window + l_window then
+  if allowed and l2 and l_cost == 1 and cost1 > 0 and cost2 > 0 and at and c >= 1 and kept >= now + ttl and now >= newest and now < newest - newest % l_window + l_window then
     --[[
       The usual check, written straight through: every limit fits and is charged, the log one
       unit in time order within the span its TTL was last set in (log_finish's usual write), two
       windows, the hash's TTL far off. Every limit keeps room to report: the log's oldest live
-      entry (at least a unit) frees the one unit a call needs, the windows' resets as
-      window_reset works them out.
+      entry (`c`: at least a unit, as every entry is) frees the one unit a call needs, the
+      windows' resets as window_reset works them out.
     ]]
     used = used + 1
     if now ~= log_now then log_now, log_unit = now, pack('>I6', now) end
