@@ -33,8 +33,8 @@ export function readmeExamples(markdown: string): { file: string; code: string }
   return blocks.map((code, i) => ({ file: /^\/\/ ([\w-]+\.ts)\n/.exec(code)?.[1] ?? `example-${i + 1}.ts`, code }));
 }
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) {
-  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 60_000 });
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000) {
+  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: timeoutMs });
   return { status: r.status, out: `${r.stdout}${r.stderr}${r.error ? String(r.error) : ''}` };
 }
 
@@ -68,8 +68,9 @@ beforeAll(() => {
   mkdirSync(path.join(project, 'readme'));
   for (const { file, code } of readmeExamples(readFileSync(path.join(packageDir, 'README.md'), 'utf8'))) writeFileSync(path.join(project, 'readme', file), code);
   cpSync(path.join(packageDir, 'test/consumer/check.ts'), path.join(project, 'check.ts'));
-  // the npm cache (~/.npm) makes repeated installs quick; the tarball is always the fresh one
-  const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], project);
+  // the npm cache (~/.npm) makes repeated installs quick; the tarball is always the fresh one. On
+  // a machine whose cache is cold (a fresh CI runner) the registry is read: 60 s was seen too short
+  const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], project, process.env, 200_000);
   if (install.status !== 0) throw new Error(`npm install in ${project} failed:\n${install.out}`);
 }, 240_000);
 
