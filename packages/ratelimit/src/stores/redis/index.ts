@@ -156,7 +156,7 @@ export function createRedisStore<C extends AnyRedisClient = RedisClient>(options
     async evaluate(request) {
       const k = keys.identifier(request.identifier);
       // watched for its deadline in the tick's batch (see batches.ts), not by `within`: a promise,
-      // two closures and a turn less per check (about a fifth of the log's Node CPU)
+      // two closures and a turn less per check (about a tenth of the log's engine CPU)
       let answer: Promise<EvaluateOutput>;
       try {
         answer = check(adapted(), encodeCheck(request, k), request.deadline);
