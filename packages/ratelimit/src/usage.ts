@@ -2,6 +2,8 @@
 // what it charged per board (unit and hour or day) and identifier, and every few seconds sends the
 // largest amounts of that window to the boards, which keep only their largest entries. Heavy
 // consumers are counted in full; usage spread thin over many identifiers may be undercounted.
+// Memory is bounded under any number of identifiers: past twice `tracked` identifiers of a unit in
+// one window, only the `tracked` largest amounts stay (what a prune drops is usage spread that thin).
 import type { UsageStore } from './stores/types';
 import { DAY_MS as DAY, HOUR_MS as HOUR } from './time';
 
@@ -19,6 +21,11 @@ export interface UsageOptions {
   perFlush: number;
   /** Entries each board keeps: the largest. */
   boardSize: number;
+  /**
+   * Identifiers of a unit kept per window after a prune (a prune runs at twice as many): the
+   * largest amounts. Default: 100 times `perFlush`, at least 10,000.
+   */
+  tracked?: number;
 }
 
 export interface UsageRecorder {
@@ -61,6 +68,7 @@ export function createUsageRecorder(store: UsageStore, options: UsageOptions, on
   }
   let current: Window | undefined;
   let closed: Window[] = [];
+  const tracked = options.tracked ?? Math.max(10_000, 100 * options.perFlush);
 
   const flush = async () => {
     const windows = current ? [...closed, current] : closed;
@@ -91,6 +99,8 @@ export function createUsageRecorder(store: UsageStore, options: UsageOptions, on
         let byIdentifier = current.amounts.get(unit);
         if (!byIdentifier) current.amounts.set(unit, (byIdentifier = new Map<string, number>()));
         byIdentifier.set(identifier, (byIdentifier.get(identifier) ?? 0) + amount);
+        // many identifiers in one window: keep the largest (linear, once per `tracked` new ones)
+        if (byIdentifier.size > 2 * tracked) current.amounts.set(unit, new Map(largest([...byIdentifier], tracked)));
       }
     },
     flush,

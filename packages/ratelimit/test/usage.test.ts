@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 
 import { createRateLimitAdmin } from '../src/admin';
 import { createRateLimiter } from '../src/index';
-import { largest } from '../src/usage';
+import type { UsageStore } from '../src/stores/types';
+import { createUsageRecorder, largest } from '../src/usage';
 import { makeStore, STORE_KINDS } from './fixtures/stores';
 
 describe('largest', () => {
@@ -13,6 +14,32 @@ describe('largest', () => {
     expect(picked).toHaveLength(Math.min(k, entries.length));
     const sorted = entries.map((e) => e[1]).sort((a, b) => b - a);
     expect(picked.map((e) => e[1]).sort((a, b) => b - a)).toEqual(sorted.slice(0, k));
+  });
+});
+
+describe('a window with many identifiers', () => {
+  it('keeps its memory bounded: past twice `tracked` identifiers, the largest amounts stay, counted in full', async () => {
+    const sent: Parameters<UsageStore['addUsage']>[0][] = [];
+    const store: UsageStore = {
+      addUsage: (batch) => {
+        sent.push(batch);
+        return Promise.resolve();
+      },
+      topUsage: () => Promise.resolve([]),
+    };
+    const usage = createUsageRecorder(store, { flushMs: 3_600_000, perFlush: 1000, boardSize: 1000, tracked: 4 }, () => undefined);
+    const now = Date.UTC(2026, 0, 1, 12);
+    const requests = new Map([['requests', 1]]);
+    for (let i = 0; i < 50; i++) {
+      // a heavy identifier between light ones, each light one seen once
+      usage.add('heavy', new Map([['requests', 10]]), now);
+      usage.add(`light-${i}`, requests, now);
+    }
+    await usage.close();
+    // each board (hour and day) gets every identifier still tracked: at most 2 x 4 of them
+    const hour = sent.flat().filter((e) => e.board.startsWith('h:'));
+    expect(hour.length).toBeLessThanOrEqual(8);
+    expect(hour.find((e) => e.identifier === 'heavy')?.amount).toBe(500);
   });
 });
 

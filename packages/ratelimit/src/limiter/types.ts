@@ -133,7 +133,9 @@ export interface RateLimiterOptions<P extends string = string> {
    * Keeps per-hour and per-day usage boards for top-consumer views: each instance adds up what it
    * charges and every `flushInterval` sends the `perFlush` largest amounts of each board (never a
    * write per call); each board keeps its `boardSize` largest entries. Heavy consumers are counted
-   * in full; usage spread thin over many identifiers may be undercounted.
+   * in full; usage spread thin over many identifiers may be undercounted. Memory stays bounded:
+   * past twice max(10,000, 100 x `perFlush`) identifiers of a unit in one interval, only the
+   * largest half stay.
    * @default { flushInterval: '5 s', perFlush: 100, boardSize: 1000 }
    */
   topConsumers?: false | { flushInterval?: Duration; perFlush?: number; boardSize?: number };
