@@ -6,7 +6,7 @@
 // not known to be down: it may have been applied) is counted as charged.
 import type { CheckOptions, Cost, FallbackBudget, RateLimiter, RateLimitResult, Reservation, SettleResult } from '../limiter/types';
 import type { LimitOutcome, Mode } from '../model';
-import type { CompiledLimit, CompiledPlan, CompiledPolicy, FailureMode } from '../policy';
+import type { CompiledPlan, CompiledPolicy, FailureMode } from '../policy';
 import { refusal, shape } from '../result';
 import { createMemoryStore, type MemoryStore } from '../stores/memory';
 
@@ -36,9 +36,8 @@ export interface FallbackOptions {
 
 /** What is known of an identifier on one plan. */
 interface Known {
-  readonly plan: string;
-  /** The plan's limits when last answered: `values` goes by their positions. */
-  limits: readonly CompiledLimit[];
+  /** The plan as last answered: `values` goes by the positions of its limits. */
+  plan: CompiledPlan;
   /** Local ms of the store's last answer. */
   at: number;
   /** Per limit, in order: remaining then (NaN: never seen), and charges of unknown outcome since. */
@@ -111,8 +110,8 @@ export function createFallback(o: FallbackOptions): Fallback {
   /** Nothing known of `plan`'s limits yet (values NaN and 0, as of now), in k or a new record. */
   const blank = (plan: CompiledPlan, k?: Known): Known => {
     const n = plan.limits.length;
-    const record = k?.values.length === 2 * n ? k : { plan: plan.name, limits: plan.limits, at: 0, values: new Array<number>(2 * n) };
-    record.limits = plan.limits;
+    const record = k?.values.length === 2 * n ? k : { plan, at: 0, values: new Array<number>(2 * n) };
+    record.plan = plan;
     record.at = o.now();
     for (let i = 0; i < 2 * n; i += 2) {
       record.values[i] = NaN;
@@ -132,7 +131,7 @@ export function createFallback(o: FallbackOptions): Fallback {
     forget(oldest);
     oldest.identifier = identifier;
     oldest.more = undefined;
-    if (oldest.first?.plan === plan.name) {
+    if (oldest.first?.plan.name === plan.name) {
       oldest.first = blank(plan, oldest.first);
       pairs++;
     } else oldest.first = undefined;
@@ -148,13 +147,13 @@ export function createFallback(o: FallbackOptions): Fallback {
     id.newer = ends;
     ends.older.newer = id;
     ends.older = id;
-    const k = id.first?.plan === plan.name ? id.first : id.more?.get(plan.name);
-    if (k?.limits === plan.limits) return k;
-    // new, or the plan's limits are another object: a limiter's plans are compiled once (live
-    // plans make a new limiter, with its own fallback), so this is only a guard that values never
-    // go by another plan's positions
+    const k = id.first?.plan.name === plan.name ? id.first : id.more?.get(plan.name);
+    if (k?.plan === plan) return k;
+    // new, or another compilation of the plan: a limiter's plans are compiled once (live plans
+    // make a new limiter, with its own fallback), so this is only a guard that values never go by
+    // another plan's positions
     const record = blank(plan, k);
-    if (!id.first || id.first.plan === plan.name) id.first = record;
+    if (!id.first || id.first.plan.name === plan.name) id.first = record;
     else (id.more ??= new Map()).set(plan.name, record);
     if (!k) {
       pairs++;
@@ -166,7 +165,7 @@ export function createFallback(o: FallbackOptions): Fallback {
   /** The record of `identifier` on the plan named `plan`, if any. */
   const find = (identifier: string, plan: string): Known | undefined => {
     const id = known.get(identifier);
-    return id?.first?.plan === plan ? id.first : id?.more?.get(plan);
+    return id?.first?.plan.name === plan ? id.first : id?.more?.get(plan);
   };
 
   const inner = () => {
@@ -185,7 +184,7 @@ export function createFallback(o: FallbackOptions): Fallback {
       if (seeded.has(key)) continue;
       seeded.add(key);
       // by name: the fallback's plan may differ from the one answered
-      const i = k && now - k.at < l.windowMs ? 2 * k.limits.findIndex((x) => x.name === l.name) : -2;
+      const i = k && now - k.at < l.windowMs ? 2 * k.plan.limits.findIndex((x) => x.name === l.name) : -2;
       const last = i >= 0 ? k!.values[i]! : NaN;
       const remaining = Math.min(Number.isNaN(last) ? l.limit : last, l.limit);
       const share = Math.max(0, Math.floor(remaining / instances) - (i >= 0 ? k!.values[i + 1]! : 0));
