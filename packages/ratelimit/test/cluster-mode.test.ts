@@ -2,12 +2,11 @@
 // finds out from the server (here the local cluster) and connects as a cluster; a REDIS_CLUSTER
 // that contradicts the server fails at start-up naming the fix; a standalone client that meets a
 // cluster says so instead of passing on a MOVED reply. Checks on a cluster go one call each,
-// those of one tick on one node in one pipeline, plans by id to the slots whose node knows them.
+// those of one tick on one node in one pipeline.
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
 import { createRateLimiter, type PlansConfig, RateLimitConfigError, RateLimitStoreError } from '../src/index';
-import * as scripts from '../src/lua/scripts.generated';
 import { createRedisClient, createRedisStore, detectClusterMode, redisConfigFromEnv } from '../src/redis';
 import { prefix } from './fixtures/stores';
 
@@ -122,44 +121,6 @@ describe('checks on a cluster', () => {
     expect(together.map((r) => r.allowed)).toEqual([true, true, true, true, true, false, false, false, false, false]);
     expect(together.map((r) => r.remaining)).toEqual([4, 3, 2, 1, 0, 0, 0, 0, 0, 0]);
     expect(results.filter((_, i) => ids[i] !== 'together').every((r) => r.allowed && r.remaining === 4)).toBe(true);
-  });
-
-  it('plans go by id to the slots whose node has answered for them, and with their definition again to a node that forgot them', async () => {
-    const c = new Cluster(inject('clusterNodes'));
-    const limiter = await limiterOn(c, 64);
-    // how each FCALL named its plan (the argument after the keys: an id, or "<id>:<definition>")
-    const forms: string[] = [];
-    const form = (args: unknown[]) => {
-      if (args[0] !== 'FCALL') return;
-      const plan = String(args[3 + Number(args[2]) + 1]);
-      forms.push(/^[\w-]{16}$/.test(plan) ? 'id' : /^[\w-]{16}:/.test(plan) ? 'definition' : `unexpected ${plan}`);
-    };
-    const call = c.call.bind(c) as (...args: unknown[]) => Promise<unknown>;
-    (c as unknown as { call: unknown }).call = (...args: unknown[]) => (form(args), call(...args));
-    const pipeline = c.pipeline.bind(c);
-    c.pipeline = ((...args: Parameters<Cluster['pipeline']>) => {
-      const p = pipeline(...args);
-      const pcall = p.call.bind(p) as (...a: unknown[]) => unknown;
-      (p as unknown as { call: unknown }).call = (...a: unknown[]) => (form(a), pcall(...a));
-      return p;
-    });
-    const ids = Array.from({ length: 12 }, (_, i) => `slot-${i}`);
-    const round = async () => (await Promise.all(ids.map((id) => limiter.check(id, { plan: 'pro' })))).map((r) => r.remaining);
-    // a first use on each slot carries the definition; once answered, the id alone
-    expect(await round()).toEqual(Array<number>(12).fill(4));
-    expect(forms).toEqual(Array<string>(12).fill('definition'));
-    forms.length = 0;
-    expect(await round()).toEqual(Array<number>(12).fill(3));
-    expect(forms).toEqual(Array<string>(12).fill('id'));
-    // every master reloads its library (a restart, a failover, a deploy): each check answers
-    // "plan unknown" and goes again, once, with its definition; nothing runs twice
-    await Promise.all(c.nodes('master').map((n) => n.call('FUNCTION', 'LOAD', 'REPLACE', scripts.library.source)));
-    forms.length = 0;
-    expect(await round()).toEqual(Array<number>(12).fill(2));
-    expect(forms).toEqual([...Array<string>(12).fill('id'), ...Array<string>(12).fill('definition')]);
-    forms.length = 0;
-    expect(await round()).toEqual(Array<number>(12).fill(1));
-    expect(forms).toEqual(Array<string>(12).fill('id'));
   });
 
   it('with batch 1, or alone in its tick, a check goes alone', async () => {

@@ -2,7 +2,7 @@
 // sent as soon as it is full and the rest when the tick ends (each still atomic, run in the
 // order they started); a cluster sends each as its own call, those
 // of one node in one pipeline (cluster-checks.ts). Plans a server
-// has answered for go by id alone, others with their definition (on a cluster: by slot).
+// has answered for go by id alone, others with their definition.
 import { type CheckCall, decodeChecks, encodeChecks } from '../../lua/protocol';
 import type { EvaluateOutput } from '../../model';
 import { type Queued, tickBatches } from './batches';
@@ -14,10 +14,10 @@ import type { ScriptRunner } from './scripts';
 export function checkSender(runner: ScriptRunner, batchMax: number, timeouts: Deadlines) {
   const clusterCheck = clusterCheckSender(runner, batchMax, timeouts);
 
-  // plans the server has answered for: sent by id alone. Others go with their definition, so a
-  // first use costs no extra round trip (and concurrent first uses keep their order). A retry
-  // after "plan unknown" (the library reloaded) can run after a later check that carried its
-  // definition. A cluster keeps what each slot's node knows (cluster-checks.ts).
+  // plans a server has answered for: sent by id alone. Others go with their definition, so a
+  // first use costs no extra round trip (and concurrent first uses keep their order). A cluster
+  // always sends definitions: its shards each have their own library, and a retry after "plan
+  // unknown" would let a check overtake one started before it.
   const knownPlans = new Set<string>();
 
   /**
@@ -26,7 +26,7 @@ export function checkSender(runner: ScriptRunner, batchMax: number, timeouts: De
    * not know (reloaded since, another shard, or EVAL, which keeps nothing) go again with theirs.
    */
   function sendChecks(c: RedisStoreClient, calls: readonly Queued[], definitions: boolean): void {
-    const { script, command, groups } = encodeChecks(calls, (plan) => definitions || !knownPlans.has(plan.id));
+    const { script, command, groups } = encodeChecks(calls, (plan) => definitions || c.cluster || !knownPlans.has(plan.id));
     runner.run(c, script, command).then(
       (reply) => {
         const outputs: EvaluateOutput[] = [];

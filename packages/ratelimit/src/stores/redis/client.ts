@@ -19,7 +19,7 @@ export interface Script {
 export interface RedisStoreClient {
   /** `'ioredis'`, `'node-redis'`, ... for diagnostics. */
   readonly library: string;
-  /** A cluster client: checks then go one call each (pipelined per node), plans by id to the slots whose node has answered for them. */
+  /** A cluster client: checks then go one call each (pipelined per node), and plans always with their definition. */
   readonly cluster: boolean;
   /** Sends one command; `key` is one of its keys (routes it on a cluster), undefined when it has none. */
   send(key: string | undefined, args: readonly Arg[]): Promise<unknown>;
