@@ -260,6 +260,40 @@ describe('plans by id', () => {
     }
   });
 
+  it('does not send a check again with its definition once its deadline has passed: its caller was answered', async () => {
+    const server = await startServer();
+    const c = new Redis(server.port, server.host);
+    try {
+      let fcalls = 0;
+      let slow = false;
+      const call = c.call.bind(c) as (...args: unknown[]) => Promise<unknown>;
+      (c as unknown as { call: unknown }).call = async (...args: unknown[]) => {
+        if (args[0] !== 'FCALL') return call(...args);
+        fcalls++;
+        const reply = await call(...args);
+        // the reply ("plan unknown") arrives after the store's timeout
+        if (slow) await new Promise((r) => setTimeout(r, 1500));
+        return reply;
+      };
+      const store = createRedisStore({ client: c, prefix: prefix(), timeout: '1 s' });
+      const limiter = createRateLimiter({ plans, store, controls: false, topConsumers: false, denyCache: false, logger: false });
+      expect((await limiter.check('late', { plan: 'pro' })).remaining).toBe(2);
+      await c.call('FUNCTION', 'LOAD', 'REPLACE', scripts.library.source);
+      slow = true;
+      fcalls = 0;
+      await limiter.check('late', { plan: 'pro' }).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(fcalls).toBe(1);
+      slow = false;
+      // nothing was charged by a retry: the next check finds what the first one left
+      expect((await limiter.check('late', { plan: 'pro' })).remaining).toBe(1);
+      await limiter.close();
+    } finally {
+      c.disconnect();
+      await server.stop();
+    }
+  });
+
   it('sends definitions with every check on the EVAL path, which keeps nothing between calls', async () => {
     const store = createRedisStore({ client: client('redis'), prefix: prefix(), scripts: 'eval' });
     const limiter = createRateLimiter({ plans, store, controls: false, topConsumers: false, denyCache: false });

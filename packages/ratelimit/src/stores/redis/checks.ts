@@ -8,7 +8,7 @@ import type { EvaluateOutput } from '../../model';
 import { type Queued, tickBatches } from './batches';
 import type { RedisStoreClient } from './client';
 import { clusterCheckSender } from './cluster-checks';
-import type { Deadlines } from './deadline';
+import { type Deadlines, waiting } from './deadline';
 import type { ScriptRunner } from './scripts';
 
 export function checkSender(runner: ScriptRunner, batchMax: number, timeouts: Deadlines) {
@@ -39,7 +39,11 @@ export function checkSender(runner: ScriptRunner, batchMax: number, timeouts: De
         if (ran === calls.length) return;
         knownPlans.delete(calls[ran]!.call.plan.id);
         if (definitions) for (const q of calls.slice(ran)) timeouts.fail(q.watched, new Error('the Redis library refused a plan definition'));
-        else sendChecks(c, calls.slice(ran), true);
+        else {
+          // past its deadline a check is not sent again: its caller has been answered (or will be, by the sweep)
+          const again = calls.slice(ran).filter((q) => waiting(q.watched));
+          if (again.length > 0) sendChecks(c, again, true);
+        }
       },
       (error: unknown) => {
         for (const q of calls) timeouts.fail(q.watched, error);

@@ -48,6 +48,9 @@ export interface Watched {
   reject: ((error: Error) => void) | undefined;
 }
 
+/** Whether a watched call still waits with time left: only then may it be sent (again). */
+export const waiting = (w: Watched): boolean => w.reject !== undefined && w.deadline > performance.now();
+
 /** A client's failure, or a throw of the code that calls it, as the store reports it. */
 export function asStoreError(what: string, error: unknown): RateLimitStoreError {
   return error instanceof RateLimitStoreError ? error : storeError(what, error);
