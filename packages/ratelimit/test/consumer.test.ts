@@ -68,11 +68,12 @@ beforeAll(() => {
   mkdirSync(path.join(project, 'readme'));
   for (const { file, code } of readmeExamples(readFileSync(path.join(packageDir, 'README.md'), 'utf8'))) writeFileSync(path.join(project, 'readme', file), code);
   cpSync(path.join(packageDir, 'test/consumer/check.ts'), path.join(project, 'check.ts'));
-  // the npm cache (~/.npm) makes repeated installs quick; the tarball is always the fresh one. On
-  // a machine whose cache is cold (a fresh CI runner) the registry is read: 60 s was seen too short
-  const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], project, process.env, 200_000);
+  // the npm cache (~/.npm) makes repeated installs quick (about 30 s here); the tarball is always
+  // the fresh one. On a machine whose cache is cold (a fresh CI runner), beside CI's other builds
+  // on two cores, the registry is read: 60 s and then 200 s were seen too short
+  const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], project, process.env, 480_000);
   if (install.status !== 0) throw new Error(`npm install in ${project} failed:\n${install.out}`);
-}, 240_000);
+}, 540_000);
 
 afterAll(() => {
   if (project) rmSync(project, { recursive: true, force: true });
