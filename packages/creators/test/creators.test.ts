@@ -83,7 +83,7 @@ describe('createLimiters on Redis', () => {
     // (the check's reservation record, `:res`, of the two-step charge with the shared budget, is
     // cleared off the request path)
     const keys = (await redis.keys(`${p}:{${id}}*`)).filter((k) => !k.endsWith(':res')).sort();
-    expect(keys).toEqual([`${p}:{${id}}`, `${p}:{${id}}:log2:burst`, `${p}:{${id}}:log2:hourly`]);
+    expect(keys).toEqual([`${p}:{${id}}`, `${p}:{${id}}:log3:burst`, `${p}:{${id}}:log3:hourly`]);
     expect(await redis.exists(`${p}:{~shared~provider}`)).toBe(1);
     await limiters.close();
     // the caller's client is not closed with the limiters
@@ -117,7 +117,7 @@ describe('createLimiters on Redis', () => {
       expect(result.degraded).toBeUndefined();
       expect(result.limits.map((l) => l.remaining)).toEqual([4, 49, 19_700, 993, 299, 99_700, 2999, 999_700]);
       // where the admin app (direct or through the function) finds them
-      expect((await redis.keys(`${p}:{${id}}*`)).filter((k) => !k.endsWith(':res')).sort()).toEqual([`${p}:{${id}}`, `${p}:{${id}}:log2:burst`, `${p}:{${id}}:log2:hourly`]);
+      expect((await redis.keys(`${p}:{${id}}*`)).filter((k) => !k.endsWith(':res')).sort()).toEqual([`${p}:{${id}}`, `${p}:{${id}}:log3:burst`, `${p}:{${id}}:log3:hourly`]);
       expect(await redis.exists(`${p}:{~shared~provider}`)).toBe(1);
       await limiters.directory.setPlan('creator-ava', 'pro');
       expect((await limiters.directory.get('creator-ava'))?.plan).toBe('pro');

@@ -1,7 +1,9 @@
 // A plan of one sliding log and two sliding-window counters (the usual AI plan) takes its own
 // path in check.lua (logwin_check), with the anomaly counters' check path (observe_check): the
 // model test's plan has one window. Random checks, peeks and reserves, with and without anomaly
-// counting, in every order of the three limits, against the pure model.
+// counting, in every order of the three limits, against the pure model. Its usual check keeps the
+// windows and anomaly counters in the log's header (hoisted state, see lib.lua): where they live,
+// and how long, on a real server.
 import { fc, it } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 
@@ -10,6 +12,8 @@ import { emptyState, evaluate } from '../src/model';
 import { compilePolicy } from '../src/policy';
 import { createRedisStore } from '../src/redis';
 import type { StoreEvaluateRequest } from '../src/stores/types';
+import type { Redis } from 'ioredis';
+
 import { client, prefix } from './fixtures/stores';
 
 const LIMITS = compilePolicy({
@@ -70,4 +74,64 @@ describe('a plan of a sliding log and two sliding windows', () => {
       }
     },
   );
+});
+
+describe('hoisted state', () => {
+  const p = prefix();
+  const redis = client('redis') as Redis;
+  const store = createRedisStore({ client: redis, prefix: p, timeout: '20 s', batch: 1 });
+  const hourOnly = compilePolicy({ plan: { limits: [{ name: 'hour', limit: 9, window: '1 h', algorithm: 'sliding-window' }] } }).plans.get('plan')!.limits;
+  const request = (limits: typeof LIMITS, costs: number[], now: number, anomaly = true): StoreEvaluateRequest => ({
+    identifier: 'h',
+    limits,
+    costs,
+    mode: 'check',
+    now,
+    reservationTtlMs: 25 * 60_000,
+    stateTtlMs: STATE_TTL,
+    anomaly: anomaly ? { rules: RULES, cost: costs[2] ?? 0, pendingDenied: 0 } : undefined,
+  });
+  const hash = `${p}:{h}`;
+  const log = `${hash}:log3:minute`;
+
+  it('lives in the log header while the usual checks run, as long as the state TTL, and moves back for any other plan', async () => {
+    const t = Date.now();
+    // the first check writes the hash; the second, usual, hoists: the fields leave the hash for the log's header
+    await store.evaluate(request(LIMITS, [1, 1, 5], t));
+    await store.evaluate(request(LIMITS, [1, 1, 5], t + 1));
+    expect(await redis.hget(hash, '~x')).toBe('minute');
+    expect(await redis.hmget(hash, 'hour.sw', 'tokens.sw', '~c')).toEqual([null, null, null]);
+    // the log lives a state TTL (and a quarter), not two of its windows; the hash at least as long
+    const logTtl = await redis.pttl(log);
+    expect(logTtl).toBeGreaterThan(STATE_TTL);
+    expect(logTtl).toBeLessThanOrEqual(STATE_TTL * 1.25);
+    expect(await redis.pttl(hash)).toBeGreaterThanOrEqual(logTtl - 1000);
+    const usual = await store.evaluate(request(LIMITS, [1, 1, 5], t + 2));
+    expect(usual.limits.map((l) => l.remaining)).toEqual([3, 6, 25]);
+    // a plan of the hour alone finds it where it is: the fields move back, '~x' goes
+    const alone = await store.evaluate(request(hourOnly, [1], t + 3, false));
+    expect(alone.limits[0]!.remaining).toBe(5);
+    expect(await redis.hget(hash, '~x')).toBeNull();
+    expect(await redis.hexists(hash, 'tokens.sw')).toBe(1);
+    expect(await redis.hexists(hash, '~c')).toBe(1);
+    // and back in the header with the next usual check, every count kept
+    const again = await store.evaluate(request(LIMITS, [1, 1, 5], t + 4));
+    expect(again.limits.map((l) => l.remaining)).toEqual([2, 4, 20]);
+    expect(await redis.hget(hash, '~x')).toBe('minute');
+    const peek = await store.evaluate({ ...request(LIMITS, [1, 1, 5], t + 5), mode: 'peek' });
+    expect(peek.limits.map((l) => l.remaining)).toEqual([2, 4, 20]);
+    expect(await redis.hget(hash, '~x')).toBeNull();
+  });
+
+  it('a reset of one of its limits resets that one only', async () => {
+    const t = Date.now();
+    const id = 'r';
+    const at = (now: number) => ({ ...request(LIMITS, [1, 2, 5], now), identifier: id });
+    await store.evaluate(at(t));
+    await store.evaluate(at(t + 1));
+    expect(await redis.hget(`${p}:{${id}}`, '~x')).toBe('minute');
+    await store.reset({ identifier: id, limits: [LIMITS[1]!], all: false, stateTtlMs: STATE_TTL });
+    const after = await store.evaluate({ ...at(t + 2), mode: 'peek' });
+    expect(after.limits.map((l) => l.remaining)).toEqual([4, 9, 30]);
+  });
 });

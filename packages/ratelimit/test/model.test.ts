@@ -22,6 +22,7 @@ const policy = compilePolicy({
       { name: 'bucket', limit: 7, window: '20 m', algorithm: 'token-bucket' },
       { name: 'fixed', limit: 30, window: '30 m', algorithm: 'fixed-window', unit: 'tokens' },
       { name: 'month', limit: 50, window: 'month', algorithm: 'fixed-window', unit: 'tokens' },
+      { name: 'window2', limit: 25, window: '20 m', algorithm: 'sliding-window' },
     ],
   },
 });
@@ -43,15 +44,28 @@ type Op =
   | { op: 'reset'; limit: number | undefined }
   | { op: 'inspect' };
 
-const subset = fc.subarray(
-  LIMITS.map((_, i) => i),
-  { minLength: 1 },
+// a sliding log and two sliding windows, in two orders: the shape whose usual check keeps the
+// windows and anomaly counters in the log's header (hoisted state, check.lua), often, among
+// every other subset, which must each find them wherever they are
+const HOISTING: readonly (readonly number[])[] = [
+  [0, 2, 6],
+  [1, 6, 2],
+];
+const hoisting = (limits: readonly number[]) => HOISTING.some((h) => h.length === limits.length && h.every((i, k) => limits[k] === i));
+const subset = fc.oneof(
+  { weight: 3, arbitrary: fc.subarray(LIMITS.map((_, i) => i), { minLength: 1 }) },
+  { weight: 2, arbitrary: fc.constantFrom(...HOISTING).map((h) => [...h]) },
 );
 // mostly small costs, so state builds up across many calls; sometimes up to the whole limit
-const costsFor = (limits: number[]) =>
+const anyCosts = (limits: number[]) =>
   fc
     .tuple(...limits.map((i) => fc.oneof({ weight: 2, arbitrary: fc.integer({ min: 0, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: LIMITS[i]!.limit }) })))
     .filter((c) => c.some((x) => x > 0));
+// the hoisting shape's usual costs (one unit of its log, some of each window) half the time
+const costsFor = (limits: number[]) =>
+  hoisting(limits)
+    ? fc.oneof(anyCosts(limits), fc.tuple(...limits.map((i) => (LIMITS[i]!.algorithm === 'sliding-window' ? fc.integer({ min: 1, max: 3 }) : fc.constant(1)))))
+    : anyCosts(limits);
 const anomalyArb = fc.option(
   fc.record({ cost: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 40 })), pendingDenied: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 6 }) }) }),
   { nil: undefined, freq: 3 },

@@ -99,10 +99,15 @@ local function check_one(keys, k, plan, mode, spike_cost, pending, counting, now
     end
   end
   local values = NO_VALUES
-  if watching then
-    values = redis.call('HMGET', hash, unpack(plan.anomaly_names))
-  elseif hash then
-    values = read_fields(hash, plan.names)
+  local names = watching and plan.anomaly_names or plan.read_names
+  if hash and #names > 0 then
+    -- '~x' last: fields held in a log's header move back first (see "Hoisted state" in lib.lua)
+    values = redis.call('HMGET', hash, unpack(names))
+    local x = names[#names] == '~x' and values[#names]
+    if x then
+      state_unhoist(hash, x)
+      values = redis.call('HMGET', hash, unpack(names))
+    end
   end
 
   -- the counters first, then the logs: a checked log's header is taken (RPOP) as it loads, so
@@ -189,27 +194,138 @@ local function check_one(keys, k, plan, mode, spike_cost, pending, counting, now
 end
 
 --[[
+  logwin_check's usual check on state hoisted into its log's header `h` (popped; see "Hoisted
+  state" in lib.lua): the windows and anomaly counters are read from the header and written back
+  in it with the charged entry, in one RPUSH, and the reply is the usual check's. Returns o; or
+  false and the header without them (its expired entries dropped) when the header holds another
+  plan's fields or the check is not the usual one: they have moved back to the state hash, and
+  logwin_check goes on from there.
+]]
+local function logwin_hoisted(hash, key, h, plan, spike_cost, pending, now, out, o)
+  local fields = plan.hoists
+  local used, newest, x, n = unpack_s('>dI6I2B', h)
+  if not fields or n ~= #fields or string.find(h, fields, 18, true) ~= 18 then return false, log_unhoist(key, h) end
+  local log, l1, l2 = plan.log, plan.w1, plan.w2
+  local l_limit, l_window, cost1, cost2 = log.limit, log.window, l1.cost, l2.cost
+  newest = newest - HOIST
+  -- the log's oldest live entry, the expired ones before it dropped (the cache refilled from the
+  -- body as it runs out)
+  local cutoff, cache, p, at, c = now - l_window, h, 17 + x, false, 0
+  if #h >= p + 11 then
+    -- usually the cache's first or second time word decides (as log_take)
+    local v, w = unpack_s('>I6I6', h, p)
+    if v < LOG_COST then
+      if v > cutoff then
+        at, c = v, 1
+      elseif w < LOG_COST and w > cutoff then
+        at, c, p, used = w, 1, p + 6, used - 1
+      end
+    end
+  end
+  if not at then used, cache, p, at, c = log_drop(key, used, h, p, cutoff, true, false) end
+  -- the windows rolled to now, and their room (window_read on the header's values)
+  local b = 18 + n
+  local kept, i1, c1, p1, i2, c2, p2 = unpack_s('>ddddddd', h, b)
+  local w, limit = l1.window, l1.limit
+  local index = (now - now % w) / w
+  if i1 ~= index then
+    if index == i1 + 1 then p1 = c1 else p1 = 0 end
+    c1, i1 = 0, index
+  end
+  local a = limit * w - (p1 * (w - (now - index * w)) + c1 * w)
+  local r1 = (a - a % w) / w
+  if r1 * w > a then r1 = r1 - 1 elseif (r1 + 1) * w <= a then r1 = r1 + 1 end
+  if r1 < 0 then r1 = 0 end
+  w, limit = l2.window, l2.limit
+  index = (now - now % w) / w
+  if i2 ~= index then
+    if index == i2 + 1 then p2 = c2 else p2 = 0 end
+    c2, i2 = 0, index
+  end
+  a = limit * w - (p2 * (w - (now - index * w)) + c2 * w)
+  local r2 = (a - a % w) / w
+  if r2 * w > a then r2 = r2 - 1 elseif (r2 + 1) * w <= a then r2 = r2 + 1 end
+  if r2 < 0 then r2 = 0 end
+  -- the usual check (see logwin_check): all fit and are charged, the log one unit in time order
+  if not (log.cost == 1 and cost1 > 0 and cost2 > 0 and at and c >= 1 and now >= newest and used < l_limit and cost1 <= r1 and cost2 <= r2) then
+    log_unhoist(key, h)
+    return false, pack(LOG_HEADC, used, newest, sub(cache, p))
+  end
+  local ttl = plan.hoist_ttl
+  if kept < now + ttl then
+    local renew = ttl + floor(ttl / 4)
+    kept = now + renew
+    call('PEXPIRE', key, num(renew))
+    keep_hash(hash, renew, kept)
+  end
+  used = used + 1
+  if now ~= log_now then log_now, log_unit = now, pack('>I6', now) end
+  c1, r1, c2, r2 = c1 + cost1, r1 - cost1, c2 + cost2, r2 - cost2
+  local counters, fired = '', nil
+  if plan.rules ~= '' then counters, fired = observe_check(sub(h, b + 56, 16 + x), plan.rules, now, true, spike_cost, pending) end
+  -- 2: the header was the log's last element, so RPOP removed the key and its TTL
+  if call('RPUSH', key, log_unit, pack(HOIST_HEAD, used, now + HOIST, 57 + n + #counters, n, fields, kept, i1, c1, p1, i2, c2, p2, counters, sub(cache, p))) == 2 then
+    call('PEXPIRE', key, num(kept - now))
+  end
+  if fired then
+    o = reply_status(out, o, true, 0, 0, fired)
+  else
+    o = o + 1
+    out[o] = 1
+  end
+  a = o + 2 * plan.log_at
+  out[a - 1], out[a] = l_limit - used, at + l_window
+  a = o + 2 * plan.w1_at
+  out[a - 1], out[a] = r1, window_reset(l1.limit, l1.window, i1, c1, p1, r1, cost1, true, now)
+  a = o + 2 * plan.w2_at
+  out[a - 1], out[a] = r2, window_reset(l2.limit, l2.window, i2, c2, p2, r2, cost2, true, now)
+  return o + 6
+end
+
+--[[
   A plan of one sliding log and one or two sliding-window counters, checked (mode 1), with or
   without anomaly rules (a request limit with hourly and token budgets: the usual AI plan):
   check_one's steps for these two algorithms on locals (a window's state is five locals, not five
   table slots: every table access and Lua call costs Redis as much as a handful of arithmetic
-  steps). `hash`, `key`: the state hash and the log. The windows' fields come first in the HMGET,
-  in plan order, then the anomaly counters. Appends the check's reply to out[o + 1 ..]; returns o.
+  steps). `hash`, `key`: the state hash and the log. The log's header is taken first: when it
+  holds the plan's hoisted state, logwin_hoisted runs the check. Otherwise the windows' fields
+  come first in the HMGET, in plan order, then the anomaly counters and '~x'. With two windows,
+  the usual check hoists them and the counters into the log's header (see lib.lua). Appends the
+  check's reply to out[o + 1 ..]; returns o.
 ]]
 local function logwin_check(hash, key, plan, spike_cost, pending, counting, now, out, o)
+  local h = call('RPOP', key)
+  if h and log_hoisted(h) then
+    local done
+    done, h = logwin_hoisted(hash, key, h, plan, spike_cost, pending, now, out, o)
+    if done then return done end
+  end
   local rules = plan.rules
   local watching = rules ~= ''
   local l1, l2 = plan.w1, plan.w2
-  local values
-  if l2 then
-    if watching then values = call('HMGET', hash, l1.f1, l2.f1, '~c') else values = call('HMGET', hash, l1.f1, l2.f1) end
-  elseif watching then
-    values = call('HMGET', hash, l1.f1, '~c')
-  else
-    values = call('HMGET', hash, l1.f1)
+  -- the windows' fields, then the anomaly counters, then '~x' (hoisted state: see lib.lua)
+  local values, xi
+  for _ = 1, 2 do
+    if l2 then
+      if watching then values, xi = call('HMGET', hash, l1.f1, l2.f1, '~c', '~x'), 4 else values, xi = call('HMGET', hash, l1.f1, l2.f1, '~x'), 3 end
+    elseif watching then
+      values, xi = call('HMGET', hash, l1.f1, '~c', '~x'), 3
+    else
+      values, xi = call('HMGET', hash, l1.f1, '~x'), 2
+    end
+    if not values[xi] then break end
+    -- another log's header holds them: back to the hash, and read again
+    state_unhoist(hash, values[xi])
   end
-  -- load and decide: each window, then the log (its header taken, written back below: nothing
-  -- that can fail comes between)
+  -- the log's header is taken already: a counter field that cannot be read (not a window's 32
+  -- bytes) fails the call only after it is put back
+  local v1, v2 = values[1], l2 and values[2]
+  if v1 and #v1 ~= 32 or v2 and #v2 ~= 32 then
+    if h then call('RPUSH', key, h) end
+    return error('a sliding-window field is not 32 bytes')
+  end
+  -- load and decide: each window, then the log (its header written back below: nothing that
+  -- can fail comes between, the fields' length checked above)
   local allowed = true
   local cost1, cost2 = l1.cost, 0
   local i1, c1, p1, kept, r1 = window_read(values[1], l1.limit, l1.window, now)
@@ -228,7 +344,7 @@ local function logwin_check(hash, key, plan, spike_cost, pending, counting, now,
   end
   local log = plan.log
   local l_cost, l_limit, l_window = log.cost, log.limit, log.window
-  local used, newest, cache, p, at, c, fast = log_take(key, now - l_window)
+  local used, newest, cache, p, at, c, fast = log_take(key, now - l_window, h)
   local l_need = l_cost
   if l_need < 1 then l_need = 1 end
   local l_fits = l_need <= l_limit - used
@@ -240,20 +356,22 @@ local function logwin_check(hash, key, plan, spike_cost, pending, counting, now,
       unit in time order within the span its TTL was last set in (log_finish's usual write), two
       windows, the hash's TTL far off. Every limit keeps room to report: the log's oldest live
       entry (`c`: at least a unit, as every entry is) frees the one unit a call needs, the
-      windows' resets as window_reset works them out.
+      windows' resets as window_reset works them out. The windows and counters are hoisted:
+      they leave the hash for the log's header, and the next usual checks take logwin_hoisted.
     ]]
     used = used + 1
     if now ~= log_now then log_now, log_unit = now, pack('>I6', now) end
-    if call('RPUSH', key, log_unit, pack(LOG_HEADC, used, now, sub(cache, p))) == 2 then call('PEXPIRE', key, num(2 * l_window)) end
     c1, r1, c2, r2 = c1 + cost1, r1 - cost1, c2 + cost2, r2 - cost2
-    local s1, s2, fired = pack('>dddd', i1, c1, p1, kept), pack('>dddd', i2, c2, p2, kept), nil
-    if watching then
-      local counters
-      counters, fired = observe_check(values[3], rules, now, true, spike_cost, pending)
-      call('HSET', hash, l1.f1, s1, l2.f1, s2, '~c', counters)
-    else
-      call('HSET', hash, l1.f1, s1, l2.f1, s2)
-    end
+    local counters, fired = '', nil
+    if watching then counters, fired = observe_check(values[3], rules, now, true, spike_cost, pending) end
+    -- hoisted from here on: the windows and counters go into the log's header (see lib.lua), and
+    -- the log lives as long as they must
+    local fields, renew = plan.hoists, plan.hoist_ttl + floor(plan.hoist_ttl / 4)
+    if watching then call('HDEL', hash, l1.f1, l2.f1, '~c') else call('HDEL', hash, l1.f1, l2.f1) end
+    call('HSET', hash, '~x', log.name)
+    call('RPUSH', key, log_unit, pack(HOIST_HEAD, used, now + HOIST, 57 + #fields + #counters, #fields, fields, now + renew, i1, c1, p1, i2, c2, p2, counters, sub(cache, p)))
+    call('PEXPIRE', key, num(renew))
+    keep_hash(hash, renew, now + renew)
     if fired then
       o = reply_status(out, o, true, 0, 0, fired)
     else

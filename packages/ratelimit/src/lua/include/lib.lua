@@ -17,10 +17,12 @@
     ~c   anomaly counters (see anomaly.lua; '~s' and '~n' held those of earlier versions)
     ~e   '>d' the time (ms, in the calls' clock) the hash is kept alive until: its TTL is
          renewed only when that comes within a state TTL
+    ~x   the name of the sliding log whose header holds some of these fields (hoisted state, below)
     seq  last reservation id (kept by reset, so ids are never reused)
     r:ID reservation record "expiresAt|name,ref,cost|..."
   The names differ from those of earlier versions (text fields N.i N.c N.p N.t N.s, ~a; counters
-  without a kept time N.w N.b N.f), and a log is `...:log2:N` (`...:log:N` held the list with its
+  without a kept time N.w N.b N.f), and a log is `...:log3:N` (`...:log2:N` held it before its
+  header could hold hoisted state, see below; `...:log:N` held the list with its
   header first, `...:l:N` the sorted set): versions deployed side by side never read each other's
   values; the old ones expire with their TTLs.
 ]]
@@ -114,4 +116,86 @@ local function write_state(hash, writes, n, kept, renew)
   else
     redis.call('HSET', hash, unpack(writes, 1, n))
   end
+end
+
+--[[
+  Hoisted state. A plan of one sliding log and two sliding-window counters (logwin_check in
+  check.lua) keeps those counters, and the anomaly counters when it has rules, in its log's
+  header while its checks take the usual path: its check then makes two Redis calls (RPOP,
+  RPUSH) where it would make four. Such a header (see sliding-log.lua) has HOIST added to its
+  newest time, and between that and its cache:
+    '>I2' X   the bytes that follow, up to the cache
+    'B' n     then n bytes: the hash fields it holds, comma-separated ("<w1>.sw,<w2>.sw[,~c]")
+    '>d'      kept: the time (ms, in the calls' clock) the log and the state hash are kept alive until
+    '>ddd'    per window: index, current, previous (as the field, without its kept time)
+    the rest  the anomaly counters' field, when the fields name '~c'
+  The state hash names that log in '~x'. Every other path that reads those fields, or the log's
+  header, moves them back first (state_unhoist, log_unhoist), so a field lives in one place at a
+  time; '~x' is set if and only if a log header holds fields. The log and the hash are kept alive
+  together (keep_hoisted) as long as the state TTL.
+]]
+local HOIST = 2 ^ 47
+-- a log's key is its state hash's and this, then the limit's name (keys.ts)
+local LOG_INFIX = ':log3:'
+-- such a header: used, newest + HOIST, X, n, the fields, kept, both windows, the counters, the cache
+local HOIST_HEAD = '>dI6I2Bc0dddddddc0c0'
+
+-- whether a log header holds hoisted fields (the top bit of its newest time, big-endian, byte 9)
+local function log_hoisted(h)
+  return string.byte(h, 9) >= 128
+end
+
+-- keeps the state hash alive at least `ttl` ms, recording `kept` in '~e' (see keep_alive) when it
+-- extends it: it must outlive the log holding its fields (its '~x' says where they are)
+local function keep_hash(hash, ttl, kept)
+  local left = redis.call('PTTL', hash)
+  -- -1: no TTL (made by this call's HSET), -2: no hash
+  if left == -1 or left >= 0 and left < ttl then
+    redis.call('HSET', hash, '~e', struct.pack('>d', kept))
+    redis.call('PEXPIRE', hash, ttl)
+  end
+end
+
+-- moves the fields held in header `h` of log `key` back to the state hash (each window's with the
+-- header's kept time) and removes '~x'; returns the header without them, cache kept
+local function log_unhoist(key, h)
+  local used, newest, x, n = struct.unpack('>dI6I2B', h)
+  local fields = string.sub(h, 18, 17 + n)
+  local kept = struct.unpack('>d', h, 18 + n)
+  local at, stop = 26 + n, 16 + x
+  local hash = string.sub(key, 1, #key - #LOG_INFIX - #string.match(key, '[^:]*$'))
+  local writes, w = {}, 0
+  for f in string.gmatch(fields, '[^,]+') do
+    if f == '~c' then
+      writes[w + 1], writes[w + 2] = f, string.sub(h, at, stop)
+    else
+      local i, c, p = struct.unpack('>ddd', h, at)
+      at = at + 24
+      writes[w + 1], writes[w + 2] = f, struct.pack('>dddd', i, c, p, kept)
+    end
+    w = w + 2
+  end
+  redis.call('HSET', hash, unpack(writes, 1, w))
+  redis.call('HDEL', hash, '~x')
+  -- the log's TTL, or when it is gone (its header was its last element, popped) what the last
+  -- write gave it: kept less that write's time
+  local left = redis.call('PTTL', key)
+  if left <= 0 then left = math.max(1, kept - (newest - HOIST)) end
+  keep_hash(hash, left, kept)
+  return struct.pack('>dI6c0', used, newest - HOIST, string.sub(h, stop + 1))
+end
+
+-- the header of log `key` as read in place (LINDEX), its hoisted fields moved back: rewritten
+local function log_unhoist_at(key, h)
+  h = log_unhoist(key, h)
+  redis.call('LSET', key, '-1', h)
+  return h
+end
+
+-- a state hash whose '~x' is `x`: the fields log x's header holds move back ('~x' is removed even
+-- when the log is gone: what it held expired with it)
+local function state_unhoist(hash, x)
+  local key = hash .. LOG_INFIX .. x
+  local h = redis.call('LINDEX', key, '-1')
+  if h and log_hoisted(h) then log_unhoist_at(key, h) else redis.call('HDEL', hash, '~x') end
 end

@@ -122,6 +122,12 @@ local function learn_plan(arg)
     -- a plan of one sliding log and one or two sliding windows (logwin_check in check.lua): the
     -- log and its position in the plan, the windows in plan order (w2 false when one) and theirs
     log = false, log_at = 0, w1 = false, w2 = false, w1_at = 0, w2_at = 0,
+    -- with two windows: the fields its usual check hoists into the log's header, and how long the
+    -- log then lives (see "Hoisted state" in lib.lua)
+    hoists = false, hoist_ttl = 0,
+    -- the hash fields a check reads: the limits' (read_names, with '~x' last when one is a
+    -- sliding window), or with the anomaly counters and '~x' (anomaly_names, '~c' at anomaly_at)
+    read_names = {},
   }
   local names = plan.names
   for name, code, limit, window in string.gmatch(spec, '([%w_-]+),(%d+),(%d+),(%d+)') do
@@ -151,10 +157,23 @@ local function learn_plan(arg)
     plan.log, plan.log_at, plan.w1, plan.w2 = logs[1], log_at, windows[1], windows[2] or false
     plan.w1_at, plan.w2_at = at[1], at[2] or 0
   end
+  -- the header holds the fields' names in at most 255 bytes
+  if plan.w2 and #plan.w1.f1 + #plan.w2.f1 + 4 <= 255 then
+    plan.hoists = plan.w1.f1 .. ',' .. plan.w2.f1 .. (rules ~= '' and ',~c' or '')
+    plan.hoist_ttl = math.max(plan.state_ttl, 2 * plan.log.window)
+  end
   -- no '~e': the counters' fields carry the kept time (see keep_alive in lib.lua)
-  for i, f in ipairs(names) do plan.anomaly_names[i] = f end
-  plan.anomaly_names[#names + 1] = '~c'
+  for i, f in ipairs(names) do
+    plan.anomaly_names[i], plan.read_names[i] = f, f
+  end
+  plan.anomaly_names[#names + 1], plan.anomaly_names[#names + 2] = '~c', '~x'
   plan.anomaly_at = #names + 1
+  -- only a sliding window's field can be hoisted (and the anomaly counters, read with '~x' above)
+  local windows = false
+  for _, l in ipairs(plan.limits) do
+    if l.code == WINDOW then windows = true end
+  end
+  if windows then plan.read_names[#names + 1] = '~x' end
   if plan_count >= 256 then plans, plan_count = {}, 0 end
   -- by id, and by the whole argument for callers that always send it (EVAL, a cluster)
   plans[id], plans[arg] = plan, plan

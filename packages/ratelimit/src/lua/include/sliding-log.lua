@@ -11,7 +11,9 @@
     last       the header, '>dI6' (14 bytes): the sum of the costs of every entry in the key not
                yet dropped (expired ones not yet seen included) and the newest entry's time (ms,
                in the clock of the calls); then the cache: the oldest entries, moved out of the
-               body LOG_CACHE at a time (LPOP), concatenated
+               body LOG_CACHE at a time (LPOP), concatenated. A header can also hold a plan's
+               counters between its fixed part and its cache (hoisted state, see lib.lua): any
+               path but that plan's usual check moves them back to the state hash first
 
   A check pops the header (RPOP), drops the expired entries at the front of its cache, and pushes
   the charged entry and the new header back in one RPUSH: two commands, both O(1) in the log's
@@ -23,7 +25,8 @@
   (floor(now / window)) and when the list is created: at most once a window, and an entry always
   lives a window past its time. A unit entry is 6 bytes of payload, 8 in the list's listpack, 6
   in the cache, and the layout is the same at every length (a quicklist of listpacks: no
-  conversion step).
+  conversion step). While the header holds hoisted state, the key lives as long as the state hash
+  (keep_hoisted in check.lua) instead.
 ]]
 
 local LOG_CACHE, LOG_CHUNK = 16, 128
@@ -57,21 +60,10 @@ local function log_rows(key, from, k)
   return rows
 end
 
---[[
-  Reads a log on to its oldest live entry: header `h` (false: no key), the expired entries dropped
-  from the sum. With `pop` the header has been popped and entries move into the cache as they are
-  needed (LPOP); without, nothing is written and the entries read are counted in `moved`
-  (log_persist moves them). Returns used, newest, the cache and the byte of its oldest live entry,
-  that entry's time and cost (false, 0: the log is empty), moved.
-]]
-local function log_scan(key, h, cutoff, pop)
-  local used, newest, p = 0, 0, 1
-  local cache = ''
-  if h then
-    used, newest, p = struct.unpack(LOG_HEAD, h)
-    cache = h
-  end
-  local moved, at, c, q, ended = 0, false, 0, 0, not h
+-- log_scan's walk from byte p of `cache` (`used` the sum so far; `ended`: no body to read): drops
+-- the expired entries, moving the body's next ones into the cache as it runs out (see log_scan)
+local function log_drop(key, used, cache, p, cutoff, pop, ended)
+  local moved, at, c, q = 0, false, 0, 0
   while true do
     if p > #cache then
       if ended then break end
@@ -89,6 +81,25 @@ local function log_scan(key, h, cutoff, pop)
       used, p, at = used - c, q, false
     end
   end
+  return used, cache, p, at, c, moved
+end
+
+--[[
+  Reads a log on to its oldest live entry: header `h` (false: no key), the expired entries dropped
+  from the sum. With `pop` the header has been popped and entries move into the cache as they are
+  needed (LPOP); without, nothing is written and the entries read are counted in `moved`
+  (log_persist moves them). Returns used, newest, the cache and the byte of its oldest live entry,
+  that entry's time and cost (false, 0: the log is empty), moved.
+]]
+local function log_scan(key, h, cutoff, pop)
+  local used, newest, p = 0, 0, 1
+  local cache = ''
+  if h then
+    used, newest, p = struct.unpack(LOG_HEAD, h)
+    cache = h
+  end
+  local at, c, moved
+  used, cache, p, at, c, moved = log_drop(key, used, cache, p, cutoff, pop, not h)
   return used, newest, cache, p, at, c, moved
 end
 
@@ -177,6 +188,7 @@ end
 ]]
 local function log_take(key, cutoff, h)
   if h == nil then h = call('RPOP', key) end
+  if h and log_hoisted(h) then h = log_unhoist(key, h) end
   if h and #h >= 26 then
     local used, newest, v, w = unpack_s(LOG_HEAD2, h)
     if v < LOG_COST then
@@ -202,7 +214,9 @@ local function log_load(l, values, now)
     used, newest, cache, p, at, c = log_take(key, now - l.window)
     moved = 0
   else
-    used, newest, cache, p, at, c, moved = log_scan(key, redis.call('LINDEX', key, '-1'), now - l.window, false)
+    local h = redis.call('LINDEX', key, '-1')
+    if h and log_hoisted(h) then h = log_unhoist_at(key, h) end
+    used, newest, cache, p, at, c, moved = log_scan(key, h, now - l.window, false)
   end
   l.newest, l.s1, l.index, l.dead = newest, cache, p, moved
   l.oldest_at, l.oldest_cost = at, c
@@ -331,6 +345,7 @@ local function log_adjust(l, now, at, reserved, id)
   local key, cost = l.key, l.cost
   local h = redis.call('LINDEX', key, '-1')
   if not h then return end
+  if log_hoisted(h) then h = log_unhoist_at(key, h) end
   local used, newest = struct.unpack(LOG_HEAD, h)
   local cache = string.sub(h, LOG_FIXED + 1)
   local entry = log_pack(at, reserved, id)

@@ -130,13 +130,23 @@ end
   (window_load, window_remaining, window_charge, window_persist with the hash's lazy TTL, then
   window_outcome) on locals, with window_read and window_reset: every table read and Lua call
   costs Redis as much as a handful of arithmetic steps. One HGET reads the counters and the kept
-  time (no '~e' unless the TTL is due), one HSET writes them. floor_div(a, b) is the three lines
+  time (no '~e' unless the TTL is due; '~x' only when the field is missing: hoisted state, see
+  lib.lua), one HSET writes them. floor_div(a, b) is the three lines
   after each `(a - a % b) / b` (floor(a / b) without a call). Writes the check's reply (see
   check.lua: no status, it is the sign of remaining) to out[o + 1], out[o + 2]; returns o + 2.
 ]]
 local function window_check(hash, l, cost, now, ttl, out, o)
   local w, limit, field = l.window, l.limit, l.f1
-  local index, c, p, kept, rem = window_read(call('HGET', hash, field), limit, w, now)
+  local v = call('HGET', hash, field)
+  if not v then
+    -- a hoisted field is not in the hash: '~x' names the log that holds it (see lib.lua)
+    local x = call('HGET', hash, '~x')
+    if x then
+      state_unhoist(hash, x)
+      v = call('HGET', hash, field)
+    end
+  end
+  local index, c, p, kept, rem = window_read(v, limit, w, now)
   local need = cost
   if need < 1 then need = 1 end
   local fits = need <= rem

@@ -39,7 +39,7 @@ export interface RedisStoreOptions<C extends AnyRedisClient = AnyRedisClient> {
    */
   client: C | (() => C);
   /**
-   * Prefix of every key; keys look like `<prefix>:{<identifier>}` and `<prefix>:{<identifier>}:log2:<limit>`.
+   * Prefix of every key; keys look like `<prefix>:{<identifier>}` and `<prefix>:{<identifier>}:log3:<limit>`.
    * Give each test run or app its own to keep their data apart.
    * @default 'ratelimit'
    */

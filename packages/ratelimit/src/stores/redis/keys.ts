@@ -32,7 +32,7 @@ class IdentifierKeys implements IdentifierKeyNames {
     return `${this.state}:dn`;
   }
   log(limit: string) {
-    return `${this.state}:log2:${limit}`;
+    return `${this.state}:log3:${limit}`;
   }
 }
 
