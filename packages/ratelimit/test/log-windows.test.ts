@@ -123,6 +123,29 @@ describe('hoisted state', () => {
     expect(await redis.hget(hash, '~x')).toBeNull();
   });
 
+  it("a '~x' whose log expired (and was made again by a plan of the log alone) is dropped, not followed", async () => {
+    const t = Date.now();
+    const at = (limits: typeof LIMITS, costs: number[], now: number, anomaly = true) => ({ ...request(limits, costs, now, anomaly), identifier: 'gone' });
+    await store.evaluate(at(LIMITS, [1, 1, 5], t));
+    await store.evaluate(at(LIMITS, [1, 1, 5], t + 1));
+    expect(await redis.hget(`${p}:{gone}`, '~x')).toBe('minute');
+    // the log expires, the hoisted counters with it; the hash (kept alive by another plan) keeps '~x'
+    await redis.del(`${p}:{gone}:log3:minute`);
+    const logOnly = compilePolicy({ plan: { limits: [{ name: 'minute', limit: 6, window: '10 m' }] } }).plans.get('plan')!.limits;
+    expect((await store.evaluate(at(logOnly, [1], t + 2, false))).limits[0]!.remaining).toBe(5);
+    const after = await store.evaluate(at(LIMITS, [1, 1, 5], t + 3));
+    expect(after.limits.map((l) => l.remaining)).toEqual([4, 8, 35]);
+  });
+
+  it('times that are not whole milliseconds (the store API takes them) set whole TTLs', async () => {
+    const t = Date.now() + 0.5;
+    const at = (limits: typeof LIMITS, costs: number[], now: number) => ({ ...request(limits, costs, now), identifier: 'half' });
+    for (let i = 0; i < 3; i++) expect((await store.evaluate(at(LIMITS, [1, 1, 5], t + i))).allowed).toBe(true);
+    expect(await redis.hget(`${p}:{half}`, '~x')).toBe('minute');
+    expect((await store.evaluate({ ...at(hourOnly, [1], t + 3), anomaly: undefined })).limits[0]!.remaining).toBe(5);
+    expect(await redis.pttl(`${p}:{half}:log3:minute`)).toBeGreaterThan(0);
+  });
+
   it('a reset of one of its limits resets that one only', async () => {
     const t = Date.now();
     const id = 'r';

@@ -1,13 +1,15 @@
 --[[
   check.lua: checks every limit of a plan; when all have room (and the mode charges), charges
   them all. Denied calls write nothing but a log's header, taken (RPOP) and written back with its
-  expired entries removed (the same bytes when none expired); a peek writes nothing. Several
+  expired entries removed (the same bytes when none expired); a peek writes nothing (but hoisted
+  state it meets moves back to the state hash: see lib.lua). Several
   checks go in one call, run one after the other in the order given, exactly as if sent alone;
   the server clock is read once for all of them.
 
   Only the keys a check uses are declared: during a cluster slot migration, Redis refuses a
-  multi-key script (TRYAGAIN) when some declared keys are missing, and a sliding-log plan never
-  writes the state hash on a plain check.
+  multi-key script (TRYAGAIN) when some declared keys are missing, and a sliding-log plan writes
+  the state hash on a plain check only to move hoisted state back (see lib.lua), its log's header
+  put back first.
 
   Checks that follow each other with the same time, mode, plan and costs (the usual batch: one
   plan, one cost) are one group: their arguments are sent and decoded once, and a group of plain
@@ -265,7 +267,9 @@ local function logwin_hoisted(hash, key, h, plan, spike_cost, pending, now, out,
   if plan.rules ~= '' then counters, fired = observe_check(sub(h, b + 56, 16 + x), plan.rules, now, true, spike_cost, pending) end
   -- 2: the header was the log's last element, so RPOP removed the key and its TTL
   if call('RPUSH', key, log_unit, pack(HOIST_HEAD, used, now + HOIST, 57 + n + #counters, n, fields, kept, i1, c1, p1, i2, c2, p2, counters, sub(cache, p))) == 2 then
-    call('PEXPIRE', key, num(kept - now))
+    local left = math.ceil(kept - now)
+    call('PEXPIRE', key, num(left))
+    keep_hash(hash, left, kept)
   end
   if fired then
     o = reply_status(out, o, true, 0, 0, fired)
@@ -313,9 +317,18 @@ local function logwin_check(hash, key, plan, spike_cost, pending, counting, now,
     else
       values, xi = call('HMGET', hash, l1.f1, '~x'), 2
     end
-    if not values[xi] then break end
-    -- another log's header holds them: back to the hash, and read again
-    state_unhoist(hash, values[xi])
+    local x = values[xi]
+    if not x then break end
+    if x == plan.log.name then
+      -- this log's header, taken above, holds none: what it held expired with it
+      call('HDEL', hash, '~x')
+    else
+      -- another log's header holds them: back to the hash (this header put back meanwhile: see
+      -- "Hoisted state" in lib.lua), and read again
+      if h then call('RPUSH', key, h) end
+      state_unhoist(hash, x)
+      h = call('RPOP', key)
+    end
   end
   -- the log's header is taken already: a counter field that cannot be read (not a window's 32
   -- bytes) fails the call only after it is put back

@@ -131,8 +131,11 @@ end
     the rest  the anomaly counters' field, when the fields name '~c'
   The state hash names that log in '~x'. Every other path that reads those fields, or the log's
   header, moves them back first (state_unhoist, log_unhoist), so a field lives in one place at a
-  time; '~x' is set if and only if a log header holds fields. The log and the hash are kept alive
-  together (keep_hoisted) as long as the state TTL.
+  time; '~x' is set if and only if a log header holds fields (a '~x' whose log is gone, or holds
+  none, is removed when met). The log is kept alive as long as the state TTL, the hash at least as
+  long (keep_hash). The state hash is not among the keys a lone log's check declares: a header
+  taken (RPOP) is put back before the fields are written to the hash, so that a failure there (a
+  cluster slot in migration) loses nothing.
 ]]
 local HOIST = 2 ^ 47
 -- a log's key is its state hash's and this, then the limit's name (keys.ts)
@@ -142,7 +145,7 @@ local HOIST_HEAD = '>dI6I2Bc0dddddddc0c0'
 
 -- whether a log header holds hoisted fields (the top bit of its newest time, big-endian, byte 9)
 local function log_hoisted(h)
-  return string.byte(h, 9) >= 128
+  return #h >= 17 and string.byte(h, 9) >= 128
 end
 
 -- keeps the state hash alive at least `ttl` ms, recording `kept` in '~e' (see keep_alive) when it
@@ -180,7 +183,7 @@ local function log_unhoist(key, h)
   -- the log's TTL, or when it is gone (its header was its last element, popped) what the last
   -- write gave it: kept less that write's time
   local left = redis.call('PTTL', key)
-  if left <= 0 then left = math.max(1, kept - (newest - HOIST)) end
+  if left <= 0 then left = math.max(1, math.ceil(kept - (newest - HOIST))) end
   keep_hash(hash, left, kept)
   return struct.pack('>dI6c0', used, newest - HOIST, string.sub(h, stop + 1))
 end

@@ -25,8 +25,8 @@
   (floor(now / window)) and when the list is created: at most once a window, and an entry always
   lives a window past its time. A unit entry is 6 bytes of payload, 8 in the list's listpack, 6
   in the cache, and the layout is the same at every length (a quicklist of listpacks: no
-  conversion step). While the header holds hoisted state, the key lives as long as the state hash
-  (keep_hoisted in check.lua) instead.
+  conversion step). While the header holds hoisted state, the key lives as long as the state TTL
+  instead (logwin_hoisted in check.lua).
 ]]
 
 local LOG_CACHE, LOG_CHUNK = 16, 128
@@ -188,7 +188,12 @@ end
 ]]
 local function log_take(key, cutoff, h)
   if h == nil then h = call('RPOP', key) end
-  if h and log_hoisted(h) then h = log_unhoist(key, h) end
+  if h and log_hoisted(h) then
+    -- back in the list before the hash is written (see "Hoisted state" in lib.lua), then taken again
+    call('RPUSH', key, h)
+    h = log_unhoist_at(key, h)
+    call('RPOP', key)
+  end
   if h and #h >= 26 then
     local used, newest, v, w = unpack_s(LOG_HEAD2, h)
     if v < LOG_COST then
