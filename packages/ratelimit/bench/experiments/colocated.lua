@@ -68,17 +68,6 @@ local function logwin_ext(hash, key, plan, spike_cost, pending, counting, now, o
   counters, fired = observe_check(counters, rules, now, true, spike_cost, pending)
   local head = pack('>dI6I2ddddddddc0c0', used, now, 64 + #counters, i1, c1, p1, kept, i2, c2, p2, kept, counters, sub(cache, p))
   if call('RPUSH', key, log_unit, head) == 2 then call('PEXPIRE', key, num(2 * log.window)) end
-  if fired then
-    o = reply_status(out, o, true, 0, 0, fired)
-  else
-    o = o + 1
-    out[o] = 1
-  end
-  local b = o + 2 * plan.log_at
-  out[b - 1], out[b] = log.limit - used, at + log.window
-  b = o + 2 * plan.w1_at
-  out[b - 1], out[b] = r1, window_reset(l1.limit, l1.window, i1, c1, p1, r1, 1, true, now)
-  b = o + 2 * plan.w2_at
-  out[b - 1], out[b] = r2, window_reset(l2.limit, l2.window, i2, c2, p2, r2, 1, true, now)
-  return o + 6
+  return usual_reply(out, o, plan, fired, log.limit - used, at + log.window, r1, window_reset(l1.limit, l1.window, i1, c1, p1, r1, 1, true, now), r2,
+    window_reset(l2.limit, l2.window, i2, c2, p2, r2, 1, true, now))
 end

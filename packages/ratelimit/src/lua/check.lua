@@ -195,6 +195,25 @@ local function check_one(keys, k, plan, mode, spike_cost, pending, counting, now
   return k, o
 end
 
+-- the reply of a plan of one log and two windows to its usual check (every limit fits and is
+-- charged): its status, then each limit's remaining and resetAt at the positions the plan keeps
+-- for them (see logwin_check); returns o
+local function usual_reply(out, o, plan, fired, log_remaining, log_reset, r1, reset1, r2, reset2)
+  if fired then
+    o = reply_status(out, o, true, 0, 0, fired)
+  else
+    o = o + 1
+    out[o] = 1
+  end
+  local a = o + 2 * plan.log_at
+  out[a - 1], out[a] = log_remaining, log_reset
+  a = o + 2 * plan.w1_at
+  out[a - 1], out[a] = r1, reset1
+  a = o + 2 * plan.w2_at
+  out[a - 1], out[a] = r2, reset2
+  return o + 6
+end
+
 --[[
   logwin_check's usual check on state hoisted into its log's header `h` (popped; see "Hoisted
   state" in lib.lua): the windows and anomaly counters are read from the header and written back
@@ -271,19 +290,8 @@ local function logwin_hoisted(hash, key, h, plan, spike_cost, pending, now, out,
     call('PEXPIRE', key, num(left))
     keep_hash(hash, left, kept)
   end
-  if fired then
-    o = reply_status(out, o, true, 0, 0, fired)
-  else
-    o = o + 1
-    out[o] = 1
-  end
-  a = o + 2 * plan.log_at
-  out[a - 1], out[a] = l_limit - used, at + l_window
-  a = o + 2 * plan.w1_at
-  out[a - 1], out[a] = r1, window_reset(l1.limit, l1.window, i1, c1, p1, r1, cost1, true, now)
-  a = o + 2 * plan.w2_at
-  out[a - 1], out[a] = r2, window_reset(l2.limit, l2.window, i2, c2, p2, r2, cost2, true, now)
-  return o + 6
+  return usual_reply(out, o, plan, fired, l_limit - used, at + l_window, r1, window_reset(l1.limit, l1.window, i1, c1, p1, r1, cost1, true, now), r2,
+    window_reset(l2.limit, l2.window, i2, c2, p2, r2, cost2, true, now))
 end
 
 --[[
@@ -385,19 +393,8 @@ local function logwin_check(hash, key, plan, spike_cost, pending, counting, now,
     call('RPUSH', key, log_unit, pack(HOIST_HEAD, used, now + HOIST, 57 + #fields + #counters, #fields, fields, now + renew, i1, c1, p1, i2, c2, p2, counters, sub(cache, p)))
     call('PEXPIRE', key, num(renew))
     keep_hash(hash, renew, now + renew)
-    if fired then
-      o = reply_status(out, o, true, 0, 0, fired)
-    else
-      o = o + 1
-      out[o] = 1
-    end
-    local a = o + 2 * plan.log_at
-    out[a - 1], out[a] = l_limit - used, at + l_window
-    a = o + 2 * plan.w1_at
-    out[a - 1], out[a] = r1, window_reset(l1.limit, l1.window, i1, c1, p1, r1, n1, true, now)
-    a = o + 2 * plan.w2_at
-    out[a - 1], out[a] = r2, window_reset(l2.limit, l2.window, i2, c2, p2, r2, n2, true, now)
-    return o + 6
+    return usual_reply(out, o, plan, fired, l_limit - used, at + l_window, r1, window_reset(l1.limit, l1.window, i1, c1, p1, r1, n1, true, now), r2,
+      window_reset(l2.limit, l2.window, i2, c2, p2, r2, n2, true, now))
   end
   -- the hash's TTL, decided before the counters are packed (they carry the kept time)
   local renew = false
