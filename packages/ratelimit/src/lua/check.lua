@@ -231,42 +231,14 @@ local function logwin_hoisted(hash, key, h, plan, spike_cost, pending, now, out,
   newest = newest - HOIST
   -- the log's oldest live entry, the expired ones before it dropped (the cache refilled from the
   -- body as it runs out)
-  local cutoff, cache, p, at, c = now - l_window, h, 17 + x, false, 0
-  if #h >= p + 11 then
-    -- usually the cache's first or second time word decides (as log_take)
-    local v, w = unpack_s('>I6I6', h, p)
-    if v < LOG_COST then
-      if v > cutoff then
-        at, c = v, 1
-      elseif w < LOG_COST and w > cutoff then
-        at, c, p, used = w, 1, p + 6, used - 1
-      end
-    end
-  end
-  if not at then used, cache, p, at, c = log_drop(key, used, h, p, cutoff, true, false) end
-  -- the windows rolled to now, and their room (window_read on the header's values)
+  local cache, p, at, c
+  used, cache, p, at, c = log_oldest(key, used, h, 17 + x, now - l_window)
+  -- the windows rolled to now, and their room (as window_read, on the header's values)
   local b = 18 + n
   local kept, i1, c1, p1, i2, c2, p2 = unpack_s('>ddddddd', h, b)
-  local w, limit = l1.window, l1.limit
-  local index = (now - now % w) / w
-  if i1 ~= index then
-    if index == i1 + 1 then p1 = c1 else p1 = 0 end
-    c1, i1 = 0, index
-  end
-  local a = limit * w - (p1 * (w - (now - index * w)) + c1 * w)
-  local r1 = (a - a % w) / w
-  if r1 * w > a then r1 = r1 - 1 elseif (r1 + 1) * w <= a then r1 = r1 + 1 end
-  if r1 < 0 then r1 = 0 end
-  w, limit = l2.window, l2.limit
-  index = (now - now % w) / w
-  if i2 ~= index then
-    if index == i2 + 1 then p2 = c2 else p2 = 0 end
-    c2, i2 = 0, index
-  end
-  a = limit * w - (p2 * (w - (now - index * w)) + c2 * w)
-  local r2 = (a - a % w) / w
-  if r2 * w > a then r2 = r2 - 1 elseif (r2 + 1) * w <= a then r2 = r2 + 1 end
-  if r2 < 0 then r2 = 0 end
+  local r1, r2
+  i1, c1, p1, r1 = window_roll(i1, c1, p1, l1.limit, l1.window, now)
+  i2, c2, p2, r2 = window_roll(i2, c2, p2, l2.limit, l2.window, now)
   -- the usual check (see logwin_check): all fit and are charged, the log one unit in time order
   if not (log.cost == 1 and cost1 > 0 and cost2 > 0 and at and c >= 1 and now >= newest and used < l_limit and cost1 <= r1 and cost2 <= r2) then
     log_unhoist(key, h)

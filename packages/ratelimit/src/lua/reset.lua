@@ -14,8 +14,7 @@
 --- @include "lib"
 
 -- fields held in a log's header move back first (see "Hoisted state" in lib.lua)
-local hoisted = redis.call('HGET', KEYS[1], '~x')
-if hoisted then state_unhoist(KEYS[1], hoisted) end
+state_unhoist(KEYS[1])
 if ARGV[1] == 'all' then
   local seq = redis.call('HGET', KEYS[1], 'seq')
   redis.call('DEL', unpack(KEYS))

@@ -37,8 +37,7 @@ redis.call('ZREM', KEYS[res_key], id)
 if expires_at <= now then return { 2, now } end
 
 -- fields held in a log's header move back first (see "Hoisted state" in lib.lua)
-local hoisted = redis.call('HGET', hash, '~x')
-if hoisted then state_unhoist(hash, hoisted) end
+state_unhoist(hash)
 local fields = read_fields(hash, names)
 -- the hash's TTL by check.lua's rule (keep_alive), decided before the fields are packed
 local kept, renew = keep_alive(hash, 0, now, tonumber(ARGV[3]))

@@ -195,10 +195,13 @@ local function log_unhoist_at(key, h)
   return h
 end
 
--- a state hash whose '~x' is `x`: the fields log x's header holds move back ('~x' is removed even
--- when the log is gone: what it held expired with it)
+-- a state hash whose '~x' is `x` (nil: read here): the fields log x's header holds move back ('~x'
+-- is removed even when the log is gone: what it held expired with it). Whether there was a '~x'
 local function state_unhoist(hash, x)
+  x = x or redis.call('HGET', hash, '~x')
+  if not x then return false end
   local key = hash .. LOG_INFIX .. x
   local h = redis.call('LINDEX', key, '-1')
   if h and log_hoisted(h) then log_unhoist_at(key, h) else redis.call('HDEL', hash, '~x') end
+  return true
 end

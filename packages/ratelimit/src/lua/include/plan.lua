@@ -169,11 +169,7 @@ local function learn_plan(arg)
   plan.anomaly_names[#names + 1], plan.anomaly_names[#names + 2] = '~c', '~x'
   plan.anomaly_at = #names + 1
   -- only a sliding window's field can be hoisted (and the anomaly counters, read with '~x' above)
-  local windows = false
-  for _, l in ipairs(plan.limits) do
-    if l.code == WINDOW then windows = true end
-  end
-  if windows then plan.read_names[#names + 1] = '~x' end
+  if #windows > 0 then plan.read_names[#names + 1] = '~x' end
   if plan_count >= 256 then plans, plan_count = {}, 0 end
   -- by id, and by the whole argument for callers that always send it (EVAL, a cluster)
   plans[id], plans[arg] = plan, plan

@@ -84,6 +84,23 @@ local function log_drop(key, used, cache, p, cutoff, pop, ended)
   return used, cache, p, at, c, moved
 end
 
+-- from byte p of `cache` (`used` the sum so far; the header taken), the oldest live entry, the
+-- expired ones before it dropped: usually the first or second time word decides, in one unpack;
+-- else log_drop walks on. Returns used, the cache, the byte of that entry, its time and cost
+-- (false, 0: the log is empty)
+local function log_oldest(key, used, cache, p, cutoff)
+  if #cache >= p + 11 then
+    local v, w = unpack_s('>I6I6', cache, p)
+    if v < LOG_COST then
+      if v > cutoff then return used, cache, p, v, 1 end
+      if w < LOG_COST and w > cutoff then return used - 1, cache, p + 6, w, 1 end
+    end
+  end
+  local at, c
+  used, cache, p, at, c = log_drop(key, used, cache, p, cutoff, true, false)
+  return used, cache, p, at, c
+end
+
 --[[
   Reads a log on to its oldest live entry: header `h` (false: no key), the expired entries dropped
   from the sum. With `pop` the header has been popped and entries move into the cache as they are
@@ -182,8 +199,8 @@ end
 
 --[[
   Takes the header (RPOP) of a log to be written back, and reads on to its oldest live entry, as
-  log_scan with `pop`. The usual case decodes the header and the cache's first two time words in
-  one unpack (one of them decides); `fast` says so, and that the cache is the header itself.
+  log_scan with `pop` (log_oldest: usually the cache's first two time words decide); `fast` says
+  that the cache is still the header itself (no entry moved in from the body).
   `h`: the header when the caller has taken it already (false: no key); nil: take it here.
 ]]
 local function log_take(key, cutoff, h)
@@ -194,15 +211,11 @@ local function log_take(key, cutoff, h)
     h = log_unhoist_at(key, h)
     call('RPOP', key)
   end
-  if h and #h >= 26 then
-    local used, newest, v, w = unpack_s(LOG_HEAD2, h)
-    if v < LOG_COST then
-      if v > cutoff then return used, newest, h, 15, v, 1, true end
-      if w < LOG_COST and w > cutoff then return used - 1, newest, h, 21, w, 1, true end
-    end
-  end
-  local used, newest, cache, p, at, c = log_scan(key, h, cutoff, true)
-  return used, newest, cache, p, at, c, false
+  if not h then return 0, 0, '', 1, false, 0, false end
+  local used, newest = unpack_s(LOG_HEAD, h)
+  local cache, p, at, c
+  used, cache, p, at, c = log_oldest(key, used, h, LOG_FIXED + 1, cutoff)
+  return used, newest, cache, p, at, c, cache == h
 end
 
 --[[

@@ -103,26 +103,30 @@ local function window_persist(l, writes, now, trim, kept)
   end
 end
 
--- the counters of field value `v` (nil: none) rolled to the window holding now: its index, the
--- current and previous counts, the kept time, and the units remaining (window_load and
+-- counters at window `i` (false: none) with `c` and `p`, rolled to the window holding now: its
+-- index, the current and previous counts, and the units remaining (window_load and
 -- window_remaining, on locals)
-local function window_read(v, limit, w, now)
+local function window_roll(i, c, p, limit, w, now)
   local index = (now - now % w) / w
-  local c, p, kept = 0, 0, 0
-  if v then
-    local i
-    i, c, p, kept = unpack_s('>dddd', v)
-    if i ~= index then
-      if index == i + 1 then p = c else p = 0 end
-      c = 0
-    end
+  if i ~= index then
+    if i and index == i + 1 then p = c else p = 0 end
+    c = 0
   end
   -- remaining: floor_div(limit x w - used_scaled, w), at least 0
   local a = limit * w - (p * (w - (now - index * w)) + c * w)
   local rem = (a - a % w) / w
   if rem * w > a then rem = rem - 1 elseif (rem + 1) * w <= a then rem = rem + 1 end
   if rem < 0 then rem = 0 end
-  return index, c, p, kept, rem
+  return index, c, p, rem
+end
+
+-- the counters of field value `v` (nil: none) rolled to the window holding now: its index, the
+-- current and previous counts, the kept time, and the units remaining
+local function window_read(v, limit, w, now)
+  local i, c, p, kept, rem = false, 0, 0, 0, 0
+  if v then i, c, p, kept = unpack_s('>dddd', v) end
+  i, c, p, rem = window_roll(i, c, p, limit, w, now)
+  return i, c, p, kept, rem
 end
 
 --[[
@@ -138,14 +142,8 @@ end
 local function window_check(hash, l, cost, now, ttl, out, o)
   local w, limit, field = l.window, l.limit, l.f1
   local v = call('HGET', hash, field)
-  if not v then
-    -- a hoisted field is not in the hash: '~x' names the log that holds it (see lib.lua)
-    local x = call('HGET', hash, '~x')
-    if x then
-      state_unhoist(hash, x)
-      v = call('HGET', hash, field)
-    end
-  end
+  -- a hoisted field is not in the hash: '~x' names the log that holds it (see lib.lua)
+  if not v and state_unhoist(hash) then v = call('HGET', hash, field) end
   local index, c, p, kept, rem = window_read(v, limit, w, now)
   local need = cost
   if need < 1 then need = 1 end
