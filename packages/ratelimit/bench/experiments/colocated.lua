@@ -36,29 +36,10 @@ local function logwin_ext(hash, key, plan, spike_cost, pending, counting, now, o
   local cutoff = now - log.window
   local at
   if v > cutoff then at = v elseif w > cutoff then at, p, used = w, p + 6, used - 1 elseif v > 0 then at, p, used = w, p + 6, used - 1 else at = now end
-  -- windows rolled (window_read on values)
-  local wd, lim = l1.window, l1.limit
-  local index = (now - now % wd) / wd
-  if i1 ~= index then
-    if i1 and index == i1 + 1 then p1 = c1 else p1 = 0 end
-    c1 = 0
-  end
-  local a = lim * wd - (p1 * (wd - (now - index * wd)) + c1 * wd)
-  local r1 = (a - a % wd) / wd
-  if r1 * wd > a then r1 = r1 - 1 elseif (r1 + 1) * wd <= a then r1 = r1 + 1 end
-  if r1 < 0 then r1 = 0 end
-  i1 = index
-  wd, lim = l2.window, l2.limit
-  index = (now - now % wd) / wd
-  if i2 ~= index then
-    if i2 and index == i2 + 1 then p2 = c2 else p2 = 0 end
-    c2 = 0
-  end
-  a = lim * wd - (p2 * (wd - (now - index * wd)) + c2 * wd)
-  local r2 = (a - a % wd) / wd
-  if r2 * wd > a then r2 = r2 - 1 elseif (r2 + 1) * wd <= a then r2 = r2 + 1 end
-  if r2 < 0 then r2 = 0 end
-  i2 = index
+  -- windows rolled (the library's window_roll)
+  local r1, r2
+  i1, c1, p1, r1 = window_roll(i1, c1, p1, l1.limit, l1.window, now)
+  i2, c2, p2, r2 = window_roll(i2, c2, p2, l2.limit, l2.window, now)
   local ttl = plan.state_ttl
   if kept < now + ttl then kept = now + ttl + floor(ttl / 4) end
   used = used + 1
